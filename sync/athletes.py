@@ -1,0 +1,100 @@
+"""Creating, finding and validating athletes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.db.models import Athlete
+from sync.errors import ConfigError, NotFoundError
+
+SEXES = ("male", "female")
+
+
+def validate_timezone(name: str) -> str:
+    """Return `name` if it is an IANA time zone, else raise ConfigError."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown timezone {name!r}: use an IANA name such as Europe/Berlin") from exc
+    return name
+
+
+def validate_heart_rates(max_hr: int | None, rest_hr: int | None) -> None:
+    """Refuse heart rates that cannot be right."""
+    if max_hr is not None and not 100 <= max_hr <= 240:
+        raise ConfigError(f"max HR {max_hr} is out of range (100-240 bpm)")
+    if rest_hr is not None and not 25 <= rest_hr <= 120:
+        raise ConfigError(f"resting HR {rest_hr} is out of range (25-120 bpm)")
+    if max_hr is not None and rest_hr is not None and max_hr <= rest_hr:
+        raise ConfigError(f"max HR {max_hr} must be above resting HR {rest_hr}")
+
+
+def validate_send_time(value: str) -> time:
+    """Parse HH:MM."""
+    try:
+        return time.fromisoformat(value)
+    except ValueError as exc:
+        raise ConfigError(f"send time {value!r} is not HH:MM") from exc
+
+
+def add_athlete(
+    session: Session,
+    name: str,
+    *,
+    email: str | None,
+    timezone: str,
+    sex: str = "male",
+    max_hr: int | None = None,
+    rest_hr: int | None = None,
+) -> Athlete:
+    """Create an athlete after checking every value."""
+    if session.scalar(select(Athlete.id).where(Athlete.name == name)) is not None:
+        raise ConfigError(f"athlete {name!r} already exists")
+    if sex not in SEXES:
+        raise ConfigError(f"sex must be one of {', '.join(SEXES)}")
+    validate_timezone(timezone)
+    validate_heart_rates(max_hr, rest_hr)
+    athlete = Athlete(
+        name=name, email=email, timezone=timezone, sex=sex, max_hr=max_hr, rest_hr=rest_hr,
+        send_time=time(6, 30), thresholds={}, created_at=datetime.now(UTC),
+    )
+    session.add(athlete)
+    session.flush()
+    return athlete
+
+
+def update_athlete(session: Session, athlete: Athlete, **changes: object) -> Athlete:
+    """Change fields of an athlete, validating the result as a whole."""
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "timezone" in changes:
+        validate_timezone(str(changes["timezone"]))
+    if "sex" in changes and changes["sex"] not in SEXES:
+        raise ConfigError(f"sex must be one of {', '.join(SEXES)}")
+    if "send_time" in changes:
+        changes["send_time"] = validate_send_time(str(changes["send_time"]))
+    max_hr = changes.get("max_hr", athlete.max_hr)
+    rest_hr = changes.get("rest_hr", athlete.rest_hr)
+    validate_heart_rates(max_hr, rest_hr)  # type: ignore[arg-type]
+    for key, value in changes.items():
+        setattr(athlete, key, value)
+    session.flush()
+    return athlete
+
+
+def resolve_athlete(session: Session, name: str | None) -> Athlete:
+    """The named athlete, or the only one when no name is given."""
+    if name is not None:
+        athlete = session.scalar(select(Athlete).where(Athlete.name == name))
+        if athlete is None:
+            raise NotFoundError(f"no athlete named {name!r} (see `legday athlete list`)")
+        return athlete
+    athletes = session.scalars(select(Athlete).limit(2)).all()
+    if not athletes:
+        raise NotFoundError("no athlete yet: add one with `legday athlete add NAME --timezone ZONE`")
+    if len(athletes) > 1:
+        raise NotFoundError("several athletes exist: say which one with --athlete NAME")
+    return athletes[0]

@@ -1,0 +1,182 @@
+"""Core commands: database, athletes, import, parse, and the demo."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from sync.athletes import add_athlete, resolve_athlete, update_athlete
+from sync.cli.common import console, db_session, fail
+from sync.config import get_settings
+from sync.db.migrate import upgrade
+from sync.db.models import Athlete
+from sync.errors import FitDecodeError
+from sync.fit.decode import decode_fit
+from sync.fit.types import DecodedFile, HeartRateProfile
+from sync.sources.batch import import_paths
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
+
+AthleteOpt = Annotated[str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")]
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (creates the schema on a new database)."""
+    settings = get_settings()
+    upgrade(settings)
+    console.print(f"database at head: {settings.sqlalchemy_url.split('@')[-1]}")
+
+
+@athlete_app.command("add")
+def athlete_add(
+    name: str,
+    timezone: Annotated[str, typer.Option(help="IANA time zone, e.g. Europe/Berlin.")],
+    email: Annotated[str | None, typer.Option(help="Where the daily email goes.")] = None,
+    sex: Annotated[str, typer.Option(help="male or female (TRIMP weighting).")] = "male",
+    max_hr: Annotated[int | None, typer.Option(help="Maximum heart rate, bpm.")] = None,
+    rest_hr: Annotated[int | None, typer.Option(help="Resting heart rate, bpm.")] = None,
+) -> None:
+    """Add an athlete."""
+    with db_session() as (session, _):
+        athlete = add_athlete(session, name, email=email, timezone=timezone, sex=sex, max_hr=max_hr,
+                              rest_hr=rest_hr)
+        console.print(f"added athlete {athlete.name} (id {athlete.id}, {athlete.timezone})")
+
+
+@athlete_app.command("list")
+def athlete_list() -> None:
+    """List athletes."""
+    with db_session() as (session, _):
+        table = Table("id", "name", "email", "timezone", "sex", "max HR", "rest HR", "send at")
+        for a in session.scalars(select(Athlete).order_by(Athlete.id)):
+            table.add_row(str(a.id), a.name, a.email or "", a.timezone, a.sex, str(a.max_hr or ""),
+                          str(a.rest_hr or ""), a.send_time.strftime("%H:%M"))
+        console.print(table)
+
+
+@athlete_app.command("set")
+def athlete_set(
+    name: str,
+    email: Annotated[str | None, typer.Option()] = None,
+    timezone: Annotated[str | None, typer.Option()] = None,
+    sex: Annotated[str | None, typer.Option()] = None,
+    max_hr: Annotated[int | None, typer.Option()] = None,
+    rest_hr: Annotated[int | None, typer.Option()] = None,
+    send_time: Annotated[str | None, typer.Option(help="Local time of the daily email, HH:MM.")] = None,
+) -> None:
+    """Change an athlete's settings."""
+    with db_session() as (session, _):
+        athlete = resolve_athlete(session, name)
+        update_athlete(session, athlete, email=email, timezone=timezone, sex=sex, max_hr=max_hr,
+                       rest_hr=rest_hr, send_time=send_time)
+        console.print(f"updated athlete {athlete.name}")
+
+
+def import_command(
+    paths: Annotated[list[Path], typer.Argument(help="FIT files, folders or Garmin export ZIPs.")],
+    athlete: AthleteOpt = None,
+) -> None:
+    """Import FIT files; exits 3 when something was quarantined."""
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        show_progress = console.is_terminal
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                      console=console, disable=not show_progress, transient=True) as progress:
+            task = progress.add_task("importing", total=None)
+            summary = import_paths(
+                session, who, paths, settings,
+                on_total=lambda n: progress.update(task, total=n),
+                on_file=lambda _o: progress.advance(task),
+            )
+        counts = summary.counts
+        for q in summary.quarantined:
+            console.print(f"[yellow]quarantined[/] {q.name}: {q.reason}", highlight=False)
+        console.print(f"imported {counts['imported']}, already known {counts['known']}, "
+                      f"quarantined {counts['quarantined']}")
+    if summary.quarantined:
+        raise typer.Exit(3)
+
+
+def decoded_to_json(decoded: DecodedFile) -> dict:
+    """The `legday parse --json` document."""
+    return {
+        "file_type": decoded.file_type,
+        "manufacturer": decoded.manufacturer,
+        "product": decoded.product,
+        "crc_ok": decoded.crc_ok,
+        "sessions": [
+            {
+                "sport": s.sport, "sub_sport": s.sub_sport, "start": s.start.isoformat(),
+                "duration_s": s.duration_s, "distance_m": s.distance_m, "avg_hr": s.avg_hr,
+                "max_hr": s.max_hr, "trimp": s.trimp, "aerobic_te": s.aerobic_te,
+                "anaerobic_te": s.anaerobic_te, "training_load_peak": s.training_load_peak,
+                "workout_rpe": s.workout_rpe, "workout_feel": s.workout_feel,
+            }
+            for s in decoded.sessions
+        ],
+        "sets": [
+            {
+                "category": st.category, "category_guesses": list(st.category_guesses),
+                "exercise": st.exercise, "reps": st.reps, "weight_kg": st.weight_kg,
+                "duration_s": st.duration_s, "set_type": st.set_type,
+                "muscle_groups": list(st.muscle_groups), "lower_body": st.lower_body,
+                "session": st.session_index,
+            }
+            for st in decoded.sets
+        ],
+        "lb_sets": decoded.lb_sets,
+        "warnings": list(decoded.warnings),
+    }
+
+
+def parse_command(
+    file: Annotated[Path, typer.Argument(help="A FIT file.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Decode one FIT file and print what legday sees in it."""
+    settings = get_settings()
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise fail(f"{file}: cannot read: {exc.strerror or exc}") from None
+    profile = HeartRateProfile(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
+    try:
+        decoded = decode_fit(data, profile)
+    except FitDecodeError as exc:
+        raise fail(f"{file}: {exc.reason}") from None
+    doc = decoded_to_json(decoded)
+    if as_json:
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return
+    console.print(f"[bold]{file.name}[/]: {doc['file_type']} from {doc['product']}"
+                  + ("" if decoded.crc_ok else " [yellow](bad CRC, data used)[/]"))
+    for s in doc["sessions"]:
+        km = f"{s['distance_m'] / 1000:.2f} km" if s["distance_m"] else "-"
+        console.print(f"  {s['sport']}/{s['sub_sport']} at {s['start']}: {s['duration_s'] / 60:.1f} min, "
+                      f"{km}, HR {s['avg_hr']}/{s['max_hr']}, TRIMP {s['trimp']}")
+    if doc["sets"]:
+        table = Table("#", "category", "exercise", "reps", "kg", "s", "type", "LB")
+        for i, st in enumerate(doc["sets"]):
+            table.add_row(str(i), st["category"], st["exercise"] or "", str(st["reps"] or ""),
+                          str(st["weight_kg"] or ""), f"{st['duration_s'] or 0:.0f}", st["set_type"],
+                          str(st["lower_body"]))
+        console.print(table)
+        console.print(f"lower-body hard sets: {doc['lb_sets']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the core commands to the CLI."""
+    app.add_typer(db_app, name="db")
+    app.add_typer(athlete_app, name="athlete")
+    app.command("import")(import_command)
+    app.command("parse")(parse_command)

@@ -1,0 +1,274 @@
+"""SQLAlchemy 2.0 typed models. Natural unique keys make every write an upsert."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints so Alembic migrations are stable across SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the naming convention and a JSON type for dicts/lists."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, datetime: UTCDateTime()}
+
+
+class Athlete(Base):
+    """A person legday answers for."""
+
+    __tablename__ = "athlete"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    send_time: Mapped[time] = mapped_column(Time, default=time(6, 30))
+    sex: Mapped[str] = mapped_column(String(8), default="male")
+    max_hr: Mapped[int | None] = mapped_column(Integer)
+    rest_hr: Mapped[int | None] = mapped_column(Integer)
+    thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report_token_hash: Mapped[str | None] = mapped_column(String(128))
+    email_enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    accounts: Mapped[list[GarminAccount]] = relationship(back_populates="athlete")
+
+
+class GarminAccount(Base):
+    """An athlete's Garmin Connect tokens (encrypted) and sync state."""
+
+    __tablename__ = "garmin_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
+    token_kind: Mapped[str] = mapped_column(String(8))  # garth | di
+    tokens_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | needs_reauth | rate_limited
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    backoff_s: Mapped[float] = mapped_column(Float, default=0.0)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    activity_cursor: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    backfill_cursor: Mapped[date | None] = mapped_column(Date)
+    wellness_cursor: Mapped[date | None] = mapped_column(Date)
+    last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    athlete: Mapped[Athlete] = relationship(back_populates="accounts")
+
+    def __repr__(self) -> str:  # never show tokens
+        return f"GarminAccount(id={self.id}, athlete_id={self.athlete_id}, kind={self.token_kind})"
+
+
+class RawFile(Base):
+    """Raw FIT bytes, content-addressed, kept so decoders and models can re-run offline."""
+
+    __tablename__ = "raw_file"
+    __table_args__ = (UniqueConstraint("athlete_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    store_path: Mapped[str] = mapped_column(String(200))  # relative to the raw store
+    source: Mapped[str] = mapped_column(String(32))  # folder | zip | garmin
+    original_name: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))  # decoded | quarantined
+    crc_ok: Mapped[bool] = mapped_column(default=True)
+    file_type: Mapped[str | None] = mapped_column(String(32))
+    product: Mapped[str | None] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Activity(Base):
+    """One session of an activity (a multisport file gives several)."""
+
+    __tablename__ = "activity"
+    __table_args__ = (UniqueConstraint("athlete_id", "source_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    source_id: Mapped[str] = mapped_column(String(96))  # "<sha256>/<session index>"
+    garmin_activity_id: Mapped[int | None] = mapped_column(BigInteger)
+    raw_file_id: Mapped[int | None] = mapped_column(ForeignKey("raw_file.id", ondelete="SET NULL"))
+    session_index: Mapped[int] = mapped_column(Integer, default=0)
+    sport: Mapped[str] = mapped_column(String(48))
+    sub_sport: Mapped[str | None] = mapped_column(String(48))
+    start_utc: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    end_utc: Mapped[datetime] = mapped_column(UTCDateTime())
+    local_date: Mapped[date] = mapped_column(Date, index=True)
+    duration_s: Mapped[float] = mapped_column(Float)
+    distance_m: Mapped[float | None] = mapped_column(Float)
+    avg_hr: Mapped[int | None] = mapped_column(Integer)
+    max_hr: Mapped[int | None] = mapped_column(Integer)
+    trimp: Mapped[float | None] = mapped_column(Float)
+    aerobic_te: Mapped[float | None] = mapped_column(Float)
+    anaerobic_te: Mapped[float | None] = mapped_column(Float)
+    training_load_peak: Mapped[float | None] = mapped_column(Float)
+    workout_rpe: Mapped[int | None] = mapped_column(Integer)
+    workout_feel: Mapped[int | None] = mapped_column(Integer)
+
+
+class StrengthSet(Base):
+    """One set of a strength session."""
+
+    __tablename__ = "strength_set"
+    __table_args__ = (UniqueConstraint("activity_id", "set_index"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    set_index: Mapped[int] = mapped_column(Integer)
+    start_utc: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    category: Mapped[str] = mapped_column(String(48))
+    category_guesses: Mapped[list[str]] = mapped_column(JSON, default=list)
+    exercise: Mapped[str | None] = mapped_column(String(96))
+    reps: Mapped[int | None] = mapped_column(Integer)
+    weight_kg: Mapped[float | None] = mapped_column(Float)
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    set_type: Mapped[str] = mapped_column(String(8))  # active | rest
+    muscle_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
+    lower_body: Mapped[float] = mapped_column(Float, default=0.0)
+    source: Mapped[str] = mapped_column(String(8), default="fit")  # fit | garmin
+
+
+class WellnessDay(Base):
+    """Garmin daily wellness for one athlete-local date."""
+
+    __tablename__ = "wellness_day"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    hrv_last_night_ms: Mapped[float | None] = mapped_column(Float)
+    hrv_weekly_avg_ms: Mapped[float | None] = mapped_column(Float)
+    hrv_status: Mapped[str | None] = mapped_column(String(16))
+    resting_hr: Mapped[float | None] = mapped_column(Float)
+    sleep_seconds: Mapped[int | None] = mapped_column(Integer)
+    sleep_score: Mapped[int | None] = mapped_column(Integer)
+    body_battery: Mapped[int | None] = mapped_column(Integer)
+    training_readiness: Mapped[int | None] = mapped_column(Integer)
+    recovery_time_h: Mapped[float | None] = mapped_column(Float)
+
+
+class SorenessReport(Base):
+    """The athlete's own soreness rating, 0-10, for a date."""
+
+    __tablename__ = "soreness_report"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    value: Mapped[int] = mapped_column(Integer)
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Verdict(Base):
+    """A stored readiness verdict: recomputing the same day and model version is an upsert."""
+
+    __tablename__ = "verdict"
+    __table_args__ = (UniqueConstraint("athlete_id", "date", "model_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    model_version: Mapped[str] = mapped_column(String(16))
+    flag: Mapped[str] = mapped_column(String(8))
+    codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class EmailDelivery(Base):
+    """One daily email per athlete and date; the row is inserted before sending."""
+
+    __tablename__ = "email_delivery"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SyncRun(Base):
+    """What ran, for whom, and how it ended."""
+
+    __tablename__ = "sync_run"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int | None] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))  # import | sync | backfill
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Quarantine(Base):
+    """A file that could not be used, kept with its reason (nothing is lost)."""
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("athlete_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    sha256: Mapped[str] = mapped_column(String(64))
+    original_name: Mapped[str | None] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    store_path: Mapped[str | None] = mapped_column(String(200))
+    quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())

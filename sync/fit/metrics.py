@@ -1,0 +1,77 @@
+"""Training-load formulas: Banister and Edwards TRIMP, session-RPE load.
+
+Sources: reference/readiness-science.md S23 (Banister), S24 (Edwards), S25 (sRPE).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from sync.fit.types import HeartRateProfile
+
+# Banister weighting constants by sex: TRIMP = min x HRr x a x e^(b x HRr)
+BANISTER_COEFFICIENTS = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
+# Edwards zone weights for 50-60, 60-70, 70-80, 80-90, 90-100 % of HRmax
+EDWARDS_WEIGHTS = (1, 2, 3, 4, 5)
+
+
+def heart_rate_reserve_fraction(hr: float, profile: HeartRateProfile) -> float:
+    """HRr = (HR - HRrest) / (HRmax - HRrest), clamped to [0, 1]."""
+    span = profile.max_hr - profile.rest_hr
+    if span <= 0:
+        return 0.0
+    return min(1.0, max(0.0, (hr - profile.rest_hr) / span))
+
+
+def banister_weight(hr: float, profile: HeartRateProfile) -> float:
+    """The per-minute Banister weight HRr x a x e^(b x HRr) for one heart rate."""
+    a, b = BANISTER_COEFFICIENTS[profile.sex]
+    hrr = heart_rate_reserve_fraction(hr, profile)
+    return hrr * a * math.exp(b * hrr)
+
+
+def banister_trimp(minutes: float, avg_hr: float, profile: HeartRateProfile) -> float:
+    """Banister TRIMP from a duration and an average heart rate."""
+    return minutes * banister_weight(avg_hr, profile)
+
+
+class TrimpAccumulator:
+    """Banister TRIMP summed sample by sample, so a HR series never has to be held in memory.
+
+    Each sample weighs the time until the next one; gaps longer than `max_gap_s` (watch
+    paused, recording gap) count only `max_gap_s`.
+    """
+
+    def __init__(self, profile: HeartRateProfile, max_gap_s: float = 10.0) -> None:
+        self.profile = profile
+        self.max_gap_s = max_gap_s
+        self.total = 0.0
+        self.samples = 0
+        self._last: tuple[float, float] | None = None  # (t seconds, hr)
+
+    def add(self, t_seconds: float, hr: float | None) -> None:
+        """Add one heart-rate sample at time `t_seconds` (any monotonic origin)."""
+        if hr is None or hr <= 0:
+            return
+        if self._last is not None:
+            t0, hr0 = self._last
+            dt = t_seconds - t0
+            if dt > 0:
+                self.total += min(dt, self.max_gap_s) / 60.0 * banister_weight(hr0, self.profile)
+        self._last = (t_seconds, hr)
+        self.samples += 1
+
+    def result(self) -> float | None:
+        """The TRIMP so far, or None when there were fewer than two samples."""
+        return round(self.total, 2) if self.samples >= 2 else None
+
+
+def edwards_trimp(minutes_in_zones: Sequence[float]) -> float:
+    """Edwards TRIMP: minutes in each of the five HRmax zones times weights 1-5."""
+    return float(sum(m * w for m, w in zip(minutes_in_zones, EDWARDS_WEIGHTS, strict=False)))
+
+
+def session_rpe_load(rpe: float, minutes: float) -> float:
+    """Foster's session-RPE load: RPE (0-10) x minutes."""
+    return rpe * minutes

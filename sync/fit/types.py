@@ -1,0 +1,93 @@
+"""Typed records decoded from a FIT file. Plain data: no fitparse types leak out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+SetType = Literal["active", "rest"]
+Sex = Literal["male", "female"]
+
+
+@dataclass(frozen=True)
+class HeartRateProfile:
+    """What TRIMP needs to know about the athlete."""
+
+    sex: Sex = "male"
+    max_hr: int = 190
+    rest_hr: int = 60
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """One FIT `session` message: a sport segment of an activity."""
+
+    index: int
+    sport: str
+    sub_sport: str | None
+    start: datetime  # UTC, timezone-aware
+    duration_s: float  # total timer time (moving), else elapsed
+    elapsed_s: float | None
+    distance_m: float | None
+    avg_hr: int | None
+    max_hr: int | None
+    trimp: float | None  # Banister TRIMP from the per-second HR series
+    aerobic_te: float | None
+    anaerobic_te: float | None
+    training_load_peak: float | None = None  # field 168, Garmin's load for the activity
+    workout_feel: int | None = None  # field 192, 0-100
+    workout_rpe: int | None = None  # field 193, 0-100 (x10 of RPE 0-10)
+    time_in_zone_s: tuple[float, ...] | None = None  # from message 216, HR zones
+
+    @property
+    def end(self) -> datetime:
+        """When the session ended (start + elapsed, falling back to timer time)."""
+        from datetime import timedelta
+
+        return self.start + timedelta(seconds=self.elapsed_s or self.duration_s or 0.0)
+
+    @property
+    def rpe_load(self) -> float | None:
+        """Foster session-RPE load (RPE 0-10 x minutes), when the athlete rated it."""
+        if self.workout_rpe is None:
+            return None
+        return round(self.workout_rpe / 10.0 * self.duration_s / 60.0, 1)
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    """One FIT `set` message (strength training)."""
+
+    index: int
+    session_index: int
+    start: datetime | None
+    category: str  # first guess name, "unknown" when 65534/absent
+    category_guesses: tuple[str, ...]  # every ranked guess, names
+    exercise: str | None  # exercise name within the category, when decodable
+    reps: int | None
+    weight_kg: float | None
+    duration_s: float | None
+    set_type: SetType
+    muscle_groups: tuple[str, ...] = ()
+    lower_body: float = 0.0  # 1, 0.5 or 0 (only meaningful for active sets)
+
+
+@dataclass(frozen=True)
+class DecodedFile:
+    """Everything legday keeps from one FIT file."""
+
+    file_type: str
+    manufacturer: str | None
+    product: str | None
+    serial_number: int | None
+    time_created: datetime | None
+    sessions: tuple[SessionRecord, ...] = ()
+    sets: tuple[SetRecord, ...] = ()
+    crc_ok: bool = True
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def lb_sets(self) -> float:
+        """Lower-body hard sets: the sum of `lower_body` over active sets."""
+        return sum(s.lower_body for s in self.sets if s.set_type == "active")

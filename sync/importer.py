@@ -1,0 +1,207 @@
+"""Bytes in, stored records out: keep the raw file, decode it, upsert sessions and sets.
+
+Used by the folder/ZIP importer and by the Garmin sync alike, so both paths store the same
+rows for the same file. Every write is keyed naturally, so importing twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.config import Settings, get_settings
+from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
+from sync.db.upsert import upsert
+from sync.errors import FitDecodeError
+from sync.fit.decode import decode_fit
+from sync.fit.types import DecodedFile, HeartRateProfile
+from sync.rawstore import RawStore, sha256_hex
+
+Status = Literal["imported", "known", "quarantined"]
+
+
+@dataclass
+class ImportOutcome:
+    """What happened to one file."""
+
+    name: str
+    status: Status
+    reason: str | None = None
+    sha256: str | None = None
+    raw_file_id: int | None = None
+    activity_ids: list[int] = field(default_factory=list)
+    file_type: str | None = None
+
+
+def hr_profile_for(athlete: Athlete, settings: Settings) -> HeartRateProfile:
+    """The athlete's HR profile for TRIMP, with the configured defaults filling gaps."""
+    return HeartRateProfile(
+        sex="female" if athlete.sex == "female" else "male",
+        max_hr=athlete.max_hr or settings.default_max_hr,
+        rest_hr=athlete.rest_hr or settings.default_rest_hr,
+    )
+
+
+def quarantine(
+    session: Session,
+    athlete: Athlete,
+    *,
+    name: str,
+    source: str,
+    reason: str,
+    data: bytes | None = None,
+    sha: str | None = None,
+    settings: Settings | None = None,
+) -> ImportOutcome:
+    """Record a file that cannot be used; keep its bytes when we have them."""
+    settings = settings or get_settings()
+    store_path = None
+    if data is not None:
+        sha = sha or sha256_hex(data)
+        store_path = RawStore(settings.raw_store_dir).put(data, sha)
+    sha = sha or sha256_hex(name.encode())
+    upsert(
+        session,
+        Quarantine,
+        {
+            "athlete_id": athlete.id,
+            "sha256": sha,
+            "original_name": name[:500],
+            "source": source,
+            "reason": reason,
+            "store_path": store_path,
+            "quarantined_at": datetime.now(UTC),
+        },
+        ["athlete_id", "sha256"],
+    )
+    return ImportOutcome(name=name, status="quarantined", reason=reason, sha256=sha)
+
+
+def import_fit_bytes(
+    session: Session,
+    athlete: Athlete,
+    data: bytes,
+    *,
+    source: str,
+    name: str,
+    garmin_activity_id: int | None = None,
+    settings: Settings | None = None,
+) -> ImportOutcome:
+    """Store, decode and upsert one FIT file for `athlete`. Never raises on bad input."""
+    settings = settings or get_settings()
+    sha = sha256_hex(data)
+    known = session.execute(
+        select(RawFile.id, RawFile.file_type).where(
+            RawFile.athlete_id == athlete.id, RawFile.sha256 == sha
+        )
+    ).first()
+    if known is not None:
+        return ImportOutcome(name, "known", sha256=sha, raw_file_id=known.id, file_type=known.file_type)
+
+    if len(data) > settings.max_fit_bytes:
+        reason = f"too large: {len(data)} bytes is over the {settings.max_fit_bytes}-byte limit"
+        return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
+    try:
+        decoded = decode_fit(data, hr_profile_for(athlete, settings))
+    except FitDecodeError as exc:
+        return quarantine(session, athlete, name=name, source=source, reason=exc.reason, data=data, sha=sha)
+    if not decoded.crc_ok and not settings.accept_bad_crc:
+        reason = "CRC mismatch (LEGDAY_ACCEPT_BAD_CRC is off)"
+        return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
+
+    rel = RawStore(settings.raw_store_dir).put(data, sha)
+    raw_id = upsert(
+        session,
+        RawFile,
+        {
+            "athlete_id": athlete.id,
+            "sha256": sha,
+            "size": len(data),
+            "store_path": rel,
+            "source": source,
+            "original_name": name[:500],
+            "status": "decoded",
+            "crc_ok": decoded.crc_ok,
+            "file_type": decoded.file_type,
+            "product": decoded.product,
+            "received_at": datetime.now(UTC),
+        },
+        ["athlete_id", "sha256"],
+    )
+    activity_ids = store_decoded(session, athlete, decoded, sha=sha, raw_file_id=raw_id,
+                                 garmin_activity_id=garmin_activity_id)
+    return ImportOutcome(name, "imported", sha256=sha, raw_file_id=raw_id, activity_ids=activity_ids,
+                         file_type=decoded.file_type)
+
+
+def store_decoded(
+    session: Session,
+    athlete: Athlete,
+    decoded: DecodedFile,
+    *,
+    sha: str,
+    raw_file_id: int | None,
+    garmin_activity_id: int | None = None,
+) -> list[int]:
+    """Upsert one Activity per session and its strength sets; return the activity ids."""
+    tz = ZoneInfo(athlete.timezone)
+    ids: list[int] = []
+    for s in decoded.sessions:
+        activity_id = upsert(
+            session,
+            Activity,
+            {
+                "athlete_id": athlete.id,
+                "source_id": f"{sha}/{s.index}",
+                "garmin_activity_id": garmin_activity_id,
+                "raw_file_id": raw_file_id,
+                "session_index": s.index,
+                "sport": s.sport,
+                "sub_sport": s.sub_sport,
+                "start_utc": s.start,
+                "end_utc": s.end,
+                "local_date": s.start.astimezone(tz).date(),
+                "duration_s": s.duration_s,
+                "distance_m": s.distance_m,
+                "avg_hr": s.avg_hr,
+                "max_hr": s.max_hr,
+                "trimp": s.trimp,
+                "aerobic_te": s.aerobic_te,
+                "anaerobic_te": s.anaerobic_te,
+                "training_load_peak": s.training_load_peak,
+                "workout_rpe": s.workout_rpe,
+                "workout_feel": s.workout_feel,
+            },
+            ["athlete_id", "source_id"],
+        )
+        ids.append(activity_id)
+        for st in decoded.sets:
+            if st.session_index != s.index:
+                continue
+            upsert(
+                session,
+                StrengthSet,
+                {
+                    "activity_id": activity_id,
+                    "set_index": st.index,
+                    "start_utc": st.start,
+                    "category": st.category,
+                    "category_guesses": list(st.category_guesses),
+                    "exercise": st.exercise,
+                    "reps": st.reps,
+                    "weight_kg": st.weight_kg,
+                    "duration_s": st.duration_s,
+                    "set_type": st.set_type,
+                    "muscle_groups": list(st.muscle_groups),
+                    "lower_body": st.lower_body,
+                    "source": "fit",
+                },
+                ["activity_id", "set_index"],
+                update=False,  # never overwrite a Garmin correction with the watch's guess
+            )
+    return ids

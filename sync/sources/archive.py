@@ -1,0 +1,131 @@
+"""Safe reading of ZIP archives: Garmin data exports and Garmin's FIT download ZIPs.
+
+Nothing is extracted to disk; members are read into memory one at a time after their names,
+sizes and compression ratios have been checked, so `../x` names and zip bombs are refused.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from sync.errors import UnsafeArchiveError
+
+FIT_SUFFIX = ".fit"
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Caps applied before and while reading a ZIP."""
+
+    max_member_bytes: int = 64 * 1024 * 1024
+    max_total_bytes: int = 2 * 1024 * 1024 * 1024
+    max_ratio: float = 200.0
+
+
+@dataclass(frozen=True)
+class Member:
+    """A ZIP member: either its bytes, or the reason it was refused."""
+
+    name: str
+    data: bytes | None = None
+    refused: str | None = None
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    """Why a member name is unsafe (absolute, `..`, drive letter), or None when it is fine."""
+    normalized = name.replace("\\", "/")
+    path = PurePosixPath(normalized)
+    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+        return f"unsafe path in archive: {name!r} is absolute"
+    if ".." in path.parts:
+        return f"unsafe path in archive: {name!r} climbs out with '..'"
+    return None
+
+
+def _check_sizes(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None:
+    if info.file_size > limits.max_member_bytes:
+        return f"archive member {info.filename!r} is too large ({info.file_size} bytes)"
+    if info.compress_size > 0 and info.file_size / info.compress_size > limits.max_ratio:
+        ratio = info.file_size / info.compress_size
+        return (f"suspicious compression ratio {ratio:.0f}:1 for {info.filename!r} "
+                f"(limit {limits.max_ratio:.0f}:1, possible zip bomb)")
+    return None
+
+
+def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    # The header's declared size may lie: read at most cap+1 bytes and check.
+    with zf.open(info) as fh:
+        data = fh.read(cap + 1)
+    if len(data) > cap:
+        raise UnsafeArchiveError(f"archive member {info.filename!r} expands past its declared size")
+    return data
+
+
+def open_zip(data: bytes) -> zipfile.ZipFile:
+    """Open ZIP bytes, turning a damaged archive into a clear error."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        raise UnsafeArchiveError(f"not a readable ZIP archive (truncated or corrupt): {exc}") from exc
+
+
+def iter_fit_members(data: bytes, limits: ArchiveLimits, *, depth: int = 0) -> Iterator[Member]:
+    """Yield every FIT member of a ZIP (and of ZIPs nested in it, as Garmin exports have)."""
+    zf = open_zip(data)
+    total = 0
+    for info in zf.infolist():
+        if info.is_dir():
+            continue
+        name = info.filename
+        lower = name.lower()
+        if not (lower.endswith(FIT_SUFFIX) or (lower.endswith(".zip") and depth == 0)):
+            continue
+        reason = unsafe_name_reason(name) or _check_sizes(info, limits)
+        if reason is None and total + info.file_size > limits.max_total_bytes:
+            reason = f"archive expands past {limits.max_total_bytes} bytes in total"
+        if reason:
+            yield Member(name, refused=reason)
+            continue
+        try:
+            member_bytes = _read_capped(zf, info, info.file_size)
+        except UnsafeArchiveError as exc:
+            yield Member(name, refused=exc.reason)
+            continue
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC error, truncation
+            yield Member(name, refused=f"archive member {name!r} is damaged: {exc}")
+            continue
+        total += len(member_bytes)
+        if lower.endswith(".zip"):
+            try:
+                for inner in iter_fit_members(member_bytes, limits, depth=depth + 1):
+                    yield Member(f"{name}/{inner.name}", inner.data, inner.refused)
+            except UnsafeArchiveError as exc:
+                yield Member(name, refused=exc.reason)
+            continue
+        yield Member(name, data=member_bytes)
+
+
+def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) -> tuple[str, bytes]:
+    """The one FIT file of a Garmin download ZIP; anything else is refused with a reason."""
+    limits = limits or ArchiveLimits()
+    if len(data) > limits.max_member_bytes:
+        raise UnsafeArchiveError(f"download too large ({len(data)} bytes)")
+    zf = open_zip(data)
+    members = [i for i in zf.infolist() if not i.is_dir()]
+    if len(members) != 1:
+        names = ", ".join(repr(i.filename) for i in members[:5]) or "none"
+        raise UnsafeArchiveError(f"expected exactly one .fit member in the download, found {len(members)}: {names}")
+    info = members[0]
+    reason = unsafe_name_reason(info.filename) or _check_sizes(info, limits)
+    if reason:
+        raise UnsafeArchiveError(reason)
+    if not info.filename.lower().endswith(FIT_SUFFIX):
+        raise UnsafeArchiveError(f"download member {info.filename!r} is not a .fit file")
+    try:
+        return info.filename, _read_capped(zf, info, info.file_size)
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise UnsafeArchiveError(f"download ZIP is damaged: {exc}") from exc

@@ -1,0 +1,54 @@
+"""Athlete commands and validation, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.orm import Session
+
+from sync.athletes import add_athlete, resolve_athlete, update_athlete
+from sync.config import Settings
+from sync.errors import ConfigError, NotFoundError
+from tests.helpers import run_cli
+
+
+def test_add_and_resolve(db_session: Session) -> None:
+    a = add_athlete(db_session, "ana", email="ana@example.org", timezone="Europe/Berlin", sex="female",
+                    max_hr=188, rest_hr=48)
+    assert resolve_athlete(db_session, None).id == a.id
+    add_athlete(db_session, "bo", email=None, timezone="Australia/Sydney")
+    with pytest.raises(NotFoundError, match="--athlete"):
+        resolve_athlete(db_session, None)
+    assert resolve_athlete(db_session, "bo").timezone == "Australia/Sydney"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"timezone": "Mars/Olympus"}, "unknown timezone"),
+        ({"timezone": "UTC", "max_hr": 150, "rest_hr": 160}, "must be above resting HR"),
+        ({"timezone": "UTC", "max_hr": 400}, "out of range"),
+        ({"timezone": "UTC", "sex": "robot"}, "sex must be"),
+    ],
+)
+def test_bad_values_refused(db_session: Session, kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        add_athlete(db_session, "x", email=None, **kwargs)
+
+
+def test_update_checks_combined_values(db_session: Session) -> None:
+    a = add_athlete(db_session, "cy", email=None, timezone="UTC", max_hr=180, rest_hr=50)
+    with pytest.raises(ConfigError, match="must be above"):
+        update_athlete(db_session, a, rest_hr=185)
+    update_athlete(db_session, a, send_time="07:15", timezone="America/New_York")
+    assert a.send_time.strftime("%H:%M") == "07:15"
+
+
+def test_cli_athlete_lifecycle(db_settings: Settings) -> None:
+    result = run_cli("athlete", "add", "dee", "--timezone", "Europe/Paris", "--email", "d@example.org")
+    assert result.exit_code == 0, result.output
+    bad = run_cli("athlete", "add", "eve", "--timezone", "Nowhere/City")
+    assert bad.exit_code == 2
+    assert "unknown timezone" in bad.output
+    assert run_cli("athlete", "set", "dee", "--max-hr", "185", "--rest-hr", "45").exit_code == 0
+    listing = run_cli("athlete", "list")
+    assert "dee" in listing.output and "185" in listing.output and "eve" not in listing.output
