@@ -25,7 +25,7 @@ def test_add_and_resolve(db_session: Session) -> None:
     ("kwargs", "message"),
     [
         ({"timezone": "Mars/Olympus"}, "unknown timezone"),
-        ({"timezone": "UTC", "max_hr": 150, "rest_hr": 160}, "must be above resting HR"),
+        ({"timezone": "UTC", "max_hr": 110, "rest_hr": 115}, "must be above resting HR"),
         ({"timezone": "UTC", "max_hr": 400}, "out of range"),
         ({"timezone": "UTC", "sex": "robot"}, "sex must be"),
     ],
@@ -36,9 +36,9 @@ def test_bad_values_refused(db_session: Session, kwargs: dict, message: str) -> 
 
 
 def test_update_checks_combined_values(db_session: Session) -> None:
-    a = add_athlete(db_session, "cy", email=None, timezone="UTC", max_hr=180, rest_hr=50)
+    a = add_athlete(db_session, "cy", email=None, timezone="UTC", max_hr=110, rest_hr=50)
     with pytest.raises(ConfigError, match="must be above"):
-        update_athlete(db_session, a, rest_hr=185)
+        update_athlete(db_session, a, rest_hr=115)
     update_athlete(db_session, a, send_time="07:15", timezone="America/New_York")
     assert a.send_time.strftime("%H:%M") == "07:15"
 
