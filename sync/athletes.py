@@ -59,8 +59,15 @@ def add_athlete(
     validate_timezone(timezone)
     validate_heart_rates(max_hr, rest_hr)
     athlete = Athlete(
-        name=name, email=email, timezone=timezone, sex=sex, max_hr=max_hr, rest_hr=rest_hr,
-        send_time=time(6, 30), thresholds={}, created_at=datetime.now(UTC),
+        name=name,
+        email=email,
+        timezone=timezone,
+        sex=sex,
+        max_hr=max_hr,
+        rest_hr=rest_hr,
+        send_time=time(6, 30),
+        thresholds={},
+        created_at=datetime.now(UTC),
     )
     session.add(athlete)
     session.flush()

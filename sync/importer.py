@@ -96,9 +96,7 @@ def import_fit_bytes(
     settings = settings or get_settings()
     sha = sha256_hex(data)
     known = session.execute(
-        select(RawFile.id, RawFile.file_type).where(
-            RawFile.athlete_id == athlete.id, RawFile.sha256 == sha
-        )
+        select(RawFile.id, RawFile.file_type).where(RawFile.athlete_id == athlete.id, RawFile.sha256 == sha)
     ).first()
     if known is not None:
         return ImportOutcome(name, "known", sha256=sha, raw_file_id=known.id, file_type=known.file_type)
@@ -133,10 +131,17 @@ def import_fit_bytes(
         },
         ["athlete_id", "sha256"],
     )
-    activity_ids = store_decoded(session, athlete, decoded, sha=sha, raw_file_id=raw_id,
-                                 garmin_activity_id=garmin_activity_id)
-    return ImportOutcome(name, "imported", sha256=sha, raw_file_id=raw_id, activity_ids=activity_ids,
-                         file_type=decoded.file_type)
+    activity_ids = store_decoded(
+        session, athlete, decoded, sha=sha, raw_file_id=raw_id, garmin_activity_id=garmin_activity_id
+    )
+    return ImportOutcome(
+        name,
+        "imported",
+        sha256=sha,
+        raw_file_id=raw_id,
+        activity_ids=activity_ids,
+        file_type=decoded.file_type,
+    )
 
 
 def store_decoded(

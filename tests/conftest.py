@@ -88,8 +88,9 @@ def _truncate_all(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def db_settings(request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
-                ) -> Iterator[Settings]:
+def db_settings(
+    request: pytest.FixtureRequest, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Settings]:
     """Settings whose database is a migrated SQLite file or the session's PostgreSQL database."""
     if request.param == "postgresql":
         url = request.getfixturevalue("postgres_url")

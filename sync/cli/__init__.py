@@ -16,7 +16,7 @@ def _register_all() -> None:
     """Import command modules; each adds its commands to `app`."""
     import importlib
 
-    for name in ("core", "readiness_cmds", "garmin_cmds"):
+    for name in ("core", "readiness_cmds", "daily_cmds", "garmin_cmds"):
         try:
             module = importlib.import_module(f"sync.cli.{name}")
         except ModuleNotFoundError as exc:  # a module not written yet

@@ -25,7 +25,9 @@ from sync.sources.batch import import_paths
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
 
-AthleteOpt = Annotated[str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")]
+AthleteOpt = Annotated[
+    str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")
+]
 
 
 @db_app.command("upgrade")
@@ -47,8 +49,9 @@ def athlete_add(
 ) -> None:
     """Add an athlete."""
     with db_session() as (session, _):
-        athlete = add_athlete(session, name, email=email, timezone=timezone, sex=sex, max_hr=max_hr,
-                              rest_hr=rest_hr)
+        athlete = add_athlete(
+            session, name, email=email, timezone=timezone, sex=sex, max_hr=max_hr, rest_hr=rest_hr
+        )
         console.print(f"added athlete {athlete.name} (id {athlete.id}, {athlete.timezone})")
 
 
@@ -58,8 +61,16 @@ def athlete_list() -> None:
     with db_session() as (session, _):
         table = Table("id", "name", "email", "timezone", "sex", "max HR", "rest HR", "send at")
         for a in session.scalars(select(Athlete).order_by(Athlete.id)):
-            table.add_row(str(a.id), a.name, a.email or "", a.timezone, a.sex, str(a.max_hr or ""),
-                          str(a.rest_hr or ""), a.send_time.strftime("%H:%M"))
+            table.add_row(
+                str(a.id),
+                a.name,
+                a.email or "",
+                a.timezone,
+                a.sex,
+                str(a.max_hr or ""),
+                str(a.rest_hr or ""),
+                a.send_time.strftime("%H:%M"),
+            )
         console.print(table)
 
 
@@ -76,8 +87,16 @@ def athlete_set(
     """Change an athlete's settings."""
     with db_session() as (session, _):
         athlete = resolve_athlete(session, name)
-        update_athlete(session, athlete, email=email, timezone=timezone, sex=sex, max_hr=max_hr,
-                       rest_hr=rest_hr, send_time=send_time)
+        update_athlete(
+            session,
+            athlete,
+            email=email,
+            timezone=timezone,
+            sex=sex,
+            max_hr=max_hr,
+            rest_hr=rest_hr,
+            send_time=send_time,
+        )
         console.print(f"updated athlete {athlete.name}")
 
 
@@ -89,19 +108,30 @@ def import_command(
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         show_progress = console.is_terminal
-        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      console=console, disable=not show_progress, transient=True) as progress:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console,
+            disable=not show_progress,
+            transient=True,
+        ) as progress:
             task = progress.add_task("importing", total=None)
             summary = import_paths(
-                session, who, paths, settings,
+                session,
+                who,
+                paths,
+                settings,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _o: progress.advance(task),
             )
         counts = summary.counts
         for q in summary.quarantined:
             console.print(f"[yellow]quarantined[/] {q.name}: {q.reason}", highlight=False)
-        console.print(f"imported {counts['imported']}, already known {counts['known']}, "
-                      f"quarantined {counts['quarantined']}")
+        console.print(
+            f"imported {counts['imported']}, already known {counts['known']}, "
+            f"quarantined {counts['quarantined']}"
+        )
     if summary.quarantined:
         raise typer.Exit(3)
 
@@ -115,20 +145,33 @@ def decoded_to_json(decoded: DecodedFile) -> dict:
         "crc_ok": decoded.crc_ok,
         "sessions": [
             {
-                "sport": s.sport, "sub_sport": s.sub_sport, "start": s.start.isoformat(),
-                "duration_s": s.duration_s, "distance_m": s.distance_m, "avg_hr": s.avg_hr,
-                "max_hr": s.max_hr, "trimp": s.trimp, "aerobic_te": s.aerobic_te,
-                "anaerobic_te": s.anaerobic_te, "training_load_peak": s.training_load_peak,
-                "workout_rpe": s.workout_rpe, "workout_feel": s.workout_feel,
+                "sport": s.sport,
+                "sub_sport": s.sub_sport,
+                "start": s.start.isoformat(),
+                "duration_s": s.duration_s,
+                "distance_m": s.distance_m,
+                "avg_hr": s.avg_hr,
+                "max_hr": s.max_hr,
+                "trimp": s.trimp,
+                "aerobic_te": s.aerobic_te,
+                "anaerobic_te": s.anaerobic_te,
+                "training_load_peak": s.training_load_peak,
+                "workout_rpe": s.workout_rpe,
+                "workout_feel": s.workout_feel,
             }
             for s in decoded.sessions
         ],
         "sets": [
             {
-                "category": st.category, "category_guesses": list(st.category_guesses),
-                "exercise": st.exercise, "reps": st.reps, "weight_kg": st.weight_kg,
-                "duration_s": st.duration_s, "set_type": st.set_type,
-                "muscle_groups": list(st.muscle_groups), "lower_body": st.lower_body,
+                "category": st.category,
+                "category_guesses": list(st.category_guesses),
+                "exercise": st.exercise,
+                "reps": st.reps,
+                "weight_kg": st.weight_kg,
+                "duration_s": st.duration_s,
+                "set_type": st.set_type,
+                "muscle_groups": list(st.muscle_groups),
+                "lower_body": st.lower_body,
                 "session": st.session_index,
             }
             for st in decoded.sets
@@ -158,18 +201,29 @@ def parse_command(
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")
         return
-    console.print(f"[bold]{file.name}[/]: {doc['file_type']} from {doc['product']}"
-                  + ("" if decoded.crc_ok else " [yellow](bad CRC, data used)[/]"))
+    console.print(
+        f"[bold]{file.name}[/]: {doc['file_type']} from {doc['product']}"
+        + ("" if decoded.crc_ok else " [yellow](bad CRC, data used)[/]")
+    )
     for s in doc["sessions"]:
         km = f"{s['distance_m'] / 1000:.2f} km" if s["distance_m"] else "-"
-        console.print(f"  {s['sport']}/{s['sub_sport']} at {s['start']}: {s['duration_s'] / 60:.1f} min, "
-                      f"{km}, HR {s['avg_hr']}/{s['max_hr']}, TRIMP {s['trimp']}")
+        console.print(
+            f"  {s['sport']}/{s['sub_sport']} at {s['start']}: {s['duration_s'] / 60:.1f} min, "
+            f"{km}, HR {s['avg_hr']}/{s['max_hr']}, TRIMP {s['trimp']}"
+        )
     if doc["sets"]:
         table = Table("#", "category", "exercise", "reps", "kg", "s", "type", "LB")
         for i, st in enumerate(doc["sets"]):
-            table.add_row(str(i), st["category"], st["exercise"] or "", str(st["reps"] or ""),
-                          str(st["weight_kg"] or ""), f"{st['duration_s'] or 0:.0f}", st["set_type"],
-                          str(st["lower_body"]))
+            table.add_row(
+                str(i),
+                st["category"],
+                st["exercise"] or "",
+                str(st["reps"] or ""),
+                str(st["weight_kg"] or ""),
+                f"{st['duration_s'] or 0:.0f}",
+                st["set_type"],
+                str(st["lower_body"]),
+            )
         console.print(table)
         console.print(f"lower-body hard sets: {doc['lb_sets']}")
 

@@ -19,7 +19,9 @@ def alembic_config() -> Config:
     return Config(str(ALEMBIC_INI))
 
 
-def upgrade(settings: Settings | None = None, *, engine: Engine | None = None, revision: str = "head") -> None:
+def upgrade(
+    settings: Settings | None = None, *, engine: Engine | None = None, revision: str = "head"
+) -> None:
     """Bring the database schema to `revision` (default: the newest)."""
     engine = engine or engine_for((settings or get_settings()).sqlalchemy_url)
     cfg = alembic_config()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -33,10 +32,22 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
+_ENGINES: dict[str, Engine] = {}
+
+
 def engine_for(url: str) -> Engine:
     """The process-wide engine for a URL."""
-    return make_engine(url)
+    engine = _ENGINES.get(url)
+    if engine is None:
+        engine = _ENGINES[url] = make_engine(url)
+    return engine
+
+
+def dispose_engines(*, close: bool = True) -> None:
+    """Forget every engine. After a fork use close=False: the parent still owns those sockets."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=close)
+    _ENGINES.clear()
 
 
 @contextmanager

@@ -51,8 +51,10 @@ def _check_sizes(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None:
         return f"archive member {info.filename!r} is too large ({info.file_size} bytes)"
     if info.compress_size > 0 and info.file_size / info.compress_size > limits.max_ratio:
         ratio = info.file_size / info.compress_size
-        return (f"suspicious compression ratio {ratio:.0f}:1 for {info.filename!r} "
-                f"(limit {limits.max_ratio:.0f}:1, possible zip bomb)")
+        return (
+            f"suspicious compression ratio {ratio:.0f}:1 for {info.filename!r} "
+            f"(limit {limits.max_ratio:.0f}:1, possible zip bomb)"
+        )
     return None
 
 
@@ -118,7 +120,9 @@ def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) ->
     members = [i for i in zf.infolist() if not i.is_dir()]
     if len(members) != 1:
         names = ", ".join(repr(i.filename) for i in members[:5]) or "none"
-        raise UnsafeArchiveError(f"expected exactly one .fit member in the download, found {len(members)}: {names}")
+        raise UnsafeArchiveError(
+            f"expected exactly one .fit member in the download, found {len(members)}: {names}"
+        )
     info = members[0]
     reason = unsafe_name_reason(info.filename) or _check_sizes(info, limits)
     if reason:

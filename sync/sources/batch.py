@@ -58,17 +58,31 @@ def import_paths(
     summary = ImportSummary()
     for found in iter_found(candidates, limits_from(settings)):
         if found.refused:
-            outcome = quarantine(session, athlete, name=found.name, source=found.source, reason=found.refused,
-                                 data=found.data, settings=settings)
+            outcome = quarantine(
+                session,
+                athlete,
+                name=found.name,
+                source=found.source,
+                reason=found.refused,
+                data=found.data,
+                settings=settings,
+            )
         else:
             try:
                 data = found.read()
             except OSError as exc:
-                outcome = quarantine(session, athlete, name=found.name, source=found.source,
-                                     reason=f"cannot read file: {exc.strerror or exc}", settings=settings)
+                outcome = quarantine(
+                    session,
+                    athlete,
+                    name=found.name,
+                    source=found.source,
+                    reason=f"cannot read file: {exc.strerror or exc}",
+                    settings=settings,
+                )
             else:
-                outcome = import_fit_bytes(session, athlete, data, source=found.source, name=found.name,
-                                           settings=settings)
+                outcome = import_fit_bytes(
+                    session, athlete, data, source=found.source, name=found.name, settings=settings
+                )
         session.commit()  # one file at a time: an interrupt keeps what was done
         summary.outcomes.append(outcome)
         if on_file:

@@ -16,8 +16,10 @@ from tests.helpers import LEG_DAY_FIT, RUN_FIT, SHORT_RUN_FIT, make_zip, run_cli
 
 def _counts(settings: Settings) -> dict[str, int]:
     with session_scope(settings) as s:
-        return {m.__tablename__: s.scalar(select(func.count()).select_from(m))
-                for m in (RawFile, Activity, StrengthSet, Quarantine)}
+        return {
+            m.__tablename__: s.scalar(select(func.count()).select_from(m))
+            for m in (RawFile, Activity, StrengthSet, Quarantine)
+        }
 
 
 def _watch_folder(root: Path) -> Path:
@@ -52,8 +54,10 @@ def test_stored_sessions_carry_local_dates_and_sets(db_session: Session, db_sett
         acts = s.scalars(select(Activity).order_by(Activity.session_index)).all()
         assert [a.sport for a in acts] == ["cycling", "training"]
         strength = acts[1]
-        assert strength.local_date == strength.start_utc.astimezone(
-            __import__("zoneinfo").ZoneInfo("Australia/Sydney")).date()
+        assert (
+            strength.local_date
+            == strength.start_utc.astimezone(__import__("zoneinfo").ZoneInfo("Australia/Sydney")).date()
+        )
         sets = s.scalars(select(StrengthSet).where(StrengthSet.activity_id == strength.id)).all()
         assert len(sets) == 83
         assert {st.source for st in sets} == {"fit"}
@@ -69,11 +73,15 @@ def test_bad_input_is_quarantined_and_the_rest_goes_on(db_settings: Settings, tm
     (folder / "empty.fit").write_bytes(b"")
     (folder / "truncated.fit").write_bytes(run[: len(run) // 3])
     (folder / "notfit.fit").write_bytes(b"<html>not a fit file</html>" * 20)
-    (folder / "export.zip").write_bytes(make_zip({
-        "../escape.fit": b"x" * 64,
-        "bomb.fit": b"\0" * (4 * 1024 * 1024),
-        "ok/short.fit": SHORT_RUN_FIT.read_bytes(),
-    }))
+    (folder / "export.zip").write_bytes(
+        make_zip(
+            {
+                "../escape.fit": b"x" * 64,
+                "bomb.fit": b"\0" * (4 * 1024 * 1024),
+                "ok/short.fit": SHORT_RUN_FIT.read_bytes(),
+            }
+        )
+    )
     result = run_cli("import", folder)
     assert result.exit_code == 3, result.output
     assert "imported 2, already known 0, quarantined 5" in result.output

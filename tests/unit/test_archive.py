@@ -45,12 +45,14 @@ def test_truncated_zip_is_refused() -> None:
 
 def test_export_members_refused_one_by_one_and_nested_zips_read() -> None:
     inner = make_zip({"inner/run.fit": RUN_FIT.read_bytes()})
-    outer = make_zip({
-        "DI_CONNECT/UploadedFiles_0-_Part1.zip": inner,
-        "../escape.fit": b"x" * 50,
-        "bomb.fit": b"\0" * (4 * 1024 * 1024),
-        "readme.txt": b"ignored",
-    })
+    outer = make_zip(
+        {
+            "DI_CONNECT/UploadedFiles_0-_Part1.zip": inner,
+            "../escape.fit": b"x" * 50,
+            "bomb.fit": b"\0" * (4 * 1024 * 1024),
+            "readme.txt": b"ignored",
+        }
+    )
     members = {m.name: m for m in iter_fit_members(outer, ArchiveLimits())}
     assert members["DI_CONNECT/UploadedFiles_0-_Part1.zip/inner/run.fit"].data == RUN_FIT.read_bytes()
     assert "climbs out" in (members["../escape.fit"].refused or "")

@@ -168,9 +168,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdict")),
-        sa.UniqueConstraint(
-            "athlete_id", "date", "model_version", name=op.f("uq_verdict_athlete_id")
-        ),
+        sa.UniqueConstraint("athlete_id", "date", "model_version", name=op.f("uq_verdict_athlete_id")),
     )
     op.create_table(
         "wellness_day",

@@ -1,0 +1,152 @@
+"""`legday verdict`: run the readiness model on a JSON context ("what if?").
+
+`render_verdict` is the human rendering, reused by other commands (e.g. `legday today`).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.text import Text
+
+from sync.readiness import (
+    DEFAULT_THRESHOLDS,
+    ContextError,
+    Flag,
+    Thresholds,
+    ThresholdsError,
+    Verdict,
+    context_from_json,
+    evaluate,
+    texts,
+)
+from sync.readiness.texts import UNKNOWN_LABELS
+
+__all__ = ["register", "render_verdict", "verdict_command"]
+
+FLAG_STYLES = {
+    Flag.RUN: "bold white on green",
+    Flag.EASY: "bold black on yellow",
+    Flag.REST: "bold white on red",
+}
+FLAG_WORDS = {
+    Flag.RUN: "RUN: train as planned",
+    Flag.EASY: "EASY: short easy run only",
+    Flag.REST: "REST: no run today",
+}
+
+
+def render_verdict(console: Console, verdict: Verdict) -> None:
+    """Print a verdict for people: the flag big and coloured, reasons, prescription."""
+    style = FLAG_STYLES[verdict.flag]
+    console.print(
+        Panel(
+            Text(f"\n{verdict.flag.value}\n", style=style, justify="center"),
+            title=f"{verdict.day.isoformat()}",
+            subtitle=FLAG_WORDS[verdict.flag],
+            style=style,
+            padding=(0, 4),
+        )
+    )
+    if verdict.reasons:
+        console.print(Text("Why", style="bold"))
+        for r in verdict.reasons:
+            line = Text("  - ")
+            line.append(r.code, style="bold")
+            line.append(f": {r.text} ")
+            line.append(f"[{r.source}]", style="dim")
+            console.print(line)
+    else:
+        console.print(Text("Why: nothing stands in the way.", style="bold"))
+
+    p = verdict.prescription
+    body: list[Any] = [Text(p.summary, style="bold")]
+    caps = []
+    if p.max_minutes is not None:
+        caps.append(f"max {p.max_minutes} min")
+    if p.hr_cap_bpm is not None:
+        caps.append(f"HR under {p.hr_cap_bpm} bpm")
+    if p.warmup_minutes is not None:
+        caps.append(f"warm-up >= {p.warmup_minutes} min")
+    if caps:
+        body.append(Text(" | ".join(caps)))
+    body.extend(Text(f"- {a}") for a in p.advice)
+    if p.why:
+        body.append(Text(f"Why rest: {p.why}", style="italic"))
+    if p.note:
+        body.append(Text(f"Note: {p.note}", style="italic"))
+    console.print(Panel(Group(*body), title="What to do", border_style=style.split()[-1]))
+
+    if verdict.unclassified_sets:
+        console.print(Text(texts.unclassified(verdict.unclassified_sets), style="yellow"))
+    if verdict.unknown:
+        labels = ", ".join(UNKNOWN_LABELS.get(u, u) for u in verdict.unknown)
+        console.print(Text(f"Not known, so not used: {labels}.", style="dim"))
+    console.print(Text(f"model {verdict.model_version}", style="dim"))
+
+
+def _fail(message: str) -> typer.Exit:
+    """One line on stderr, exit code 2 (bad input)."""
+    print(f"legday: {message}", file=sys.stderr)
+    return typer.Exit(2)
+
+
+def _parse_overrides(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise _fail(f"--threshold expects NAME=VALUE, got {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def verdict_command(
+    context: Annotated[
+        Path,
+        typer.Option(
+            "--context",
+            "-c",
+            help="A scenario file (with a 'context' key) or a bare context JSON; '-' for stdin.",
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            "-t",
+            help="Override a threshold, NAME=VALUE (repeatable), e.g. -t lb_sets=8.",
+        ),
+    ] = None,
+) -> None:
+    """Evaluate the readiness model on a JSON context: RUN, EASY or REST, and why."""
+    try:
+        raw = sys.stdin.read() if str(context) == "-" else context.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"cannot read {context}: {exc.strerror or exc}") from None
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _fail(f"{context}: not valid JSON ({exc})") from None
+    try:
+        ctx = context_from_json(data)
+        thresholds: Thresholds = DEFAULT_THRESHOLDS.with_overrides(_parse_overrides(threshold or []))
+    except (ContextError, ThresholdsError) as exc:
+        raise _fail(f"{context}: {exc}") from None
+    verdict = evaluate(ctx, thresholds)
+    if as_json:
+        typer.echo(json.dumps(verdict.to_json_dict(), indent=2, ensure_ascii=False))
+    else:
+        render_verdict(Console(), verdict)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the readiness commands to the `legday` app."""
+    app.command("verdict")(verdict_command)

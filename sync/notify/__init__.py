@@ -1,0 +1,1 @@
+"""The daily readiness email: templates to render it, senders to deliver it."""

@@ -1,0 +1,81 @@
+"""End to end through the CLI: import a real strength file, then ask about the next day."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from sync.config import Settings
+from sync.db.models import Activity, SorenessReport
+from sync.db.models import Verdict as VerdictRow
+from sync.db.session import session_scope
+from tests.conftest import require_shared
+from tests.helpers import run_cli
+
+
+def _strength_day(settings: Settings) -> str:
+    with session_scope(settings) as s:
+        act = s.scalars(select(Activity).where(Activity.sport == "training")).one()
+        return (act.local_date + timedelta(days=1)).isoformat()
+
+
+def test_leg_day_gives_easy_next_morning(db_settings: Settings) -> None:
+    corpus = require_shared("corpus/fit")
+    assert run_cli("athlete", "add", "ana", "--timezone", "Europe/Helsinki").exit_code == 0
+    imported = run_cli("import", corpus / "strength" / "fr965-strength-multisport-cycling-legs-01.fit")
+    assert imported.exit_code == 0, imported.output
+    day = _strength_day(db_settings)
+    result = run_cli("today", "--date", day)
+    assert result.exit_code == 0, result.output
+    assert "EASY" in result.output and "LEG_DAY" in result.output
+    with session_scope(db_settings) as s:
+        row = s.scalars(select(VerdictRow)).one()
+    assert row.flag == "EASY" and "LEG_DAY" in row.codes
+    assert row.payload["numbers"]["lb_sets"] >= 6
+    assert row.payload["prescription"]["max_minutes"] == 30
+    # Recomputing is an upsert, and a soreness of 8 turns it into REST.
+    assert run_cli("soreness", "8", "--date", day).exit_code == 0
+    assert "REST" in run_cli("today", "--date", day).output
+    with session_scope(db_settings) as s:
+        rows = s.scalars(select(VerdictRow)).all()
+        assert len(rows) == 1 and rows[0].flag == "REST" and "SORE_SEVERE" in rows[0].codes
+        assert s.scalars(select(SorenessReport)).one().value == 8
+
+
+def test_upper_body_day_gives_run(db_settings: Settings) -> None:
+    corpus = require_shared("corpus/fit")
+    assert run_cli("athlete", "add", "bo", "--timezone", "UTC").exit_code == 0
+    assert run_cli("import", corpus / "strength" / "fr165-strength-upper-01.fit").exit_code == 0
+    result = run_cli("today", "--date", _strength_day(db_settings))
+    assert result.exit_code == 0, result.output
+    assert "RUN" in result.output and "LEG_DAY" not in result.output
+
+
+def test_soreness_out_of_range_is_refused(db_settings: Settings) -> None:
+    assert run_cli("athlete", "add", "cy", "--timezone", "UTC").exit_code == 0
+    result = run_cli("soreness", "11")
+    assert result.exit_code == 2
+    assert "between 0 and 10" in result.output
+
+
+def test_history_lists_verdicts_with_loads(db_settings: Settings) -> None:
+    corpus = require_shared("corpus/fit")
+    assert run_cli("athlete", "add", "dee", "--timezone", "UTC").exit_code == 0
+    assert (
+        run_cli("import", corpus / "strength" / "fr965-strength-multisport-cycling-legs-01.fit").exit_code
+        == 0
+    )
+    day = _strength_day(db_settings)
+    assert run_cli("today", "--date", day).exit_code == 0
+    out = run_cli("history", "--days", "3", "--until", day)
+    assert out.exit_code == 0, out.output
+    assert day in out.output and "EASY" in out.output and "LEG_DAY" in out.output
+
+
+def test_verdict_json_from_scenario(settings: Settings) -> None:
+    scenarios = require_shared("scenarios")
+    out = run_cli("verdict", "--context", scenarios / "p08-barely-walk.json", "--json")
+    doc = json.loads(out.output)
+    assert doc["flag"] == "REST" and "SORE_SEVERE" in doc["codes"]

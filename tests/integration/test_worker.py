@@ -1,0 +1,71 @@
+"""Celery glue: a real worker on a real Redis broker, and the embedded (eager) mode."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from sqlalchemy import select
+
+from sync.athletes import add_athlete
+from sync.config import Settings
+from sync.db.models import Verdict
+from sync.db.session import session_scope
+from worker.app import app
+from worker.tasks import compute_verdict, dispatch_verdicts
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def redis_worker() -> Iterator[None]:
+    """Point the app at Redis on a private queue and run a real worker thread on it."""
+    queue = f"legday-test-{uuid.uuid4().hex[:8]}"
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
+    app.conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
+    _reset_connections()
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
+        yield
+    app.conf.update(saved)
+    _reset_connections()
+
+
+def _reset_connections() -> None:
+    # The broker URL changed: drop pools built for the previous transport.
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+def _athlete(settings: Settings, name: str = "ana") -> int:
+    with session_scope(settings) as s:
+        return add_athlete(s, name, email=None, timezone="Europe/Berlin").id
+
+
+def _verdicts(settings: Settings) -> list[Verdict]:
+    with session_scope(settings) as s:
+        return list(s.scalars(select(Verdict)))
+
+
+def test_worker_on_redis_stores_verdicts_once(db_settings: Settings, redis_worker: None) -> None:
+    first, second = _athlete(db_settings, "ana"), _athlete(db_settings, "bo")
+    for athlete_id in (first, second, first):  # a duplicate delivery must not duplicate rows
+        compute_verdict.delay(athlete_id, "2026-03-10")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_verdicts(db_settings)) < 2:
+        time.sleep(0.2)
+    time.sleep(0.5)  # let the duplicate land too
+    rows = _verdicts(db_settings)
+    assert sorted(r.athlete_id for r in rows) == [first, second]
+    assert {r.date for r in rows} == {date(2026, 3, 10)}
+    assert all(r.flag == "RUN" and "hrv" in r.payload["unknown"] for r in rows)
+
+
+def test_embedded_mode_runs_tasks_in_process(db_settings: Settings) -> None:
+    assert app.conf.task_always_eager  # no LEGDAY_REDIS_URL: no broker needed
+    _athlete(db_settings)
+    assert dispatch_verdicts.delay().get() == 1
+    assert len(_verdicts(db_settings)) == 1

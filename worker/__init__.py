@@ -1,0 +1,1 @@
+"""Celery glue over the `sync` library: the app, its tasks and the beat schedule."""

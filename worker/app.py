@@ -1,0 +1,50 @@
+"""The Celery app, configured from legday's settings.
+
+With LEGDAY_REDIS_URL unset (the embedded default) tasks run eagerly in-process, so one
+machine and one athlete need no broker. With it set, workers scale out on Redis.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from sync.config import get_settings
+
+
+def make_app() -> Celery:
+    """Build the Celery app from the current settings."""
+    settings = get_settings()
+    app = Celery("legday", include=["worker.tasks"])
+    broker = settings.redis_url
+    app.conf.update(
+        broker_url=broker or "memory://",
+        result_backend=None,
+        task_always_eager=broker is None,
+        task_eager_propagates=True,
+        task_serializer="json",
+        accept_content=["json"],
+        result_serializer="json",
+        task_acks_late=True,  # writes are idempotent upserts, so a redelivery is harmless
+        task_reject_on_worker_lost=True,
+        task_ignore_result=True,
+        worker_prefetch_multiplier=1,
+        worker_hijack_root_logger=False,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+    )
+    from worker.schedule import beat_schedule
+
+    app.conf.beat_schedule = beat_schedule()
+    return app
+
+
+app = make_app()
+
+
+@worker_process_init.connect
+def _dispose_engines_after_fork(**_: object) -> None:
+    # A forked child must not reuse the parent's pooled connections.
+    from sync.db.session import dispose_engines
+
+    dispose_engines(close=False)

@@ -1,0 +1,16 @@
+"""Beat entries: small fan-out dispatchers, each expiring before its next tick."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """The periodic dispatchers."""
+    return {
+        "dispatch-verdicts": {
+            "task": "worker.tasks.dispatch_verdicts",
+            "schedule": 600.0,
+            "options": {"expires": 590},  # a stalled worker never piles up duplicates
+        },
+    }
