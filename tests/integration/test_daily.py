@@ -16,18 +16,45 @@ from sync.db.models import Verdict as VerdictRow
 def _leg_session(session: Session, athlete_id: int, end: datetime, sets: int = 8) -> None:
     start = end - timedelta(hours=1)
     act = Activity(
-        athlete_id=athlete_id, source_id=f"test/{end.isoformat()}", session_index=0, sport="training",
-        sub_sport="strength_training", start_utc=start, end_utc=end, local_date=start.date(),
-        duration_s=3600, trimp=40.0,
+        athlete_id=athlete_id,
+        source_id=f"test/{end.isoformat()}",
+        session_index=0,
+        sport="training",
+        sub_sport="strength_training",
+        start_utc=start,
+        end_utc=end,
+        local_date=start.date(),
+        duration_s=3600,
+        trimp=40.0,
     )
     session.add(act)
     session.flush()
     for i in range(sets):
-        session.add(StrengthSet(activity_id=act.id, set_index=i, category="squat", reps=8, weight_kg=80.0,
-                                set_type="active", category_guesses=["squat"], muscle_groups=["quads"],
-                                lower_body=1.0))
-    session.add(StrengthSet(activity_id=act.id, set_index=sets, category="unknown", reps=10, set_type="active",
-                            category_guesses=["unknown"], muscle_groups=[], lower_body=0.0))
+        session.add(
+            StrengthSet(
+                activity_id=act.id,
+                set_index=i,
+                category="squat",
+                reps=8,
+                weight_kg=80.0,
+                set_type="active",
+                category_guesses=["squat"],
+                muscle_groups=["quads"],
+                lower_body=1.0,
+            )
+        )
+    session.add(
+        StrengthSet(
+            activity_id=act.id,
+            set_index=sets,
+            category="unknown",
+            reps=10,
+            set_type="active",
+            category_guesses=["unknown"],
+            muscle_groups=[],
+            lower_body=0.0,
+        )
+    )
     session.flush()
 
 
@@ -62,8 +89,15 @@ def test_wellness_and_overrides_reach_the_model(db_session: Session) -> None:
     day = date(2026, 5, 1)
     for i in range(31):
         d = day - timedelta(days=i)
-        db_session.add(WellnessDay(athlete_id=cy.id, date=d, resting_hr=50.0 if i else 56.0,
-                                   hrv_last_night_ms=60.0, sleep_seconds=int(7.5 * 3600)))
+        db_session.add(
+            WellnessDay(
+                athlete_id=cy.id,
+                date=d,
+                resting_hr=50.0 if i else 56.0,
+                hrv_last_night_ms=60.0,
+                sleep_seconds=int(7.5 * 3600),
+            )
+        )
     db_session.flush()
     v = compute_verdict(db_session, cy, day)
     assert "RHR_HIGH" in v.codes and v.flag == "EASY"
