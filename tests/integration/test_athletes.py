@@ -12,8 +12,15 @@ from tests.helpers import run_cli
 
 
 def test_add_and_resolve(db_session: Session) -> None:
-    a = add_athlete(db_session, "ana", email="ana@example.org", timezone="Europe/Berlin", sex="female",
-                    max_hr=188, rest_hr=48)
+    a = add_athlete(
+        db_session,
+        "ana",
+        email="ana@example.org",
+        timezone="Europe/Berlin",
+        sex="female",
+        max_hr=188,
+        rest_hr=48,
+    )
     assert resolve_athlete(db_session, None).id == a.id
     add_athlete(db_session, "bo", email=None, timezone="Australia/Sydney")
     with pytest.raises(NotFoundError, match="--athlete"):
