@@ -36,6 +36,10 @@ class Settings(BaseSettings):
         True, description="Use a file whose only fault is a bad CRC (kept, flagged crc_ok=false)."
     )
 
+    # Readiness thresholds applied to every athlete (JSON), e.g. {"lb_sets": 8}; each athlete
+    # may override them again (`legday athlete set NAME -t lb_sets=8`).
+    thresholds: dict[str, float | int | bool] = Field(default_factory=dict)
+
     # Athlete defaults (for TRIMP when the athlete has none set)
     default_sex: Literal["male", "female"] = "male"
     default_max_hr: int = 190

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, WellnessDay
 from sync.db.models import Verdict as VerdictRow
 from sync.db.upsert import upsert
@@ -116,10 +117,11 @@ def gather_context(session: Session, athlete: Athlete, day: date, now: datetime 
     return DayContext.model_validate(raw)
 
 
-def thresholds_for(athlete: Athlete) -> Thresholds:
-    """Global defaults with the athlete's own overrides applied."""
+def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresholds:
+    """Defaults, then the deployment's LEGDAY_THRESHOLDS, then the athlete's own overrides."""
+    settings = settings or get_settings()
     try:
-        return Thresholds().with_overrides(athlete.thresholds or None)
+        return Thresholds().with_overrides(settings.thresholds).with_overrides(athlete.thresholds or None)
     except ValueError as exc:
         raise ConfigError(f"athlete {athlete.name}: bad threshold override: {exc}") from exc
 

@@ -14,12 +14,14 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete, resolve_athlete, update_athlete
 from sync.cli.common import console, db_session, fail
+from sync.cli.readiness_cmds import parse_overrides
 from sync.config import get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.fit.types import DecodedFile, HeartRateProfile
+from sync.readiness import DEFAULT_THRESHOLDS, ThresholdsError
 from sync.sources.batch import import_paths
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -83,10 +85,23 @@ def athlete_set(
     max_hr: Annotated[int | None, typer.Option()] = None,
     rest_hr: Annotated[int | None, typer.Option()] = None,
     send_time: Annotated[str | None, typer.Option(help="Local time of the daily email, HH:MM.")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option("--threshold", "-t", help="Readiness threshold override NAME=VALUE (repeatable)."),
+    ] = None,
+    reset_thresholds: Annotated[bool, typer.Option(help="Drop this athlete's threshold overrides.")] = False,
 ) -> None:
     """Change an athlete's settings."""
     with db_session() as (session, _):
         athlete = resolve_athlete(session, name)
+        if reset_thresholds or threshold:
+            overrides = {} if reset_thresholds else dict(athlete.thresholds or {})
+            overrides.update(parse_overrides(threshold or []))
+            try:  # validate before storing: a bad value must not break tomorrow's verdict
+                checked = DEFAULT_THRESHOLDS.with_overrides(overrides)
+            except ThresholdsError as exc:
+                raise fail(str(exc), 2) from None
+            athlete.thresholds = {k: getattr(checked, k) for k in overrides}
         update_athlete(
             session,
             athlete,

@@ -15,6 +15,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from sync.config import get_settings
 from sync.readiness import (
     DEFAULT_THRESHOLDS,
     ContextError,
@@ -97,7 +98,8 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _parse_overrides(pairs: list[str]) -> dict[str, str]:
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """Parse repeated NAME=VALUE options into a dict (values validated by Thresholds)."""
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
@@ -137,7 +139,9 @@ def verdict_command(
         raise _fail(f"{context}: not valid JSON ({exc})") from None
     try:
         ctx = context_from_json(data)
-        thresholds: Thresholds = DEFAULT_THRESHOLDS.with_overrides(_parse_overrides(threshold or []))
+        thresholds: Thresholds = DEFAULT_THRESHOLDS.with_overrides(get_settings().thresholds).with_overrides(
+            parse_overrides(threshold or [])
+        )
     except (ContextError, ThresholdsError) as exc:
         raise _fail(f"{context}: {exc}") from None
     verdict = evaluate(ctx, thresholds)

@@ -59,3 +59,32 @@ def test_cli_athlete_lifecycle(db_settings: Settings) -> None:
     assert run_cli("athlete", "set", "dee", "--max-hr", "185", "--rest-hr", "45").exit_code == 0
     listing = run_cli("athlete", "list")
     assert "dee" in listing.output and "185" in listing.output and "eve" not in listing.output
+
+
+def test_threshold_overrides_are_validated_and_stored(db_settings: Settings) -> None:
+    from sync.db.models import Athlete
+    from sync.db.session import session_scope
+
+    assert run_cli("athlete", "add", "fay", "--timezone", "UTC").exit_code == 0
+    bad = run_cli("athlete", "set", "fay", "-t", "lb_sets=-3")
+    assert bad.exit_code == 2 and "lb_sets" in bad.output
+    unknown = run_cli("athlete", "set", "fay", "-t", "no_such=1")
+    assert unknown.exit_code == 2 and "unknown threshold" in unknown.output
+    assert run_cli("athlete", "set", "fay", "-t", "lb_sets=8", "-t", "sleep_short_h=6.5").exit_code == 0
+    with session_scope(db_settings) as s:
+        assert s.query(Athlete).one().thresholds == {"lb_sets": 8, "sleep_short_h": 6.5}
+    assert run_cli("athlete", "set", "fay", "--reset-thresholds").exit_code == 0
+    with session_scope(db_settings) as s:
+        assert s.query(Athlete).one().thresholds == {}
+
+
+def test_deployment_thresholds_apply_before_the_athletes(db_session: Session, monkeypatch) -> None:  # noqa: ANN001
+    from sync.config import get_settings
+    from sync.daily import thresholds_for
+
+    monkeypatch.setenv("LEGDAY_THRESHOLDS", '{"lb_sets": 8, "sleep_short_h": 7}')
+    get_settings.cache_clear()
+    a = add_athlete(db_session, "gus", email=None, timezone="UTC")
+    a.thresholds = {"lb_sets": 10}
+    t = thresholds_for(a)
+    assert (t.lb_sets, t.sleep_short_h) == (10, 7)
