@@ -134,8 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         if count:
             files.append((path, path.read_bytes(), count))
     messages_per_round = sum(c for _, _, c in files)
-    print(f"corpus: {corpus} ({len(files)} of {len(paths)} files readable by fitparse, "
-          f"{messages_per_round} messages per round, {args.rounds} rounds)")
+    print(
+        f"corpus: {corpus} ({len(files)} of {len(paths)} files readable by fitparse, "
+        f"{messages_per_round} messages per round, {args.rounds} rounds)"
+    )
 
     t_plain = t_legday = t_legday_crc = 0.0
     for rnd in range(args.rounds):
@@ -153,16 +155,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"plain fitparse get_messages():      {plain_rate:10.0f} messages/s")
     print(f"legday decode_fit(check_crc=False): {legday_rate:10.0f} messages/s")
     print(f"legday decode_fit(check_crc=True):  {crc_rate:10.0f} messages/s")
-    print(f"ratio legday/plain: {legday_rate / plain_rate:.2f}x "
-          f"(with CRC check: {crc_rate / plain_rate:.2f}x)")
+    print(
+        f"ratio legday/plain: {legday_rate / plain_rate:.2f}x (with CRC check: {crc_rate / plain_rate:.2f}x)"
+    )
 
     if not args.no_memory:
         large = corpus / LARGE
         if large.exists():
             for which in ("plain", "legday"):
                 m = _memory(large, which)
-                print(f"peak memory on {LARGE}, {which:6}: "
-                      f"RSS +{m['rss_kib'] / 1024:.1f} MiB, tracemalloc {m['traced'] / 2**20:.1f} MiB")
+                print(
+                    f"peak memory on {LARGE}, {which:6}: "
+                    f"RSS +{m['rss_kib'] / 1024:.1f} MiB, tracemalloc {m['traced'] / 2**20:.1f} MiB"
+                )
         else:
             print(f"{LARGE} not found: memory not measured")
     return 0

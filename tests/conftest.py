@@ -20,6 +20,7 @@ from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Base
 from sync.db.session import engine_for
+from tests.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(

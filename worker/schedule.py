@@ -8,6 +8,11 @@ from typing import Any
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic dispatchers."""
     return {
+        "dispatch-syncs": {
+            "task": "worker.tasks.dispatch_syncs",
+            "schedule": 3600.0,
+            "options": {"expires": 3500},
+        },
         "dispatch-verdicts": {
             "task": "worker.tasks.dispatch_verdicts",
             "schedule": 600.0,

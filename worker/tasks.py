@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from sync.daily import compute_verdict as compute_verdict_for
-from sync.db.models import Athlete
+from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
+from sync.ingest import open_client
+from sync.ingest import sync_account as sync_garmin_account
+from sync.locks import exclusive
 from sync.scheduling import local_today
 from worker.app import app
+
+# Retry delays stay well under Redis' visibility timeout (1 h); longer waits (a 429 backoff)
+# are left to the dispatcher, which skips rate-limited accounts until their time has come.
+MAX_RETRY_COUNTDOWN_S = 600
 
 
 @app.task(bind=True, autoretry_for=(TransientError,), retry_backoff=30, retry_jitter=True, max_retries=5)
@@ -32,4 +39,42 @@ def dispatch_verdicts() -> int:
         ids = session.scalars(select(Athlete.id)).all()
     for athlete_id in ids:
         compute_verdict.delay(athlete_id)
+    return len(ids)
+
+
+@app.task(bind=True, max_retries=5)
+def sync_account(self, account_id: int) -> str:  # noqa: ANN001
+    """Sync one Garmin account (one at a time per account), then refresh its verdicts."""
+    with exclusive(f"sync:{account_id}") as acquired:
+        if not acquired:
+            return "busy"  # another worker is syncing this account right now
+        with session_scope() as session:
+            account = session.get(GarminAccount, account_id)
+            if account is None or account.status == "needs_reauth":
+                return "skipped"
+            report = sync_garmin_account(session, account, open_client(session, account))
+            athlete_id, timezone = account.athlete_id, account.athlete.timezone
+    if report.status == "unavailable":
+        countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
+        raise self.retry(countdown=countdown)
+    if report.status in ("ok", "partial"):
+        today = local_today(timezone)
+        for day in (today, today + timedelta(days=1)):  # this morning's and tomorrow's
+            compute_verdict.delay(athlete_id, day.isoformat())
+    return report.status
+
+
+@app.task
+def dispatch_syncs() -> int:
+    """Queue a sync for every account that is usable now; returns how many were queued."""
+    now = datetime.now(UTC)
+    with session_scope() as session:
+        ids = session.scalars(
+            select(GarminAccount.id).where(
+                GarminAccount.status != "needs_reauth",
+                or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
+            )
+        ).all()
+    for account_id in ids:
+        sync_account.delay(account_id)
     return len(ids)

@@ -13,16 +13,10 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    """Import command modules; each adds its commands to `app`."""
-    import importlib
+    """Import the command modules; each adds its commands to `app`."""
+    from sync.cli import core, daily_cmds, demo_cmd, garmin_cmds, readiness_cmds
 
-    for name in ("core", "readiness_cmds", "daily_cmds", "garmin_cmds"):
-        try:
-            module = importlib.import_module(f"sync.cli.{name}")
-        except ModuleNotFoundError as exc:  # a module not written yet
-            if exc.name != f"sync.cli.{name}":
-                raise
-            continue
+    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, demo_cmd):
         module.register(app)
 
 

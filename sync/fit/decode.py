@@ -626,9 +626,7 @@ def _decode_once(data: bytes, hr_profile: HeartRateProfile, check_crc: bool) -> 
             fitparse.records.DEV_TYPES.clear()
 
 
-def decode_fit(
-    data: bytes, hr: HeartRateProfile | None = None, *, check_crc: bool = True
-) -> DecodedFile:
+def decode_fit(data: bytes, hr: HeartRateProfile | None = None, *, check_crc: bool = True) -> DecodedFile:
     """Decode the bytes of a FIT file into sessions, strength sets and file metadata.
 
     `hr` gives the athlete's heart-rate profile for TRIMP (defaults: male, 190/60).

@@ -28,11 +28,7 @@ def _corpus_dir() -> Path:
 
 CORPUS = _corpus_dir()
 MANIFEST = CORPUS / "MANIFEST.tsv"
-ROWS = (
-    list(csv.DictReader(MANIFEST.open(encoding="utf-8"), delimiter="\t"))
-    if MANIFEST.exists()
-    else []
-)
+ROWS = list(csv.DictReader(MANIFEST.open(encoding="utf-8"), delimiter="\t")) if MANIFEST.exists() else []
 # Files whose only fault is a bad CRC: decoded anyway, flagged crc_ok=False.
 CRC_ONLY = {
     "broken/sdk-activity-bad-file-crc-01.fit",
@@ -114,6 +110,7 @@ def test_broken_file(row: dict[str, str]) -> None:
 
 # --- hand-checked values (computed once with plain fitparse and pinned) --------------
 
+
 def _decode(name: str):  # noqa: ANN202
     _require_corpus()
     return decode_fit((CORPUS / name).read_bytes())
@@ -134,7 +131,11 @@ def test_strength_leg_day_sets() -> None:
     assert decoded.sets[3].category_guesses == ("triceps_extension", "lunge", "unknown")
     heavy = decoded.sets[35]
     assert (heavy.category, heavy.exercise, heavy.reps, heavy.weight_kg) == (
-        "deadlift", "barbell_deadlift", 6, 76.0)
+        "deadlift",
+        "barbell_deadlift",
+        6,
+        76.0,
+    )
     assert decoded.sets[37].category == "squat" and decoded.sets[37].weight_kg == 20.0
     assert max(s.weight_kg or 0 for s in decoded.sets) == 136.0
     assert sum(s.set_type == "active" for s in decoded.sets) == 41

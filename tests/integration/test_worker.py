@@ -13,10 +13,10 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings
-from sync.db.models import Verdict
+from sync.db.models import Activity, GarminAccount, Verdict
 from sync.db.session import session_scope
 from worker.app import app
-from worker.tasks import compute_verdict, dispatch_verdicts
+from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
@@ -69,3 +69,51 @@ def test_embedded_mode_runs_tasks_in_process(db_settings: Settings) -> None:
     _athlete(db_settings)
     assert dispatch_verdicts.delay().get() == 1
     assert len(_verdicts(db_settings)) == 1
+
+
+def _wait_for(predicate, seconds: float = 60) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def test_worker_syncs_garmin_then_computes_verdicts(
+    db_settings: Settings,
+    sandbox,
+    redis_worker: None,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from sync.config import get_settings
+    from sync.garmin.accounts import add_tokens
+    from sync.locks import exclusive
+
+    monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)
+    monkeypatch.setenv("LEGDAY_GARMIN_MIN_INTERVAL_S", "0")
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("LEGDAY_REDIS_URL", REDIS_URL)  # the per-account lock lives in Redis
+    get_settings.cache_clear()
+    settings = get_settings()
+    with session_scope(settings) as s:
+        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), settings).id
+
+    # While another worker holds the account's lock, a second sync stands aside.
+    with exclusive(f"sync:{account_id}", settings=settings) as held:
+        assert held
+        assert sync_account.apply(args=[account_id]).get() == "busy"
+
+    assert dispatch_syncs.apply().get() == 1  # queued on Redis, run by the worker
+
+    def synced() -> bool:
+        with session_scope(settings) as s:
+            return len(s.scalars(select(Verdict)).all()) == 2
+
+    assert _wait_for(synced), "the worker did not sync and compute both verdicts in time"
+    with session_scope(settings) as s:
+        assert len(s.scalars(select(Activity)).all()) == 5
+        assert s.scalars(select(GarminAccount)).one().last_sync_at is not None

@@ -22,9 +22,26 @@ def fixture(name: str) -> bytes:
 
 # --- a minimal FIT writer, enough to build test files --------------------------------
 
+
 def _crc(data: bytes, crc: int = 0) -> int:
-    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401,
-             0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+    table = (
+        0x0000,
+        0xCC01,
+        0xD801,
+        0x1400,
+        0xF001,
+        0x3C00,
+        0x2800,
+        0xE401,
+        0xA001,
+        0x6C00,
+        0x7800,
+        0xB401,
+        0x5000,
+        0x9C01,
+        0x8801,
+        0x4400,
+    )
     for byte in data:
         for nibble in (byte & 0xF, byte >> 4):
             tmp = table[crc & 0xF]
@@ -44,8 +61,12 @@ class FitWriter:
         self.body = b""
         self._local = 0
 
-    def message(self, global_num: int, fields: list[tuple[int, int, object]],
-                dev_fields: list[tuple[int, int, int, int]] = ()) -> None:
+    def message(
+        self,
+        global_num: int,
+        fields: list[tuple[int, int, object]],
+        dev_fields: list[tuple[int, int, int, int]] = (),
+    ) -> None:
         """fields: (field number, base type id, value or tuple or bytes);
         dev_fields: (field number, size, developer data index, uint32 value)."""
         local = self._local
@@ -86,18 +107,37 @@ def _file_id(w: FitWriter, product: int = 4315) -> None:
     w.message(0, [(0, 0x00, 4), (1, 0x84, 1), (2, 0x84, product), (4, 0x86, T0)])
 
 
-def _session(w: FitWriter, start: int, seconds: int, sport: int, sub: int, index: int = 0,
-             avg_hr: int = 0xFF, distance_cm: int = 0xFFFFFFFF,
-             dev_distance: int | None = None) -> None:
-    fields = [(253, 0x86, start + seconds), (2, 0x86, start), (5, 0x00, sport), (6, 0x00, sub),
-              (7, 0x86, seconds * 1000), (8, 0x86, seconds * 1000), (9, 0x86, distance_cm),
-              (16, 0x02, avg_hr), (168, 0x85, 5 * 65536 + 32768), (192, 0x02, 50),
-              (193, 0x02, 70), (254, 0x84, index)]
+def _session(
+    w: FitWriter,
+    start: int,
+    seconds: int,
+    sport: int,
+    sub: int,
+    index: int = 0,
+    avg_hr: int = 0xFF,
+    distance_cm: int = 0xFFFFFFFF,
+    dev_distance: int | None = None,
+) -> None:
+    fields = [
+        (253, 0x86, start + seconds),
+        (2, 0x86, start),
+        (5, 0x00, sport),
+        (6, 0x00, sub),
+        (7, 0x86, seconds * 1000),
+        (8, 0x86, seconds * 1000),
+        (9, 0x86, distance_cm),
+        (16, 0x02, avg_hr),
+        (168, 0x85, 5 * 65536 + 32768),
+        (192, 0x02, 50),
+        (193, 0x02, 70),
+        (254, 0x84, index),
+    ]
     dev = [(0, 4, 0, dev_distance)] if dev_distance is not None else []
     w.message(18, fields, dev)
 
 
 # --- synthetic files -----------------------------------------------------------------
+
 
 def test_hr_messages_give_trimp_when_records_have_no_heart_rate() -> None:
     w = FitWriter()
@@ -130,8 +170,9 @@ def test_developer_field_named_like_a_native_field_does_not_win() -> None:
     w = FitWriter()
     _file_id(w)
     w.message(207, [(3, 0x02, 0), (1, 0x0D, tuple(range(16)))])  # developer_data_id
-    w.message(206, [(0, 0x02, 0), (1, 0x02, 0), (2, 0x02, 0x86),
-                    (3, 0x07, b"total_distance\x00\x00")])  # field_description
+    w.message(
+        206, [(0, 0x02, 0), (1, 0x02, 0), (2, 0x02, 0x86), (3, 0x07, b"total_distance\x00\x00")]
+    )  # field_description
     _session(w, T0, 600, 1, 0, distance_cm=123456, dev_distance=999)
     session = decode_fit(w.bytes()).sessions[0]
     assert session.distance_m == pytest.approx(1234.56)
@@ -166,9 +207,19 @@ def test_sets_with_newer_categories_and_session_assignment() -> None:
         (T0 + 1000, 1, (65534, 0xFFFF), (0xFFFF, 0xFFFF), 12, 0),
     ]
     for start, set_type, cats, subs, reps, weight in sets:
-        w.message(225, [(254, 0x86, start + 30), (0, 0x86, 30000), (3, 0x84, reps),
-                        (4, 0x84, weight), (5, 0x02, set_type), (6, 0x86, start),
-                        (7, 0x84, cats), (8, 0x84, subs)])
+        w.message(
+            225,
+            [
+                (254, 0x86, start + 30),
+                (0, 0x86, 30000),
+                (3, 0x84, reps),
+                (4, 0x84, weight),
+                (5, 0x02, set_type),
+                (6, 0x86, start),
+                (7, 0x84, cats),
+                (8, 0x84, subs),
+            ],
+        )
     decoded = decode_fit(w.bytes())
     s0, s1, s2, s3 = decoded.sets
     assert (s0.category, s0.category_guesses, s0.session_index) == ("sled", ("sled", "squat"), 0)
@@ -183,10 +234,10 @@ def test_sets_with_newer_categories_and_session_assignment() -> None:
 
 # --- fixtures from the corpus --------------------------------------------------------
 
+
 def test_fixture_run() -> None:
     decoded = decode_fit(fixture("fenix5-run-short-01.fit"))
-    assert (decoded.file_type, decoded.manufacturer, decoded.product) == (
-        "activity", "garmin", "fenix5")
+    assert (decoded.file_type, decoded.manufacturer, decoded.product) == ("activity", "garmin", "fenix5")
     assert decoded.crc_ok and decoded.warnings == ()
     (session,) = decoded.sessions
     assert (session.sport, session.sub_sport) == ("running", "generic")
@@ -210,8 +261,7 @@ def test_fixture_yoga_sets() -> None:
 def test_bad_crc_is_used_and_flagged() -> None:
     decoded = decode_fit(fixture("sdk-activity-bad-file-crc-01.fit"))
     assert decoded.crc_ok is False
-    assert decoded.warnings == (
-        "CRC mismatch (computed 0xA1D5, read 0xB1D5); decoded without the CRC check",)
+    assert decoded.warnings == ("CRC mismatch (computed 0xA1D5, read 0xB1D5); decoded without the CRC check",)
     assert [s.sport for s in decoded.sessions] == ["running"]
 
 
@@ -233,8 +283,10 @@ def test_bad_crc_plus_truncation_reports_the_real_fault() -> None:
         (b"", "empty file (0 bytes)"),
         (b"\x0e\x10", "truncated: 2 bytes is shorter than a FIT header"),
         (b"PK\x03\x04" + b"\x00" * 60, "not a FIT file: bad header"),
-        (fixture("sdk-activity-truncated-eof-01.fit"),
-         "truncated: file ends inside a record (unexpected EOF)"),
+        (
+            fixture("sdk-activity-truncated-eof-01.fit"),
+            "truncated: file ends inside a record (unexpected EOF)",
+        ),
     ],
 )
 def test_unusable_input_raises_one_clear_line(data: bytes, reason: str) -> None:

@@ -8,8 +8,18 @@ from sync.fit import exercises
 from sync.fit.exercises import category_name, lower_body_weight, muscle_groups
 
 LOWER_BODY = [
-    "squat", "deadlift", "lunge", "leg_curl", "calf_raise", "hip_raise",
-    "hip_stability", "hip_swing", "plyo", "olympic_lift", "sled", "sandbag",
+    "squat",
+    "deadlift",
+    "lunge",
+    "leg_curl",
+    "calf_raise",
+    "hip_raise",
+    "hip_stability",
+    "hip_swing",
+    "plyo",
+    "olympic_lift",
+    "sled",
+    "sandbag",
 ]
 
 

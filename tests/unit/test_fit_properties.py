@@ -20,9 +20,7 @@ SOURCES = [
         "sdk-activity-bad-file-crc-01.fit",
     )
 ]
-PROFILE = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+PROFILE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _check(data: bytes) -> None:
@@ -43,8 +41,9 @@ def test_truncated(source: bytes, cut: float) -> None:
 @PROFILE
 @given(
     source=st.sampled_from(SOURCES),
-    flips=st.lists(st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(0, 7)),
-                   min_size=1, max_size=4),
+    flips=st.lists(
+        st.tuples(st.floats(0.0, 1.0, exclude_max=True), st.integers(0, 7)), min_size=1, max_size=4
+    ),
 )
 def test_bit_flipped(source: bytes, flips: list[tuple[float, int]]) -> None:
     data = bytearray(source)

@@ -134,8 +134,13 @@ def test_unclassified_sets_are_counted_but_never_leg_work() -> None:
 
 @pytest.mark.parametrize(
     ("rating", "flag", "code"),
-    [(3, Flag.RUN, None), (4, Flag.EASY, "SORE"), (6, Flag.EASY, "SORE"),
-     (7, Flag.REST, "SORE_SEVERE"), (10, Flag.REST, "SORE_SEVERE")],
+    [
+        (3, Flag.RUN, None),
+        (4, Flag.EASY, "SORE"),
+        (6, Flag.EASY, "SORE"),
+        (7, Flag.REST, "SORE_SEVERE"),
+        (10, Flag.REST, "SORE_SEVERE"),
+    ],
 )
 def test_soreness(rating: int, flag: Flag, code: str | None) -> None:
     v = verdict(soreness=rating)
@@ -308,8 +313,14 @@ def test_day_is_the_date_in_nows_own_offset() -> None:
 def test_hours_since_cross_offsets() -> None:
     now = datetime(2026, 3, 10, 6, 30, tzinfo=timezone(timedelta(hours=-5)))
     end = "2026-03-08T11:30:00Z"  # 48 h before now
-    v = evaluate(context_from_json({"now": now.isoformat(), "strength": [
-        {"end": "2026-03-01T11:30:00Z", "sets": sets(6)}, {"end": end, "sets": sets(8)}]}))
+    v = evaluate(
+        context_from_json(
+            {
+                "now": now.isoformat(),
+                "strength": [{"end": "2026-03-01T11:30:00Z", "sets": sets(6)}, {"end": end, "sets": sets(8)}],
+            }
+        )
+    )
     assert v.numbers["hours_since_lb"] == 48.0 and v.flag is Flag.RUN
 
 
@@ -339,8 +350,7 @@ def test_dst_change_uses_real_hours(now_local: tuple[int, int], flag: Flag) -> N
 def test_only_now_is_required() -> None:
     v = evaluate(DayContext(now=NOW))
     assert v.flag is Flag.RUN and v.codes == []
-    assert set(v.unknown) >= {"strength", "soreness", "hrv", "resting_hr", "sleep", "acwr",
-                              "garmin_recovery"}
+    assert set(v.unknown) >= {"strength", "soreness", "hrv", "resting_hr", "sleep", "acwr", "garmin_recovery"}
     assert v.prescription.run is True
 
 
@@ -379,8 +389,12 @@ def test_threshold_overrides() -> None:
 
 @pytest.mark.parametrize(
     ("overrides", "needle"),
-    [({"lb_set": 5}, "unknown threshold"), ({"lb_sets": "many"}, "lb_sets"),
-     ({"rhr_very_high": 3}, "rhr_very_high"), ({"sore_severe": 2}, "sore_severe")],
+    [
+        ({"lb_set": 5}, "unknown threshold"),
+        ({"lb_sets": "many"}, "lb_sets"),
+        ({"rhr_very_high": 3}, "rhr_very_high"),
+        ({"sore_severe": 2}, "sore_severe"),
+    ],
 )
 def test_bad_threshold_overrides(overrides: dict, needle: str) -> None:
     with pytest.raises(ThresholdsError, match=needle):
@@ -403,8 +417,16 @@ def test_easy_prescription() -> None:
     assert p.kind == "easy" and p.run and p.max_minutes == 30 and p.hr_cap_bpm == 148
     assert p.warmup_minutes is not None and p.warmup_minutes >= 10
     text = " ".join(p.advice).lower()
-    for word in ("long run", "tempo", "hills", "intervals", "conversational", "compression",
-                 "hydrate", "listen to your body"):
+    for word in (
+        "long run",
+        "tempo",
+        "hills",
+        "intervals",
+        "conversational",
+        "compression",
+        "hydrate",
+        "listen to your body",
+    ):
         assert word in text
 
 
@@ -455,9 +477,11 @@ def _write(tmp_path: Path, data: Any, name: str = "c.json") -> Path:
 
 
 def test_cli_verdict_json(cli, tmp_path: Path) -> None:  # noqa: ANN001
-    scenario = {"id": "x", "context": {"now": NOW.isoformat(), "athlete": ATHLETE,
-                                       "strength": [session(18, sets(12))]},
-                "expect": {"flag": "EASY"}}
+    scenario = {
+        "id": "x",
+        "context": {"now": NOW.isoformat(), "athlete": ATHLETE, "strength": [session(18, sets(12))]},
+        "expect": {"flag": "EASY"},
+    }
     result = cli("verdict", "--context", _write(tmp_path, scenario), "--json")
     assert result.exit_code == 0, result.output
     out = json.loads(result.stdout)

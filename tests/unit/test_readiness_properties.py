@@ -16,15 +16,23 @@ from hypothesis import strategies as st
 from sync.readiness import DayContext, Flag, Verdict, evaluate
 from sync.readiness.texts import CODE_ORDER
 
-SETTINGS = settings(max_examples=150, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-CATEGORIES = ["squat", "deadlift", "lunge", "total_body", "bench_press", "row", "unknown",
-              "plyo", "hip_raise", "core", "65534"]
+CATEGORIES = [
+    "squat",
+    "deadlift",
+    "lunge",
+    "total_body",
+    "bench_press",
+    "row",
+    "unknown",
+    "plyo",
+    "hip_raise",
+    "core",
+    "65534",
+]
 
-offsets = st.integers(min_value=-12 * 4, max_value=14 * 4).map(
-    lambda q: timezone(timedelta(minutes=15 * q))
-)
+offsets = st.integers(min_value=-12 * 4, max_value=14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q)))
 nows = st.builds(
     lambda base, minutes, tz: (base + timedelta(minutes=minutes)).astimezone(tz),
     st.just(datetime(2026, 3, 10, 5, 30, tzinfo=UTC)),
@@ -45,9 +53,7 @@ a_set = st.fixed_dictionaries(
 
 def sessions(min_hours: float = -48.0) -> st.SearchStrategy[list[tuple[float, list]]]:
     """(hours before now, sets) pairs."""
-    return st.lists(
-        st.tuples(st.floats(min_hours, 24 * 30), st.lists(a_set, max_size=15)), max_size=5
-    )
+    return st.lists(st.tuples(st.floats(min_hours, 24 * 30), st.lists(a_set, max_size=15)), max_size=5)
 
 
 def day_series(lo: float, hi: float, max_size: int = 70) -> st.SearchStrategy[dict[int, float]]:
@@ -67,8 +73,11 @@ def contexts(draw: st.DrawFn, past_sessions_only: bool = False) -> dict[str, Any
     data: dict[str, Any] = {"now": now}
     maybe = {
         "athlete": st.fixed_dictionaries(
-            {"sex": st.sampled_from(["male", "female"]), "max_hr": st.integers(170, 210),
-             "rest_hr": st.integers(35, 80)}
+            {
+                "sex": st.sampled_from(["male", "female"]),
+                "max_hr": st.integers(170, 210),
+                "rest_hr": st.integers(35, 80),
+            }
         ),
         "strength": sessions(0.0 if past_sessions_only else -48.0),
         "soreness": st.integers(0, 10) | st.floats(0, 10),
@@ -84,9 +93,7 @@ def contexts(draw: st.DrawFn, past_sessions_only: bool = False) -> dict[str, Any
         if draw(st.booleans()):
             data[key] = draw(strategy)
     if "strength" in data:
-        data["strength"] = [
-            {"end": now - timedelta(hours=h), "sets": s} for h, s in data["strength"]
-        ]
+        data["strength"] = [{"end": now - timedelta(hours=h), "sets": s} for h, s in data["strength"]]
     for key in ("hrv_ms", "resting_hr", "daily_load"):
         if key in data:
             data[key] = keyed(data[key])
@@ -144,16 +151,18 @@ def test_higher_resting_hr_today_is_never_less_strict(data: dict, base: float, u
 
 
 @SETTINGS
-@given(contexts(past_sessions_only=True), st.integers(1, 12),
-       st.sampled_from(["squat", "lunge", "total_body", "bench_press"]))
+@given(
+    contexts(past_sessions_only=True),
+    st.integers(1, 12),
+    st.sampled_from(["squat", "lunge", "total_body", "bench_press"]),
+)
 def test_more_leg_sets_are_never_less_strict(data: dict, extra: int, category: str) -> None:
     strength = data.get("strength") or []
     if not strength:
         strength = [{"end": data["now"] - timedelta(hours=10), "sets": []}]
     latest = max(range(len(strength)), key=lambda i: strength[i]["end"])
     more = [dict(s) for s in strength]
-    more[latest] = {**more[latest],
-                    "sets": more[latest]["sets"] + [{"category": category}] * extra}
+    more[latest] = {**more[latest], "sets": more[latest]["sets"] + [{"category": category}] * extra}
     assert rank({**data, "strength": more}) >= rank({**data, "strength": strength})
 
 

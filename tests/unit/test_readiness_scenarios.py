@@ -64,7 +64,15 @@ def test_scenario_verdict_is_json_and_deterministic(path: Path) -> None:
     first = evaluate(context_from_json(data)).to_json_dict()
     second = evaluate(context_from_json(data["context"])).to_json_dict()
     assert json.loads(json.dumps(first)) == first == second
-    assert {"flag", "codes", "reasons", "prescription", "unknown", "model_version", "numbers",
-            "unclassified_sets"} <= set(first)
+    assert {
+        "flag",
+        "codes",
+        "reasons",
+        "prescription",
+        "unknown",
+        "model_version",
+        "numbers",
+        "unclassified_sets",
+    } <= set(first)
     assert [r["code"] for r in first["reasons"]] == first["codes"]
     assert all(r["text"] and r["source"] for r in first["reasons"])

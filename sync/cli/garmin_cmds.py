@@ -1,0 +1,262 @@
+"""`legday garmin ...`, `legday sync`, `legday backfill`, `legday sandbox serve`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+from sqlalchemy import select
+
+from sync.athletes import resolve_athlete
+from sync.cli.common import console, db_session, fail
+from sync.config import get_settings
+from sync.db.models import Athlete, GarminAccount
+from sync.garmin import tokens as tokenlib
+from sync.garmin.accounts import account_for, add_tokens
+from sync.ingest import SyncReport, backfill, open_client, sync_account
+
+garmin_app = typer.Typer(help="Garmin Connect accounts (tokens, status).", no_args_is_help=True)
+sandbox_app = typer.Typer(help="The local Garmin Connect look-alike.", no_args_is_help=True)
+
+AthleteOpt = Annotated[
+    str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")
+]
+
+
+@garmin_app.command("add-tokens")
+def add_tokens_command(
+    athlete: AthleteOpt = None,
+    garth_dir: Annotated[
+        Path | None, typer.Option(help="garth token directory (oauth1_token.json...).")
+    ] = None,
+    garth_token: Annotated[str | None, typer.Option(help="garth dumps() string ('-' reads stdin).")] = None,
+    di_tokens: Annotated[Path | None, typer.Option(help="garminconnect token store (dir or .json).")] = None,
+) -> None:
+    """Link an athlete to Garmin with existing tokens (checked with one profile call, stored encrypted)."""
+    given = [x for x in (garth_dir, garth_token, di_tokens) if x is not None]
+    if len(given) != 1:
+        raise fail("give exactly one of --garth-dir, --garth-token, --di-tokens", 2)
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        if garth_dir is not None:
+            tokens: tokenlib.Tokens = tokenlib.garth_from_dir(garth_dir)
+        elif garth_token is not None:
+            text = typer.get_text_stream("stdin").read() if garth_token == "-" else garth_token
+            tokens = tokenlib.garth_from_string(text)
+        else:
+            assert di_tokens is not None
+            tokens = tokenlib.di_from_path(di_tokens)
+        account = add_tokens(session, who, tokens, settings)
+        console.print(
+            f"linked {who.name} to Garmin user {account.display_name} ({tokens.kind} tokens, "
+            "stored encrypted)"
+        )
+
+
+@garmin_app.command("status")
+def status_command(athlete: AthleteOpt = None) -> None:
+    """Show each Garmin account's state, cursors and last sync."""
+    with db_session() as (session, _):
+        query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)
+        if athlete:
+            query = query.where(Athlete.name == athlete)
+        table = Table(
+            "athlete",
+            "garmin user",
+            "tokens",
+            "status",
+            "until / reason",
+            "activities to",
+            "wellness to",
+            "backfilled to",
+            "last sync",
+        )
+        for account, who in session.execute(query.order_by(Athlete.name)):
+            detail = ""
+            if account.status == "rate_limited" and account.rate_limited_until:
+                detail = account.rate_limited_until.strftime("%Y-%m-%d %H:%M UTC")
+            elif account.status_reason:
+                detail = account.status_reason[:60]
+            table.add_row(
+                who.name,
+                account.display_name or "",
+                account.token_kind,
+                account.status,
+                detail,
+                account.activity_cursor.strftime("%Y-%m-%d %H:%M") if account.activity_cursor else "",
+                str(account.wellness_cursor or ""),
+                str(account.backfill_cursor or ""),
+                account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
+            )
+        console.print(table)
+
+
+@garmin_app.command("login")
+def login_command(
+    athlete: AthleteOpt = None,
+    email: Annotated[str | None, typer.Option(help="Garmin account e-mail (prompted if absent).")] = None,
+) -> None:
+    """Log in once with python-garminconnect (>= 0.3) to get DI tokens; the password is not kept."""
+    try:
+        from garminconnect import Garmin  # type: ignore[import-not-found]
+    except ImportError:
+        raise fail(
+            "an interactive login needs python-garminconnect >= 0.3 (Python >= 3.12): "
+            "`pip install garminconnect`. Without it, log in elsewhere and import the tokens with "
+            "`legday garmin add-tokens --di-tokens FILE` (see docs/garmin.md).",
+            2,
+        ) from None
+    email = email or typer.prompt("Garmin e-mail")
+    password = getpass.getpass("Garmin password (not stored): ")
+    with tempfile.TemporaryDirectory() as store:
+        # One attempt only: Garmin's login limit re-arms on every retry.
+        try:
+            client = Garmin(email, password, prompt_mfa=lambda: typer.prompt("MFA code"))
+            client.login()
+            client.garth.dump(store) if hasattr(client, "garth") else client.client.dump(store)
+        except Exception as exc:  # noqa: BLE001 - third-party errors of every kind
+            raise fail(f"Garmin login failed ({type(exc).__name__}); not retried", 2) from None
+        finally:
+            password = ""
+        path = Path(store) / tokenlib.DI_FILE
+        tokens: tokenlib.Tokens = (
+            tokenlib.di_from_path(path) if path.exists() else tokenlib.garth_from_dir(Path(store))
+        )
+        with db_session() as (session, settings):
+            who = resolve_athlete(session, athlete)
+            account = add_tokens(session, who, tokens, settings)
+            console.print(f"linked {who.name} to Garmin user {account.display_name}")
+
+
+def _print_report(report: SyncReport) -> None:
+    line = (
+        f"{report.athlete}: {report.status}, {report.activities_imported} new activities "
+        f"({report.activities_known} known, {report.activities_quarantined} quarantined), "
+        f"{report.wellness_days} wellness days, {report.garmin_sets} Garmin sets, "
+        f"{report.requests} requests"
+    )
+    console.print(line if not report.message else f"{line}\n  {report.message}")
+
+
+def _accounts(session, athlete: str | None) -> list[GarminAccount]:  # noqa: ANN001 - Session
+    if athlete is not None:
+        account = account_for(session, resolve_athlete(session, athlete))
+        if account is None:
+            raise fail(f"{athlete} has no Garmin account: `legday garmin add-tokens --athlete {athlete}`", 2)
+        return [account]
+    return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
+
+
+def sync_command(athlete: AthleteOpt = None) -> None:
+    """Sync new activities and wellness days from Garmin; prints how many requests it made."""
+    total = 0
+    bad = False
+    with db_session() as (session, settings):
+        accounts = _accounts(session, athlete)
+        if not accounts:
+            raise fail("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`", 2)
+        with _progress() as progress:
+            for account in accounts:
+                task = progress.add_task(f"{account.athlete.name}", total=None)
+
+                def step(msg: str, done: int, of: int, task: int = task) -> None:
+                    progress.update(task, description=msg, completed=done, total=of)
+
+                report = sync_account(
+                    session,
+                    account,
+                    open_client(session, account, settings),
+                    settings=settings,
+                    progress=step,
+                )
+                progress.remove_task(task)
+                _print_report(report)
+                total += report.requests
+                bad = bad or report.status in ("needs_reauth", "unavailable")
+        console.print(f"{total} requests to Garmin")
+    if bad:
+        raise typer.Exit(4)
+
+
+def backfill_command(
+    since: Annotated[str, typer.Option("--since", help="Oldest date to fetch, YYYY-MM-DD.")],
+    athlete: AthleteOpt = None,
+) -> None:
+    """Fetch history back to --since, in windows; safe to interrupt and run again."""
+    try:
+        start = date.fromisoformat(since)
+    except ValueError:
+        raise fail(f"--since {since!r} is not YYYY-MM-DD", 2) from None
+    with db_session() as (session, settings), _progress() as progress:
+        for account in _accounts(session, athlete):
+            task = progress.add_task(f"{account.athlete.name}: backfill", total=None)
+
+            def step(msg: str, done: int, of: int, task: int = task) -> None:
+                progress.update(task, description=f"backfill {msg}", completed=done, total=of)
+
+            report = backfill(
+                session,
+                account,
+                open_client(session, account, settings),
+                start,
+                settings=settings,
+                progress=step,
+            )
+            progress.remove_task(task)
+            _print_report(report)
+
+
+@sandbox_app.command("serve")
+def sandbox_serve(
+    port: Annotated[int, typer.Option(help="Loopback port (0: any free one).")] = 8765,
+    fit_dir: Annotated[Path | None, typer.Option(help="Folder of FIT files to seed activities from.")] = None,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every answer.")] = 0.0,
+    layout: Annotated[str, typer.Option(help="recent | year | original: where activities fall.")] = "recent",
+    timezone: Annotated[str, typer.Option(help="The sandbox user's time zone.")] = "UTC",
+    tokens_dir: Annotated[Path | None, typer.Option(help="Write sandbox tokens here.")] = None,
+) -> None:
+    """Serve a Garmin Connect look-alike on 127.0.0.1 until Ctrl-C."""
+    from sync.garmin.sandbox import Sandbox
+
+    settings = get_settings()
+    folder = fit_dir or Path(__file__).resolve().parents[1] / "samples"
+    sandbox = Sandbox(fit_dir=folder, layout=layout, timezone=timezone, latency_ms=latency_ms, port=port)
+    sandbox.start()
+    out = tokens_dir or settings.data_dir / "sandbox-tokens"
+    garth = sandbox.issue_garth_tokens()
+    (out / "garth").mkdir(parents=True, exist_ok=True)
+    (out / "garth" / tokenlib.OAUTH1_FILE).write_text(json.dumps(garth.oauth1))
+    (out / "garth" / tokenlib.OAUTH2_FILE).write_text(json.dumps(garth.oauth2))
+    (out / tokenlib.DI_FILE).write_text(sandbox.issue_di_tokens().to_json().decode())
+    console.print(
+        f"Garmin sandbox at {sandbox.url} with {len(sandbox.account.activities)} activities\n"
+        f"  export LEGDAY_GARMIN_BASE_URL={sandbox.url} LEGDAY_GARMIN_MIN_INTERVAL_S=0\n"
+        f"  legday garmin add-tokens --athlete NAME --garth-dir {out / 'garth'}\n"
+        f"  (or --di-tokens {out / tokenlib.DI_FILE}); tokens live until the sandbox stops"
+    )
+    sandbox.serve_forever()
+
+
+def register(app: typer.Typer) -> None:
+    """Add the Garmin commands to `legday`."""
+    app.add_typer(garmin_app, name="garmin")
+    app.add_typer(sandbox_app, name="sandbox")
+    app.command("sync")(sync_command)
+    app.command("backfill")(backfill_command)

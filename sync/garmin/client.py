@@ -1,0 +1,602 @@
+"""legday's Garmin Connect client: the only module that imports garth.
+
+A small surface of our own (profile, activities, FIT download, wellness, workouts) over
+garth's session, so garth (unmaintained since March 2026) can be swapped out behind it.
+
+What it adds to garth:
+- one setting (`garmin_base_url`) sends every Garmin host to another server (the sandbox),
+  through an HTTPAdapter that rewrites the URL but keeps garth's urllib3 retry logic;
+- a timeout on every request, and a count of every HTTP request (retries included);
+- a 401 is refreshed once and retried once (garth never does), then it is `GarminAuthError`;
+- 429 is `GarminRateLimited` at once (urllib3 must not sleep minutes inside a call);
+- 5xx / resets / timeouts are retried with bounded backoff, then `GarminUnavailable`;
+- 204 / empty / `null` bodies are "no data" (None), never an error;
+- both token kinds: garth's OAuth1->OAuth2 exchange and DI Bearer tokens with refresh.
+Refreshed tokens are handed to `on_refresh` every time, so the caller can persist them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+with warnings.catch_warnings():
+    # garth warns on import that it is unmaintained; we know (DESIGN.md section 2).
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from garth import sso as garth_sso
+    from garth.auth_tokens import OAuth1Token, OAuth2Token
+    from garth.exc import GarthHTTPError
+    from garth.http import Client as _GarthClient
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from sync.config import Settings
+from sync.errors import UnsafeArchiveError
+from sync.garmin import endpoints as ep
+from sync.garmin.errors import (
+    GarminAuthError,
+    GarminBadResponse,
+    GarminForbidden,
+    GarminNotFound,
+    GarminRateLimited,
+    GarminUnavailable,
+)
+from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
+from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
+
+log = logging.getLogger(__name__)
+
+DI_USER_AGENT = "GCM-Android-5.23"
+# Refresh a little before expiry so a request never leaves with a token about to die.
+GARTH_REFRESH_MARGIN_S = 60.0
+DI_REFRESH_MARGIN_S = 900.0  # garminconnect's own margin
+
+
+class RequestCounter:
+    """Counts HTTP requests that reached the wire, including urllib3's retries."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def add(self, n: int = 1) -> None:
+        """Record `n` more requests."""
+        with self._lock:
+            self.total += n
+
+
+class _CountingRetry(Retry):
+    """urllib3 Retry that counts each retry it allows (each one is another request)."""
+
+    counter: RequestCounter | None = None
+
+    def new(self, **kw: Any) -> _CountingRetry:
+        retry = super().new(**kw)
+        retry.counter = self.counter
+        return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        retry = super().increment(*args, **kwargs)  # raises MaxRetryError when exhausted
+        if self.counter is not None:
+            self.counter.add()
+        return retry
+
+
+class _GarminAdapter(HTTPAdapter):
+    """Counts requests, enforces a timeout, and (sandbox) rewrites https://{host} to base_url."""
+
+    def __init__(
+        self, *, base_url: str | None, counter: RequestCounter, timeout: float, max_retries: Retry
+    ) -> None:
+        super().__init__(max_retries=max_retries)
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.counter = counter
+        self.timeout = timeout
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
+        if self.base_url and request.url:
+            parts = urlsplit(request.url)
+            request.headers["Host"] = parts.netloc  # the sandbox routes like Garmin's hosts
+            query = f"?{parts.query}" if parts.query else ""
+            request.url = f"{self.base_url}{parts.path}{query}"
+        self.counter.add()
+        return super().send(request, **kwargs)
+
+
+class _Garth(_GarthClient):
+    """garth's client with our adapter re-mounted after every configure()."""
+
+    def __init__(self, adapter_factory: Callable[[Retry], HTTPAdapter], **kwargs: Any) -> None:
+        self._adapter_factory = adapter_factory
+        super().__init__(**kwargs)
+
+    def configure(self, /, **kwargs: Any) -> None:  # type: ignore[override]
+        super().configure(**kwargs)
+        old = self.sess.adapters["https://"]
+        self.sess.mount("https://", self._adapter_factory(old.max_retries))
+
+    def _auto_resume(self) -> None:
+        """Tokens come from our database only, never from GARTH_HOME / GARTH_TOKEN."""
+
+
+class GarminClient:
+    """The calls legday makes to Garmin Connect, for one account."""
+
+    def __init__(
+        self,
+        tokens: Tokens,
+        settings: Settings,
+        *,
+        on_refresh: Callable[[Tokens], None] | None = None,
+        counter: RequestCounter | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.tokens: Tokens = tokens
+        self.on_refresh = on_refresh
+        self.counter = counter or RequestCounter()
+        self.display_name: str | None = None
+        self._clock = clock
+        self._sleep = sleep
+        self._pacer = Pacer(settings.garmin_min_interval_s, sleep=sleep)
+        self._timeout = settings.garmin_timeout_s
+        self._base_url = settings.garmin_base_url
+        self.domain = (
+            tokens.domain if isinstance(tokens, GarthTokens) and tokens.domain else None
+        ) or settings.garmin_domain
+        self._garth = _Garth(self._make_adapter)
+        self._garth.configure(
+            domain=self.domain,
+            timeout=self._timeout,  # type: ignore[arg-type]  # garth annotates int, uses any number
+            retries=settings.garmin_retries,
+            backoff_factor=settings.garmin_backoff_s,
+            status_forcelist=(500, 502, 503, 504),
+        )
+        if isinstance(tokens, GarthTokens):
+            self._garth.oauth1_token = OAuth1Token(**tokens.oauth1)
+            self._garth.oauth2_token = OAuth2Token(**tokens.oauth2) if tokens.oauth2 else None
+
+    def __repr__(self) -> str:
+        return f"GarminClient(kind={self.tokens.kind}, domain={self.domain!r}, requests={self.requests})"
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far by this client (retries and token refreshes included)."""
+        return self.counter.total
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def _make_adapter(self, old_retry: Retry) -> HTTPAdapter:
+        # Keep garth's retry settings, but never let urllib3 sleep on Retry-After inside a call
+        # (a worker must not block for minutes): a 429 surfaces at once and the account waits.
+        retry = _CountingRetry(
+            total=old_retry.total,
+            status_forcelist=old_retry.status_forcelist,
+            backoff_factor=old_retry.backoff_factor,
+            backoff_max=8.0,
+            respect_retry_after_header=False,
+            allowed_methods=old_retry.allowed_methods,
+        )
+        retry.counter = self.counter
+        return _GarminAdapter(
+            base_url=self._base_url, counter=self.counter, timeout=self._timeout, max_retries=retry
+        )
+
+    def _url(self, subdomain: str, path: str) -> str:
+        return f"https://{subdomain}.{self.domain}{path}"
+
+    def _auth_header(self) -> str:
+        if isinstance(self.tokens, DITokens):
+            return f"Bearer {self.tokens.di_token}"
+        return str(self._garth.oauth2_token)
+
+    def _needs_refresh(self) -> bool:
+        exp = self.tokens.expires_at
+        margin = DI_REFRESH_MARGIN_S if isinstance(self.tokens, DITokens) else GARTH_REFRESH_MARGIN_S
+        return exp is None or exp - margin <= self._clock()
+
+    def refresh(self) -> Tokens:
+        """Get a fresh access token now (garth exchange or DI refresh) and report it."""
+        if isinstance(self.tokens, DITokens):
+            self.tokens = self._refresh_di(self.tokens)
+        else:
+            self.tokens = self._refresh_garth(self.tokens)
+        if self.on_refresh is not None:
+            self.on_refresh(self.tokens)
+        return self.tokens
+
+    def _ensure_consumer(self) -> None:
+        # garth fetches the consumer pair with a bare requests.get (no timeout, not counted,
+        # and it would leave the sandbox); fetch it through our session instead.
+        if garth_sso.OAUTH_CONSUMER:
+            return
+        self._pacer.wait()
+        try:
+            resp = self._garth.sess.get(ep.OAUTH_CONSUMER_URL, timeout=self._timeout)
+            resp.raise_for_status()
+            consumer = resp.json()
+        except requests.RequestException as exc:
+            raise GarminUnavailable(f"cannot fetch garth's OAuth consumer ({type(exc).__name__})") from None
+        garth_sso.OAUTH_CONSUMER = {
+            "consumer_key": consumer["consumer_key"],
+            "consumer_secret": consumer["consumer_secret"],
+        }
+
+    def _refresh_garth(self, tokens: GarthTokens) -> GarthTokens:
+        self._ensure_consumer()
+        self._garth.oauth1_token = OAuth1Token(**tokens.oauth1)
+        self._pacer.wait()
+        try:
+            self._garth.refresh_oauth2()
+        except GarthHTTPError as exc:
+            self._garth.oauth1_token = OAuth1Token(**tokens.oauth1)  # garth drops it on error
+            raise self._token_error(exc.error.response, "garth OAuth1 exchange") from None
+        except requests.HTTPError as exc:  # garth's exchange raises plain HTTPError
+            raise self._token_error(exc.response, "garth OAuth1 exchange") from None
+        except requests.RequestException as exc:
+            raise GarminUnavailable(f"garth token exchange failed ({type(exc).__name__})") from None
+        oauth2 = self._garth.oauth2_token
+        assert isinstance(oauth2, OAuth2Token)
+        return GarthTokens(oauth1=tokens.oauth1, oauth2=asdict(oauth2))
+
+    def _refresh_di(self, tokens: DITokens) -> DITokens:
+        basic = base64.b64encode(f"{tokens.di_client_id}:".encode()).decode()
+        self._pacer.wait()
+        try:
+            resp = self._garth.sess.post(
+                self._url(ep.DIAUTH, ep.DI_TOKEN),
+                headers={
+                    "Authorization": f"Basic {basic}",
+                    "Accept": "application/json",
+                    "User-Agent": DI_USER_AGENT,
+                },
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": tokens.di_client_id,
+                    "refresh_token": tokens.di_refresh_token,
+                },
+                timeout=self._timeout,
+            )
+            resp.raise_for_status()
+            body = resp.json()
+        except requests.HTTPError as exc:
+            raise self._token_error(exc.response, "DI token refresh") from None
+        except (requests.RequestException, ValueError) as exc:
+            raise GarminUnavailable(f"DI token refresh failed ({type(exc).__name__})") from None
+        access = body.get("access_token") if isinstance(body, dict) else None
+        if not access:
+            raise GarminAuthError("DI token refresh returned no access token: needs re-auth")
+        client_id = jwt_claims(access).get("client_id") or tokens.di_client_id
+        # The refresh token rotates: the new one replaces the old (keep the old if absent).
+        refresh = body.get("refresh_token") or tokens.di_refresh_token
+        return DITokens(di_token=access, di_refresh_token=refresh, di_client_id=str(client_id))
+
+    def _token_error(self, resp: requests.Response | None, what: str) -> Exception:
+        status = resp.status_code if resp is not None else None
+        if status == 429:
+            return self._rate_limited(resp, what)
+        if status is not None and status >= 500:
+            return GarminUnavailable(f"{what}: HTTP {status}")
+        return GarminAuthError(f"{what} refused (HTTP {status}): the account needs re-auth")
+
+    def _rate_limited(self, resp: requests.Response | None, what: str) -> GarminRateLimited:
+        header = parse_retry_after(resp.headers.get("Retry-After") if resp is not None else None)
+        wait = header if header is not None else self.settings.garmin_429_backoff_s
+        return GarminRateLimited(
+            f"{what}: HTTP 429 (rate limited for {wait:.0f}s)", retry_after=wait, header=header is not None
+        )
+
+    def _map_status(self, resp: requests.Response, path: str, *, forbidden_is_auth: bool) -> Exception:
+        status = resp.status_code
+        if status == 401:
+            return GarminAuthError(f"{path}: HTTP 401 after a token refresh: the account needs re-auth")
+        if status == 429:
+            return self._rate_limited(resp, path)
+        if status == 403:
+            if forbidden_is_auth:
+                return GarminAuthError(f"{path}: HTTP 403 on an account-wide call: needs re-auth")
+            return GarminForbidden(f"{path}: HTTP 403 (not the owner)")
+        if status == 404:
+            return GarminNotFound(f"{path}: HTTP 404")
+        if status >= 500:
+            return GarminUnavailable(f"{path}: HTTP {status}")
+        return GarminBadResponse(f"{path}: HTTP {status}", status=status)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        stream: bool = False,
+        forbidden_is_auth: bool = False,
+        accept: str = "application/json",
+    ) -> requests.Response:
+        """One logical call: refresh if due, pace, send; one refresh+retry on 401."""
+        refreshed = False
+        while True:
+            if self._needs_refresh():
+                self.refresh()
+                refreshed = True
+            self._pacer.wait()
+            headers = {"Authorization": self._auth_header(), "Accept": accept}
+            if isinstance(self.tokens, DITokens):
+                headers["User-Agent"] = DI_USER_AGENT
+            try:
+                return self._garth.request(
+                    method,
+                    ep.CONNECTAPI,
+                    path,
+                    api=False,
+                    headers=headers,
+                    params=params,
+                    json=json_body,
+                    stream=stream,
+                )
+            except GarthHTTPError as exc:
+                resp = exc.error.response
+                if resp is not None and resp.status_code == 401 and not refreshed:
+                    log.info("garmin: 401 on %s, refreshing the token once", path)
+                    self.refresh()
+                    refreshed = True
+                    continue
+                if resp is None:
+                    raise GarminUnavailable(f"{path}: no response") from None
+                raise self._map_status(resp, path, forbidden_is_auth=forbidden_is_auth) from None
+            except requests.exceptions.RetryError:
+                raise GarminUnavailable(f"{path}: server errors persisted after retries") from None
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+                raise _BodyBroken(path) from None
+            except requests.Timeout:
+                raise GarminUnavailable(f"{path}: timed out") from None
+            except requests.ConnectionError:
+                raise GarminUnavailable(f"{path}: connection failed") from None
+
+    def _with_body_retries(self, fn: Callable[[], Any], path: str) -> Any:
+        """Retry a call whose body broke mid-way (urllib3 cannot: the headers had arrived)."""
+        attempts = self.settings.garmin_retries + 1
+        for attempt in range(1, attempts + 1):
+            try:
+                return fn()
+            except _BodyBroken:
+                if attempt == attempts:
+                    raise GarminUnavailable(f"{path}: body cut short {attempts} times") from None
+                self._sleep(retry_delay(attempt, base_s=self.settings.garmin_backoff_s))
+        raise AssertionError("unreachable")
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        forbidden_is_auth: bool = False,
+    ) -> Any:
+        def call() -> Any:
+            resp = self._send(
+                method, path, params=params, json_body=json_body, forbidden_is_auth=forbidden_is_auth
+            )
+            try:
+                content = resp.content
+            except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                raise _BodyBroken(path) from None
+            if resp.status_code == 204 or not content.strip():
+                return None  # "no data", as Garmin says it
+            try:
+                return json.loads(content)
+            except ValueError:
+                raise _BodyBroken(path) from None  # cut short or an HTML error page
+
+        return self._with_body_retries(call, path)
+
+    # -- profile and settings ----------------------------------------------------------------
+
+    def profile(self) -> dict[str, Any]:
+        """The social profile (displayName, userName, profileId); also verifies the tokens."""
+        data = self._json("GET", ep.SOCIAL_PROFILE, forbidden_is_auth=True)
+        if not isinstance(data, dict):
+            raise GarminBadResponse("socialProfile: not an object")
+        self.display_name = data.get("displayName") or data.get("userName")
+        return data
+
+    def user_settings(self) -> dict[str, Any] | None:
+        """userData (weight g, gender, birth date, LTHR) and sleep windows."""
+        return self._json("GET", ep.USER_SETTINGS, forbidden_is_auth=True)
+
+    def personal_information(self) -> dict[str, Any] | None:
+        """userInfo.timeZone (IANA) and locale."""
+        return self._json("GET", ep.PERSONAL_INFO, forbidden_is_auth=True)
+
+    def heart_rate_zones(self) -> list[dict[str, Any]]:
+        """HR zones per sport (max/resting HR used)."""
+        return self._json("GET", ep.HR_ZONES) or []
+
+    # -- activities --------------------------------------------------------------------------
+
+    def activities(
+        self,
+        start: int = 0,
+        limit: int = 20,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+    ) -> list[dict[str, Any]]:
+        """One page of the activity list, newest first (`[]` past the end)."""
+        params: dict[str, Any] = {"start": start, "limit": limit}
+        if start_date is not None:
+            params["startDate"] = start_date.isoformat()
+        if end_date is not None:
+            params["endDate"] = end_date.isoformat()
+        data = self._json("GET", ep.ACTIVITY_LIST, params=params, forbidden_is_auth=True)
+        return data if isinstance(data, list) else []
+
+    def activity(self, activity_id: int) -> dict[str, Any]:
+        """The summary of one activity."""
+        data = self._json("GET", ep.activity(activity_id))
+        if not isinstance(data, dict):
+            raise GarminNotFound(f"activity {activity_id}: no data")
+        return data
+
+    def exercise_sets(self, activity_id: int) -> list[dict[str, Any]] | None:
+        """Garmin's strength sets (with the athlete's corrections); None for non-strength."""
+        data = self._json("GET", ep.exercise_sets(activity_id))
+        if not isinstance(data, dict):
+            return None
+        sets = data.get("exerciseSets")
+        return sets if isinstance(sets, list) else None
+
+    def download_fit_zip(self, activity_id: int) -> bytes:
+        """The original FIT as Garmin sends it (a ZIP), refused above the size cap."""
+        cap = self.settings.garmin_max_download_bytes
+        path = ep.fit_download(activity_id)
+
+        def call() -> bytes:
+            resp = self._send("GET", path, stream=True, accept="*/*")
+            with resp:
+                declared = resp.headers.get("Content-Length")
+                if declared and declared.isdigit() and int(declared) > cap:
+                    raise UnsafeArchiveError(f"download is {declared} bytes, over the {cap}-byte cap")
+                chunks: list[bytes] = []
+                size = 0
+                try:
+                    for chunk in resp.iter_content(64 * 1024):
+                        size += len(chunk)
+                        if size > cap:
+                            raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
+                        chunks.append(chunk)
+                except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                    raise _BodyBroken(path) from None
+            return b"".join(chunks)
+
+        return self._with_body_retries(call, path)
+
+    # -- wellness ----------------------------------------------------------------------------
+
+    def hrv_day(self, day: date) -> dict[str, Any] | None:
+        """One night's HRV (None on 204)."""
+        return self._json("GET", ep.hrv_day(day))
+
+    def hrv_range(self, start: date, end: date) -> list[dict[str, Any]]:
+        """HRV summaries for [start, end], fetched in the widest windows Garmin allows."""
+        out: list[dict[str, Any]] = []
+        for lo, hi in date_windows(start, end, ep.HRV_RANGE_MAX_DAYS):
+            data = self._json("GET", ep.hrv_range(lo, hi))
+            if isinstance(data, dict) and isinstance(data.get("hrvSummaries"), list):
+                out.extend(data["hrvSummaries"])
+        return out
+
+    def sleep_day(self, day: date) -> dict[str, Any] | None:
+        """The sleep body of the night ending on `day` (None when the DTO has no id)."""
+        data = self._json("GET", ep.SLEEP_DAY, params={"date": day.isoformat(), "nonSleepBufferMinutes": 60})
+        if not isinstance(data, dict):
+            return None
+        dto = data.get("dailySleepDTO") or {}
+        return data if dto.get("id") is not None else None
+
+    def sleep_scores(self, start: date, end: date) -> list[dict[str, Any]]:
+        """[{calendarDate, value}] for the range."""
+        out: list[dict[str, Any]] = []
+        for lo, hi in date_windows(start, end, 28):
+            data = self._json("GET", ep.sleep_scores(lo, hi))
+            if isinstance(data, list):
+                out.extend(data)
+        return out
+
+    def resting_hr_range(self, start: date, end: date) -> dict[str, float]:
+        """Resting HR per calendarDate (ISO string) for the range."""
+        if self.display_name is None:
+            self.profile()
+        out: dict[str, float] = {}
+        for lo, hi in date_windows(start, end, ep.RESTING_HR_RANGE_MAX_DAYS):
+            data = self._json(
+                "GET",
+                ep.resting_hr_range(str(self.display_name)),
+                params={
+                    "fromDate": lo.isoformat(),
+                    "untilDate": hi.isoformat(),
+                    "metricId": ep.RESTING_HR_METRIC_ID,
+                },
+            )
+            metrics = (
+                (((data or {}).get("allMetrics") or {}).get("metricsMap") or {})
+                if isinstance(data, dict)
+                else {}
+            )
+            for item in metrics.get("WELLNESS_RESTING_HEART_RATE") or []:
+                if item.get("value") is not None and item.get("calendarDate"):
+                    out[str(item["calendarDate"])] = float(item["value"])
+        return out
+
+    def body_battery_reports(self, start: date, end: date) -> list[dict[str, Any]]:
+        """Per-day body battery reports (charged, drained, values) for the range."""
+        out: list[dict[str, Any]] = []
+        for lo, hi in date_windows(start, end, ep.BODY_BATTERY_RANGE_MAX_DAYS):
+            data = self._json(
+                "GET",
+                ep.BODY_BATTERY_REPORTS,
+                params={"startDate": lo.isoformat(), "endDate": hi.isoformat()},
+            )
+            if isinstance(data, list):
+                out.extend(data)
+        return out
+
+    def daily_stress(self, day: date) -> dict[str, Any] | None:
+        """Stress and body battery samples of one day (None on `null`)."""
+        data = self._json("GET", ep.daily_stress(day))
+        return data if isinstance(data, dict) else None
+
+    def training_readiness(self, day: date) -> list[dict[str, Any]]:
+        """Readiness snapshots of one day, newest first (`[]` when none)."""
+        data = self._json("GET", ep.training_readiness(day))
+        return data if isinstance(data, list) else []
+
+    # -- workouts ----------------------------------------------------------------------------
+
+    def create_workout(self, workout: dict[str, Any]) -> dict[str, Any]:
+        """Store a workout; returns it with its new workoutId."""
+        data = self._json("POST", ep.WORKOUT_CREATE, json_body=workout)
+        if not isinstance(data, dict) or "workoutId" not in data:
+            raise GarminBadResponse("workout create: no workoutId in the answer")
+        return data
+
+    def schedule_workout(self, workout_id: int, day: date) -> dict[str, Any]:
+        """Put a stored workout on the athlete's calendar; returns workoutScheduleId."""
+        data = self._json("POST", ep.schedule_workout(workout_id), json_body={"date": day.isoformat()})
+        if not isinstance(data, dict):
+            raise GarminBadResponse("workout schedule: empty answer")
+        return data
+
+    def delete_workout(self, workout_id: int) -> None:
+        """Remove a stored workout."""
+        self._json("DELETE", ep.workout(workout_id))
+
+
+class _BodyBroken(Exception):
+    """The response body was cut short or unreadable (internal: retried, then unavailable)."""
+
+
+def date_windows(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
+    """Split [start, end] into inclusive windows of at most `max_days`, newest last."""
+    out: list[tuple[date, date]] = []
+    lo = start
+    while lo <= end:
+        hi = min(end, lo + timedelta(days=max_days - 1))
+        out.append((lo, hi))
+        lo = hi + timedelta(days=1)
+    return out

@@ -1,0 +1,45 @@
+"""Garmin failures mapped onto legday's two kinds of errors.
+
+Callers only ever see these (never garth's or requests' exceptions), so the worker can decide
+"retry later" vs "stop and tell the athlete" without knowing the HTTP library underneath.
+"""
+
+from __future__ import annotations
+
+from sync.errors import PermanentError, TransientError
+
+
+class GarminError(Exception):
+    """Mixin marking an error that came from talking to Garmin."""
+
+
+class GarminAuthError(PermanentError, GarminError):
+    """Tokens rejected even after one refresh: the account needs re-authentication."""
+
+
+class GarminRateLimited(TransientError, GarminError):
+    """Garmin answered 429: the account must wait `retry_after` seconds before the next call."""
+
+    def __init__(self, message: str, *, retry_after: float, header: bool) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.from_header = header  # True when Garmin sent Retry-After itself
+
+
+class GarminUnavailable(TransientError, GarminError):
+    """5xx, connection reset, timeout or truncated body, after our bounded retries."""
+
+
+class GarminNotFound(PermanentError, GarminError):
+    """404: the resource does not exist (deleted activity, unknown id)."""
+
+
+class GarminForbidden(PermanentError, GarminError):
+    """403: not the owner of that resource (or, on profile/list calls, an auth failure)."""
+
+
+class GarminBadResponse(PermanentError, GarminError):
+    """Any other 4xx, or a body that is not what the endpoint always returns."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status

@@ -1,0 +1,83 @@
+"""Fixtures for the Garmin tests: the sandbox (a real HTTP server) and a linked athlete.
+
+Import them in tests/conftest.py with:  from tests.garmin_fixtures import *  # noqa: F403
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from sqlalchemy.orm import Session
+
+from sync.athletes import add_athlete
+from sync.config import Settings
+from sync.db.models import Athlete, GarminAccount
+from sync.garmin.accounts import add_tokens
+from sync.garmin.client import GarminClient
+from sync.garmin.sandbox import Sandbox
+from sync.garmin.tokens import Tokens
+from sync.ingest import open_client
+
+SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
+
+__all__ = ["GarminEnv", "garmin_env", "garmin_settings_for", "sandbox"]
+
+
+@pytest.fixture
+def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
+    """The sandbox seeded with the sample FIT files, one per day ending yesterday."""
+    monkeypatch.delenv("GARTH_HOME", raising=False)
+    monkeypatch.delenv("GARTH_TOKEN", raising=False)
+    with Sandbox(fit_dir=SAMPLES, layout="recent") as sb:
+        yield sb
+
+
+def garmin_settings_for(base: Settings, sandbox: Sandbox) -> Settings:
+    """`base` pointed at the sandbox, with test-speed pacing and backoff."""
+    return base.model_copy(
+        update={
+            "garmin_base_url": sandbox.url,
+            "garmin_min_interval_s": 0.0,
+            "garmin_backoff_s": 0.05,
+            "garmin_timeout_s": 2.0,
+            "garmin_429_backoff_s": 1.0,
+            "garmin_initial_days": 14,
+            "secret_key": base.secret_key or SecretStr(Fernet.generate_key().decode()),
+        }
+    )
+
+
+@dataclass
+class GarminEnv:
+    """A database session, settings pointed at the sandbox, and helpers."""
+
+    session: Session
+    settings: Settings
+    sandbox: Sandbox
+
+    def athlete(self, name: str = "runner", timezone: str = "UTC") -> Athlete:
+        """Create an athlete."""
+        return add_athlete(self.session, name, email=None, timezone=timezone)
+
+    def link(self, athlete: Athlete, tokens: Tokens | None = None) -> GarminAccount:
+        """Link `athlete` to the sandbox's default account (garth tokens unless given)."""
+        return add_tokens(self.session, athlete, tokens or self.sandbox.issue_garth_tokens(), self.settings)
+
+    def client(self, account: GarminAccount) -> GarminClient:
+        """A client for the stored account (refreshes are saved back)."""
+        return open_client(self.session, account, self.settings)
+
+    def client_factory(self) -> Callable[[GarminAccount], GarminClient]:
+        """For code that opens its own clients."""
+        return self.client
+
+
+@pytest.fixture
+def garmin_env(db_settings: Settings, db_session: Session, sandbox: Sandbox) -> GarminEnv:
+    """Sandbox + migrated database (SQLite and PostgreSQL, via the shared fixtures)."""
+    return GarminEnv(db_session, garmin_settings_for(db_settings, sandbox), sandbox)

@@ -1,0 +1,124 @@
+"""Token parsing, sealing and redaction; backoff arithmetic; the FIT time shift."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+from pathlib import Path
+
+import fitparse
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+
+from sync.config import Settings
+from sync.errors import ConfigError
+from sync.garmin import crypto
+from sync.garmin.ratelimit import next_429_backoff, parse_retry_after, retry_delay
+from sync.garmin.sandbox.fitshift import shift_fit_days
+from sync.garmin.tokens import (
+    DITokens,
+    GarthTokens,
+    TokenFormatError,
+    di_from_path,
+    garth_from_dir,
+    garth_from_string,
+    seal,
+    unseal,
+)
+from tests.helpers import LEG_DAY_FIT
+
+SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "garmin-connect" / "samples"
+TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "garmin" / "sandbox" / "templates"
+
+
+def settings(tmp_path: Path, **kw: object) -> Settings:
+    return Settings(data_dir=tmp_path, **kw)  # type: ignore[arg-type]
+
+
+def test_garth_dumps_string_and_directory_parse_alike(tmp_path: Path) -> None:
+    from_string = garth_from_string((TEMPLATES / "garth_dumps_token.txt").read_text())
+    (tmp_path / "oauth1_token.json").write_text((TEMPLATES / "garth_oauth1_token.json").read_text())
+    (tmp_path / "oauth2_token.json").write_text((TEMPLATES / "garth_oauth2_token.json").read_text())
+    from_dir = garth_from_dir(tmp_path)
+    assert from_string.oauth1 == from_dir.oauth1 and from_string.oauth2 == from_dir.oauth2
+    assert from_dir.domain == "garmin.com" and from_dir.expires_at == 1773905487
+
+
+def test_di_store_parses_from_file_and_dir(tmp_path: Path) -> None:
+    (tmp_path / "garmin_tokens.json").write_text((TEMPLATES / "garmin_tokens.json").read_text())
+    tokens = di_from_path(tmp_path)
+    assert tokens == di_from_path(tmp_path / "garmin_tokens.json")
+    assert tokens.expires_at == 1790086399 and tokens.di_client_id.endswith("2025Q2")
+
+
+@pytest.mark.parametrize("bad", ["", "not base64!", "W10=", "bm90IGpzb24="])
+def test_bad_garth_strings_are_refused_without_echo(bad: str) -> None:
+    with pytest.raises(TokenFormatError) as info:
+        garth_from_string(bad)
+    assert bad not in str(info.value) or not bad
+
+
+def test_di_token_must_be_a_signed_jwt() -> None:
+    with pytest.raises(TokenFormatError, match="JWT"):
+        DITokens(di_token="abc", di_refresh_token="r", di_client_id="c")
+    unsigned = "eyJhbGciOiJub25lIn0.eyJleHAiOjF9.x"
+    with pytest.raises(TokenFormatError, match="alg none"):
+        DITokens(di_token=unsigned, di_refresh_token="r", di_client_id="c")
+
+
+def test_seal_roundtrip_and_redacted_repr(tmp_path: Path) -> None:
+    s = settings(tmp_path, secret_key=SecretStr(Fernet.generate_key().decode()))
+    tokens = garth_from_string((TEMPLATES / "garth_dumps_token.txt").read_text())
+    blob = seal(s, tokens)
+    assert b"PLACEHOLDER" not in blob
+    again = unseal(s, "garth", blob)
+    assert isinstance(again, GarthTokens) and again.oauth2 == tokens.oauth2
+    assert "PLACEHOLDER" not in repr(again)
+    other = settings(tmp_path, secret_key=SecretStr(Fernet.generate_key().decode()))
+    with pytest.raises(ConfigError, match="cannot be decrypted") as info:
+        unseal(other, "garth", blob)
+    assert "PLACEHOLDER" not in str(info.value)
+
+
+def test_key_file_is_created_0600_only_for_the_embedded_default(tmp_path: Path) -> None:
+    embedded = settings(tmp_path / "a")
+    key = crypto.resolve_key(embedded)
+    path = crypto.key_file(embedded)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert crypto.resolve_key(embedded).get_secret_value() == key.get_secret_value()
+    service = settings(tmp_path / "b", database_url="postgresql://x/y")
+    with pytest.raises(ConfigError, match="Fernet.generate_key"):
+        crypto.resolve_key(service)
+
+
+def test_backoff_arithmetic() -> None:
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+    waits = []
+    prev = 0.0
+    for _ in range(8):
+        prev = next_429_backoff(prev, None, base_s=1800, cap_s=86400)
+        waits.append(prev)
+    assert waits[:3] == [1800, 3600, 7200] and waits[-1] == 86400
+    assert next_429_backoff(7200, 5.0, base_s=1800, cap_s=86400) == 5.0
+    assert all(0.25 <= retry_delay(2, base_s=0.25) <= 0.5 for _ in range(20))
+
+
+def test_fit_shift_keeps_the_file_valid() -> None:
+    data = LEG_DAY_FIT.read_bytes()
+    shifted = shift_fit_days(data, 30)
+    assert len(shifted) == len(data) and shifted != data
+    before = [m.get_value("start_time") for m in fitparse.FitFile(io.BytesIO(data)).get_messages("session")]
+    after = [m.get_value("start_time") for m in fitparse.FitFile(io.BytesIO(shifted)).get_messages("session")]
+    assert [(b - a).days for a, b in zip(before, after, strict=True)] == [30] * len(before)
+
+
+def test_sample_tokens_match_the_shared_samples() -> None:
+    if not SAMPLES.is_dir():
+        pytest.skip("../shared/garmin-connect/samples not present")
+    for name in ("garth_oauth1_token.json", "garmin_tokens.json", "token_exchange.json"):
+        assert json.loads((SAMPLES / name).read_text()) == json.loads((TEMPLATES / name).read_text())
