@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     garmin_max_download_bytes: int = Field(
         32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin."
     )
+    garmin_global_rps: float | None = Field(
+        None, description="Requests per second to Garmin across all workers (needs Redis); unset: none."
+    )
+    garmin_global_burst: int = Field(10, description="Requests the shared budget allows in a burst.")
     auto_secret_key: bool | None = Field(
         None,
         description="Create data_dir/secret.key (0600) when no secret_key is set; "

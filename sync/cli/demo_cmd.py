@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
@@ -77,7 +78,8 @@ def demo_command(
     path = write_to_outbox(message, settings.data_dir / "outbox")
     console.print(f"[bold]3.[/] The morning email is in {path}")
     console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
-    console.print(f"   Explore it: LEGDAY_DATA_DIR={demo_dir} legday history --until {day}")
+    legday = Path(sys.argv[0]) if Path(sys.argv[0]).name == "legday" else Path("legday")
+    console.print(f"   Explore it: LEGDAY_DATA_DIR={demo_dir} {legday} history --until {day}")
 
 
 def register(app: typer.Typer) -> None:

@@ -52,6 +52,7 @@ from sync.garmin.errors import (
     GarminRateLimited,
     GarminUnavailable,
 )
+from sync.garmin.budget import global_budget_from
 from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
 
@@ -152,7 +153,7 @@ class GarminClient:
         self.display_name: str | None = None
         self._clock = clock
         self._sleep = sleep
-        self._pacer = Pacer(settings.garmin_min_interval_s, sleep=sleep)
+        self._pacer = Pacer(settings.garmin_min_interval_s, sleep=sleep, budget=global_budget_from(settings))
         self._timeout = settings.garmin_timeout_s
         self._base_url = settings.garmin_base_url
         self.domain = (

@@ -54,10 +54,12 @@ def retry_delay(
 
 
 class Pacer:
-    """Keeps at least `interval_s` between two requests of one client (thread-safe)."""
+    """Keeps at least `interval_s` between two requests of one client (thread-safe), then takes
+    a token from the fleet-wide budget when there is one."""
 
-    def __init__(self, interval_s: float, *, clock=time.monotonic, sleep=time.sleep) -> None:  # noqa: ANN001
+    def __init__(self, interval_s: float, *, clock=time.monotonic, sleep=time.sleep, budget=None) -> None:  # noqa: ANN001
         self.interval_s = interval_s
+        self.budget = budget
         self._clock = clock
         self._sleep = sleep
         self._next = 0.0
@@ -65,8 +67,12 @@ class Pacer:
 
     def wait(self) -> None:
         """Block until the next request may go."""
-        if self.interval_s <= 0:
-            return
+        if self.interval_s > 0:
+            self._pace()
+        if self.budget is not None:
+            self.budget.acquire()
+
+    def _pace(self) -> None:
         with self._lock:
             now = self._clock()
             if now < self._next:
