@@ -44,6 +44,7 @@ from urllib3.util.retry import Retry
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
+from sync.garmin.budget import global_budget_from
 from sync.garmin.errors import (
     GarminAuthError,
     GarminBadResponse,
@@ -52,7 +53,6 @@ from sync.garmin.errors import (
     GarminRateLimited,
     GarminUnavailable,
 )
-from sync.garmin.budget import global_budget_from
 from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
 
