@@ -26,7 +26,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 # Named constraints so Alembic migrations are stable across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
@@ -268,5 +268,6 @@ class Quarantine(Base):
     original_name: Mapped[str | None] = mapped_column(String(500))
     source: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(Text)
+    garmin_activity_id: Mapped[int | None] = mapped_column(BigInteger)  # a download that failed
     store_path: Mapped[str | None] = mapped_column(String(200))
     quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 22:33:31.052234
+Create Date: 2026-11-25 23:10:34.652585
 """
 
 import sqlalchemy as sa
@@ -49,7 +49,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_delivery")),
-        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_email_delivery_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_email_delivery_athlete_id_date")),
     )
     op.create_table(
         "garmin_account",
@@ -83,16 +83,14 @@ def upgrade() -> None:
         sa.Column("original_name", sa.String(length=500), nullable=True),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("garmin_activity_id", sa.BigInteger(), nullable=True),
         sa.Column("store_path", sa.String(length=200), nullable=True),
         sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["athlete_id"],
-            ["athlete.id"],
-            name=op.f("fk_quarantine_athlete_id_athlete"),
-            ondelete="CASCADE",
+            ["athlete_id"], ["athlete.id"], name=op.f("fk_quarantine_athlete_id_athlete"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quarantine")),
-        sa.UniqueConstraint("athlete_id", "sha256", name=op.f("uq_quarantine_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "sha256", name=op.f("uq_quarantine_athlete_id_sha256")),
     )
     op.create_table(
         "raw_file",
@@ -109,13 +107,10 @@ def upgrade() -> None:
         sa.Column("product", sa.String(length=64), nullable=True),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["athlete_id"],
-            ["athlete.id"],
-            name=op.f("fk_raw_file_athlete_id_athlete"),
-            ondelete="CASCADE",
+            ["athlete_id"], ["athlete.id"], name=op.f("fk_raw_file_athlete_id_athlete"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_raw_file")),
-        sa.UniqueConstraint("athlete_id", "sha256", name=op.f("uq_raw_file_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "sha256", name=op.f("uq_raw_file_athlete_id_sha256")),
     )
     op.create_table(
         "soreness_report",
@@ -131,7 +126,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_soreness_report")),
-        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_soreness_report_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_soreness_report_athlete_id_date")),
     )
     op.create_table(
         "sync_run",
@@ -144,10 +139,7 @@ def upgrade() -> None:
         sa.Column("requests", sa.Integer(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["athlete_id"],
-            ["athlete.id"],
-            name=op.f("fk_sync_run_athlete_id_athlete"),
-            ondelete="CASCADE",
+            ["athlete_id"], ["athlete.id"], name=op.f("fk_sync_run_athlete_id_athlete"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_run")),
     )
@@ -162,13 +154,12 @@ def upgrade() -> None:
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["athlete_id"],
-            ["athlete.id"],
-            name=op.f("fk_verdict_athlete_id_athlete"),
-            ondelete="CASCADE",
+            ["athlete_id"], ["athlete.id"], name=op.f("fk_verdict_athlete_id_athlete"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_verdict")),
-        sa.UniqueConstraint("athlete_id", "date", "model_version", name=op.f("uq_verdict_athlete_id")),
+        sa.UniqueConstraint(
+            "athlete_id", "date", "model_version", name=op.f("uq_verdict_athlete_id_date_model_version")
+        ),
     )
     op.create_table(
         "wellness_day",
@@ -191,7 +182,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_wellness_day")),
-        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_wellness_day_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "date", name=op.f("uq_wellness_day_athlete_id_date")),
     )
     op.create_table(
         "activity",
@@ -217,10 +208,7 @@ def upgrade() -> None:
         sa.Column("workout_rpe", sa.Integer(), nullable=True),
         sa.Column("workout_feel", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["athlete_id"],
-            ["athlete.id"],
-            name=op.f("fk_activity_athlete_id_athlete"),
-            ondelete="CASCADE",
+            ["athlete_id"], ["athlete.id"], name=op.f("fk_activity_athlete_id_athlete"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["raw_file_id"],
@@ -229,7 +217,7 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_activity")),
-        sa.UniqueConstraint("athlete_id", "source_id", name=op.f("uq_activity_athlete_id")),
+        sa.UniqueConstraint("athlete_id", "source_id", name=op.f("uq_activity_athlete_id_source_id")),
     )
     with op.batch_alter_table("activity", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_activity_local_date"), ["local_date"], unique=False)
@@ -258,7 +246,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_strength_set")),
-        sa.UniqueConstraint("activity_id", "set_index", name=op.f("uq_strength_set_activity_id")),
+        sa.UniqueConstraint("activity_id", "set_index", name=op.f("uq_strength_set_activity_id_set_index")),
     )
     # ### end Alembic commands ###
 
