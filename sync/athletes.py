@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.db.models import Athlete
+from sync.db.models import Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
 
 SEXES = ("male", "female")
@@ -86,10 +86,22 @@ def update_athlete(session: Session, athlete: Athlete, **changes: object) -> Ath
     max_hr = changes.get("max_hr", athlete.max_hr)
     rest_hr = changes.get("rest_hr", athlete.rest_hr)
     validate_heart_rates(max_hr, rest_hr)  # type: ignore[arg-type]
+    new_zone = "timezone" in changes and changes["timezone"] != athlete.timezone
     for key, value in changes.items():
         setattr(athlete, key, value)
+    if new_zone:
+        relocal_dates(session, athlete)
     session.flush()
     return athlete
+
+
+def relocal_dates(session: Session, athlete: Athlete) -> int:
+    """Recompute every activity's local date in the athlete's (new) time zone."""
+    tz = ZoneInfo(athlete.timezone)
+    activities = session.scalars(select(Activity).where(Activity.athlete_id == athlete.id)).all()
+    for activity in activities:
+        activity.local_date = activity.start_utc.astimezone(tz).date()
+    return len(activities)
 
 
 def resolve_athlete(session: Session, name: str | None) -> Athlete:

@@ -24,8 +24,13 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Field(DEFAULT_DATA_DIR, description="Where the SQLite file, raw FIT store, outbox live.")
-    database_url: str | None = Field(None, description="SQLAlchemy URL; unset means SQLite in data_dir.")
-    redis_url: str | None = Field(None, description="Celery broker; unset means tasks run in-process.")
+    # URLs may carry passwords: kept out of repr() (and so out of logs and tracebacks).
+    database_url: str | None = Field(
+        None, repr=False, description="SQLAlchemy URL; unset means SQLite in data_dir."
+    )
+    redis_url: str | None = Field(
+        None, repr=False, description="Celery broker; unset means tasks run in-process."
+    )
     corpus_dir: Path = Field(Path("../shared/corpus/fit"), description="The shared FIT test corpus.")
 
     # FIT import

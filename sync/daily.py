@@ -25,6 +25,7 @@ HRV_LOOKBACK_DAYS = 60  # baseline window D-60..D-1
 RHR_LOOKBACK_DAYS = 30
 LOAD_LOOKBACK_DAYS = 60  # long enough for the 28-day chronic EWMA to settle
 STRENGTH_LOOKBACK_DAYS = 17  # 72 h window plus the 14-day novelty lookback
+RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
 
 
 def verdict_time(athlete: Athlete, day: date) -> datetime:
@@ -56,9 +57,11 @@ def _strength_sessions(session: Session, athlete: Athlete, now: datetime) -> lis
 
 
 def _daily_load(session: Session, athlete: Athlete, day: date) -> dict[str, float]:
+    """Daily run load (Banister TRIMP of runs) by local date, for the ACWR."""
     rows = session.execute(
         select(Activity.local_date, Activity.trimp).where(
             Activity.athlete_id == athlete.id,
+            Activity.sport == RUN_SPORT,
             Activity.local_date >= day - timedelta(days=LOAD_LOOKBACK_DAYS),
             Activity.local_date <= day,
             Activity.trimp.is_not(None),

@@ -28,11 +28,17 @@ class FitDecodeError(PermanentError):
 
 
 class UnsafeArchiveError(PermanentError):
-    """A ZIP that is refused (path traversal, too large, suspicious ratio, wrong members)."""
+    """A ZIP that is refused (path traversal, too large, suspicious ratio, wrong members).
 
-    def __init__(self, reason: str) -> None:
+    `retryable` is True when the bytes may simply have been cut short (an unreadable or
+    damaged ZIP from a download): fetching them again can succeed. Hostile or oversized
+    archives stay refused for good.
+    """
+
+    def __init__(self, reason: str, *, retryable: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.retryable = retryable
 
 
 class ConfigError(PermanentError):

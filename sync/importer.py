@@ -38,6 +38,11 @@ class ImportOutcome:
     file_type: str | None = None
 
 
+def default_hr_profile(settings: Settings) -> HeartRateProfile:
+    """The configured HR profile for files that belong to no athlete (`legday parse`)."""
+    return HeartRateProfile(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
+
+
 def hr_profile_for(athlete: Athlete, settings: Settings) -> HeartRateProfile:
     """The athlete's HR profile for TRIMP, with the configured defaults filling gaps."""
     return HeartRateProfile(
@@ -45,6 +50,15 @@ def hr_profile_for(athlete: Athlete, settings: Settings) -> HeartRateProfile:
         max_hr=athlete.max_hr or settings.default_max_hr,
         rest_hr=athlete.rest_hr or settings.default_rest_hr,
     )
+
+
+def unusable_reason(data: bytes, decoded: DecodedFile | None, settings: Settings) -> str | None:
+    """Why a file must not be used under the configured policy (size, CRC), or None."""
+    if len(data) > settings.max_fit_bytes:
+        return f"too large: {len(data)} bytes is over the {settings.max_fit_bytes}-byte limit"
+    if decoded is not None and not decoded.crc_ok and not settings.accept_bad_crc:
+        return "CRC mismatch (LEGDAY_ACCEPT_BAD_CRC is off)"
+    return None
 
 
 def quarantine(
@@ -101,15 +115,15 @@ def import_fit_bytes(
     if known is not None:
         return ImportOutcome(name, "known", sha256=sha, raw_file_id=known.id, file_type=known.file_type)
 
-    if len(data) > settings.max_fit_bytes:
-        reason = f"too large: {len(data)} bytes is over the {settings.max_fit_bytes}-byte limit"
-        return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
-    try:
-        decoded = decode_fit(data, hr_profile_for(athlete, settings))
-    except FitDecodeError as exc:
-        return quarantine(session, athlete, name=name, source=source, reason=exc.reason, data=data, sha=sha)
-    if not decoded.crc_ok and not settings.accept_bad_crc:
-        reason = "CRC mismatch (LEGDAY_ACCEPT_BAD_CRC is off)"
+    reason = unusable_reason(data, None, settings)
+    if reason is None:
+        try:
+            decoded = decode_fit(data, hr_profile_for(athlete, settings))
+        except FitDecodeError as exc:
+            reason = exc.reason
+        else:
+            reason = unusable_reason(data, decoded, settings)
+    if reason is not None:
         return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
 
     rel = RawStore(settings.raw_store_dir).put(data, sha)

@@ -7,9 +7,11 @@ cursor after each window so an interrupted run resumes where it stopped. Every w
 upsert on a natural key, so re-running never duplicates a row.
 
 Request economy: one list page covers up to `garmin_page_size` activities; a FIT download per
-new activity; exerciseSets only for strength activities; HRV, resting HR and body battery use
-range endpoints (one call per window); sleep and training readiness have only per-day
-endpoints (two calls per day).
+new activity (never again for one whose FIT was quarantined for good); exerciseSets only for
+strength activities, once when new and again on each incremental sync while they are inside the
+overlap window (the athlete relabels sets in Connect after the watch uploads); HRV, resting HR
+and body battery use range endpoints (one call per window); sleep and training readiness have
+only per-day endpoints (two calls per day).
 """
 
 from __future__ import annotations
@@ -21,15 +23,23 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete, GarminAccount, StrengthSet, SyncRun, WellnessDay
+from sync.db.models import (
+    Activity,
+    Athlete,
+    GarminAccount,
+    Quarantine,
+    StrengthSet,
+    SyncRun,
+    WellnessDay,
+)
 from sync.db.upsert import upsert
 from sync.errors import UnsafeArchiveError
 from sync.fit.exercises import UNKNOWN, lower_body_weight, muscle_groups
-from sync.garmin.client import GarminClient, date_windows
+from sync.garmin.client import GarminClient
 from sync.garmin.errors import (
     GarminAuthError,
     GarminForbidden,
@@ -39,6 +49,7 @@ from sync.garmin.errors import (
 )
 from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.tokens import Tokens, seal, unseal
+from sync.garmin.windows import date_windows
 from sync.importer import import_fit_bytes, quarantine
 from sync.sources.archive import ArchiveLimits, safe_extract_single_fit
 
@@ -47,8 +58,6 @@ log = logging.getLogger(__name__)
 WELLNESS_WINDOW_DAYS = 28  # one HRV / body-battery range call per window
 WELLNESS_OVERLAP_DAYS = 2  # last nights' values are finalised late (sleep edits, readiness)
 STRENGTH_TYPES = {"strength_training"}
-# ZIP failures that may vanish on the next try (a download cut short); others are permanent.
-_RETRYABLE_ZIP = ("not a readable ZIP", "download ZIP is damaged")
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
 
@@ -59,7 +68,8 @@ class SyncReport:
 
     athlete: str
     kind: str = "sync"
-    status: str = "ok"  # ok | partial | rate_limited | needs_reauth | unavailable
+    # ok | partial | rate_limited | needs_reauth | unavailable | interrupted | failed
+    status: str = "ok"
     message: str | None = None
     requests: int = 0
     activities_seen: int = 0
@@ -155,8 +165,37 @@ class _Run:
             is not None
         )
 
-    def ingest_item(self, item: dict[str, Any]) -> bool:
-        """Download, import and correct one listed activity. False: retry it next sync."""
+    def _quarantined_for_good(self, garmin_id: int) -> bool:
+        # Only permanent failures carry the Garmin id (see _mark_quarantined).
+        return (
+            self.session.scalar(
+                select(Quarantine.id)
+                .where(Quarantine.athlete_id == self.athlete.id, Quarantine.garmin_activity_id == garmin_id)
+                .limit(1)
+            )
+            is not None
+        )
+
+    def _mark_quarantined(self, sha256: str | None, garmin_id: int) -> None:
+        """Tie a permanent quarantine record to its Garmin activity, so it is not fetched again.
+
+        The importer (which writes the record) knows nothing of Garmin: the row is found by
+        its content hash, in the same transaction.
+        """
+        if sha256 is None:
+            return
+        self.session.execute(
+            update(Quarantine)
+            .where(Quarantine.athlete_id == self.athlete.id, Quarantine.sha256 == sha256)
+            .values(garmin_activity_id=garmin_id)
+        )
+
+    def ingest_item(self, item: dict[str, Any], *, refresh_sets: bool = False) -> bool:
+        """Download, import and correct one listed activity. False: retry it next sync.
+
+        `refresh_sets`: fetch Garmin's exerciseSets again for an already-known strength
+        activity (labels the athlete changed in Connect since the last sync).
+        """
         self.report.activities_seen += 1
         garmin_id = int(item["activityId"])
         type_key = ((item.get("activityType") or {}).get("typeKey") or "").lower()
@@ -164,8 +203,12 @@ class _Run:
         activity_ids = self._known_ids(garmin_id)
         if activity_ids:
             self.report.activities_known += 1
-            if strength and not self._has_garmin_sets(activity_ids):
+            if strength and (refresh_sets or not self._has_garmin_sets(activity_ids)):
                 self.apply_garmin_sets(garmin_id, activity_ids)
+            return True
+        if self._quarantined_for_good(garmin_id):
+            # The same bytes would fail the same way: do not download them on every sync.
+            log.debug("garmin: activity %s was quarantined for good; not downloaded again", garmin_id)
             return True
         name = f"{garmin_id}.zip"
         try:
@@ -174,7 +217,7 @@ class _Run:
             self.report.failures.append(f"{garmin_id}: {exc}")
             return True  # deleted or not ours: nothing to retry
         except UnsafeArchiveError as exc:
-            quarantine(
+            held = quarantine(
                 self.session,
                 self.athlete,
                 name=name,
@@ -183,11 +226,15 @@ class _Run:
                 settings=self.settings,
             )
             self.report.activities_quarantined += 1
+            self.report.failures.append(f"{garmin_id}: {exc.reason}")
+            if exc.retryable:
+                return False
+            self._mark_quarantined(held.sha256, garmin_id)
             return True
         try:
             member, fit = safe_extract_single_fit(blob, self.limits)
         except UnsafeArchiveError as exc:
-            quarantine(
+            held = quarantine(
                 self.session,
                 self.athlete,
                 name=name,
@@ -198,7 +245,10 @@ class _Run:
             )
             self.report.activities_quarantined += 1
             self.report.failures.append(f"{garmin_id}: {exc.reason}")
-            return not exc.reason.startswith(_RETRYABLE_ZIP)
+            if exc.retryable:  # a download cut short: the next sync fetches it again
+                return False
+            self._mark_quarantined(held.sha256, garmin_id)  # hostile ZIP: refused for good
+            return True
         outcome = import_fit_bytes(
             self.session,
             self.athlete,
@@ -211,6 +261,7 @@ class _Run:
         if outcome.status == "quarantined":
             self.report.activities_quarantined += 1
             self.report.failures.append(f"{garmin_id}: {outcome.reason}")
+            self._mark_quarantined(outcome.sha256, garmin_id)
             return True  # the FIT itself is bad; a new download would be the same bytes
         if outcome.status == "known":
             # Same bytes came in before (e.g. a folder import): link them to this Garmin id.
@@ -228,10 +279,14 @@ class _Run:
         return True
 
     def apply_garmin_sets(self, garmin_id: int, activity_ids: list[int]) -> None:
-        """Replace the FIT's guesses with Garmin's exerciseSets (the athlete's corrections)."""
+        """Replace the FIT's guesses with Garmin's exerciseSets (the athlete's corrections).
+
+        Garmin's list is the whole truth for the activity: a stored set it no longer lists
+        (deleted in Connect) is removed, in the same transaction as the upserts.
+        """
         sets = self.client.exercise_sets(garmin_id)
         if not sets:
-            return
+            return  # no list (or "no data"): keep the FIT's sets rather than erase them
         activities = self.session.scalars(
             select(Activity).where(Activity.id.in_(activity_ids)).order_by(Activity.session_index)
         ).all()
@@ -245,9 +300,11 @@ class _Run:
         default = next(
             (a.id for a in activities if a.sport in ("training", "strength_training")), activities[0].id
         )
+        listed: set[int] = set()
         for position, item in enumerate(sets):
             index = item.get("messageIndex")
             index = position if index is None else int(index)
+            listed.add(index)
             active = str(item.get("setType", "")).upper() == "ACTIVE"
             guesses = sorted(item.get("exercises") or [], key=lambda e: -(e.get("probability") or 0))
             best = guesses[0] if guesses else {}
@@ -280,6 +337,16 @@ class _Run:
                 ["activity_id", "set_index"],
             )
             self.report.garmin_sets += 1
+        # Both sources: a set deleted in Connect after an earlier sync left a "garmin" row too.
+        self.session.execute(
+            delete(StrengthSet)
+            .where(
+                StrengthSet.activity_id.in_(activity_ids),
+                StrengthSet.source.in_(("fit", "garmin")),
+                StrengthSet.set_index.not_in(listed),
+            )
+            .execution_options(synchronize_session=False)
+        )
 
     def fill_heart_rate_profile(self) -> None:
         """Take max and resting HR from Garmin's HR zones when the athlete has not set them.
@@ -323,7 +390,9 @@ class _Run:
                 if started < cutoff:
                     older = True
                     break
-                if self.ingest_item(item):
+                # Past the first sync every listed item is inside the overlap window, where
+                # the athlete may still be relabelling sets in Connect: read them again.
+                if self.ingest_item(item, refresh_sets=cursor is not None):
                     newest = max(newest or started, started)
                 else:
                     retry_from = min(retry_from or started, started)
@@ -423,18 +492,28 @@ def _guarded(
     report: SyncReport,
     settings: Settings,
     body: Callable[[], None],
+    now: datetime | None = None,
 ) -> SyncReport:
-    """Run `body` and map Garmin errors onto account state; record a sync_run row."""
+    """Run `body` and map Garmin errors onto account state; record a sync_run row.
+
+    Anything else that escapes `body` (Ctrl-C, a bug, a lost database) is recorded as
+    `interrupted` / `failed` and raised again: a run that stopped half-way must never be
+    stored as "ok". `now` stands in for the clock when deciding whether a 429 wait is over.
+    """
     started = datetime.now(UTC)
+    moment = now or started
     before = client.requests
     if account.status == "needs_reauth":
         report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
         return report
-    if account.rate_limited_until is not None and account.rate_limited_until > started:
+    if account.rate_limited_until is not None and account.rate_limited_until > moment:
         report.status = "rate_limited"
-        report.retry_after_s = (account.rate_limited_until - started).total_seconds()
+        report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
         report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
         return report
+    # The run commits as it goes; start from a clean transaction so that a run that aborts
+    # rolls back only its own unfinished work, never the caller's (e.g. a just-added account).
+    session.commit()
     try:
         if not account.display_name:
             account.display_name = client.profile().get("displayName")
@@ -450,7 +529,7 @@ def _guarded(
             cap_s=settings.garmin_429_backoff_max_s,
         )
         account.backoff_s = wait
-        account.rate_limited_until = datetime.now(UTC) + timedelta(seconds=wait)
+        account.rate_limited_until = (now or datetime.now(UTC)) + timedelta(seconds=wait)
         account.status, account.status_reason = "rate_limited", str(exc)
         report.status, report.message, report.retry_after_s = "rate_limited", str(exc), wait
     except GarminAuthError as exc:
@@ -458,8 +537,33 @@ def _guarded(
         report.status, report.message = "needs_reauth", str(exc)
     except GarminUnavailable as exc:
         report.status, report.message = "unavailable", str(exc)
+    except KeyboardInterrupt:
+        report.status, report.message = "interrupted", "interrupted; run it again to resume"
+        raise
+    except Exception as exc:
+        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        raise
     finally:
-        report.requests = client.requests - before
+        _record_run(session, account, client, report, started, before)
+    return report
+
+
+def _record_run(
+    session: Session,
+    account: GarminAccount,
+    client: GarminClient,
+    report: SyncReport,
+    started: datetime,
+    requests_before: int,
+) -> None:
+    """Store the sync_run row (and last_sync_at) however the run ended."""
+    report.requests = client.requests - requests_before
+    aborted = report.status in ("interrupted", "failed")
+    try:
+        if aborted:
+            # The session may hold half a window or a failed flush: drop it. Committed
+            # windows (and refreshed tokens) stay; the rest is redone on the next run.
+            session.rollback()
         account.last_sync_at = datetime.now(UTC)
         session.add(
             SyncRun(
@@ -473,7 +577,12 @@ def _guarded(
             )
         )
         session.commit()
-    return report
+    except Exception:
+        if not aborted:
+            raise
+        # Already on the way out with the real error: do not let this one replace it.
+        log.exception("garmin: could not record the %s %s run", report.status, report.kind)
+        session.rollback()
 
 
 def sync_account(
@@ -497,7 +606,7 @@ def sync_account(
         session.commit()
         run.sync_wellness(moment.astimezone(run.tz).date())
 
-    return _guarded(session, account, client, report, settings, body)
+    return _guarded(session, account, client, report, settings, body, now)
 
 
 def backfill(

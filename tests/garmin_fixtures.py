@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
+from sync.garmin import client as garmin_client
 from sync.garmin.accounts import add_tokens
 from sync.garmin.client import GarminClient
 from sync.garmin.sandbox import Sandbox
@@ -33,6 +34,9 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     """The sandbox seeded with the sample FIT files, one per day ending yesterday."""
     monkeypatch.delenv("GARTH_HOME", raising=False)
     monkeypatch.delenv("GARTH_TOKEN", raising=False)
+    # garth caches the OAuth consumer pair process-wide: each sandbox starts without it, so a
+    # test's request log never depends on which test happened to exchange a token first.
+    monkeypatch.setattr(garmin_client.garth_sso, "OAUTH_CONSUMER", {})
     with Sandbox(fit_dir=SAMPLES, layout="recent") as sb:
         yield sb
 

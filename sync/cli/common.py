@@ -5,9 +5,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
@@ -18,6 +20,10 @@ from sync.errors import LegdayError
 console = Console()
 err_console = Console(stderr=True)
 _schema_ready: set[str] = set()
+
+AthleteOpt = Annotated[
+    str | None, typer.Option("--athlete", help="Athlete name (optional while there is only one).")
+]
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -46,3 +52,26 @@ def db_session() -> Iterator[tuple[Session, Settings]]:
             yield session, settings
     except LegdayError as exc:
         raise fail(str(exc), 2) from None
+
+
+def progress_bar() -> Progress:
+    """A Rich progress bar that stays silent when stdout is not a terminal (scripts, CI, cron)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=console,
+        disable=not console.is_terminal,
+        transient=True,
+    )
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, str]:
+    """Parse repeated NAME=VALUE options into a dict (values validated by Thresholds)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise fail(f"--threshold expects NAME=VALUE, got {pair!r}", 2)
+        out[name.strip()] = value.strip()
+    return out

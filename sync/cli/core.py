@@ -1,35 +1,31 @@
-"""Core commands: database, athletes, import, parse, and the demo."""
+"""Core commands: database, athletes, import and parse."""
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import select
 
 from sync.athletes import add_athlete, resolve_athlete, update_athlete
-from sync.cli.common import console, db_session, fail
-from sync.cli.readiness_cmds import parse_overrides
+from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrides, progress_bar
 from sync.config import get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
-from sync.fit.types import DecodedFile, HeartRateProfile
+from sync.fit.types import DecodedFile
+from sync.importer import default_hr_profile, unusable_reason
 from sync.readiness import DEFAULT_THRESHOLDS, ThresholdsError
 from sync.sources.batch import import_paths
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
-
-AthleteOpt = Annotated[
-    str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")
-]
 
 
 @db_app.command("upgrade")
@@ -120,17 +116,12 @@ def import_command(
     athlete: AthleteOpt = None,
 ) -> None:
     """Import FIT files; exits 3 when something was quarantined."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:  # a typo is not a bad file: refuse before touching anything
+        raise fail(f"no such file or folder: {', '.join(missing)}", 2)
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
-        show_progress = console.is_terminal
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console,
-            disable=not show_progress,
-            transient=True,
-        ) as progress:
+        with progress_bar() as progress:
             task = progress.add_task("importing", total=None)
             summary = import_paths(
                 session,
@@ -142,7 +133,8 @@ def import_command(
             )
         counts = summary.counts
         for q in summary.quarantined:
-            console.print(f"[yellow]quarantined[/] {q.name}: {q.reason}", highlight=False)
+            # One line per file, never wrapped: scripts read these.
+            console.print(f"[yellow]quarantined[/] {q.name}: {q.reason}", highlight=False, soft_wrap=True)
         console.print(
             f"imported {counts['imported']}, already known {counts['known']}, "
             f"quarantined {counts['quarantined']}"
@@ -151,46 +143,23 @@ def import_command(
         raise typer.Exit(3)
 
 
+def _plain(record: object) -> dict:
+    """A record dataclass as JSON-ready data (datetimes as ISO strings, tuples as lists)."""
+    return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))  # type: ignore[call-overload]
+
+
 def decoded_to_json(decoded: DecodedFile) -> dict:
-    """The `legday parse --json` document."""
+    """The `legday parse --json` document: every decoded field, names not numbers."""
     return {
         "file_type": decoded.file_type,
         "manufacturer": decoded.manufacturer,
         "product": decoded.product,
+        "serial_number": decoded.serial_number,
         "crc_ok": decoded.crc_ok,
         "sessions": [
-            {
-                "sport": s.sport,
-                "sub_sport": s.sub_sport,
-                "start": s.start.isoformat(),
-                "duration_s": s.duration_s,
-                "distance_m": s.distance_m,
-                "avg_hr": s.avg_hr,
-                "max_hr": s.max_hr,
-                "trimp": s.trimp,
-                "aerobic_te": s.aerobic_te,
-                "anaerobic_te": s.anaerobic_te,
-                "training_load_peak": s.training_load_peak,
-                "workout_rpe": s.workout_rpe,
-                "workout_feel": s.workout_feel,
-            }
-            for s in decoded.sessions
+            {**_plain(s), "end": s.end.isoformat(), "rpe_load": s.rpe_load} for s in decoded.sessions
         ],
-        "sets": [
-            {
-                "category": st.category,
-                "category_guesses": list(st.category_guesses),
-                "exercise": st.exercise,
-                "reps": st.reps,
-                "weight_kg": st.weight_kg,
-                "duration_s": st.duration_s,
-                "set_type": st.set_type,
-                "muscle_groups": list(st.muscle_groups),
-                "lower_body": st.lower_body,
-                "session": st.session_index,
-            }
-            for st in decoded.sets
-        ],
+        "sets": [_plain(st) for st in decoded.sets],
         "lb_sets": decoded.lb_sets,
         "warnings": list(decoded.warnings),
     }
@@ -206,11 +175,13 @@ def parse_command(
         data = file.read_bytes()
     except OSError as exc:
         raise fail(f"{file}: cannot read: {exc.strerror or exc}") from None
-    profile = HeartRateProfile(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
     try:
-        decoded = decode_fit(data, profile)
+        decoded = decode_fit(data, default_hr_profile(settings))
     except FitDecodeError as exc:
         raise fail(f"{file}: {exc.reason}") from None
+    reason = unusable_reason(data, decoded, settings)  # the same policy as `legday import`
+    if reason is not None:
+        raise fail(f"{file}: {reason}")
     doc = decoded_to_json(decoded)
     if as_json:
         json.dump(doc, sys.stdout, indent=2)

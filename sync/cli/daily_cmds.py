@@ -10,10 +10,9 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from sync.athletes import resolve_athlete
-from sync.cli.common import console, db_session
-from sync.cli.core import AthleteOpt
+from sync.cli.common import AthleteOpt, console, db_session
 from sync.cli.readiness_cmds import render_verdict
-from sync.daily import compute_verdict, record_soreness
+from sync.daily import RUN_SPORT, compute_verdict, record_soreness
 from sync.db.models import Activity, StrengthSet, WellnessDay
 from sync.db.models import Verdict as VerdictRow
 from sync.scheduling import local_today
@@ -82,7 +81,11 @@ def history_command(
         run_load = dict(
             session.execute(
                 select(Activity.local_date, func.sum(Activity.trimp))
-                .where(Activity.athlete_id == who.id, Activity.local_date.between(first, last))
+                .where(
+                    Activity.athlete_id == who.id,
+                    Activity.sport == RUN_SPORT,
+                    Activity.local_date.between(first, last),
+                )
                 .group_by(Activity.local_date)
             ).all()
         )

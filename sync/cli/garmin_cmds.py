@@ -5,29 +5,40 @@ from __future__ import annotations
 import getpass
 import json
 import tempfile
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync.athletes import resolve_athlete
-from sync.cli.common import console, db_session, fail
-from sync.config import get_settings
+from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
+from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin import tokens as tokenlib
 from sync.garmin.accounts import account_for, add_tokens
+from sync.ingest import Progress as ProgressFn
 from sync.ingest import SyncReport, backfill, open_client, sync_account
+from sync.locks import exclusive
 
 garmin_app = typer.Typer(help="Garmin Connect accounts (tokens, status).", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The local Garmin Connect look-alike.", no_args_is_help=True)
 
-AthleteOpt = Annotated[
-    str | None, typer.Option("--athlete", help="Athlete name (optional with one athlete).")
-]
+# Exit codes of `legday sync` / `legday backfill` (the worst account wins).
+EXIT_PARTIAL = 3  # something must be fetched again: run the command again
+EXIT_FAILED = 4  # needs new tokens, Garmin unavailable, or the run stopped half-way
+EXIT_BUSY = 5  # another sync of the account holds its lock
+_EXIT_FOR_STATUS = {
+    "partial": EXIT_PARTIAL,
+    "needs_reauth": EXIT_FAILED,
+    "unavailable": EXIT_FAILED,
+    "interrupted": EXIT_FAILED,
+    "failed": EXIT_FAILED,
+}
 
 
 @garmin_app.command("add-tokens")
@@ -145,7 +156,7 @@ def _print_report(report: SyncReport) -> None:
     console.print(line if not report.message else f"{line}\n  {report.message}")
 
 
-def _accounts(session, athlete: str | None) -> list[GarminAccount]:  # noqa: ANN001 - Session
+def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
         if account is None:
@@ -154,73 +165,79 @@ def _accounts(session, athlete: str | None) -> list[GarminAccount]:  # noqa: ANN
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=console,
-        disable=not console.is_terminal,
-    )
+RunOne = Callable[[Session, GarminAccount, Settings, ProgressFn], SyncReport]
 
 
-def sync_command(athlete: AthleteOpt = None) -> None:
-    """Sync new activities and wellness days from Garmin; prints how many requests it made."""
+def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
+    """Run `run_one` for each selected account under its lock; report, count requests, exit.
+
+    Shared by `sync` and `backfill` so both print the same lines and exit with the same codes.
+    The lock is the worker's (`sync:<account id>`): two syncs of one account would race on the
+    cursors and on rotating DI refresh tokens.
+    """
     total = 0
-    bad = False
+    code = 0
     with db_session() as (session, settings):
         accounts = _accounts(session, athlete)
         if not accounts:
             raise fail("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`", 2)
-        with _progress() as progress:
+        with progress_bar() as progress:
             for account in accounts:
-                task = progress.add_task(f"{account.athlete.name}", total=None)
+                name = account.athlete.name
+                with exclusive(f"sync:{account.id}", settings=settings) as acquired:
+                    if not acquired:
+                        console.print(f"{name}: another sync of this account is running; try again later")
+                        code = max(code, EXIT_BUSY)
+                        continue
+                    task = progress.add_task(f"{name}: {label}", total=None)
 
-                def step(msg: str, done: int, of: int, task: int = task) -> None:
-                    progress.update(task, description=msg, completed=done, total=of)
+                    def step(msg: str, done: int, of: int, task: int = task) -> None:
+                        progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
-                report = sync_account(
-                    session,
-                    account,
-                    open_client(session, account, settings),
-                    settings=settings,
-                    progress=step,
-                )
-                progress.remove_task(task)
+                    try:
+                        report = run_one(session, account, settings, step)
+                    finally:
+                        progress.remove_task(task)
                 _print_report(report)
                 total += report.requests
-                bad = bad or report.status in ("needs_reauth", "unavailable")
+                code = max(code, _EXIT_FOR_STATUS.get(report.status, 0))
         console.print(f"{total} requests to Garmin")
-    if bad:
-        raise typer.Exit(4)
+    if code:
+        raise typer.Exit(code)
+
+
+def sync_command(athlete: AthleteOpt = None) -> None:
+    """Sync new activities and wellness days from Garmin; prints how many requests it made.
+
+    Exit codes: 0 done (or rate limited: it resumes by itself), 3 partial (run again), 4 needs
+    new tokens / Garmin unavailable / stopped, 5 another sync of the account is running.
+    """
+
+    def run_one(session: Session, account: GarminAccount, settings: Settings, step: ProgressFn) -> SyncReport:
+        client = open_client(session, account, settings)
+        return sync_account(session, account, client, settings=settings, progress=step)
+
+    _run_accounts(athlete, "sync", run_one)
 
 
 def backfill_command(
     since: Annotated[str, typer.Option("--since", help="Oldest date to fetch, YYYY-MM-DD.")],
     athlete: AthleteOpt = None,
 ) -> None:
-    """Fetch history back to --since, in windows; safe to interrupt and run again."""
+    """Fetch history back to --since, in windows; safe to interrupt and run again.
+
+    Exit codes as for `legday sync`.
+    """
     try:
         start = date.fromisoformat(since)
     except ValueError:
         raise fail(f"--since {since!r} is not YYYY-MM-DD", 2) from None
-    with db_session() as (session, settings), _progress() as progress:
-        for account in _accounts(session, athlete):
-            task = progress.add_task(f"{account.athlete.name}: backfill", total=None)
 
-            def step(msg: str, done: int, of: int, task: int = task) -> None:
-                progress.update(task, description=f"backfill {msg}", completed=done, total=of)
+    def run_one(session: Session, account: GarminAccount, settings: Settings, step: ProgressFn) -> SyncReport:
+        client = open_client(session, account, settings)
+        return backfill(session, account, client, start, settings=settings, progress=step)
 
-            report = backfill(
-                session,
-                account,
-                open_client(session, account, settings),
-                start,
-                settings=settings,
-                progress=step,
-            )
-            progress.remove_task(task)
-            _print_report(report)
+    _run_accounts(athlete, "backfill", run_one)
 
 
 @sandbox_app.command("serve")

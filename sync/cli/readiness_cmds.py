@@ -15,6 +15,7 @@ from rich.console import Console, Group
 from rich.panel import Panel
 from rich.text import Text
 
+from sync.cli.common import fail, parse_overrides
 from sync.config import get_settings
 from sync.readiness import (
     DEFAULT_THRESHOLDS,
@@ -92,23 +93,6 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     console.print(Text(f"model {verdict.model_version}", style="dim"))
 
 
-def _fail(message: str) -> typer.Exit:
-    """One line on stderr, exit code 2 (bad input)."""
-    print(f"legday: {message}", file=sys.stderr)
-    return typer.Exit(2)
-
-
-def parse_overrides(pairs: list[str]) -> dict[str, str]:
-    """Parse repeated NAME=VALUE options into a dict (values validated by Thresholds)."""
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise _fail(f"--threshold expects NAME=VALUE, got {pair!r}")
-        out[name.strip()] = value.strip()
-    return out
-
-
 def verdict_command(
     context: Annotated[
         Path,
@@ -132,18 +116,18 @@ def verdict_command(
     try:
         raw = sys.stdin.read() if str(context) == "-" else context.read_text(encoding="utf-8")
     except OSError as exc:
-        raise _fail(f"cannot read {context}: {exc.strerror or exc}") from None
+        raise fail(f"cannot read {context}: {exc.strerror or exc}", 2) from None
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise _fail(f"{context}: not valid JSON ({exc})") from None
+        raise fail(f"{context}: not valid JSON ({exc})", 2) from None
     try:
         ctx = context_from_json(data)
         thresholds: Thresholds = DEFAULT_THRESHOLDS.with_overrides(get_settings().thresholds).with_overrides(
             parse_overrides(threshold or [])
         )
     except (ContextError, ThresholdsError) as exc:
-        raise _fail(f"{context}: {exc}") from None
+        raise fail(f"{context}: {exc}", 2) from None
     verdict = evaluate(ctx, thresholds)
     if as_json:
         typer.echo(json.dumps(verdict.to_json_dict(), indent=2, ensure_ascii=False))

@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -55,8 +55,35 @@ from sync.garmin.errors import (
 )
 from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
+from sync.garmin.windows import date_windows
 
 log = logging.getLogger(__name__)
+
+
+class _DropDebug(logging.Filter):
+    """Drops a logger's DEBUG/INFO records, whatever level logging is turned up to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING
+
+
+# garth signs its OAuth1 exchange with requests-oauthlib, whose loggers (and oauthlib's) print
+# the OAuth1 token, signed Authorization headers and OAuth2 tokens at DEBUG. A filter on each
+# emitting logger drops those records at the source: a logger's level could be raised back by
+# anyone turning on DEBUG, a filter cannot. (Logger filters do not apply to child loggers,
+# hence every module logger by name.)
+_TOKEN_LOGGING_LOGGERS = (
+    "oauthlib",
+    "oauthlib.oauth1.rfc5849",
+    "oauthlib.oauth1.rfc5849.signature",
+    "oauthlib.oauth2.rfc6749",
+    "requests_oauthlib",
+    "requests_oauthlib.oauth1_auth",
+    "requests_oauthlib.oauth1_session",
+    "requests_oauthlib.oauth2_session",
+)
+for _name in _TOKEN_LOGGING_LOGGERS:
+    logging.getLogger(_name).addFilter(_DropDebug())
 
 DI_USER_AGENT = "GCM-Android-5.23"
 # Refresh a little before expiry so a request never leaves with a token about to die.
@@ -590,14 +617,3 @@ class GarminClient:
 
 class _BodyBroken(Exception):
     """The response body was cut short or unreadable (internal: retried, then unavailable)."""
-
-
-def date_windows(start: date, end: date, max_days: int) -> list[tuple[date, date]]:
-    """Split [start, end] into inclusive windows of at most `max_days`, newest last."""
-    out: list[tuple[date, date]] = []
-    lo = start
-    while lo <= end:
-        hi = min(end, lo + timedelta(days=max_days - 1))
-        out.append((lo, hi))
-        lo = hi + timedelta(days=1)
-    return out

@@ -1,4 +1,8 @@
-"""Backoff arithmetic for Garmin rate limits and transient failures (no I/O, no clocks read).
+"""Backoff arithmetic for Garmin rate limits and transient failures, and per-client pacing.
+
+The functions are pure arithmetic (`parse_retry_after` reads the clock only when no `now` is
+given). `Pacer` is not: it sleeps to space one client's requests and then takes a token from
+the fleet-wide Redis budget (`sync/garmin/budget.py`), which is network I/O.
 
 Garmin's per-account 429s carry no Retry-After and the limit re-arms when retried early, so
 without a header each 429 in a row doubles the wait: base, 2x base, 4x base... capped.

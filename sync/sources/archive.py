@@ -10,7 +10,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from sync.errors import UnsafeArchiveError
 
@@ -67,48 +67,50 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     return data
 
 
-def open_zip(data: bytes) -> zipfile.ZipFile:
-    """Open ZIP bytes, turning a damaged archive into a clear error."""
+def open_zip(data: bytes | Path) -> zipfile.ZipFile:
+    """Open a ZIP (bytes, or a file read member by member), turning damage into a clear error."""
     try:
-        return zipfile.ZipFile(io.BytesIO(data))
+        return zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data))
     except (zipfile.BadZipFile, EOFError, ValueError) as exc:
-        raise UnsafeArchiveError(f"not a readable ZIP archive (truncated or corrupt): {exc}") from exc
+        raise UnsafeArchiveError(
+            f"not a readable ZIP archive (truncated or corrupt): {exc}", retryable=True
+        ) from exc
 
 
-def iter_fit_members(data: bytes, limits: ArchiveLimits, *, depth: int = 0) -> Iterator[Member]:
+def iter_fit_members(data: bytes | Path, limits: ArchiveLimits, *, depth: int = 0) -> Iterator[Member]:
     """Yield every FIT member of a ZIP (and of ZIPs nested in it, as Garmin exports have)."""
-    zf = open_zip(data)
-    total = 0
-    for info in zf.infolist():
-        if info.is_dir():
-            continue
-        name = info.filename
-        lower = name.lower()
-        if not (lower.endswith(FIT_SUFFIX) or (lower.endswith(".zip") and depth == 0)):
-            continue
-        reason = unsafe_name_reason(name) or _check_sizes(info, limits)
-        if reason is None and total + info.file_size > limits.max_total_bytes:
-            reason = f"archive expands past {limits.max_total_bytes} bytes in total"
-        if reason:
-            yield Member(name, refused=reason)
-            continue
-        try:
-            member_bytes = _read_capped(zf, info, info.file_size)
-        except UnsafeArchiveError as exc:
-            yield Member(name, refused=exc.reason)
-            continue
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC error, truncation
-            yield Member(name, refused=f"archive member {name!r} is damaged: {exc}")
-            continue
-        total += len(member_bytes)
-        if lower.endswith(".zip"):
+    with open_zip(data) as zf:
+        total = 0
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            name = info.filename
+            lower = name.lower()
+            if not (lower.endswith(FIT_SUFFIX) or (lower.endswith(".zip") and depth == 0)):
+                continue
+            reason = unsafe_name_reason(name) or _check_sizes(info, limits)
+            if reason is None and total + info.file_size > limits.max_total_bytes:
+                reason = f"archive expands past {limits.max_total_bytes} bytes in total"
+            if reason:
+                yield Member(name, refused=reason)
+                continue
             try:
-                for inner in iter_fit_members(member_bytes, limits, depth=depth + 1):
-                    yield Member(f"{name}/{inner.name}", inner.data, inner.refused)
+                member_bytes = _read_capped(zf, info, info.file_size)
             except UnsafeArchiveError as exc:
                 yield Member(name, refused=exc.reason)
-            continue
-        yield Member(name, data=member_bytes)
+                continue
+            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC error, truncation
+                yield Member(name, refused=f"archive member {name!r} is damaged: {exc}")
+                continue
+            total += len(member_bytes)
+            if lower.endswith(".zip"):
+                try:
+                    for inner in iter_fit_members(member_bytes, limits, depth=depth + 1):
+                        yield Member(f"{name}/{inner.name}", inner.data, inner.refused)
+                except UnsafeArchiveError as exc:
+                    yield Member(name, refused=exc.reason)
+                continue
+            yield Member(name, data=member_bytes)
 
 
 def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) -> tuple[str, bytes]:
@@ -132,4 +134,4 @@ def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) ->
     try:
         return info.filename, _read_capped(zf, info, info.file_size)
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise UnsafeArchiveError(f"download ZIP is damaged: {exc}") from exc
+        raise UnsafeArchiveError(f"download ZIP is damaged: {exc}", retryable=True) from exc

@@ -53,8 +53,8 @@ def import_paths(
     session.add(run)
     session.commit()
     candidates = list_candidates(paths)
-    if on_total:
-        on_total(len(candidates))
+    if on_total and not any(p.suffix.lower() == ".zip" for p in candidates):
+        on_total(len(candidates))  # a ZIP holds an unknown number of files: no total then
     summary = ImportSummary()
     for found in iter_found(candidates, limits_from(settings)):
         if found.refused:
@@ -66,6 +66,13 @@ def import_paths(
                 reason=found.refused,
                 data=found.data,
                 settings=settings,
+            )
+        elif found.path is not None and found.path.stat().st_size > settings.max_fit_bytes:
+            # Refused before reading: the user's file stays where it is, its reason is recorded.
+            size = found.path.stat().st_size
+            reason = f"too large: {size} bytes is over the {settings.max_fit_bytes}-byte limit"
+            outcome = quarantine(
+                session, athlete, name=found.name, source=found.source, reason=reason, settings=settings
             )
         else:
             try:

@@ -57,7 +57,7 @@ def iter_found(candidates: list[Path], limits: ArchiveLimits) -> Iterator[FoundF
             continue
         if _is_zip(path):
             try:
-                for m in iter_fit_members(path.read_bytes(), limits):
+                for m in iter_fit_members(path, limits):  # members are read one at a time
                     yield FoundFile(f"{path}!{m.name}", "zip", data=m.data, refused=m.refused)
             except UnsafeArchiveError as exc:
                 yield FoundFile(str(path), "zip", path=path, refused=exc.reason)

@@ -88,3 +88,25 @@ def test_deployment_thresholds_apply_before_the_athletes(db_session: Session, mo
     a.thresholds = {"lb_sets": 10}
     t = thresholds_for(a)
     assert (t.lb_sets, t.sleep_short_h) == (10, 7)
+
+
+def test_moving_time_zone_recomputes_local_dates(db_session: Session) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from sync.db.models import Activity
+
+    a = add_athlete(db_session, "hal", email=None, timezone="Europe/London")
+    start = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)  # 22:30 in London, 09:30 next day in Sydney
+    act = Activity(
+        athlete_id=a.id,
+        source_id="x/0",
+        sport="running",
+        start_utc=start,
+        end_utc=start + timedelta(hours=1),
+        local_date=date(2026, 3, 10),
+        duration_s=3600,
+    )
+    db_session.add(act)
+    db_session.flush()
+    update_athlete(db_session, a, timezone="Australia/Sydney")
+    assert act.local_date == date(2026, 3, 11)

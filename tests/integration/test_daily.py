@@ -108,3 +108,26 @@ def test_wellness_and_overrides_reach_the_model(db_session: Session) -> None:
     assert again.flag == "RUN"
     rows = db_session.scalars(select(VerdictRow).where(VerdictRow.athlete_id == cy.id)).all()
     assert len(rows) == 1 and rows[0].flag == "RUN"  # recomputed in place
+
+
+def test_run_load_counts_runs_only(db_session: Session) -> None:
+    dee = add_athlete(db_session, "dee", email=None, timezone="UTC")
+    day = date(2026, 5, 1)
+    for sport, trimp, hour in (("running", 80.0, 7), ("cycling", 150.0, 12), ("training", 40.0, 18)):
+        start = datetime(2026, 4, 30, hour, tzinfo=UTC)
+        db_session.add(
+            Activity(
+                athlete_id=dee.id,
+                source_id=f"t/{sport}",
+                session_index=0,
+                sport=sport,
+                start_utc=start,
+                end_utc=start + timedelta(hours=1),
+                local_date=start.date(),
+                duration_s=3600,
+                trimp=trimp,
+            )
+        )
+    db_session.flush()
+    ctx = gather_context(db_session, dee, day)
+    assert ctx.daily_load == {date(2026, 4, 30): 80.0}

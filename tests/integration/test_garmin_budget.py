@@ -29,14 +29,15 @@ def test_two_workers_share_one_bucket(redis_client: redis.Redis) -> None:
         waits.append(seconds)
         time.sleep(seconds)
 
-    worker_a = GlobalBudget(redis_client, rate_per_s=20, burst=3, key=key, sleep=sleep)
-    worker_b = GlobalBudget(redis_client, rate_per_s=20, burst=3, key=key, sleep=sleep)
+    # A slow refill (2 tokens/s) so a busy machine cannot refill the bucket between the calls.
+    worker_a = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep)
+    worker_b = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep)
     worker_a.acquire()
     worker_b.acquire()
     worker_a.acquire()
     assert waits == []  # the burst is shared: three tokens in all
     worker_b.acquire()
-    assert len(waits) == 1 and 0 < waits[0] <= 1 / 20 + 1e-6  # the fourth waits for a refill
+    assert len(waits) == 1 and 0 < waits[0] <= 0.5 + 1e-6  # the fourth waits for a refill
     redis_client.delete(key)
 
 

@@ -7,10 +7,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from sync.config import Settings, get_settings
+from sync.db.models import GarminAccount
+from sync.db.session import session_scope
 from sync.garmin.demo import run_demo
 from sync.garmin.sandbox import Sandbox
+from sync.locks import exclusive
 from tests.garmin_fixtures import SAMPLES
 from tests.helpers import run_cli
 
@@ -43,6 +47,60 @@ def test_add_tokens_sync_status_backfill(cli_env: Sandbox, tmp_path: Path) -> No
     assert "ana" in status.output and "ok" in status.output
     back = run_cli("backfill", "--since", (date.today() - timedelta(days=20)).isoformat())
     assert back.exit_code == 0 and "ana: ok" in back.output
+
+
+def link_ana(sandbox: Sandbox, tmp_path: Path) -> int:
+    """Add athlete ana linked to the sandbox with garth tokens; returns the account id."""
+    tokens = sandbox.issue_garth_tokens()
+    garth_dir = tmp_path / "garth"
+    garth_dir.mkdir()
+    (garth_dir / "oauth1_token.json").write_text(json.dumps(tokens.oauth1))
+    (garth_dir / "oauth2_token.json").write_text(json.dumps(tokens.oauth2))
+    assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
+    assert run_cli("garmin", "add-tokens", "--athlete", "ana", "--garth-dir", garth_dir).exit_code == 0
+    with session_scope(get_settings()) as session:
+        return session.scalars(select(GarminAccount.id)).one()
+
+
+def test_sync_and_backfill_refuse_while_the_account_is_locked(cli_env: Sandbox, tmp_path: Path) -> None:
+    account_id = link_ana(cli_env, tmp_path)
+    cli_env.clear_log()
+    since = (date.today() - timedelta(days=10)).isoformat()
+    with exclusive(f"sync:{account_id}") as held:  # what a worker syncing ana holds
+        assert held
+        synced = run_cli("sync")
+        back = run_cli("backfill", "--since", since)
+    for result in (synced, back):
+        assert result.exit_code == 5, result.output
+        assert "ana: another sync of this account is running" in result.output
+    assert cli_env.log == []  # refused before any request
+    assert run_cli("sync").exit_code == 0  # the lock was released
+
+
+def test_backfill_exit_codes_and_request_count(cli_env: Sandbox, tmp_path: Path) -> None:
+    since = (date.today() - timedelta(days=10)).isoformat()
+    assert run_cli("athlete", "add", "bo", "--timezone", "UTC").exit_code == 0
+    nobody = run_cli("backfill", "--since", since)
+    assert nobody.exit_code == 2 and "no Garmin account" in nobody.output
+    link_ana(cli_env, tmp_path)
+    # A download cut short: partial, run it again.
+    newest = cli_env.account.newest_first()[0]
+    cli_env.faults.add("truncated_zip", f"/download-service/files/activity/{newest.activity_id}")
+    cli_env.clear_log()
+    partial = run_cli("backfill", "--since", since)
+    assert partial.exit_code == 3, partial.output
+    assert "ana: partial" in partial.output and "run backfill again" in partial.output
+    assert f"{len(cli_env.log)} requests to Garmin" in partial.output
+    # Tokens revoked: needs new tokens, and says so with a non-zero exit.
+    cli_env.revoke_refresh()
+    cli_env.expire_all_tokens()
+    cli_env.clear_log()
+    reauth = run_cli("backfill", "--since", since)
+    assert reauth.exit_code == 4 and "ana: needs_reauth" in reauth.output
+    assert f"{len(cli_env.log)} requests to Garmin" in reauth.output and cli_env.log
+    synced = run_cli("sync")
+    assert synced.exit_code == 4 and "ana: needs_reauth" in synced.output
+    assert "0 requests to Garmin" in synced.output  # no call while new tokens are missing
 
 
 def test_add_tokens_refuses_garbage_clearly(cli_env: Sandbox, tmp_path: Path) -> None:

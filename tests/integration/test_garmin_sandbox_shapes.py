@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import io
 import json
-import os
 import zipfile
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,18 +19,13 @@ import requests
 
 from sync.garmin.sandbox import Sandbox
 from sync.garmin.tokens import garth_from_string
+from tests.conftest import require_shared
 from tests.garmin_fixtures import SAMPLES
-
-SAMPLES_DIR = Path(__file__).resolve().parents[3] / "shared" / "garmin-connect" / "samples"
 
 
 def samples_dir() -> Path:
-    if not SAMPLES_DIR.is_dir():
-        message = f"{SAMPLES_DIR} not found: the sandbox shape check did not run"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return SAMPLES_DIR
+    """../shared/garmin-connect/samples: skipped locally without it, a failure under CI=true."""
+    return require_shared("garmin-connect/samples")
 
 
 def shape_diff(sample: Any, served: Any, where: str = "$") -> list[str]:

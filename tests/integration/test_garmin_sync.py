@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
-import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from sync.db.models import Activity, GarminAccount, Quarantine, StrengthSet, SyncRun, WellnessDay
-from sync.garmin.sandbox.seed import layout_recent, load_fit_folder
+from sync.db.models import (
+    Activity,
+    Athlete,
+    GarminAccount,
+    Quarantine,
+    StrengthSet,
+    SyncRun,
+    WellnessDay,
+)
+from sync.fit import decode_fit
+from sync.garmin.sandbox.seed import FIRST_ACTIVITY_ID, layout_recent, load_fit_folder, place
 from sync.garmin.tokens import DITokens, unseal
-from sync.ingest import backfill, sync_account
+from sync.garmin.windows import date_windows
+from sync.ingest import WELLNESS_WINDOW_DAYS, backfill, sync_account
 from tests.garmin_fixtures import SAMPLES, GarminEnv
 
 # Fault handling does not depend on the database: those tests run on SQLite only.
@@ -20,6 +30,21 @@ sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 
 def count(env: GarminEnv, model: type, *where: object) -> int:
     return env.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def local_today(athlete: Athlete) -> date:
+    """The athlete's date now (what the sync calls "today"), not the machine's."""
+    return datetime.now(ZoneInfo(athlete.timezone)).date()
+
+
+def sets_of(env: GarminEnv, garmin_id: int) -> dict[int, StrengthSet]:
+    """The stored strength sets of one Garmin activity, by set index."""
+    rows = env.session.scalars(
+        select(StrengthSet)
+        .join(Activity, Activity.id == StrengthSet.activity_id)
+        .where(Activity.garmin_activity_id == garmin_id)
+    ).all()
+    return {r.set_index: r for r in rows}
 
 
 def test_full_sync(garmin_env: GarminEnv) -> None:
@@ -43,7 +68,7 @@ def test_full_sync(garmin_env: GarminEnv) -> None:
     assert not env.sandbox.requests(r"^/(sso|mobile)/")
     run = env.session.scalars(select(SyncRun)).all()[-1]
     assert run.requests == report.requests and run.status == "ok"
-    assert account.activity_cursor is not None and account.wellness_cursor == date.today()
+    assert account.activity_cursor is not None and account.wellness_cursor == local_today(athlete)
     # The athlete had no HR profile: it came from Garmin's HR zones, before TRIMP was computed.
     assert (athlete.max_hr, athlete.rest_hr) == (185, 42)
     assert len(env.sandbox.requests("heartRateZones")) == 1
@@ -61,6 +86,8 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     assert len(env.sandbox.requests("activitylist")) == 1
     assert not env.sandbox.requests("heartRateZones")  # the HR profile is known now
     assert len(env.sandbox.requests("trainingreadiness")) == 3  # overlap of 2 days + today
+    # Both strength sessions lie inside the overlap: their sets are read again (relabels).
+    assert len(env.sandbox.requests("exerciseSets")) == 2
     # A late upload: recorded two days before the newest activity, uploaded after the sync.
     acct = env.sandbox.account
     source = next(s for s in load_fit_folder(SAMPLES) if s.name.startswith("fr110"))
@@ -83,6 +110,8 @@ def test_truncated_zip_is_quarantined_and_retried(garmin_env: GarminEnv) -> None
     assert first.status == "partial" and first.activities_quarantined == 1
     assert "truncated" in first.failures[0]
     assert count(env, Quarantine) == 1
+    # A cut-short download is not refused for good: no Garmin id on its quarantine record.
+    assert env.session.scalars(select(Quarantine.garmin_activity_id)).one() is None
     assert account.activity_cursor < newest.start
     second = sync_account(env.session, account, env.client(account), settings=env.settings)
     assert second.status == "ok" and second.activities_imported == 1
@@ -102,8 +131,9 @@ def test_429_retry_after_is_honoured(garmin_env: GarminEnv) -> None:
     blocked = sync_account(env.session, account, env.client(account), settings=env.settings)
     assert blocked.status == "rate_limited" and blocked.requests == 0
     assert env.sandbox.log == []  # no request before the time
-    time.sleep(max(0.0, (account.rate_limited_until - datetime.now(UTC)).total_seconds()) + 0.05)
-    after = sync_account(env.session, account, env.client(account), settings=env.settings)
+    # Move the clock past the wait instead of sleeping through it.
+    later = account.rate_limited_until + timedelta(milliseconds=50)
+    after = sync_account(env.session, account, env.client(account), settings=env.settings, now=later)
     assert after.status == "ok" and account.status == "ok" and account.backoff_s == 0
     assert min(r.at for r in env.sandbox.log) >= account.last_sync_at.timestamp() - 60
 
@@ -161,23 +191,129 @@ def test_faults_during_sync_are_survived(garmin_env: GarminEnv) -> None:
     assert report.requests == len(env.sandbox.log) - 1  # all but the link's profile call
 
 
-def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminEnv) -> None:
+@sqlite_only
+def test_label_changed_in_connect_after_first_sync_arrives(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
-    since = date.today() - timedelta(days=40)
+    sync_account(env.session, account, env.client(account), settings=env.settings)
+    legs = env.sandbox.account.newest_first()[0]
+    assert legs.is_strength
+    index = next(s.index for s in legs.sets if s.set_type == "active" and s.category == "unknown")
+    assert sets_of(env, legs.activity_id)[index].category == "unknown"
+    # The athlete names the set in Connect after the first sync.
+    env.sandbox.edit_exercise_sets(legs.activity_id, {index: ("squat", "barbell_back_squat")})
+    env.sandbox.clear_log()
+    second = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert second.status == "ok" and second.activities_imported == 0
+    assert not env.sandbox.requests("download-service")  # known: only the sets are read again
+    assert len(env.sandbox.requests(f"/activity/{legs.activity_id}/exerciseSets")) == 1
+    env.session.expire_all()
+    row = sets_of(env, legs.activity_id)[index]
+    assert (row.category, row.exercise, row.source) == ("squat", "barbell_back_squat", "garmin")
+    assert row.lower_body > 0 and "quadriceps" in row.muscle_groups
 
-    def interrupt(message: str, done: int, total: int) -> None:
-        raise KeyboardInterrupt
 
+@sqlite_only
+def test_sets_garmin_no_longer_lists_are_removed(garmin_env: GarminEnv) -> None:
+    env = garmin_env
+    account = env.link(env.athlete())
+    strength = env.sandbox.account.newest_first()[1]
+    assert strength.is_strength and len(strength.sets) > 6
+    # Deleted in Connect before legday ever saw the activity: the FIT still has them.
+    env.sandbox.edit_exercise_sets(strength.activity_id, delete=[2, 3])
+    sync_account(env.session, account, env.client(account), settings=env.settings)
+    stored = sets_of(env, strength.activity_id)
+    assert 2 not in stored and 3 not in stored
+    assert len(stored) == len(strength.sets) - 2
+    assert {r.source for r in stored.values()} == {"garmin"}
+    # Deleted after the first sync (inside the overlap): the earlier Garmin row goes too.
+    env.sandbox.edit_exercise_sets(strength.activity_id, delete=[4])
+    sync_account(env.session, account, env.client(account), settings=env.settings)
+    env.session.expire_all()
+    stored = sets_of(env, strength.activity_id)
+    assert 4 not in stored and len(stored) == len(strength.sets) - 3
+
+
+@sqlite_only
+def test_unexpected_error_is_recorded_as_failed_and_raised(garmin_env: GarminEnv) -> None:
+    env = garmin_env
+    account = env.link(env.athlete())
+    client = env.client(account)
+
+    def broken(activity_id: int) -> bytes:
+        raise RuntimeError("a bug in the download path")
+
+    client.download_fit_zip = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="a bug"):
+        sync_account(env.session, account, client, settings=env.settings)
+    run = env.session.scalars(select(SyncRun).order_by(SyncRun.id)).all()[-1]
+    assert run.status == "failed" and "RuntimeError" in (run.summary.get("message") or "")
+    assert run.finished_at is not None and run.requests > 0
+
+
+def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminEnv) -> None:
+    env = garmin_env
+    athlete = env.athlete()
+    account = env.link(athlete)
+    today = env.sandbox.clock.today(athlete.timezone)
+    since = today - timedelta(days=3 * WELLNESS_WINDOW_DAYS - 1)
+    windows = date_windows(since, today, WELLNESS_WINDOW_DAYS)
+    assert len(windows) == 3
+    # Two recordings in every backfill window (a strength session among them each time).
+    sources = load_fit_folder(SAMPLES)
+    pairs = [(sources[0], sources[2]), (sources[1], sources[3]), (sources[2], sources[0])]
+    placed = []
+    for (lo, _), pair in zip(windows, pairs, strict=True):
+        for k, source in enumerate(pair):
+            placed.append(place(source, lo + timedelta(days=3 + 10 * k), FIRST_ACTIVITY_ID + len(placed)))
+    env.sandbox.account.activities = placed
+    sessions = {a.activity_id: len(decode_fit(a.fit).sessions) for a in placed}
+    middle = [a.activity_id for a in placed[2:4]]
+    newest = [a.activity_id for a in placed[4:]]
+
+    client = env.client(account)
+    real_download = client.download_fit_zip
+    started: list[int] = []
+
+    def interrupted(activity_id: int) -> bytes:
+        # Ctrl-C in the middle window, after one of its activities was imported.
+        if activity_id in middle:
+            started.append(activity_id)
+            if len(started) == 2:
+                raise KeyboardInterrupt
+        return real_download(activity_id)
+
+    client.download_fit_zip = interrupted  # type: ignore[method-assign]
     with pytest.raises(KeyboardInterrupt):
-        backfill(env.session, account, env.client(account), since, settings=env.settings, progress=interrupt)
-    assert since < account.backfill_cursor < date.today()  # one window done, persisted
-    first_rows = count(env, Activity)
-    report = backfill(env.session, account, env.client(account), since, settings=env.settings)
-    assert report.status == "ok"
+        backfill(env.session, account, client, since, settings=env.settings, today=today)
+    env.session.expire_all()
+    run = env.session.scalars(select(SyncRun).order_by(SyncRun.id)).all()[-1]
+    assert run.kind == "backfill" and run.status == "interrupted"
+    assert account.backfill_cursor == windows[2][0]  # the newest window is done and persisted
+    # The half-done middle window was not kept: only the newest window's activities are stored.
+    assert set(env.session.scalars(select(Activity.garmin_activity_id))) == set(newest)
+
+    env.sandbox.clear_log()
+    report = backfill(env.session, account, env.client(account), since, settings=env.settings, today=today)
+    assert report.status == "ok", report.message
     assert account.backfill_cursor == since
-    assert count(env, Activity) == first_rows  # the 4 activities are all recent
-    assert count(env, WellnessDay) == len({w.date for w in env.session.scalars(select(WellnessDay))})
-    assert count(env, WellnessDay) >= 38
-    again = backfill(env.session, account, env.client(account), since, settings=env.settings)
-    assert again.requests == 0 or again.activities_imported == 0
+    # Resumed below the persisted window: nothing of the newest window is fetched again.
+    downloaded = {int(r.path.rsplit("/", 1)[1]) for r in env.sandbox.requests("download-service")}
+    assert downloaded == {a.activity_id for a in placed[:4]}
+    assert report.activities_imported == 4
+    # Exact row counts, no duplicates.
+    assert count(env, Activity) == sum(sessions.values())
+    assert len(set(env.session.scalars(select(Activity.source_id)))) == count(env, Activity)
+    assert set(env.session.scalars(select(Activity.garmin_activity_id))) == set(sessions)
+    pairs_stored = env.session.execute(select(StrengthSet.activity_id, StrengthSet.set_index)).all()
+    assert len(pairs_stored) == len(set(pairs_stored)) > 0
+    expected_days = [
+        lo + timedelta(days=d)
+        for lo, hi in windows
+        for d in range((hi - lo).days + 1)
+        if env.sandbox.account.wellness_day(lo + timedelta(days=d), today) is not None
+    ]
+    stored_days = env.session.scalars(select(WellnessDay.date)).all()
+    assert sorted(stored_days) == sorted(expected_days)
+    again = backfill(env.session, account, env.client(account), since, settings=env.settings, today=today)
+    assert again.status == "ok" and again.requests == 0 and again.activities_imported == 0

@@ -55,6 +55,33 @@ def test_hostile_zip_is_refused(garmin_env: GarminEnv, case: str) -> None:
         select(Activity).where(Activity.garmin_activity_id == target.activity_id)
     ).all()
     assert report.status == "ok"  # permanent refusal: not retried every sync
+    assert row.garmin_activity_id == target.activity_id
+    env.sandbox.clear_log()
+    again = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert again.status == "ok" and again.activities_quarantined == 0
+    assert not env.sandbox.requests("download-service")  # inside the overlap, yet not fetched again
+
+
+@sqlite_only
+def test_bad_fit_in_a_good_zip_is_not_downloaded_again(garmin_env: GarminEnv) -> None:
+    env = garmin_env
+    target = env.sandbox.account.newest_first()[0]
+    env.sandbox.faults.add(
+        "status",
+        f"/download-service/files/activity/{target.activity_id}",
+        status=200,
+        body=make_zip({f"{target.activity_id}_ACTIVITY.fit": b"\x0e\x10" + b"\0" * 100}),
+        times=None,
+    )
+    account = env.link(env.athlete())
+    first = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert first.activities_quarantined == 1 and first.status == "ok"
+    row = env.session.scalars(select(Quarantine)).one()
+    assert row.garmin_activity_id == target.activity_id and "header" in row.reason
+    env.sandbox.clear_log()
+    second = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert second.status == "ok"
+    assert not env.sandbox.requests(f"/download-service/files/activity/{target.activity_id}")
 
 
 @sqlite_only
@@ -66,3 +93,7 @@ def test_download_over_the_size_cap_is_refused_before_reading(garmin_env: Garmin
     assert report.activities_quarantined == 4
     reasons = env.session.scalars(select(Quarantine.reason)).all()
     assert all("cap" in r for r in reasons)
+    assert len(set(env.session.scalars(select(Quarantine.garmin_activity_id)))) == 4
+    env.sandbox.clear_log()
+    sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert not env.sandbox.requests("download-service")

@@ -116,10 +116,38 @@ def test_parse_json_and_errors(settings: Settings, tmp_path: Path) -> None:
     assert doc["product"] == "fr965"
     assert [s["sport"] for s in doc["sessions"]] == ["cycling", "training"]
     assert len(doc["sets"]) == 83
-    assert doc["lb_sets"] == sum(s["lower_body"] for s in doc["sets"] if s["set_type"] == "active")
+    assert doc["lb_sets"] == 16  # hand-checked: squat, deadlift, lunge, olympic lift, total body x0.5
     assert all(isinstance(s["category"], str) for s in doc["sets"])
     bad = tmp_path / "bad.fit"
     bad.write_bytes(b"")
     out = run_cli("parse", bad, "--json")
     assert out.exit_code == 1
     assert out.output.count("\n") == 1 and "bad.fit" in out.output
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fit"
+BAD_CRC = FIXTURES / "sdk-activity-bad-file-crc-01.fit"
+
+
+def test_missing_path_is_refused_without_a_trace(db_settings: Settings, tmp_path: Path) -> None:
+    assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
+    result = run_cli("import", tmp_path / "typo")
+    assert result.exit_code == 2 and "no such file" in result.output
+    assert _counts(db_settings)["quarantine"] == 0
+
+
+def test_bad_crc_policy(db_settings: Settings, monkeypatch) -> None:  # noqa: ANN001
+    from sync.config import get_settings
+
+    assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
+    used = run_cli("import", BAD_CRC)
+    assert used.exit_code == 0, used.output
+    with session_scope(db_settings) as s:
+        assert s.scalars(select(RawFile)).one().crc_ok is False
+    monkeypatch.setenv("LEGDAY_ACCEPT_BAD_CRC", "false")
+    get_settings.cache_clear()
+    assert run_cli("athlete", "add", "bo", "--timezone", "UTC").exit_code == 0
+    refused = run_cli("import", BAD_CRC, "--athlete", "bo")
+    assert refused.exit_code == 3 and "CRC mismatch" in refused.output
+    parsed = run_cli("parse", BAD_CRC, "--json")
+    assert parsed.exit_code == 1 and "CRC mismatch" in parsed.output

@@ -33,5 +33,9 @@ def test_postgres_url_gets_the_psycopg_driver(monkeypatch: pytest.MonkeyPatch) -
 
 def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEGDAY_SMTP_PASSWORD", "hunter2-very-secret")
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", "hunter2-key")
+    monkeypatch.setenv("LEGDAY_DATABASE_URL", "postgresql://legday:hunter2-db@db/legday")
+    monkeypatch.setenv("LEGDAY_REDIS_URL", "redis://:hunter2-redis@redis:6379/0")
     settings = Settings()
-    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.model_dump())
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
+    assert "hunter2" not in str(settings.model_dump(exclude={"database_url", "redis_url"}))

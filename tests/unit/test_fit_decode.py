@@ -10,6 +10,7 @@ import pytest
 
 from sync.errors import FitDecodeError
 from sync.fit import HeartRateProfile, decode_fit
+from sync.fit.crc import fit_crc
 from sync.fit.metrics import banister_trimp
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fit"
@@ -21,33 +22,6 @@ def fixture(name: str) -> bytes:
 
 
 # --- a minimal FIT writer, enough to build test files --------------------------------
-
-
-def _crc(data: bytes, crc: int = 0) -> int:
-    table = (
-        0x0000,
-        0xCC01,
-        0xD801,
-        0x1400,
-        0xF001,
-        0x3C00,
-        0x2800,
-        0xE401,
-        0xA001,
-        0x6C00,
-        0x7800,
-        0xB401,
-        0x5000,
-        0x9C01,
-        0x8801,
-        0x4400,
-    )
-    for byte in data:
-        for nibble in (byte & 0xF, byte >> 4):
-            tmp = table[crc & 0xF]
-            crc = (crc >> 4) & 0x0FFF
-            crc = crc ^ tmp ^ table[nibble]
-    return crc
 
 
 # base type id -> struct char
@@ -95,9 +69,9 @@ class FitWriter:
 
     def bytes(self) -> bytes:
         head = struct.pack("<BBHI4s", 14, 0x20, 2132, len(self.body), b".FIT")
-        head += struct.pack("<H", _crc(head))
+        head += struct.pack("<H", fit_crc(head))
         out = head + self.body
-        return out + struct.pack("<H", _crc(out))
+        return out + struct.pack("<H", fit_crc(out))
 
 
 T0 = 1_100_000_000  # FIT seconds: 2024-11-09
@@ -312,3 +286,9 @@ def test_non_bytes_input() -> None:
 def test_decoding_is_repeatable() -> None:
     data = fixture("edge820-cycling-commute-01.fit")
     assert decode_fit(data) == decode_fit(data) == decode_fit(data, check_crc=False)
+
+
+def test_fit_crc_matches_a_real_devices_file_crc() -> None:
+    data = (FIXTURES / "fenix5-run-short-01.fit").read_bytes()
+    assert fit_crc(data[:-2]) == struct.unpack("<H", data[-2:])[0]
+    assert fit_crc(data) == 0  # a FIT file including its CRC checks to zero

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import stat
 from pathlib import Path
 
-import fitparse
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
 
 from sync.config import Settings
 from sync.errors import ConfigError
+from sync.fit import decode_fit
 from sync.garmin import crypto
 from sync.garmin.ratelimit import next_429_backoff, parse_retry_after, retry_delay
 from sync.garmin.sandbox.fitshift import shift_fit_days
@@ -28,9 +27,9 @@ from sync.garmin.tokens import (
     seal,
     unseal,
 )
+from tests.conftest import require_shared
 from tests.helpers import LEG_DAY_FIT
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "garmin-connect" / "samples"
 TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "garmin" / "sandbox" / "templates"
 
 
@@ -112,13 +111,12 @@ def test_fit_shift_keeps_the_file_valid() -> None:
     data = LEG_DAY_FIT.read_bytes()
     shifted = shift_fit_days(data, 30)
     assert len(shifted) == len(data) and shifted != data
-    before = [m.get_value("start_time") for m in fitparse.FitFile(io.BytesIO(data)).get_messages("session")]
-    after = [m.get_value("start_time") for m in fitparse.FitFile(io.BytesIO(shifted)).get_messages("session")]
-    assert [(b - a).days for a, b in zip(before, after, strict=True)] == [30] * len(before)
+    before = [s.start for s in decode_fit(data).sessions]
+    after = [s.start for s in decode_fit(shifted).sessions]
+    assert before and [(b - a).days for a, b in zip(before, after, strict=True)] == [30] * len(before)
 
 
 def test_sample_tokens_match_the_shared_samples() -> None:
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/garmin-connect/samples not present")
+    samples = require_shared("garmin-connect/samples")  # skips locally, fails under CI=true
     for name in ("garth_oauth1_token.json", "garmin_tokens.json", "token_exchange.json"):
-        assert json.loads((SAMPLES / name).read_text()) == json.loads((TEMPLATES / name).read_text())
+        assert json.loads((samples / name).read_text()) == json.loads((TEMPLATES / name).read_text())

@@ -493,8 +493,10 @@ def test_cli_verdict_json(cli, tmp_path: Path) -> None:  # noqa: ANN001
     assert json.loads(result.stdout)["flag"] == "RUN"
 
 
-@pytest.mark.skipif(not SCENARIO.is_file(), reason="../shared/scenarios not present")
 def test_cli_verdict_on_a_published_scenario(cli) -> None:  # noqa: ANN001
+    from tests.conftest import require_shared
+
+    require_shared("scenarios")  # skips locally without ../shared, fails in CI
     result = cli("verdict", "--context", SCENARIO, "--json")
     assert result.exit_code == 0 and json.loads(result.stdout)["flag"] == "EASY"
     human = cli("verdict", "--context", SCENARIO)
@@ -515,3 +517,13 @@ def test_cli_bad_input_exits_2_with_one_line(cli, tmp_path: Path, content: str) 
 def test_cli_missing_file_exits_2(cli, tmp_path: Path) -> None:  # noqa: ANN001
     result = cli("verdict", "--context", tmp_path / "nope.json")
     assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_the_model_does_not_load_the_decoder() -> None:
+    """The readiness package is pure: importing it must not pull in fitparse or the database."""
+    import subprocess
+    import sys
+
+    code = "import sys, sync.readiness; print('fitparse' in sys.modules, 'sqlalchemy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]

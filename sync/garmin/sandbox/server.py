@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 import re
 import secrets
@@ -24,7 +25,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,7 @@ from sync.garmin.sandbox import bodies
 from sync.garmin.sandbox.faults import Faults
 from sync.garmin.sandbox.seed import (
     SandboxActivity,
+    SeedSet,
     WellnessGenerator,
     WellnessValues,
     layout_original,
@@ -333,6 +335,39 @@ class Sandbox:
         for acct in self.accounts.values():
             acct.oauth1.clear()
         self._di_refresh.clear()
+
+    # -- what the athlete does in Connect ------------------------------------------------------
+
+    def edit_exercise_sets(
+        self,
+        activity_id: int,
+        labels: dict[int, tuple[str, str | None]] | None = None,
+        *,
+        delete: Iterable[int] = (),
+    ) -> list[SeedSet]:
+        """Relabel (set index -> (category, exercise)) or delete sets, as the athlete does in
+        Connect after the upload. exerciseSets serves the result from now on; the FIT stays.
+        Returns the activity's corrected sets.
+        """
+        act = next(
+            (x for acct in self.accounts.values() for x in acct.activities if x.activity_id == activity_id),
+            None,
+        )
+        if act is None:
+            raise KeyError(f"no sandbox activity {activity_id}")
+        labels = labels or {}
+        gone = set(delete)
+        current = act.corrected_sets if act.corrected_sets is not None else act.sets
+        edited = []
+        for kept in current:
+            if kept.index in gone:
+                continue
+            if kept.index in labels:
+                category, exercise = labels[kept.index]
+                kept = dataclasses.replace(kept, category=category, exercise=exercise)
+            edited.append(kept)
+        act.corrected_sets = edited
+        return edited
 
     # -- log ---------------------------------------------------------------------------------
 
