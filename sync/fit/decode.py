@@ -591,19 +591,31 @@ _CRC_RE = re.compile(r"computed: (0x[0-9A-Fa-f]+), read: (0x[0-9A-Fa-f]+)")
 _LOCAL_RE = re.compile(r"invalid local message type (\d+)")
 
 
+def _first_header_problem(data: bytes) -> str | None:
+    """What is wrong with the file's own 12/14-byte header, if anything."""
+    if len(data) >= 12:
+        if data[0] not in (12, 14) or data[8:12] != b".FIT":
+            return "not a FIT file: bad header"
+        return None
+    # Shorter than a header: a cut-off FIT file, or not a FIT file at all.
+    looks_fit = bool(data) and data[0] in (12, 14) and b".FIT"[: max(0, len(data) - 8)] == data[8:12]
+    if looks_fit:
+        return f"truncated: {len(data)} bytes is shorter than a FIT header"
+    return f"not a FIT file: {len(data)} bytes that do not start with a FIT header"
+
+
 def _reason(exc: BaseException, data: bytes) -> str:
     """One human line for a quarantine record."""
+    header = _first_header_problem(data)
+    if header is not None:
+        return header
     text = " ".join(str(exc).split())
     if isinstance(exc, FitCRCError):
         m = _CRC_RE.search(text)
         return f"CRC mismatch (computed {m[1]}, read {m[2]})" if m else "CRC mismatch"
-    if isinstance(exc, FitHeaderError):
-        if len(data) >= 12 and data[8:12] == b".FIT":
-            return "corrupt header: a chained FIT file inside this one has an invalid header"
-        return "not a FIT file: bad header"
+    if isinstance(exc, FitHeaderError):  # the first header is fine: a chained one is not
+        return "corrupt header: a chained FIT file inside this one has an invalid header"
     if isinstance(exc, FitEOFError):
-        if len(data) < 12:
-            return f"truncated: {len(data)} bytes is shorter than a FIT header"
         return "truncated: file ends inside a record (unexpected EOF)"
     if isinstance(exc, FitParseError):
         m = _LOCAL_RE.search(text)

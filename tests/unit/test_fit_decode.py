@@ -292,3 +292,20 @@ def test_fit_crc_matches_a_real_devices_file_crc() -> None:
     data = (FIXTURES / "fenix5-run-short-01.fit").read_bytes()
     assert fit_crc(data[:-2]) == struct.unpack("<H", data[-2:])[0]
     assert fit_crc(data) == 0  # a FIT file including its CRC checks to zero
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda d: b"abcdef", "not a FIT file: 6 bytes that do not start with a FIT header"),
+        (lambda d: d[:7], "truncated: 7 bytes is shorter than a FIT header"),
+        (lambda d: bytes([13]) + d[1:], "not a FIT file: bad header"),
+        (lambda d: d[:8] + b"XXXX" + d[12:], "not a FIT file: bad header"),
+        (lambda d: d[: len(d) // 2], "truncated: file ends inside a record (unexpected EOF)"),
+    ],
+)
+def test_reasons_name_the_real_fault(mangle, reason: str) -> None:  # noqa: ANN001
+    data = (FIXTURES / "fenix5-run-short-01.fit").read_bytes()
+    with pytest.raises(FitDecodeError) as err:
+        decode_fit(mangle(data))
+    assert err.value.reason == reason
