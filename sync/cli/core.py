@@ -22,6 +22,7 @@ from sync.fit.decode import decode_fit
 from sync.fit.types import DecodedFile
 from sync.importer import default_hr_profile, unusable_reason
 from sync.readiness import DEFAULT_THRESHOLDS, ThresholdsError
+from sync.reprocess import reprocess_athlete
 from sync.sources.batch import import_paths
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -143,6 +144,18 @@ def import_command(
         raise typer.Exit(3)
 
 
+def reprocess_command(athlete: AthleteOpt = None) -> None:
+    """Decode the stored FIT files again (after a decoder upgrade or an HR profile change)."""
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        report = reprocess_athlete(session, who, settings)
+        console.print(f"re-decoded {report.files} files ({report.activities} activities) for {who.name}")
+        for line in report.failed or []:
+            console.print(f"[yellow]failed[/] {line}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(3)
+
+
 def _plain(record: object) -> dict:
     """A record dataclass as JSON-ready data (datetimes as ISO strings, tuples as lists)."""
     return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))  # type: ignore[call-overload]
@@ -220,3 +233,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(athlete_app, name="athlete")
     app.command("import")(import_command)
     app.command("parse")(parse_command)
+    app.command("reprocess")(reprocess_command)

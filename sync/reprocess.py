@@ -1,0 +1,67 @@
+"""Re-decode stored raw files: after a decoder upgrade or a change of the athlete's HR profile.
+
+The raw FIT bytes are kept for exactly this (DESIGN section 3): no Garmin request is needed.
+Their CRC was checked when they were first imported (the result is in `raw_file.crc_ok`), so
+the re-decode skips that check, the decoder's most expensive single step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from sync.config import Settings
+from sync.db.models import Activity, Athlete, RawFile, StrengthSet
+from sync.errors import FitDecodeError
+from sync.fit.decode import decode_fit
+from sync.importer import hr_profile_for, store_decoded
+from sync.rawstore import RawStore
+
+
+@dataclass
+class ReprocessReport:
+    """How many stored files were decoded again, and which could not be."""
+
+    files: int = 0
+    activities: int = 0
+    failed: list[str] | None = None
+
+
+def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) -> ReprocessReport:
+    """Decode every stored file of `athlete` again and refresh its activities and FIT sets.
+
+    Sets that came from Garmin's API (the athlete's corrections) are kept as they are.
+    """
+    store = RawStore(settings.raw_store_dir)
+    profile = hr_profile_for(athlete, settings)
+    report = ReprocessReport(failed=[])
+    raws = session.scalars(
+        select(RawFile)
+        .where(RawFile.athlete_id == athlete.id, RawFile.status == "decoded")
+        .order_by(RawFile.id)
+    ).all()
+    for raw in raws:
+        try:
+            decoded = decode_fit(store.get(raw.store_path), profile, check_crc=False)
+        except (FitDecodeError, OSError) as exc:
+            report.failed.append(f"{raw.original_name or raw.sha256}: {exc}")
+            continue
+        garmin_id = session.scalar(
+            select(Activity.garmin_activity_id).where(
+                Activity.raw_file_id == raw.id, Activity.garmin_activity_id.is_not(None)
+            )
+        )
+        activity_ids = select(Activity.id).where(Activity.raw_file_id == raw.id)
+        # The watch's guesses are rebuilt; Garmin's corrections stay (insert-if-absent below).
+        session.execute(
+            delete(StrengthSet).where(StrengthSet.activity_id.in_(activity_ids), StrengthSet.source == "fit")
+        )
+        ids = store_decoded(
+            session, athlete, decoded, sha=raw.sha256, raw_file_id=raw.id, garmin_activity_id=garmin_id
+        )
+        session.commit()  # file by file: an interrupt keeps what was done
+        report.files += 1
+        report.activities += len(ids)
+    return report
