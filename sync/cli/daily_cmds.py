@@ -37,6 +37,14 @@ def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
         render_verdict(console, verdict)
 
 
+def tomorrow_command(athlete: AthleteOpt = None) -> None:
+    """The evening question: should I run tomorrow? (Recomputed in the morning with the night's data.)"""
+    with db_session() as (session, _):
+        who = resolve_athlete(session, athlete)
+        verdict = compute_verdict(session, who, local_today(who.timezone) + timedelta(days=1))
+        render_verdict(console, verdict)
+
+
 def soreness_command(
     value: Annotated[
         int, typer.Argument(help="How sore your legs are, 0 (not at all) to 10 (can barely walk).")
@@ -131,5 +139,6 @@ def history_command(
 def register(app: typer.Typer) -> None:
     """Add the day commands to the CLI."""
     app.command("today")(today_command)
+    app.command("tomorrow")(tomorrow_command)
     app.command("soreness")(soreness_command)
     app.command("history")(history_command)

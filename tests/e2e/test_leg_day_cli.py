@@ -79,3 +79,17 @@ def test_verdict_json_from_scenario(settings: Settings) -> None:
     out = run_cli("verdict", "--context", scenarios / "p08-barely-walk.json", "--json")
     doc = json.loads(out.output)
     assert doc["flag"] == "REST" and "SORE_SEVERE" in doc["codes"]
+
+
+def test_tomorrow_is_the_next_local_day(db_settings: Settings) -> None:
+    from datetime import timedelta
+
+    from sync.scheduling import local_today
+
+    assert run_cli("athlete", "add", "eli", "--timezone", "Pacific/Kiritimati").exit_code == 0  # UTC+14
+    result = run_cli("tomorrow")
+    assert result.exit_code == 0, result.output
+    with session_scope(db_settings) as s:
+        row = s.scalars(select(VerdictRow)).one()
+    assert row.date == local_today("Pacific/Kiritimati") + timedelta(days=1)
+    assert row.flag == "RUN" and "strength" not in row.payload["unknown"]
