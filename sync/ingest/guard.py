@@ -1,0 +1,118 @@
+"""Around every run: skip while locked out, map Garmin errors onto the account, record sync_run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from sync.config import Settings
+from sync.db.models import GarminAccount, SyncRun
+from sync.garmin.client import GarminClient
+from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
+from sync.garmin.ratelimit import next_429_backoff
+from sync.ingest.context import SyncReport
+
+log = logging.getLogger(__name__)
+
+
+def guarded(
+    session: Session,
+    account: GarminAccount,
+    client: GarminClient,
+    report: SyncReport,
+    settings: Settings,
+    body: Callable[[], None],
+    now: datetime | None = None,
+) -> SyncReport:
+    """Run `body` and map Garmin errors onto account state; record a sync_run row.
+
+    Anything else that escapes `body` (Ctrl-C, a bug, a lost database) is recorded as
+    `interrupted` / `failed` and raised again: a run that stopped half-way must never be
+    stored as "ok". `now` stands in for the clock when deciding whether a 429 wait is over.
+    """
+    started = datetime.now(UTC)
+    moment = now or started
+    before = client.requests
+    if account.status == "needs_reauth":
+        report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
+        return report
+    if account.rate_limited_until is not None and account.rate_limited_until > moment:
+        report.status = "rate_limited"
+        report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
+        report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
+        return report
+    # The run commits as it goes; start from a clean transaction so that a run that aborts
+    # rolls back only its own unfinished work, never the caller's (e.g. a just-added account).
+    session.commit()
+    try:
+        if not account.display_name:
+            account.display_name = client.profile().get("displayName")
+        client.display_name = account.display_name
+        body()
+        account.status, account.status_reason, account.backoff_s = "ok", None, 0.0
+        account.rate_limited_until = None
+    except GarminRateLimited as exc:
+        wait = next_429_backoff(
+            account.backoff_s or 0.0,
+            exc.retry_after if exc.from_header else None,
+            base_s=settings.garmin_429_backoff_s,
+            cap_s=settings.garmin_429_backoff_max_s,
+        )
+        account.backoff_s = wait
+        account.rate_limited_until = (now or datetime.now(UTC)) + timedelta(seconds=wait)
+        account.status, account.status_reason = "rate_limited", str(exc)
+        report.status, report.message, report.retry_after_s = "rate_limited", str(exc), wait
+    except GarminAuthError as exc:
+        account.status, account.status_reason = "needs_reauth", str(exc)
+        report.status, report.message = "needs_reauth", str(exc)
+    except GarminUnavailable as exc:
+        report.status, report.message = "unavailable", str(exc)
+    except KeyboardInterrupt:
+        report.status, report.message = "interrupted", "interrupted; run it again to resume"
+        raise
+    except Exception as exc:
+        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        raise
+    finally:
+        _record_run(session, account, client, report, started, before)
+    return report
+
+
+def _record_run(
+    session: Session,
+    account: GarminAccount,
+    client: GarminClient,
+    report: SyncReport,
+    started: datetime,
+    requests_before: int,
+) -> None:
+    """Store the sync_run row (and last_sync_at) however the run ended."""
+    report.requests = client.requests - requests_before
+    aborted = report.status in ("interrupted", "failed")
+    try:
+        if aborted:
+            # The session may hold half a window or a failed flush: drop it. Committed
+            # windows (and refreshed tokens) stay; the rest is redone on the next run.
+            session.rollback()
+        account.last_sync_at = datetime.now(UTC)
+        session.add(
+            SyncRun(
+                athlete_id=account.athlete_id,
+                kind=report.kind,
+                started_at=started,
+                finished_at=datetime.now(UTC),
+                status=report.status,
+                requests=report.requests,
+                summary=report.summary(),
+            )
+        )
+        session.commit()
+    except Exception:
+        if not aborted:
+            raise
+        # Already on the way out with the real error: do not let this one replace it.
+        log.exception("garmin: could not record the %s %s run", report.status, report.kind)
+        session.rollback()

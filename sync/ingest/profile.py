@@ -1,0 +1,30 @@
+"""The athlete's max and resting heart rate, from Garmin's HR zones."""
+
+from __future__ import annotations
+
+from sync.ingest.context import RunContext
+
+
+def fill_heart_rate_profile(run: RunContext) -> None:
+    """Take max and resting HR from Garmin's HR zones when the athlete has not set them.
+
+    TRIMP and the EASY heart-rate cap need both; one request, only while they are missing.
+    """
+    athlete = run.athlete
+    if athlete.max_hr is not None and athlete.rest_hr is not None:
+        return
+    zones = run.client.heart_rate_zones()
+    chosen = next((z for z in zones if z.get("sport") == "RUNNING"), None) or next(
+        (z for z in zones if z.get("sport") == "DEFAULT"), None
+    )
+    if not chosen:
+        return
+    max_hr, rest_hr = chosen.get("maxHeartRateUsed"), chosen.get("restingHeartRateUsed")
+    if (
+        isinstance(max_hr, int)
+        and isinstance(rest_hr, int)
+        and 100 <= max_hr <= 240
+        and 25 <= rest_hr < max_hr
+    ):
+        athlete.max_hr = athlete.max_hr or max_hr
+        athlete.rest_hr = athlete.rest_hr or rest_hr

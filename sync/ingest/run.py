@@ -1,0 +1,99 @@
+"""The entry points: a client for a stored account, the incremental sync and the backfill."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from sync.config import Settings, get_settings
+from sync.db.models import GarminAccount
+from sync.garmin.client import GarminClient
+from sync.garmin.tokens import Tokens, seal, unseal
+from sync.garmin.windows import date_windows
+from sync.ingest.activities import backfill_activities, sync_activities
+from sync.ingest.context import Progress, RunContext, SyncReport
+from sync.ingest.guard import guarded
+from sync.ingest.profile import fill_heart_rate_profile
+from sync.ingest.wellness import WELLNESS_WINDOW_DAYS, sync_wellness, sync_wellness_window
+
+log = logging.getLogger(__name__)
+
+
+def open_client(
+    session: Session, account: GarminAccount, settings: Settings | None = None, **kwargs: Any
+) -> GarminClient:
+    """A client for a stored account; refreshed tokens are sealed and committed at once.
+
+    DI refresh tokens rotate (the old one dies), so a refresh must reach the database even if
+    the rest of the sync fails later: hence the immediate commit.
+    """
+    settings = settings or get_settings()
+    tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
+
+    def save(new: Tokens) -> None:
+        account.tokens_encrypted = seal(settings, new)
+        session.commit()
+        log.info("garmin: refreshed %s token saved for account %s", new.kind, account.id)
+
+    return GarminClient(tokens, settings, on_refresh=save, **kwargs)
+
+
+def sync_account(
+    session: Session,
+    account: GarminAccount,
+    client: GarminClient,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Incremental sync of one account: new activities, then wellness days through today."""
+    settings = settings or get_settings()
+    report = SyncReport(athlete=account.athlete.name, kind="sync")
+    run = RunContext(session, account, client, settings, report, progress)
+
+    def body() -> None:
+        moment = now or datetime.now(UTC)
+        fill_heart_rate_profile(run)
+        sync_activities(run, moment)
+        session.commit()
+        sync_wellness(run, moment.astimezone(run.tz).date())
+
+    return guarded(session, account, client, report, settings, body, now)
+
+
+def backfill(
+    session: Session,
+    account: GarminAccount,
+    client: GarminClient,
+    since: date,
+    *,
+    settings: Settings | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """Activities and wellness from the backfill cursor (or today) back to `since`, resumable."""
+    settings = settings or get_settings()
+    report = SyncReport(athlete=account.athlete.name, kind="backfill")
+    run = RunContext(session, account, client, settings, report, progress)
+
+    def body() -> None:
+        top = today or datetime.now(run.tz).date()
+        if account.backfill_cursor is not None:
+            top = min(top, account.backfill_cursor - timedelta(days=1))
+        windows = list(reversed(date_windows(since, top, WELLNESS_WINDOW_DAYS)))
+        for i, (lo, hi) in enumerate(windows):
+            if not backfill_activities(run, lo, hi):
+                report.status = "partial"
+                report.message = f"a download between {lo} and {hi} failed; run backfill again"
+                return  # the cursor stays above this window: it is redone next time
+            sync_wellness_window(run, lo, hi)
+            account.backfill_cursor = lo
+            session.commit()  # the resume point
+            if progress:
+                progress(f"{lo} .. {hi}", i + 1, len(windows))
+
+    return guarded(session, account, client, report, settings, body)
