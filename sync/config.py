@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "legday"
@@ -32,6 +32,8 @@ class Settings(BaseSettings):
         None, repr=False, description="Celery broker; unset means tasks run in-process."
     )
     corpus_dir: Path = Field(Path("../shared/corpus/fit"), description="The shared FIT test corpus.")
+
+    log_level: str = Field("WARNING", description="Python log level of the CLI and the workers.")
 
     # FIT import
     max_fit_bytes: int = Field(64 * 1024 * 1024, description="Files above this are quarantined.")
@@ -86,6 +88,12 @@ class Settings(BaseSettings):
         description="Create data_dir/secret.key (0600) when no secret_key is set; "
         "unset means: only for the embedded SQLite default.",
     )
+
+    @field_validator("data_dir", "corpus_dir", mode="after")
+    @classmethod
+    def _expand_home(cls, value: Path) -> Path:
+        # `~` in .env or the environment is not expanded by the shell there.
+        return value.expanduser()
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -8,6 +8,7 @@ The bridge between storage and the pure readiness model: all the I/O is here, no
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
@@ -21,10 +22,6 @@ from sync.errors import ConfigError
 from sync.readiness import DayContext, Thresholds, Verdict, evaluate
 from sync.scheduling import local_moment
 
-HRV_LOOKBACK_DAYS = 60  # baseline window D-60..D-1
-RHR_LOOKBACK_DAYS = 30
-LOAD_LOOKBACK_DAYS = 60  # long enough for the 28-day chronic EWMA to settle
-STRENGTH_LOOKBACK_DAYS = 17  # 72 h window plus the 14-day novelty lookback
 RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
 
 
@@ -33,8 +30,30 @@ def verdict_time(athlete: Athlete, day: date) -> datetime:
     return local_moment(day, athlete.send_time, athlete.timezone)
 
 
-def _strength_sessions(session: Session, athlete: Athlete, now: datetime) -> list[dict]:
-    since = now - timedelta(days=STRENGTH_LOOKBACK_DAYS)
+@dataclass(frozen=True)
+class Lookback:
+    """How far back each input is read, derived from the thresholds the model will apply, so an
+    athlete's longer windows are never cut short by the query."""
+
+    strength: timedelta
+    hrv_days: int
+    rhr_days: int
+    load_days: int
+
+    @classmethod
+    def for_thresholds(cls, t: Thresholds) -> Lookback:
+        """Windows wide enough for `t`, plus a day of margin for local-date edges."""
+        return cls(
+            strength=timedelta(hours=max(t.leg_window_h, t.novel_window_h), days=t.novel_lookback_days + 1),
+            hrv_days=max(t.hrv_baseline_days, t.hrv_week_days) + 1,
+            rhr_days=t.rhr_baseline_days + 1,
+            # A chronic EWMA needs about twice its N to settle.
+            load_days=max(2 * t.acwr_chronic_days, t.acwr_min_history_days) + 1,
+        )
+
+
+def _strength_sessions(session: Session, athlete: Athlete, now: datetime, back: timedelta) -> list[dict]:
+    since = now - back
     rows = session.execute(
         select(Activity.id, Activity.end_utc, StrengthSet)
         .join(StrengthSet, StrengthSet.activity_id == Activity.id)
@@ -56,14 +75,18 @@ def _strength_sessions(session: Session, athlete: Athlete, now: datetime) -> lis
     return list(sessions.values())
 
 
-def _daily_load(session: Session, athlete: Athlete, day: date) -> dict[str, float]:
-    """Daily run load (Banister TRIMP of runs) by local date, for the ACWR."""
+def _daily_load(session: Session, athlete: Athlete, day: date, now: datetime, days: int) -> dict[str, float]:
+    """Daily run load (Banister TRIMP of runs) by local date, for the ACWR.
+
+    Only runs finished by `now` count, so the verdict for D does not change when D's own run
+    is synced later in the day.
+    """
     rows = session.execute(
         select(Activity.local_date, Activity.trimp).where(
             Activity.athlete_id == athlete.id,
             Activity.sport == RUN_SPORT,
-            Activity.local_date >= day - timedelta(days=LOAD_LOOKBACK_DAYS),
-            Activity.local_date <= day,
+            Activity.local_date >= day - timedelta(days=days),
+            Activity.end_utc <= now,
             Activity.trimp.is_not(None),
         )
     ).all()
@@ -73,15 +96,22 @@ def _daily_load(session: Session, athlete: Athlete, day: date) -> dict[str, floa
     return {d: round(v, 2) for d, v in sorted(totals.items())}
 
 
-def gather_context(session: Session, athlete: Athlete, day: date, now: datetime | None = None) -> DayContext:
+def gather_context(
+    session: Session,
+    athlete: Athlete,
+    day: date,
+    now: datetime | None = None,
+    thresholds: Thresholds | None = None,
+) -> DayContext:
     """Build the model's input for `athlete` on local date `day` from stored data."""
     now = now or verdict_time(athlete, day)
+    back = Lookback.for_thresholds(thresholds or thresholds_for(athlete))
     wellness = {
         w.date: w
         for w in session.scalars(
             select(WellnessDay).where(
                 WellnessDay.athlete_id == athlete.id,
-                WellnessDay.date >= day - timedelta(days=HRV_LOOKBACK_DAYS),
+                WellnessDay.date >= day - timedelta(days=max(back.hrv_days, back.rhr_days)),
                 WellnessDay.date <= day,
             )
         )
@@ -95,14 +125,18 @@ def gather_context(session: Session, athlete: Athlete, day: date, now: datetime 
     raw: dict = {
         "now": now.isoformat(),
         "athlete": {"sex": athlete.sex, "max_hr": athlete.max_hr, "rest_hr": athlete.rest_hr},
-        "strength": _strength_sessions(session, athlete, now),
-        "hrv_ms": {d.isoformat(): w.hrv_last_night_ms for d, w in wellness.items() if w.hrv_last_night_ms},
+        "strength": _strength_sessions(session, athlete, now, back.strength),
+        "hrv_ms": {
+            d.isoformat(): w.hrv_last_night_ms
+            for d, w in wellness.items()
+            if w.hrv_last_night_ms and d >= day - timedelta(days=back.hrv_days)
+        },
         "resting_hr": {
             d.isoformat(): w.resting_hr
             for d, w in wellness.items()
-            if w.resting_hr and d >= day - timedelta(days=RHR_LOOKBACK_DAYS)
+            if w.resting_hr and d >= day - timedelta(days=back.rhr_days)
         },
-        "daily_load": _daily_load(session, athlete, day),
+        "daily_load": _daily_load(session, athlete, day, now, back.load_days),
     }
     if soreness is not None:
         raw["soreness"] = soreness
@@ -131,8 +165,9 @@ def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresh
 
 def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime | None = None) -> Verdict:
     """Gather, evaluate and store the verdict for (athlete, day); recomputing is an upsert."""
-    context = gather_context(session, athlete, day, now)
-    verdict = evaluate(context, thresholds_for(athlete))
+    thresholds = thresholds_for(athlete)
+    context = gather_context(session, athlete, day, now, thresholds)
+    verdict = evaluate(context, thresholds)
     payload = verdict.to_json_dict()
     upsert(
         session,

@@ -199,6 +199,13 @@ def store_decoded(
             ["athlete_id", "source_id"],
         )
         ids.append(activity_id)
+        corrected = session.scalar(
+            select(StrengthSet.id).where(
+                StrengthSet.activity_id == activity_id, StrengthSet.source == "garmin"
+            )
+        )
+        if corrected is not None:
+            continue  # Garmin's list is the athlete's: a set deleted there must not come back
         for st in decoded.sets:
             if st.session_index != s.index:
                 continue
@@ -221,6 +228,6 @@ def store_decoded(
                     "source": "fit",
                 },
                 ["activity_id", "set_index"],
-                update=False,  # never overwrite a Garmin correction with the watch's guess
+                update=False,  # insert-if-absent: an import never rewrites a stored set
             )
     return ids

@@ -7,7 +7,7 @@ machine and one athlete need no broker. With it set, workers scale out on Redis.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from sync.config import get_settings
 
@@ -48,3 +48,11 @@ def _dispose_engines_after_fork(**_: object) -> None:
     from sync.db.session import dispose_engines
 
     dispose_engines(close=False)
+
+
+@setup_logging.connect
+def _configure_logging(**_: object) -> None:
+    # Our format (with athlete and task ids) instead of Celery's own root logger setup.
+    from sync.logging import configure_logging
+
+    configure_logging(get_settings().log_level)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import or_, select
@@ -13,6 +14,7 @@ from sync.errors import TransientError
 from sync.ingest import open_client
 from sync.ingest import sync_account as sync_garmin_account
 from sync.locks import exclusive
+from sync.logging import log_context
 from sync.scheduling import local_today
 from worker.app import app
 
@@ -20,13 +22,16 @@ from worker.app import app
 # are left to the dispatcher, which skips rate-limited accounts until their time has come.
 MAX_RETRY_COUNTDOWN_S = 600
 
+log = logging.getLogger(__name__)
+
 
 @app.task(bind=True, autoretry_for=(TransientError,), retry_backoff=30, retry_jitter=True, max_retries=5)
 def compute_verdict(self, athlete_id: int, day: str | None = None) -> str | None:  # noqa: ANN001
     """Compute and store the verdict of one athlete-day; returns the flag."""
-    with session_scope() as session:
+    with log_context(athlete_id=athlete_id, task_id=self.request.id), session_scope() as session:
         athlete = session.get(Athlete, athlete_id)
         if athlete is None:  # deleted since the task was queued: nothing to do
+            log.info("athlete gone; verdict skipped")
             return None
         the_day = date.fromisoformat(day) if day else local_today(athlete.timezone)
         return str(compute_verdict_for(session, athlete, the_day).to_json_dict()["flag"])
@@ -45,9 +50,13 @@ def dispatch_verdicts() -> int:
 @app.task(bind=True, max_retries=5)
 def sync_account(self, account_id: int) -> str:  # noqa: ANN001
     """Sync one Garmin account (one at a time per account), then refresh its verdicts."""
-    with exclusive(f"sync:{account_id}") as acquired:
+    with (
+        log_context(account_id=account_id, task_id=self.request.id),
+        exclusive(f"sync:{account_id}") as acquired,
+    ):
         if not acquired:
-            return "busy"  # another worker is syncing this account right now
+            log.info("another worker is syncing this account; skipped")
+            return "busy"
         with session_scope() as session:
             account = session.get(GarminAccount, account_id)
             if account is None or account.status == "needs_reauth":

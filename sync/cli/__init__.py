@@ -25,4 +25,8 @@ _register_all()
 
 def main() -> None:
     """Console-script entry point."""
+    from sync.config import get_settings
+    from sync.logging import configure_logging
+
+    configure_logging(get_settings().log_level)
     app()

@@ -47,7 +47,8 @@ def tomorrow_command(athlete: AthleteOpt = None) -> None:
 
 def soreness_command(
     value: Annotated[
-        int, typer.Argument(help="How sore your legs are, 0 (not at all) to 10 (can barely walk).")
+        int,
+        typer.Argument(min=0, max=10, help="How sore your legs are, 0 (not at all) to 10 (can barely walk)."),
     ],
     athlete: AthleteOpt = None,
     day: DateOpt = None,
@@ -140,5 +141,6 @@ def register(app: typer.Typer) -> None:
     """Add the day commands to the CLI."""
     app.command("today")(today_command)
     app.command("tomorrow")(tomorrow_command)
-    app.command("soreness")(soreness_command)
+    # "-1" must reach the range check, not be taken for an option.
+    app.command("soreness", context_settings={"ignore_unknown_options": True})(soreness_command)
     app.command("history")(history_command)

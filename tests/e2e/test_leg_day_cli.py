@@ -55,9 +55,10 @@ def test_upper_body_day_gives_run(db_settings: Settings) -> None:
 
 def test_soreness_out_of_range_is_refused(db_settings: Settings) -> None:
     assert run_cli("athlete", "add", "cy", "--timezone", "UTC").exit_code == 0
-    result = run_cli("soreness", "11")
-    assert result.exit_code == 2
-    assert "between 0 and 10" in result.output
+    for bad, message in (("11", "less than or equal to 10"), ("-1", "greater than or equal to 0")):
+        result = run_cli("soreness", bad)
+        assert result.exit_code == 2
+        assert message in result.output
 
 
 def test_history_lists_verdicts_with_loads(db_settings: Settings) -> None:

@@ -131,3 +131,41 @@ def test_run_load_counts_runs_only(db_session: Session) -> None:
     db_session.flush()
     ctx = gather_context(db_session, dee, day)
     assert ctx.daily_load == {date(2026, 4, 30): 80.0}
+
+
+def test_a_run_later_on_day_d_does_not_change_the_morning_verdict(db_session: Session) -> None:
+    eva = add_athlete(db_session, "eva", email=None, timezone="UTC")
+    day = date(2026, 5, 1)
+    before = gather_context(db_session, eva, day).daily_load
+    start = datetime(2026, 5, 1, 17, 0, tzinfo=UTC)  # an evening run on D itself
+    db_session.add(
+        Activity(
+            athlete_id=eva.id,
+            source_id="late/0",
+            session_index=0,
+            sport="running",
+            start_utc=start,
+            end_utc=start + timedelta(hours=1),
+            local_date=day,
+            duration_s=3600,
+            trimp=90.0,
+        )
+    )
+    db_session.flush()
+    assert gather_context(db_session, eva, day).daily_load == before
+    evening = gather_context(db_session, eva, day, now=datetime(2026, 5, 1, 20, 0, tzinfo=UTC))
+    assert evening.daily_load == {day: 90.0}
+
+
+def test_longer_threshold_windows_read_more_history(db_session: Session) -> None:
+    fin = add_athlete(db_session, "fin", email=None, timezone="UTC")
+    now_day = date(2026, 5, 20)
+    _leg_session(db_session, fin.id, datetime(2026, 5, 17, 18, 30, tzinfo=UTC))  # 60 h before 06:30
+    _leg_session(db_session, fin.id, datetime(2026, 4, 29, 18, 30, tzinfo=UTC))  # 18 days earlier
+    # Default 14-day lookback: the older session is out of range, so the recent one is novel
+    # and still counts at 60 h.
+    assert "LEG_DAY" in compute_verdict(db_session, fin, now_day).codes
+    # With a 20-day lookback the older one is a previous leg day: not novel, no LEG_DAY at 60 h.
+    fin.thresholds = {"novel_lookback_days": 20}
+    db_session.flush()
+    assert "LEG_DAY" not in compute_verdict(db_session, fin, now_day).codes

@@ -39,3 +39,11 @@ def test_secrets_never_show_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert "hunter2" not in repr(settings) and "hunter2" not in str(settings)
     assert "hunter2" not in str(settings.model_dump(exclude={"database_url", "redis_url"}))
+
+
+def test_home_in_paths_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("LEGDAY_DATA_DIR=~/.local/share/legday\n")
+    monkeypatch.delenv("LEGDAY_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert Settings().data_dir == tmp_path / "home" / ".local" / "share" / "legday"

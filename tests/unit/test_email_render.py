@@ -37,6 +37,8 @@ def test_email_has_same_content_in_text_and_html(tmp_path: Path) -> None:
     assert payload["prescription"]["summary"] in text and "EASY" in html
     for advice in payload["prescription"]["advice"]:
         assert advice in text
+    assert text.startswith("EASY for 2026-03-10, Ana:")  # the day it is for, never "tomorrow"
+    assert text.count("Not known, so not used") == 1 and "resting_hr" not in text
     path = write_to_outbox(msg, tmp_path / "outbox")
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert parsed["To"] == "ana@example.org" and parsed.is_multipart()
