@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -19,11 +20,15 @@ from sync.athletes import resolve_athlete
 from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
+from sync.errors import LegdayError
 from sync.garmin import tokens as tokenlib
 from sync.garmin.accounts import account_for, add_tokens
+from sync.garmin.client import GarminClient
 from sync.ingest import Progress as ProgressFn
 from sync.ingest import SyncReport, backfill, open_client, sync_account
 from sync.locks import exclusive
+
+log = logging.getLogger(__name__)
 
 garmin_app = typer.Typer(help="Garmin Connect accounts (tokens, status).", no_args_is_help=True)
 sandbox_app = typer.Typer(help="The local Garmin Connect look-alike.", no_args_is_help=True)
@@ -165,7 +170,20 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
 
 
-RunOne = Callable[[Session, GarminAccount, Settings, ProgressFn], SyncReport]
+RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncReport]
+
+
+def _stopped_line(name: str, status: str, client: GarminClient | None, message: str) -> str:
+    """The summary line of a run that ended with an exception (its counts are unknown)."""
+    requests = f"{client.requests} requests" if client is not None else "no requests"
+    return f"{name}: {status}, {requests}\n  {message}"
+
+
+def _failure_message(exc: Exception, label: str) -> str:
+    # Our own errors are written for the user (and never hold a token); anything else is named
+    # by its type only: its message could hold anything, a header or a token included.
+    what = f"{type(exc).__name__}: {exc}" if isinstance(exc, LegdayError) else type(exc).__name__
+    return f"stopped by an error ({what}); run {label} again (LEGDAY_LOG_LEVEL=DEBUG shows where)"
 
 
 def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
@@ -173,7 +191,9 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
 
     Shared by `sync` and `backfill` so both print the same lines and exit with the same codes.
     The lock is the worker's (`sync:<account id>`): two syncs of one account would race on the
-    cursors and on rotating DI refresh tokens.
+    cursors and on rotating DI refresh tokens. A run stopped by Ctrl-C or an unexpected error
+    still prints its account's line and the request total, and exits 4 (its sync_run row says
+    `interrupted` / `failed`); Ctrl-C also skips the accounts not yet started.
     """
     total = 0
     code = 0
@@ -184,6 +204,9 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
         with progress_bar() as progress:
             for account in accounts:
                 name = account.athlete.name
+                client: GarminClient | None = None
+                line: str | None = None
+                interrupted = False
                 with exclusive(f"sync:{account.id}", settings=settings) as acquired:
                     if not acquired:
                         console.print(f"{name}: another sync of this account is running; try again later")
@@ -195,9 +218,28 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                         progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
                     try:
-                        report = run_one(session, account, settings, step)
+                        client = open_client(session, account, settings)
+                        report = run_one(session, account, client, settings, step)
+                    except KeyboardInterrupt:
+                        interrupted = True
+                        line = _stopped_line(
+                            name, "interrupted", client, f"interrupted; run {label} again to resume"
+                        )
+                    except Exception as exc:  # noqa: BLE001 - reported as `failed`, exit 4
+                        log.debug("garmin: %s of %s failed", label, name, exc_info=True)
+                        line = _stopped_line(name, "failed", client, _failure_message(exc, label))
                     finally:
                         progress.remove_task(task)
+                if line is not None:
+                    # The run's own guard rolled back its unfinished window and recorded the
+                    # sync_run row; drop anything left over (e.g. a failure before the run began).
+                    session.rollback()
+                    console.print(line)
+                    total += client.requests if client is not None else 0
+                    code = max(code, EXIT_FAILED)
+                    if interrupted:
+                        break
+                    continue
                 _print_report(report)
                 total += report.requests
                 code = max(code, _EXIT_FOR_STATUS.get(report.status, 0))
@@ -209,12 +251,14 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
 def sync_command(athlete: AthleteOpt = None) -> None:
     """Sync new activities and wellness days from Garmin; prints how many requests it made.
 
-    Exit codes: 0 done (or rate limited: it resumes by itself), 3 partial (run again), 4 needs
-    new tokens / Garmin unavailable / stopped, 5 another sync of the account is running.
+    Exit codes: 0 done (or rate limited: it resumes by itself), 2 no Garmin account, 3 partial
+    (run again), 4 needs new tokens / Garmin unavailable / stopped by Ctrl-C or an error, 5 another
+    sync of the account is running.
     """
 
-    def run_one(session: Session, account: GarminAccount, settings: Settings, step: ProgressFn) -> SyncReport:
-        client = open_client(session, account, settings)
+    def run_one(
+        session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
+    ) -> SyncReport:
         return sync_account(session, account, client, settings=settings, progress=step)
 
     _run_accounts(athlete, "sync", run_one)
@@ -233,8 +277,9 @@ def backfill_command(
     except ValueError:
         raise fail(f"--since {since!r} is not YYYY-MM-DD", 2) from None
 
-    def run_one(session: Session, account: GarminAccount, settings: Settings, step: ProgressFn) -> SyncReport:
-        client = open_client(session, account, settings)
+    def run_one(
+        session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
+    ) -> SyncReport:
         return backfill(session, account, client, start, settings=settings, progress=step)
 
     _run_accounts(athlete, "backfill", run_one)

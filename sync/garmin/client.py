@@ -275,7 +275,7 @@ class GarminClient:
             raise self._token_error(exc.error.response, "garth OAuth1 exchange") from None
         except requests.HTTPError as exc:  # garth's exchange raises plain HTTPError
             raise self._token_error(exc.response, "garth OAuth1 exchange") from None
-        except requests.RequestException as exc:
+        except (requests.RequestException, ValueError) as exc:  # messages may quote signed headers
             raise GarminUnavailable(f"garth token exchange failed ({type(exc).__name__})") from None
         oauth2 = self._garth.oauth2_token
         assert isinstance(oauth2, OAuth2Token)
@@ -394,6 +394,15 @@ class GarminClient:
                 raise GarminUnavailable(f"{path}: timed out") from None
             except requests.ConnectionError:
                 raise GarminUnavailable(f"{path}: connection failed") from None
+            except (requests.exceptions.InvalidHeader, UnicodeEncodeError) as exc:
+                # The only header that varies is Authorization: the stored token cannot be sent.
+                # requests quotes the whole header ("Bearer <token>") in its message: name the
+                # type only, and drop the chain (`from None`) so no traceback can show it.
+                raise GarminAuthError(
+                    f"{path}: the stored token cannot be sent ({type(exc).__name__}): add new tokens"
+                ) from None
+            except requests.RequestException as exc:
+                raise GarminUnavailable(f"{path}: request failed ({type(exc).__name__})") from None
 
     def _with_body_retries(self, fn: Callable[[], Any], path: str) -> Any:
         """Retry a call whose body broke mid-way (urllib3 cannot: the headers had arrived)."""
@@ -422,7 +431,7 @@ class GarminClient:
             )
             try:
                 content = resp.content
-            except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+            except requests.RequestException:  # cut short, reset, undecodable: fetched again
                 raise _BodyBroken(path) from None
             if resp.status_code == 204 or not content.strip():
                 return None  # "no data", as Garmin says it
@@ -508,7 +517,7 @@ class GarminClient:
                         if size > cap:
                             raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
                         chunks.append(chunk)
-                except (requests.exceptions.ChunkedEncodingError, requests.ConnectionError):
+                except requests.RequestException:  # cut short, reset, undecodable: fetched again
                     raise _BodyBroken(path) from None
             return b"".join(chunks)
 

@@ -36,10 +36,28 @@ _OAUTH2_KEYS = (
     "refresh_token_expires_in",
     "refresh_token_expires_at",
 )
+# The credential fields sent in headers or signatures. OAuth2's `scope` is a space-separated
+# list, not a credential, and is left alone.
+_OAUTH1_SECRET_KEYS = ("oauth_token", "oauth_token_secret", "mfa_token")
+_OAUTH2_SECRET_KEYS = ("access_token", "refresh_token", "token_type", "jti")
+_DI_KEYS = ("di_token", "di_refresh_token", "di_client_id")
 
 
 class TokenFormatError(ConfigError):
     """The supplied token material is not in a format we understand (value never echoed)."""
+
+
+def _check_clean(where: str, name: str, value: object) -> None:
+    """Refuse a token value holding anything but visible ASCII (a stray newline, a space...).
+
+    Such a value would go into an Authorization header, where requests refuses it with an
+    error quoting the whole header: refuse it here instead, naming the field, never the value.
+    """
+    if isinstance(value, str) and not all("!" <= ch <= "~" for ch in value):
+        raise TokenFormatError(
+            f"{where} field {name} contains whitespace, control or non-ASCII characters "
+            "(a stray newline or space from copying?): fix the token file or export it again"
+        )
 
 
 @dataclass(frozen=True, repr=False)
@@ -56,6 +74,10 @@ class GarthTokens:
         if self.oauth2 is not None and any(k not in self.oauth2 for k in _OAUTH2_KEYS):
             missing = [k for k in _OAUTH2_KEYS if k not in self.oauth2]
             raise TokenFormatError(f"garth OAuth2 token lacks fields: {', '.join(missing)}")
+        for key in _OAUTH1_SECRET_KEYS:
+            _check_clean("garth oauth1", key, self.oauth1.get(key))
+        for key in _OAUTH2_SECRET_KEYS if self.oauth2 is not None else ():
+            _check_clean("garth oauth2", key, self.oauth2.get(key))  # type: ignore[union-attr]
 
     @property
     def expires_at(self) -> float | None:
@@ -87,6 +109,8 @@ class DITokens:
     def __post_init__(self) -> None:
         if not (self.di_token and self.di_refresh_token and self.di_client_id):
             raise TokenFormatError("DI token store needs di_token, di_refresh_token, di_client_id")
+        for key in _DI_KEYS:
+            _check_clean("DI token store", key, getattr(self, key))
         claims = jwt_claims(self.di_token)
         if not isinstance(claims.get("exp"), int | float):
             raise TokenFormatError("DI token is a JWT without a numeric exp claim")
@@ -169,16 +193,12 @@ def garth_from_dir(path: Path) -> GarthTokens:
 def di_from_text(text: str) -> DITokens:
     """Parse garminconnect's token store JSON ({di_token, di_refresh_token, di_client_id})."""
     try:
-        data = json.loads(text)
+        data = json.loads(text.strip())  # around the JSON, whitespace is fine; inside a value, not
     except ValueError:
         raise TokenFormatError("DI token store is not JSON") from None
     if not isinstance(data, dict):
         raise TokenFormatError("DI token store is not a JSON object")
-    return DITokens(
-        di_token=str(data.get("di_token") or ""),
-        di_refresh_token=str(data.get("di_refresh_token") or ""),
-        di_client_id=str(data.get("di_client_id") or ""),
-    )
+    return DITokens(**{key: str(data.get(key) or "") for key in _DI_KEYS})
 
 
 def di_from_path(path: Path) -> DITokens:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from sync.cli import garmin_cmds
 from sync.config import Settings, get_settings
-from sync.db.models import GarminAccount
+from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.garmin.demo import run_demo
 from sync.garmin.sandbox import Sandbox
+from sync.ingest import SyncReport
 from sync.locks import exclusive
 from tests.garmin_fixtures import SAMPLES
 from tests.helpers import run_cli
@@ -127,3 +130,78 @@ def test_run_demo(settings: Settings) -> None:
     assert len({a.local_date for a in result.activities}) == 4
     assert result.activities[-1].lower_body_sets >= 6  # the leg day is yesterday
     assert result.wellness_days >= 50
+
+
+def test_add_tokens_refuses_a_di_store_with_a_stray_newline(cli_env: Sandbox, tmp_path: Path) -> None:
+    # The reported leak: such a token passed jwt_claims, then requests' InvalidHeader printed
+    # "Bearer eyJ..." in add-tokens' traceback.
+    tokens = cli_env.issue_di_tokens()
+    store = json.loads(tokens.to_json())
+    store["di_token"] += "\n"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(store))
+    run_cli("athlete", "add", "ana", "--timezone", "UTC")
+    result = run_cli("garmin", "add-tokens", "--athlete", "ana", "--di-tokens", bad)
+    assert result.exit_code == 2, result.output
+    assert "di_token" in result.output and "whitespace" in result.output
+    for part in tokens.di_token.split(".") + [tokens.di_refresh_token]:
+        assert part not in result.output
+    assert cli_env.log == []  # refused before any request
+
+
+def _stop_at_first_step(real: Callable[..., SyncReport], exc: BaseException) -> Callable[..., SyncReport]:
+    """`real` (backfill / sync_account) with a progress callback that raises `exc` at once."""
+
+    def run(*args: object, **kwargs: object) -> SyncReport:
+        def step(msg: str, done: int, of: int) -> None:
+            raise exc
+
+        kwargs["progress"] = step
+        return real(*args, **kwargs)
+
+    return run
+
+
+def _last_run(kind: str) -> SyncRun:
+    with session_scope(get_settings()) as session:
+        run = session.scalars(select(SyncRun).where(SyncRun.kind == kind).order_by(SyncRun.id.desc())).first()
+        assert run is not None
+        session.expunge(run)
+        return run
+
+
+def test_ctrl_c_on_backfill_prints_the_summary_and_exits_4(
+    cli_env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link_ana(cli_env, tmp_path)
+    monkeypatch.setattr(
+        garmin_cmds, "backfill", _stop_at_first_step(garmin_cmds.backfill, KeyboardInterrupt())
+    )
+    cli_env.clear_log()
+    result = run_cli("backfill", "--since", (date.today() - timedelta(days=60)).isoformat())
+    assert result.exit_code == 4, result.output  # was 130, with no summary
+    assert cli_env.log  # the first window was fetched before Ctrl-C
+    assert f"ana: interrupted, {len(cli_env.log)} requests" in result.output
+    assert "run backfill again to resume" in result.output
+    assert f"{len(cli_env.log)} requests to Garmin" in result.output
+    run = _last_run("backfill")
+    assert run.status == "interrupted" and run.requests == len(cli_env.log)
+
+
+def test_a_failed_sync_prints_the_summary_and_exits_4(
+    cli_env: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    link_ana(cli_env, tmp_path)
+    boom = RuntimeError("a bug with details that may hold anything")
+    real = garmin_cmds.sync_account
+    monkeypatch.setattr(garmin_cmds, "sync_account", _stop_at_first_step(real, boom))
+    cli_env.clear_log()
+    result = run_cli("sync")  # catch_exceptions=False: a traceback would fail the test
+    assert result.exit_code == 4, result.output  # was 1, with a traceback
+    assert f"ana: failed, {len(cli_env.log)} requests" in result.output
+    assert "RuntimeError" in result.output and "may hold anything" not in result.output
+    assert f"{len(cli_env.log)} requests to Garmin" in result.output
+    assert _last_run("sync").status == "failed"
+    monkeypatch.setattr(garmin_cmds, "sync_account", real)
+    again = run_cli("sync")  # the lock was released and the next run works
+    assert again.exit_code == 0 and "ana: ok" in again.output, again.output

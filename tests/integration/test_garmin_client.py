@@ -185,3 +185,46 @@ def test_workout_create_and_schedule(sandbox: Sandbox, gsettings: Settings) -> N
     assert scheduled["workoutScheduleId"] and scheduled["workout"]["workoutId"] == workout["workoutId"]
     client.delete_workout(workout["workoutId"])
     assert [r.method for r in sandbox.requests("workout-service")] == ["POST", "POST", "DELETE"]
+
+
+@pytest.mark.parametrize("kind", ["di", "garth"])
+def test_an_unsendable_token_is_our_error_without_the_token(
+    sandbox: Sandbox, gsettings: Settings, kind: str
+) -> None:
+    # Parsing refuses such tokens now; older stored ones (or a bug) must still never reach a
+    # traceback: requests' InvalidHeader quotes the whole "Bearer <token>" header.
+    if kind == "di":
+        tokens: DITokens | GarthTokens = sandbox.issue_di_tokens()
+        secret = tokens.di_token + "\n"
+        object.__setattr__(tokens, "di_token", secret)  # bypass the parse-time check
+    else:
+        tokens = sandbox.issue_garth_tokens()
+        secret = tokens.oauth2["access_token"] + "\n"  # type: ignore[index]
+        tokens.oauth2["access_token"] = secret  # type: ignore[index]
+    client = GarminClient(tokens, gsettings)
+    with pytest.raises(GarminAuthError) as info:
+        client.profile()
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "InvalidHeader" in str(info.value)
+    for text in (str(info.value), repr(info.value)):
+        assert secret.strip() not in text
+        assert all(part not in text for part in secret.strip().split("."))
+    assert sandbox.log == []  # nothing was sent
+
+
+def test_transport_errors_in_a_di_refresh_never_carry_the_token(
+    sandbox: Sandbox, gsettings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import requests
+
+    tokens = sandbox.issue_di_tokens(expires_in=60)  # refresh first
+    client = GarminClient(tokens, gsettings)
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise requests.exceptions.InvalidHeader(f"Invalid header value {tokens.di_refresh_token!r}")
+
+    monkeypatch.setattr(client._garth.sess, "post", boom)
+    with pytest.raises(GarminUnavailable) as info:
+        client.profile()
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert tokens.di_refresh_token not in str(info.value)

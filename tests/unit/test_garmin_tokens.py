@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -120,3 +121,70 @@ def test_sample_tokens_match_the_shared_samples() -> None:
     samples = require_shared("garmin-connect/samples")  # skips locally, fails under CI=true
     for name in ("garth_oauth1_token.json", "garmin_tokens.json", "token_exchange.json"):
         assert json.loads((samples / name).read_text()) == json.loads((TEMPLATES / name).read_text())
+
+
+def _di_store() -> dict[str, str]:
+    return json.loads((TEMPLATES / "garmin_tokens.json").read_text())
+
+
+@pytest.mark.parametrize("field", ["di_token", "di_refresh_token", "di_client_id"])
+@pytest.mark.parametrize("where", ["end", "start", "middle"])
+@pytest.mark.parametrize("junk", ["\n", "\r\n", " ", "\t", "\x00", "\x7f", "\u00e9"])
+def test_di_store_with_stray_whitespace_is_refused_naming_the_field(
+    tmp_path: Path, field: str, where: str, junk: str
+) -> None:
+    # A token ending in "\n" used to pass jwt_claims, then requests raised InvalidHeader with
+    # "Bearer <token>" in its message, printed in a traceback by add-tokens.
+    store = _di_store()
+    value = store[field]
+    store[field] = {"end": value + junk, "start": junk + value, "middle": value[:5] + junk + value[5:]}[where]
+    (tmp_path / "garmin_tokens.json").write_text(json.dumps(store))
+    with pytest.raises(TokenFormatError, match=field) as info:
+        di_from_path(tmp_path)
+    message = str(info.value)
+    assert "whitespace" in message
+    for secret in _di_store().values():
+        for part in secret.split("."):
+            assert part not in message
+
+
+def test_di_store_file_may_end_with_a_newline(tmp_path: Path) -> None:
+    # Whitespace around the JSON is fine; only the token values themselves must be clean.
+    (tmp_path / "garmin_tokens.json").write_text("\n  " + json.dumps(_di_store()) + "\n\n")
+    assert di_from_path(tmp_path).di_token == _di_store()["di_token"]
+
+
+@pytest.mark.parametrize(
+    ("part", "field"),
+    [
+        ("oauth1", "oauth_token"),
+        ("oauth1", "oauth_token_secret"),
+        ("oauth1", "mfa_token"),
+        ("oauth2", "access_token"),
+        ("oauth2", "refresh_token"),
+        ("oauth2", "token_type"),
+    ],
+)
+@pytest.mark.parametrize("junk", ["\n", " ", "\x0b"])
+def test_garth_tokens_with_stray_whitespace_are_refused_naming_the_field(
+    tmp_path: Path, part: str, field: str, junk: str
+) -> None:
+    oauth = {
+        "oauth1": json.loads((TEMPLATES / "garth_oauth1_token.json").read_text()),
+        "oauth2": json.loads((TEMPLATES / "garth_oauth2_token.json").read_text()),
+    }
+    oauth[part][field] = oauth[part][field] + junk
+    (tmp_path / "oauth1_token.json").write_text(json.dumps(oauth["oauth1"]))
+    (tmp_path / "oauth2_token.json").write_text(json.dumps(oauth["oauth2"]))
+    with pytest.raises(TokenFormatError, match=f"{part}.*{field}") as info:
+        garth_from_dir(tmp_path)
+    assert oauth[part][field].strip() not in str(info.value)
+    dumped = base64.b64encode(json.dumps([oauth["oauth1"], oauth["oauth2"]]).encode()).decode()
+    with pytest.raises(TokenFormatError, match=field):
+        garth_from_string(dumped + "\n")  # whitespace around the string itself is fine
+
+
+def test_garth_scope_may_hold_spaces(tmp_path: Path) -> None:
+    # OAuth2's scope is a space-separated list, not a credential: it is not checked.
+    tokens = garth_from_string((TEMPLATES / "garth_dumps_token.txt").read_text())
+    assert tokens.oauth2 is not None and " " in tokens.oauth2["scope"]
