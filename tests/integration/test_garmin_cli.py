@@ -16,6 +16,7 @@ from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.garmin.demo import run_demo
 from sync.garmin.sandbox import Sandbox
+from sync.garmin.tokens import GarthTokens
 from sync.ingest import SyncReport
 from sync.locks import exclusive
 from tests.garmin_fixtures import SAMPLES
@@ -31,12 +32,18 @@ def cli_env(settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatc
     return sandbox
 
 
-def test_add_tokens_sync_status_backfill(cli_env: Sandbox, tmp_path: Path) -> None:
-    tokens = cli_env.issue_garth_tokens()
+def write_garth_dir(sandbox: Sandbox, tmp_path: Path) -> tuple[GarthTokens, Path]:
+    """Sandbox-issued garth tokens saved as garth's token directory."""
+    tokens = sandbox.issue_garth_tokens()
     garth_dir = tmp_path / "garth"
     garth_dir.mkdir()
     (garth_dir / "oauth1_token.json").write_text(json.dumps(tokens.oauth1))
     (garth_dir / "oauth2_token.json").write_text(json.dumps(tokens.oauth2))
+    return tokens, garth_dir
+
+
+def test_add_tokens_sync_status_backfill(cli_env: Sandbox, tmp_path: Path) -> None:
+    tokens, garth_dir = write_garth_dir(cli_env, tmp_path)
     assert run_cli("athlete", "add", "ana", "--timezone", "Europe/Berlin").exit_code == 0
     added = run_cli("garmin", "add-tokens", "--athlete", "ana", "--garth-dir", garth_dir)
     assert added.exit_code == 0 and "example_user" in added.output
@@ -54,11 +61,7 @@ def test_add_tokens_sync_status_backfill(cli_env: Sandbox, tmp_path: Path) -> No
 
 def link_ana(sandbox: Sandbox, tmp_path: Path) -> int:
     """Add athlete ana linked to the sandbox with garth tokens; returns the account id."""
-    tokens = sandbox.issue_garth_tokens()
-    garth_dir = tmp_path / "garth"
-    garth_dir.mkdir()
-    (garth_dir / "oauth1_token.json").write_text(json.dumps(tokens.oauth1))
-    (garth_dir / "oauth2_token.json").write_text(json.dumps(tokens.oauth2))
+    _, garth_dir = write_garth_dir(sandbox, tmp_path)
     assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
     assert run_cli("garmin", "add-tokens", "--athlete", "ana", "--garth-dir", garth_dir).exit_code == 0
     with session_scope(get_settings()) as session:
