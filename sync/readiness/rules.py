@@ -23,6 +23,7 @@ from sync.readiness.texts import (
     HRV_LOW,
     LEG_DAY,
     NO_BASELINE,
+    NO_RECENT_DATA,
     RHR_HIGH,
     RHR_VERY_HIGH,
     SLEEP_SHORT,
@@ -35,7 +36,7 @@ from sync.readiness.verdict import Flag, Number, Reason, Verdict
 
 __all__ = ["MODEL_VERSION", "LegAnalysis", "analyse_legs", "decide", "evaluate"]
 
-MODEL_VERSION = "v1.0"
+MODEL_VERSION = "v1.1"
 
 LOW_HRV_STATUSES = frozenset({"LOW", "POOR"})
 
@@ -95,6 +96,24 @@ def _lb_volume(session: StrengthSession, ctx: DayContext, t: Thresholds) -> floa
             load = s.weight_kg if s.weight_kg else mass * t.bodyweight_load_fraction
             total += s.lower_body * s.reps * load
     return total
+
+
+def has_recent_data(ctx: DayContext, t: Thresholds) -> bool:
+    """Whether anything is known from the last `recent_data_days` days (scenarios/README.md).
+
+    Dated series count when they hold an entry dated D-(n-1) .. D; a strength session when it
+    ended in the n days up to `now`; the single-day inputs whenever they are given.
+    """
+    days = t.recent_data_days
+    first = ctx.day - timedelta(days=days - 1)
+    for series in (ctx.hrv_ms, ctx.resting_hr, ctx.daily_load):
+        if series and any(first <= d <= ctx.day for d in series):
+            return True
+    since = ctx.now - timedelta(days=days)
+    if any(since <= s.end <= ctx.now for s in ctx.strength or []):
+        return True
+    given = (ctx.sleep_hours, ctx.soreness, ctx.hrv_status, ctx.garmin_recovery_hours, ctx.acwr)
+    return any(v is not None for v in given)
 
 
 def decide(codes: set[str], t: Thresholds = DEFAULT_THRESHOLDS) -> tuple[Flag, str | None]:
@@ -241,6 +260,10 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
         unknown.append("garmin_recovery")
     elif ctx.garmin_recovery_hours > t.garmin_recovery_h:
         fired[GARMIN_RECOVERY] = texts.garmin_recovery(ctx.garmin_recovery_hours)
+
+    # Freshness: informs only, never changes the flag (scenarios/README.md)
+    if not has_recent_data(ctx, t):
+        fired[NO_RECENT_DATA] = texts.no_recent_data(t.recent_data_days)
 
     athlete = ctx.athlete
     if athlete is None or athlete.max_hr is None or athlete.rest_hr is None:

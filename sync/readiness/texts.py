@@ -15,6 +15,7 @@ RHR_HIGH = "RHR_HIGH"
 SLEEP_SHORT = "SLEEP_SHORT"
 ACWR_HIGH = "ACWR_HIGH"
 GARMIN_RECOVERY = "GARMIN_RECOVERY"
+NO_RECENT_DATA = "NO_RECENT_DATA"
 
 # The order codes are listed in a verdict.
 CODE_ORDER: tuple[str, ...] = (
@@ -28,6 +29,7 @@ CODE_ORDER: tuple[str, ...] = (
     SLEEP_SHORT,
     ACWR_HIGH,
     GARMIN_RECOVERY,
+    NO_RECENT_DATA,
 )
 
 SOURCES: dict[str, str] = {
@@ -41,6 +43,7 @@ SOURCES: dict[str, str] = {
     SLEEP_SHORT: "S29",
     ACWR_HIGH: "S14-S16",
     GARMIN_RECOVERY: "S28",
+    NO_RECENT_DATA: "data check",
 }
 
 # Flags that add up to REST when enough of them fire together.
@@ -129,6 +132,15 @@ def acwr_high(ratio: float, limit: float) -> str:
 def garmin_recovery(hours: float) -> str:
     """GARMIN_RECOVERY sentence."""
     return f"Garmin recovery time still {num(hours)} h: not ready for a hard (TE >= 3) session."
+
+
+def no_recent_data(days: int) -> str:
+    """NO_RECENT_DATA sentence: the verdict rests on no recent data, and what to do about it."""
+    return (
+        f"No recent data: nothing from your watch or Garmin in the last {days} days, so this "
+        f"verdict rests on no recent data. Sync your watch (or reconnect Garmin), or report "
+        f"how sore your legs are, for a verdict that knows how you are today."
+    )
 
 
 def unclassified(count: int) -> str:

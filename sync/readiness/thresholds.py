@@ -54,6 +54,8 @@ class Thresholds(BaseModel):
     )
     # Garmin (S28)
     garmin_recovery_h: float = Field(0.0, ge=0, description="GARMIN_RECOVERY above this.")
+    # Freshness (scenarios/README.md): NO_RECENT_DATA when nothing is known for this many days.
+    recent_data_days: int = Field(3, ge=1, le=60, description="NO_RECENT_DATA window D-(n-1) .. D.")
     # REST by accumulation
     rest_flag_count: int = Field(3, ge=1, description="REST when this many load/recovery flags.")
     # Prescription

@@ -344,12 +344,54 @@ def test_dst_change_uses_real_hours(now_local: tuple[int, int], flag: Flag) -> N
     assert v.numbers["hours_since_lb"] == (47.9 if flag is Flag.EASY else 48.0)
 
 
+# --- NO_RECENT_DATA (scenarios/README.md) ---------------------------------------------------
+
+
+def day_iso(days_back: int) -> str:
+    return (D - timedelta(days=days_back)).isoformat()
+
+
+@pytest.mark.parametrize("series", ["hrv_ms", "resting_hr", "daily_load"])
+@pytest.mark.parametrize(("days_back", "fires"), [(0, False), (2, False), (3, True), (10, True)])
+def test_no_recent_data_window_is_d_minus_2_to_d(series: str, days_back: int, fires: bool) -> None:
+    v = verdict(**{series: {day_iso(days_back): 50.0}})
+    assert ("NO_RECENT_DATA" in v.codes) is fires
+    assert v.flag is Flag.RUN
+
+
+@pytest.mark.parametrize(("hours", "fires"), [(71.9, False), (72.0, False), (72.1, True)])
+def test_no_recent_data_counts_a_strength_session_in_the_last_3_days(hours: float, fires: bool) -> None:
+    v = verdict(strength=[session(hours, sets(1, "bench_press"))])
+    assert ("NO_RECENT_DATA" in v.codes) is fires
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"sleep_hours": 7.5},
+        {"soreness": 0},
+        {"hrv_status": "BALANCED"},
+        {"garmin_recovery_hours": 0},
+        {"acwr": 1.0},
+    ],
+)
+def test_no_recent_data_is_cleared_by_any_single_day_input(given: dict[str, Any]) -> None:
+    assert "NO_RECENT_DATA" not in verdict(**given).codes
+
+
+def test_no_recent_data_never_changes_the_flag_and_says_so() -> None:
+    v = verdict(soreness=None, strength=[session(24 * 5, sets(8))])
+    assert v.flag is Flag.RUN and v.codes == ["NO_RECENT_DATA"]
+    assert "rests on no recent data" in v.reasons[0].text
+    assert "Sync your watch" in v.reasons[0].text
+
+
 # --- missing data and validation ------------------------------------------------------------
 
 
 def test_only_now_is_required() -> None:
     v = evaluate(DayContext(now=NOW))
-    assert v.flag is Flag.RUN and v.codes == []
+    assert v.flag is Flag.RUN and v.codes == ["NO_RECENT_DATA"]
     assert set(v.unknown) >= {"strength", "soreness", "hrv", "resting_hr", "sleep", "acwr", "garmin_recovery"}
     assert v.prescription.run is True
 
