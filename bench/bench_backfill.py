@@ -27,9 +27,9 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.session import session_scope  # noqa: E402
 from sync.garmin import endpoints as ep  # noqa: E402
-from sync.garmin.accounts import add_tokens  # noqa: E402
-from sync.garmin.sandbox import Sandbox  # noqa: E402
-from sync.ingest import WELLNESS_WINDOW_DAYS, backfill, open_client  # noqa: E402
+from sync.garmin_sync import WELLNESS_WINDOW_DAYS, backfill, open_client  # noqa: E402
+from sync.garmin_sync.accounts import add_tokens  # noqa: E402
+from sync.sandbox import Sandbox  # noqa: E402
 
 LIST_MAX = 1000  # the most activities one list call returns
 

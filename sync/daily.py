@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, WellnessDay
-from sync.db.models import Verdict as VerdictRow
+from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
 from sync.readiness import DayContext, Thresholds, Verdict, evaluate
@@ -171,7 +170,7 @@ def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime
     payload = verdict.to_json_dict()
     upsert(
         session,
-        VerdictRow,
+        VerdictRecord,
         {
             "athlete_id": athlete.id,
             "date": day,

@@ -18,11 +18,11 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin import client as garmin_client
-from sync.garmin.accounts import add_tokens
 from sync.garmin.client import GarminClient
-from sync.garmin.sandbox import Sandbox
 from sync.garmin.tokens import Tokens
-from sync.ingest import open_client
+from sync.garmin_sync import open_client
+from sync.garmin_sync.accounts import add_tokens
+from sync.sandbox import Sandbox
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 

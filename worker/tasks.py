@@ -11,8 +11,8 @@ from sync.daily import compute_verdict as compute_verdict_for
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
-from sync.ingest import open_client
-from sync.ingest import sync_account as sync_garmin_account
+from sync.garmin_sync import open_client
+from sync.garmin_sync import sync_account as sync_garmin_account
 from sync.locks import exclusive
 from sync.logging import log_context
 from sync.scheduling import local_today

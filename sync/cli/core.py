@@ -20,10 +20,10 @@ from sync.db.models import Athlete
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.fit.types import DecodedFile
-from sync.importer import default_hr_profile, unusable_reason
+from sync.ingest.batch import import_paths
+from sync.ingest.importer import default_trimp_athlete, unusable_reason
+from sync.ingest.reprocess import reprocess_athlete
 from sync.readiness import DEFAULT_THRESHOLDS, ThresholdsError
-from sync.reprocess import reprocess_athlete
-from sync.sources.batch import import_paths
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
@@ -189,7 +189,7 @@ def parse_command(
     except OSError as exc:
         raise fail(f"{file}: cannot read: {exc.strerror or exc}") from None
     try:
-        decoded = decode_fit(data, default_hr_profile(settings))
+        decoded = decode_fit(data, default_trimp_athlete(settings))
     except FitDecodeError as exc:
         raise fail(f"{file}: {exc.reason}") from None
     reason = unusable_reason(data, decoded, settings)  # the same policy as `legday import`

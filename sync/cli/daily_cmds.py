@@ -13,8 +13,7 @@ from sync.athletes import resolve_athlete
 from sync.cli.common import AthleteOpt, console, db_session
 from sync.cli.readiness_cmds import render_verdict
 from sync.daily import RUN_SPORT, compute_verdict, record_soreness
-from sync.db.models import Activity, StrengthSet, WellnessDay
-from sync.db.models import Verdict as VerdictRow
+from sync.db.models import Activity, StrengthSet, VerdictRecord, WellnessDay
 from sync.scheduling import local_today
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
@@ -74,9 +73,9 @@ def history_command(
         verdicts = {
             v.date: v
             for v in session.scalars(
-                select(VerdictRow)
-                .where(VerdictRow.athlete_id == who.id, VerdictRow.date.between(first, last))
-                .order_by(VerdictRow.computed_at)
+                select(VerdictRecord)
+                .where(VerdictRecord.athlete_id == who.id, VerdictRecord.date.between(first, last))
+                .order_by(VerdictRecord.computed_at)
             )
         }
         wellness = {

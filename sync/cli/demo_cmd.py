@@ -18,8 +18,8 @@ from sync.config import get_settings
 from sync.daily import compute_verdict
 from sync.db.models import Athlete
 from sync.db.session import dispose_engines, session_scope
+from sync.demo import run_demo
 from sync.errors import LegdayError
-from sync.garmin.demo import run_demo
 from sync.notify.outbox import write_to_outbox
 from sync.notify.render import render_daily_email
 

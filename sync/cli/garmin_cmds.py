@@ -22,10 +22,10 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
 from sync.errors import LegdayError
 from sync.garmin import tokens as tokenlib
-from sync.garmin.accounts import account_for, add_tokens
 from sync.garmin.client import GarminClient
-from sync.ingest import Progress as ProgressFn
-from sync.ingest import SyncReport, backfill, open_client, sync_account
+from sync.garmin_sync import Progress as ProgressFn
+from sync.garmin_sync import SyncReport, backfill, open_client, sync_account
+from sync.garmin_sync.accounts import account_for, add_tokens
 from sync.locks import exclusive
 
 log = logging.getLogger(__name__)
@@ -295,7 +295,7 @@ def sandbox_serve(
     tokens_dir: Annotated[Path | None, typer.Option(help="Write sandbox tokens here.")] = None,
 ) -> None:
     """Serve a Garmin Connect look-alike on 127.0.0.1 until Ctrl-C."""
-    from sync.garmin.sandbox import Sandbox
+    from sync.sandbox import Sandbox
 
     settings = get_settings()
     folder = fit_dir or Path(__file__).resolve().parents[1] / "samples"

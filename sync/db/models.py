@@ -210,7 +210,7 @@ class SorenessReport(Base):
     reported_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class Verdict(Base):
+class VerdictRecord(Base):
     """A stored readiness verdict: recomputing the same day and model version is an upsert."""
 
     __tablename__ = "verdict"

@@ -8,12 +8,12 @@ from typing import Any
 
 from sync.errors import FitDecodeError
 from sync.fit.exercises import lower_body_weight, muscle_groups
-from sync.fit.types import DecodedFile, HeartRateProfile, SessionRecord, SetRecord
+from sync.fit.types import DecodedFile, SessionRecord, SetRecord, TrimpAthlete
 
 __all__ = [
     "DecodedFile",
     "FitDecodeError",
-    "HeartRateProfile",
+    "TrimpAthlete",
     "SessionRecord",
     "SetRecord",
     "decode_fit",

@@ -32,9 +32,9 @@ from fitparse.records import DataMessage, FieldDefinition
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from sync.errors import FitDecodeError
-from sync.fit import exercises, profile
+from sync.fit import exercises, sdk_profile
 from sync.fit.metrics import TrimpAccumulator, banister_trimp
-from sync.fit.types import DecodedFile, HeartRateProfile, SessionRecord, SetRecord
+from sync.fit.types import DecodedFile, SessionRecord, SetRecord, TrimpAthlete
 
 __all__ = ["decode_fit", "FitDecodeError"]
 
@@ -222,32 +222,32 @@ def _enum(type_name: str, value: int, newer: dict[int, str]) -> str | None:
 def _sport_name(value: Any) -> str:
     if not isinstance(value, int):
         return "generic"  # the FIT default when the field is absent
-    return _enum("sport", value, profile.SPORTS) or f"sport_{value}"
+    return _enum("sport", value, sdk_profile.SPORTS) or f"sport_{value}"
 
 
 def _sub_sport_name(value: Any) -> str | None:
     if not isinstance(value, int):
         return None
-    return _enum("sub_sport", value, profile.SUB_SPORTS) or f"sub_sport_{value}"
+    return _enum("sub_sport", value, sdk_profile.SUB_SPORTS) or f"sub_sport_{value}"
 
 
 def _file_type_name(value: Any) -> str:
     if not isinstance(value, int):
         return "unknown"
-    return _enum("file", value, profile.FILE_TYPES) or f"file_type_{value}"
+    return _enum("file", value, sdk_profile.FILE_TYPES) or f"file_type_{value}"
 
 
 def _manufacturer_name(value: Any) -> str | None:
     if not isinstance(value, int):
         return None
-    return _enum("manufacturer", value, profile.MANUFACTURERS) or f"manufacturer_{value}"
+    return _enum("manufacturer", value, sdk_profile.MANUFACTURERS) or f"manufacturer_{value}"
 
 
 def _product_name(manufacturer: Any, product: Any, manufacturer_name: str | None) -> str | None:
     if not isinstance(product, int):
         return None
-    if manufacturer in profile.GARMIN_PRODUCT_MANUFACTURERS:
-        name = _enum("garmin_product", product, profile.GARMIN_PRODUCTS)
+    if manufacturer in sdk_profile.GARMIN_PRODUCT_MANUFACTURERS:
+        name = _enum("garmin_product", product, sdk_profile.GARMIN_PRODUCTS)
         if name:
             return name
     return f"{manufacturer_name or 'unknown'}:{product}"
@@ -277,8 +277,8 @@ class _CumulativeTrimp:
     never the HR series itself.
     """
 
-    def __init__(self, hr_profile: HeartRateProfile, step_s: float = 15.0) -> None:
-        self._acc = TrimpAccumulator(hr_profile)
+    def __init__(self, trimp_athlete: TrimpAthlete, step_s: float = 15.0) -> None:
+        self._acc = TrimpAccumulator(trimp_athlete)
         self._step = step_s
         self._t = array("d")
         self._total = array("d")
@@ -402,7 +402,7 @@ class _HrMessages:
 class _State:
     """What one pass over the messages collects."""
 
-    hr_profile: HeartRateProfile
+    trimp_athlete: TrimpAthlete
     file_id: dict[int, Any] | None = None
     sessions: list[dict[int, Any]] = field(default_factory=list)
     sets: list[dict[int, Any]] = field(default_factory=list)
@@ -412,13 +412,13 @@ class _State:
     hr_messages: _HrMessages = field(init=False)
 
     def __post_init__(self) -> None:
-        self.record_trimp = _CumulativeTrimp(self.hr_profile)
-        self.hr_trimp = _CumulativeTrimp(self.hr_profile)
+        self.record_trimp = _CumulativeTrimp(self.trimp_athlete)
+        self.hr_trimp = _CumulativeTrimp(self.trimp_athlete)
         self.hr_messages = _HrMessages(self.hr_trimp)
 
 
-def _collect(data: bytes, check_crc: bool, hr_profile: HeartRateProfile) -> _State:
-    state = _State(hr_profile)
+def _collect(data: bytes, check_crc: bool, trimp_athlete: TrimpAthlete) -> _State:
+    state = _State(trimp_athlete)
     record_add = state.record_trimp.add
     for message in _iter_messages(data, check_crc):
         num = message.def_mesg.mesg_num
@@ -494,7 +494,7 @@ def _session_record(
                 f"session {index}: HR series covers {covered / duration:.0%} of the session;"
                 " TRIMP from its average HR"
             )
-        trimp = round(banister_trimp(duration / 60.0, avg_hr, state.hr_profile), 2)
+        trimp = round(banister_trimp(duration / 60.0, avg_hr, state.trimp_athlete), 2)
 
     message_index = raw.get(254)
     zones = state.zones.get(message_index if isinstance(message_index, int) else index)
@@ -629,19 +629,19 @@ def _reason(exc: BaseException, data: bytes) -> str:
     return f"corrupt FIT data: {type(exc).__name__}: {text}"[:300]
 
 
-def _decode_once(data: bytes, hr_profile: HeartRateProfile, check_crc: bool) -> _State:
+def _decode_once(data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool) -> _State:
     with _FITPARSE_LOCK:
         fitparse.records.DEV_TYPES.clear()
         try:
-            return _collect(data, check_crc, hr_profile)
+            return _collect(data, check_crc, trimp_athlete)
         finally:
             fitparse.records.DEV_TYPES.clear()
 
 
-def decode_fit(data: bytes, hr: HeartRateProfile | None = None, *, check_crc: bool = True) -> DecodedFile:
+def decode_fit(data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True) -> DecodedFile:
     """Decode the bytes of a FIT file into sessions, strength sets and file metadata.
 
-    `hr` gives the athlete's heart-rate profile for TRIMP (defaults: male, 190/60).
+    `hr` gives the athlete's sex, max and resting HR for TRIMP (defaults: male, 190/60).
     `check_crc=False` skips the CRC check, for bytes that were already checked once (a
     re-decode from the raw store, the benchmark); it is about 15 % faster.
 
@@ -649,14 +649,14 @@ def decode_fit(data: bytes, hr: HeartRateProfile | None = None, *, check_crc: bo
     `crc_ok=False` and a warning. Anything else unusable raises `FitDecodeError` with a
     one-line reason; no other exception escapes.
     """
-    hr_profile = hr or HeartRateProfile()
+    trimp_athlete = hr or TrimpAthlete()
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise FitDecodeError(f"not FIT data: expected bytes, got {type(data).__name__}")
     data = bytes(data)
     if not data:
         raise FitDecodeError("empty file (0 bytes)")
     try:
-        state = _decode_once(data, hr_profile, check_crc)
+        state = _decode_once(data, trimp_athlete, check_crc)
         return _build(state, True, [])
     except FitCRCError as crc_exc:
         crc_reason = _reason(crc_exc, data)
@@ -667,7 +667,7 @@ def decode_fit(data: bytes, hr: HeartRateProfile | None = None, *, check_crc: bo
     # Only the CRC failed so far: decode again without the check. If the bytes are sound
     # otherwise, the data is used; if not, the real fault is the reason.
     try:
-        state = _decode_once(data, hr_profile, False)
+        state = _decode_once(data, trimp_athlete, False)
         return _build(state, False, [f"{crc_reason}; decoded without the CRC check"])
     except (Exception, RecursionError) as exc:  # noqa: BLE001
         raise FitDecodeError(_reason(exc, data)) from None

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from sync.fit.types import HeartRateProfile
+from sync.fit.types import TrimpAthlete
 
 # Banister weighting constants by sex: TRIMP = min x HRr x a x e^(b x HRr)
 BANISTER_COEFFICIENTS = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
@@ -16,24 +16,24 @@ BANISTER_COEFFICIENTS = {"male": (0.64, 1.92), "female": (0.86, 1.67)}
 EDWARDS_WEIGHTS = (1, 2, 3, 4, 5)
 
 
-def heart_rate_reserve_fraction(hr: float, profile: HeartRateProfile) -> float:
+def heart_rate_reserve_fraction(hr: float, athlete: TrimpAthlete) -> float:
     """HRr = (HR - HRrest) / (HRmax - HRrest), clamped to [0, 1]."""
-    span = profile.max_hr - profile.rest_hr
+    span = athlete.max_hr - athlete.rest_hr
     if span <= 0:
         return 0.0
-    return min(1.0, max(0.0, (hr - profile.rest_hr) / span))
+    return min(1.0, max(0.0, (hr - athlete.rest_hr) / span))
 
 
-def banister_weight(hr: float, profile: HeartRateProfile) -> float:
+def banister_weight(hr: float, athlete: TrimpAthlete) -> float:
     """The per-minute Banister weight HRr x a x e^(b x HRr) for one heart rate."""
-    a, b = BANISTER_COEFFICIENTS[profile.sex]
-    hrr = heart_rate_reserve_fraction(hr, profile)
+    a, b = BANISTER_COEFFICIENTS[athlete.sex]
+    hrr = heart_rate_reserve_fraction(hr, athlete)
     return hrr * a * math.exp(b * hrr)
 
 
-def banister_trimp(minutes: float, avg_hr: float, profile: HeartRateProfile) -> float:
+def banister_trimp(minutes: float, avg_hr: float, athlete: TrimpAthlete) -> float:
     """Banister TRIMP from a duration and an average heart rate."""
-    return minutes * banister_weight(avg_hr, profile)
+    return minutes * banister_weight(avg_hr, athlete)
 
 
 class TrimpAccumulator:
@@ -43,8 +43,8 @@ class TrimpAccumulator:
     paused, recording gap) count only `max_gap_s`.
     """
 
-    def __init__(self, profile: HeartRateProfile, max_gap_s: float = 10.0) -> None:
-        self.profile = profile
+    def __init__(self, athlete: TrimpAthlete, max_gap_s: float = 10.0) -> None:
+        self.athlete = athlete
         self.max_gap_s = max_gap_s
         self.total = 0.0
         self.samples = 0
@@ -58,7 +58,7 @@ class TrimpAccumulator:
             t0, hr0 = self._last
             dt = t_seconds - t0
             if dt > 0:
-                self.total += min(dt, self.max_gap_s) / 60.0 * banister_weight(hr0, self.profile)
+                self.total += min(dt, self.max_gap_s) / 60.0 * banister_weight(hr0, self.athlete)
         self._last = (t_seconds, hr)
         self.samples += 1
 

@@ -11,7 +11,7 @@ Sex = Literal["male", "female"]
 
 
 @dataclass(frozen=True)
-class HeartRateProfile:
+class TrimpAthlete:
     """What TRIMP needs to know about the athlete."""
 
     sex: Sex = "male"

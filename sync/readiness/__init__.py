@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from sync.readiness.baselines import acwr_from_daily_load, ewma_lambda, ewma_series
 from sync.readiness.context import (
-    Athlete,
+    AthleteInput,
     ContextError,
     DayContext,
-    StrengthSession,
-    StrengthSet,
+    SessionInput,
+    SetInput,
     context_from_json,
 )
 from sync.readiness.prescription import zone2_top
@@ -25,14 +25,14 @@ from sync.readiness.verdict import Flag, Prescription, Reason, Verdict
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "MODEL_VERSION",
-    "Athlete",
+    "AthleteInput",
     "ContextError",
     "DayContext",
     "Flag",
     "Prescription",
     "Reason",
-    "StrengthSession",
-    "StrengthSet",
+    "SessionInput",
+    "SetInput",
     "Thresholds",
     "ThresholdsError",
     "Verdict",

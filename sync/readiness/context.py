@@ -25,11 +25,11 @@ from sync.fit.exercises import lower_body_weight
 from sync.readiness.thresholds import summarize_errors
 
 __all__ = [
-    "Athlete",
+    "AthleteInput",
     "ContextError",
     "DayContext",
-    "StrengthSession",
-    "StrengthSet",
+    "SessionInput",
+    "SetInput",
     "context_from_json",
 ]
 
@@ -47,7 +47,7 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Athlete(_Model):
+class AthleteInput(_Model):
     """What the model needs to know about the athlete (sex for TRIMP, HR for the EASY cap)."""
 
     sex: Literal["male", "female"] | None = None
@@ -61,13 +61,13 @@ class Athlete(_Model):
         return v.strip().lower() if isinstance(v, str) else v
 
     @model_validator(mode="after")
-    def _hr_order(self) -> Athlete:
+    def _hr_order(self) -> AthleteInput:
         if self.max_hr is not None and self.rest_hr is not None and self.max_hr <= self.rest_hr:
             raise ValueError("max_hr must be above rest_hr")
         return self
 
 
-class StrengthSet(_Model):
+class SetInput(_Model):
     """One set of a strength session. `category` is a FIT exercise_category name."""
 
     category: str = UNKNOWN_CATEGORY
@@ -110,11 +110,11 @@ class StrengthSet(_Model):
         return self.is_hard and self.category == UNKNOWN_CATEGORY
 
 
-class StrengthSession(_Model):
+class SessionInput(_Model):
     """One strength activity: when it ended and its sets."""
 
     end: AwareDatetime
-    sets: list[StrengthSet] = Field(default_factory=list)
+    sets: list[SetInput] = Field(default_factory=list)
 
     @property
     def lb_sets(self) -> float:
@@ -143,8 +143,8 @@ class DayContext(_Model):
     """
 
     now: AwareDatetime
-    athlete: Athlete | None = None
-    strength: list[StrengthSession] | None = None
+    athlete: AthleteInput | None = None
+    strength: list[SessionInput] | None = None
     soreness: float | None = Field(None, ge=0, le=10)
     hrv_ms: dict[date, float] | None = None
     hrv_status: str | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sync.readiness.context import Athlete
+from sync.readiness.context import AthleteInput
 from sync.readiness.texts import num
 from sync.readiness.thresholds import Thresholds
 from sync.readiness.verdict import Flag, Prescription
@@ -24,7 +24,7 @@ def zone2_top(max_hr: int, rest_hr: int, fraction: float = 0.70) -> int:
 def build_prescription(
     flag: Flag,
     thresholds: Thresholds,
-    athlete: Athlete | None,
+    athlete: AthleteInput | None,
     leg_day_hours: float | None,
     leg_day_fired: bool,
     rest_why: str | None = None,

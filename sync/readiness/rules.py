@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from sync.readiness import texts
 from sync.readiness.baselines import hrv_baseline, load_ratio, rhr_baseline
-from sync.readiness.context import DayContext, StrengthSession
+from sync.readiness.context import DayContext, SessionInput
 from sync.readiness.prescription import build_prescription
 from sync.readiness.texts import (
     ACCUMULATING,
@@ -41,7 +41,7 @@ MODEL_VERSION = "v1.1"
 LOW_HRV_STATUSES = frozenset({"LOW", "POOR"})
 
 
-def _hours(ctx: DayContext, session: StrengthSession) -> float:
+def _hours(ctx: DayContext, session: SessionInput) -> float:
     # Aware datetimes subtract in absolute time: DST changes do not shift the windows.
     return (ctx.now - session.end).total_seconds() / 3600.0
 
@@ -51,7 +51,7 @@ class LegAnalysis:
     """What the strength sessions say about D."""
 
     fired: bool  # LEG_DAY
-    session: StrengthSession | None  # the session the numbers describe
+    session: SessionInput | None  # the session the numbers describe
     hours: float | None  # its age at `now`
     novel: bool | None  # whether it is novel (None when not a leg day)
     leg_day_hours: float | None  # age of the most recent leg day (>= lb_sets), if any
@@ -64,7 +64,7 @@ def analyse_legs(ctx: DayContext, t: Thresholds) -> LegAnalysis:
     leg_days = [s for s in past if s.lb_sets >= t.lb_sets]
     lookback = timedelta(days=t.novel_lookback_days)
 
-    def is_novel(s: StrengthSession) -> bool:
+    def is_novel(s: SessionInput) -> bool:
         return not any(s.end - lookback <= o.end < s.end for o in leg_days if o is not s)
 
     fired = next(
@@ -87,7 +87,7 @@ def analyse_legs(ctx: DayContext, t: Thresholds) -> LegAnalysis:
     )
 
 
-def _lb_volume(session: StrengthSession, ctx: DayContext, t: Thresholds) -> float:
+def _lb_volume(session: SessionInput, ctx: DayContext, t: Thresholds) -> float:
     """reps x kg over the lower-body hard sets; body-weight sets use a share of body mass."""
     mass = (ctx.athlete.body_mass_kg if ctx.athlete else None) or t.default_body_mass_kg
     total = 0.0

@@ -8,8 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from sync.config import Settings
-from sync.db.models import Activity, SorenessReport
-from sync.db.models import Verdict as VerdictRow
+from sync.db.models import Activity, SorenessReport, VerdictRecord
 from sync.db.session import session_scope
 from tests.conftest import require_shared
 from tests.helpers import run_cli
@@ -31,7 +30,7 @@ def test_leg_day_gives_easy_next_morning(db_settings: Settings) -> None:
     assert result.exit_code == 0, result.output
     assert "EASY" in result.output and "LEG_DAY" in result.output
     with session_scope(db_settings) as s:
-        row = s.scalars(select(VerdictRow)).one()
+        row = s.scalars(select(VerdictRecord)).one()
     assert row.flag == "EASY" and "LEG_DAY" in row.codes
     assert row.payload["numbers"]["lb_sets"] >= 6
     assert row.payload["prescription"]["max_minutes"] == 30
@@ -39,7 +38,7 @@ def test_leg_day_gives_easy_next_morning(db_settings: Settings) -> None:
     assert run_cli("soreness", "8", "--date", day).exit_code == 0
     assert "REST" in run_cli("today", "--date", day).output
     with session_scope(db_settings) as s:
-        rows = s.scalars(select(VerdictRow)).all()
+        rows = s.scalars(select(VerdictRecord)).all()
         assert len(rows) == 1 and rows[0].flag == "REST" and "SORE_SEVERE" in rows[0].codes
         assert s.scalars(select(SorenessReport)).one().value == 8
 
@@ -91,6 +90,6 @@ def test_tomorrow_is_the_next_local_day(db_settings: Settings) -> None:
     result = run_cli("tomorrow")
     assert result.exit_code == 0, result.output
     with session_scope(db_settings) as s:
-        row = s.scalars(select(VerdictRow)).one()
+        row = s.scalars(select(VerdictRecord)).one()
     assert row.date == local_today("Pacific/Kiritimati") + timedelta(days=1)
     assert row.flag == "RUN" and "strength" not in row.payload["unknown"]

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 
 from sync.athletes import add_athlete
 from sync.daily import compute_verdict, gather_context, verdict_time
-from sync.db.models import Activity, StrengthSet, WellnessDay
-from sync.db.models import Verdict as VerdictRow
+from sync.db.models import Activity, StrengthSet, VerdictRecord, WellnessDay
 
 
 def _leg_session(session: Session, athlete_id: int, end: datetime, sets: int = 8) -> None:
@@ -106,7 +105,7 @@ def test_wellness_and_overrides_reach_the_model(db_session: Session) -> None:
     db_session.flush()
     again = compute_verdict(db_session, cy, day)
     assert again.flag == "RUN"
-    rows = db_session.scalars(select(VerdictRow).where(VerdictRow.athlete_id == cy.id)).all()
+    rows = db_session.scalars(select(VerdictRecord).where(VerdictRecord.athlete_id == cy.id)).all()
     assert len(rows) == 1 and rows[0].flag == "RUN"  # recomputed in place
 
 

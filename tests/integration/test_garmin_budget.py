@@ -58,7 +58,7 @@ def test_client_requests_go_through_the_budget(garmin_env, redis_client: redis.R
     assert budget is not None
     redis_client.delete(budget.key)
     account = garmin_env.link(garmin_env.athlete())
-    from sync.ingest import open_client
+    from sync.garmin_sync import open_client
 
     client = open_client(garmin_env.session, account, settings)
     client.profile()

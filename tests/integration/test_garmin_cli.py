@@ -14,11 +14,11 @@ from sync.cli import garmin_cmds
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
-from sync.garmin.demo import run_demo
-from sync.garmin.sandbox import Sandbox
+from sync.demo import run_demo
 from sync.garmin.tokens import GarthTokens
-from sync.ingest import SyncReport
+from sync.garmin_sync import SyncReport
 from sync.locks import exclusive
+from sync.sandbox import Sandbox
 from tests.garmin_fixtures import SAMPLES
 from tests.helpers import run_cli
 

@@ -13,8 +13,8 @@ from pydantic import SecretStr
 from sync.config import Settings
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
-from sync.garmin.sandbox import Sandbox
 from sync.garmin.tokens import DITokens, GarthTokens
+from sync.sandbox import Sandbox
 
 FUTURE = date.today() + timedelta(days=30)
 
@@ -177,7 +177,7 @@ def test_tokens_never_in_repr_or_errors(sandbox: Sandbox, gsettings: Settings) -
 def test_workout_create_and_schedule(sandbox: Sandbox, gsettings: Settings) -> None:
     import json
 
-    from sync.garmin.sandbox.bodies import TEMPLATES
+    from sync.sandbox.bodies import TEMPLATES
 
     client = GarminClient(sandbox.issue_garth_tokens(), gsettings)
     workout = client.create_workout(json.loads((TEMPLATES / "workout_create_request.json").read_text()))

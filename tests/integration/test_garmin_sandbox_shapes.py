@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import requests
 
-from sync.garmin.sandbox import Sandbox
 from sync.garmin.tokens import garth_from_string
+from sync.sandbox import Sandbox
 from tests.conftest import require_shared
 from tests.garmin_fixtures import SAMPLES
 

@@ -18,10 +18,10 @@ from sync.db.models import (
     WellnessDay,
 )
 from sync.fit import decode_fit
-from sync.garmin.sandbox.seed import FIRST_ACTIVITY_ID, layout_recent, load_fit_folder, place
 from sync.garmin.tokens import DITokens, unseal
 from sync.garmin.windows import date_windows
-from sync.ingest import WELLNESS_WINDOW_DAYS, backfill, sync_account
+from sync.garmin_sync import WELLNESS_WINDOW_DAYS, backfill, sync_account
+from sync.sandbox.seed import FIRST_ACTIVITY_ID, layout_recent, load_fit_folder, place
 from tests.garmin_fixtures import SAMPLES, GarminEnv
 
 # Fault handling does not depend on the database: those tests run on SQLite only.

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sync.db.models import SyncRun
 from sync.garmin.errors import GarminAuthError
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, unseal
-from sync.ingest import sync_account
+from sync.garmin_sync import sync_account
 from tests.garmin_fixtures import GarminEnv
 
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from sync.db.models import Activity, Quarantine
-from sync.ingest import sync_account
+from sync.garmin_sync import sync_account
 from tests.garmin_fixtures import GarminEnv
 from tests.helpers import RUN_FIT, make_zip
 

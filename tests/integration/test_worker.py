@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings
-from sync.db.models import Activity, GarminAccount, Verdict
+from sync.db.models import Activity, GarminAccount, VerdictRecord
 from sync.db.session import session_scope
 from worker.app import app
 from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
@@ -45,9 +45,9 @@ def _athlete(settings: Settings, name: str = "ana") -> int:
         return add_athlete(s, name, email=None, timezone="Europe/Berlin").id
 
 
-def _verdicts(settings: Settings) -> list[Verdict]:
+def _verdicts(settings: Settings) -> list[VerdictRecord]:
     with session_scope(settings) as s:
-        return list(s.scalars(select(Verdict)))
+        return list(s.scalars(select(VerdictRecord)))
 
 
 def test_worker_on_redis_stores_verdicts_once(db_settings: Settings, redis_worker: None) -> None:
@@ -89,7 +89,7 @@ def test_worker_syncs_garmin_then_computes_verdicts(
     from cryptography.fernet import Fernet
 
     from sync.config import get_settings
-    from sync.garmin.accounts import add_tokens
+    from sync.garmin_sync.accounts import add_tokens
     from sync.locks import exclusive
 
     monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)
@@ -111,7 +111,7 @@ def test_worker_syncs_garmin_then_computes_verdicts(
 
     def synced() -> bool:
         with session_scope(settings) as s:
-            return len(s.scalars(select(Verdict)).all()) == 2
+            return len(s.scalars(select(VerdictRecord)).all()) == 2
 
     assert _wait_for(synced), "the worker did not sync and compute both verdicts in time"
     with session_scope(settings) as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sync.errors import UnsafeArchiveError
-from sync.sources.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
+from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
 from tests.helpers import RUN_FIT, make_zip
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sync.errors import FitDecodeError
-from sync.fit import HeartRateProfile, decode_fit
+from sync.fit import TrimpAthlete, decode_fit
 from sync.fit.crc import fit_crc
 from sync.fit.metrics import banister_trimp
 
@@ -127,7 +127,7 @@ def test_hr_messages_give_trimp_when_records_have_no_heart_rate() -> None:
     decoded = decode_fit(w.bytes())
     session = decoded.sessions[0]
     assert session.sport == "swimming" and session.sub_sport == "lap_swimming"
-    expected = banister_trimp(10.0, 150, HeartRateProfile())
+    expected = banister_trimp(10.0, 150, TrimpAthlete())
     assert session.trimp == pytest.approx(expected, rel=0.02)
 
 
@@ -135,7 +135,7 @@ def test_average_hr_fallback_when_no_series() -> None:
     w = FitWriter()
     _file_id(w)
     _session(w, T0, 1800, 1, 0, avg_hr=140)
-    hr = HeartRateProfile(sex="female", max_hr=200, rest_hr=50)
+    hr = TrimpAthlete(sex="female", max_hr=200, rest_hr=50)
     session = decode_fit(w.bytes(), hr).sessions[0]
     assert session.trimp == pytest.approx(banister_trimp(30.0, 140, hr), abs=0.01)
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 
 from sync.fit.metrics import banister_trimp, edwards_trimp
-from sync.fit.types import HeartRateProfile
+from sync.fit.types import TrimpAthlete
 from sync.readiness import acwr_from_daily_load, ewma_lambda, ewma_series, zone2_top
 from sync.readiness.baselines import load_ratio
 
@@ -16,7 +16,7 @@ from sync.readiness.baselines import load_ratio
 @pytest.mark.parametrize(("sex", "expected"), [("male", 75.33), ("female", 85.14)])
 def test_banister_trimp(sex: str, expected: float) -> None:
     """S23: 45 min at HRavg 150, rest 60, max 190 (HRr 0.692308)."""
-    profile = HeartRateProfile(sex=sex, max_hr=190, rest_hr=60)  # type: ignore[arg-type]
+    profile = TrimpAthlete(sex=sex, max_hr=190, rest_hr=60)  # type: ignore[arg-type]
     assert round(banister_trimp(45, 150, profile), 2) == expected
 
 

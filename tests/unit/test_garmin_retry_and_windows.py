@@ -8,7 +8,7 @@ import pytest
 
 from sync.errors import UnsafeArchiveError
 from sync.garmin.windows import date_windows
-from sync.sources.archive import safe_extract_single_fit
+from sync.ingest.archive import safe_extract_single_fit
 from tests.helpers import RUN_FIT, make_zip
 
 

@@ -17,7 +17,6 @@ from sync.errors import ConfigError
 from sync.fit import decode_fit
 from sync.garmin import crypto
 from sync.garmin.ratelimit import next_429_backoff, parse_retry_after, retry_delay
-from sync.garmin.sandbox.fitshift import shift_fit_days
 from sync.garmin.tokens import (
     DITokens,
     GarthTokens,
@@ -28,10 +27,11 @@ from sync.garmin.tokens import (
     seal,
     unseal,
 )
+from sync.sandbox.fitshift import shift_fit_days
 from tests.conftest import require_shared
 from tests.helpers import LEG_DAY_FIT
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "garmin" / "sandbox" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "sandbox" / "templates"
 
 
 def settings(tmp_path: Path, **kw: object) -> Settings:

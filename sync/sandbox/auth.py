@@ -12,9 +12,9 @@ import time
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.model import OPEN, Reply, RouteSpec, SandboxState, json_reply
 from sync.garmin.tokens import DITokens, GarthTokens
+from sync.sandbox import bodies
+from sync.sandbox.model import OPEN, Reply, RouteSpec, SandboxState, json_reply
 
 CONSUMER = {"consumer_key": "SANDBOX_CONSUMER_KEY", "consumer_secret": "SANDBOX_CONSUMER_SECRET"}
 DI_CLIENT_ID = "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2"

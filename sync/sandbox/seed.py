@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.errors import FitDecodeError
-from sync.garmin.sandbox.fitshift import shift_fit_days
+from sync.sandbox.fitshift import shift_fit_days
 
 FIRST_ACTIVITY_ID = 21_000_000_000  # real ids are ~2.1e10 (int64, > 2**31)
 

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from sync.db.models import Activity, Quarantine
 from sync.errors import UnsafeArchiveError
 from sync.garmin.errors import GarminForbidden, GarminNotFound
-from sync.importer import import_fit_bytes, quarantine
-from sync.ingest.context import RunContext
-from sync.ingest.exercise_sets import apply_garmin_sets, has_garmin_sets
-from sync.sources.archive import safe_extract_single_fit
+from sync.garmin_sync.context import RunContext
+from sync.garmin_sync.exercise_sets import apply_garmin_sets, has_garmin_sets
+from sync.ingest.archive import safe_extract_single_fit
+from sync.ingest.importer import import_fit_bytes, quarantine
 
 log = logging.getLogger(__name__)
 

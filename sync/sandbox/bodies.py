@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync.garmin.sandbox.seed import SandboxActivity, WellnessValues, to_jsonable
+from sync.sandbox.seed import SandboxActivity, WellnessValues, to_jsonable
 
 TEMPLATES = Path(__file__).parent / "templates"
 

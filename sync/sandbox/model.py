@@ -15,9 +15,9 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.faults import Faults
-from sync.garmin.sandbox.seed import SandboxActivity, WellnessGenerator, WellnessValues
+from sync.sandbox import bodies
+from sync.sandbox.faults import Faults
+from sync.sandbox.seed import SandboxActivity, WellnessGenerator, WellnessValues
 
 
 class SandboxClock:

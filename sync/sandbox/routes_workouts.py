@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.model import (
+from sync.sandbox import bodies
+from sync.sandbox.model import (
     BEARER,
     Reply,
     RouteSpec,

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, SyncRun
-from sync.importer import ImportOutcome, import_fit_bytes, quarantine
-from sync.sources.archive import ArchiveLimits
-from sync.sources.folder import iter_found, list_candidates
+from sync.ingest.archive import ArchiveLimits
+from sync.ingest.folder import iter_found, list_candidates
+from sync.ingest.importer import ImportOutcome, import_fit_bytes, quarantine
 
 
 @dataclass

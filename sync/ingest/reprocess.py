@@ -16,8 +16,8 @@ from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
-from sync.importer import hr_profile_for, store_decoded
-from sync.rawstore import RawStore
+from sync.ingest.importer import store_decoded, trimp_athlete_for
+from sync.ingest.rawstore import RawStore
 
 
 @dataclass
@@ -35,7 +35,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
     Sets that came from Garmin's API (the athlete's corrections) are kept as they are.
     """
     store = RawStore(settings.raw_store_dir)
-    profile = hr_profile_for(athlete, settings)
+    profile = trimp_athlete_for(athlete, settings)
     report = ReprocessReport(failed=[])
     raws = session.scalars(
         select(RawFile)

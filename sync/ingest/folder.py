@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sync.errors import UnsafeArchiveError
-from sync.sources.archive import ArchiveLimits, iter_fit_members
+from sync.ingest.archive import ArchiveLimits, iter_fit_members
 
 
 @dataclass(frozen=True)

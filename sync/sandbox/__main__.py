@@ -1,11 +1,11 @@
-"""`python -m sync.garmin.sandbox [PORT] [FIT_DIR]`: the sandbox without the legday CLI."""
+"""`python -m sync.sandbox [PORT] [FIT_DIR]`: the sandbox without the legday CLI."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-from sync.garmin.sandbox.server import Sandbox
+from sync.sandbox.server import Sandbox
 
 
 def main(argv: list[str]) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.model import (
+from sync.sandbox import bodies
+from sync.sandbox.model import (
     BEARER,
     Reply,
     RouteSpec,
@@ -16,7 +16,7 @@ from sync.garmin.sandbox.model import (
     json_reply,
     parse_day,
 )
-from sync.garmin.sandbox.seed import WellnessValues
+from sync.sandbox.seed import WellnessValues
 
 # Garmin answers a wellness path naming another user like this.
 _FORBIDDEN = {"message": "HTTP 403 Forbidden", "error": "ForbiddenException"}

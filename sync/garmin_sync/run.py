@@ -13,11 +13,11 @@ from sync.db.models import GarminAccount
 from sync.garmin.client import GarminClient
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
-from sync.ingest.activities import backfill_activities, sync_activities
-from sync.ingest.context import Progress, RunContext, SyncReport
-from sync.ingest.guard import guarded
-from sync.ingest.profile import fill_heart_rate_profile
-from sync.ingest.wellness import WELLNESS_WINDOW_DAYS, sync_wellness, sync_wellness_window
+from sync.garmin_sync.activities import backfill_activities, sync_activities
+from sync.garmin_sync.context import Progress, RunContext, SyncReport
+from sync.garmin_sync.guard import guarded
+from sync.garmin_sync.heart_rate import fill_max_and_rest_hr
+from sync.garmin_sync.wellness import WELLNESS_WINDOW_DAYS, sync_wellness, sync_wellness_window
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ def sync_account(
 
     def body() -> None:
         moment = now or datetime.now(UTC)
-        fill_heart_rate_profile(run)
+        fill_max_and_rest_hr(run)
         sync_activities(run, moment)
         session.commit()
         sync_wellness(run, moment.astimezone(run.tz).date())

@@ -8,8 +8,8 @@ import dataclasses
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.model import (
+from sync.sandbox import bodies
+from sync.sandbox.model import (
     BEARER,
     Reply,
     RouteSpec,
@@ -18,7 +18,7 @@ from sync.garmin.sandbox.model import (
     json_reply,
     parse_day,
 )
-from sync.garmin.sandbox.seed import SandboxActivity, SeedSet
+from sync.sandbox.seed import SandboxActivity, SeedSet
 
 
 class ActivityRoutes(SandboxState):

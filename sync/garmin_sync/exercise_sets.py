@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from sync.db.models import Activity, StrengthSet
 from sync.db.upsert import upsert
 from sync.fit.exercises import UNKNOWN, lower_body_weight, muscle_groups
-from sync.ingest.context import RunContext
+from sync.garmin_sync.context import RunContext
 
 
 def _parse_dto_utc(text: str | None) -> datetime | None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin.client import GarminClient
-from sync.sources.archive import ArchiveLimits
+from sync.ingest.archive import ArchiveLimits
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
 

@@ -8,7 +8,7 @@ from typing import Any
 from sync.db.models import WellnessDay
 from sync.db.upsert import upsert
 from sync.garmin.windows import date_windows
-from sync.ingest.context import RunContext
+from sync.garmin_sync.context import RunContext
 
 WELLNESS_WINDOW_DAYS = 28  # one HRV / body-battery range call per window
 WELLNESS_OVERLAP_DAYS = 2  # last nights' values are finalised late (sleep edits, readiness)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sync.ingest.context import RunContext
+from sync.garmin_sync.context import RunContext
 
 
-def fill_heart_rate_profile(run: RunContext) -> None:
+def fill_max_and_rest_hr(run: RunContext) -> None:
     """Take max and resting HR from Garmin's HR zones when the athlete has not set them.
 
     TRIMP and the EASY heart-rate cap need both; one request, only while they are missing.

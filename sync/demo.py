@@ -22,9 +22,9 @@ from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.db.session import session_scope
 from sync.errors import ConfigError
 from sync.garmin import crypto
-from sync.garmin.accounts import add_tokens
-from sync.garmin.sandbox import Sandbox
-from sync.ingest import SyncReport, open_client, sync_account
+from sync.garmin_sync import SyncReport, open_client, sync_account
+from sync.garmin_sync.accounts import add_tokens
+from sync.sandbox import Sandbox
 
 DEMO_ATHLETE = "demo"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from sync.garmin.sandbox import bodies
-from sync.garmin.sandbox.model import BEARER, Reply, RouteSpec, SandboxAccount, SandboxState, json_reply
+from sync.sandbox import bodies
+from sync.sandbox.model import BEARER, Reply, RouteSpec, SandboxAccount, SandboxState, json_reply
 
 
 class ProfileRoutes(SandboxState):

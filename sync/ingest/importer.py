@@ -19,8 +19,8 @@ from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
 from sync.db.upsert import upsert
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
-from sync.fit.types import DecodedFile, HeartRateProfile
-from sync.rawstore import RawStore, sha256_hex
+from sync.fit.types import DecodedFile, TrimpAthlete
+from sync.ingest.rawstore import RawStore, sha256_hex
 
 Status = Literal["imported", "known", "quarantined"]
 
@@ -38,14 +38,14 @@ class ImportOutcome:
     file_type: str | None = None
 
 
-def default_hr_profile(settings: Settings) -> HeartRateProfile:
+def default_trimp_athlete(settings: Settings) -> TrimpAthlete:
     """The configured HR profile for files that belong to no athlete (`legday parse`)."""
-    return HeartRateProfile(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
+    return TrimpAthlete(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
 
 
-def hr_profile_for(athlete: Athlete, settings: Settings) -> HeartRateProfile:
+def trimp_athlete_for(athlete: Athlete, settings: Settings) -> TrimpAthlete:
     """The athlete's HR profile for TRIMP, with the configured defaults filling gaps."""
-    return HeartRateProfile(
+    return TrimpAthlete(
         sex="female" if athlete.sex == "female" else "male",
         max_hr=athlete.max_hr or settings.default_max_hr,
         rest_hr=athlete.rest_hr or settings.default_rest_hr,
@@ -118,7 +118,7 @@ def import_fit_bytes(
     reason = unusable_reason(data, None, settings)
     if reason is None:
         try:
-            decoded = decode_fit(data, hr_profile_for(athlete, settings))
+            decoded = decode_fit(data, trimp_athlete_for(athlete, settings))
         except FitDecodeError as exc:
             reason = exc.reason
         else:

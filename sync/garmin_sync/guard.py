@@ -13,7 +13,7 @@ from sync.db.models import GarminAccount, SyncRun
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
-from sync.ingest.context import SyncReport
+from sync.garmin_sync.context import SyncReport
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from sync.garmin.sandbox.auth import (
+from sync.sandbox.auth import (
     CLOUDFLARE_429,
     CONSUMER,
     DI_ACCESS_TTL_S,
@@ -41,19 +41,19 @@ from sync.garmin.sandbox.auth import (
     WWW_AUTH_401,
     AuthMixin,
 )
-from sync.garmin.sandbox.faults import Faults
-from sync.garmin.sandbox.model import (
+from sync.sandbox.faults import Faults
+from sync.sandbox.model import (
     BEARER,
     LoggedRequest,
     Reply,
     SandboxAccount,
     SandboxClock,
 )
-from sync.garmin.sandbox.routes_activities import ActivityRoutes
-from sync.garmin.sandbox.routes_profile import ProfileRoutes
-from sync.garmin.sandbox.routes_wellness import WellnessRoutes
-from sync.garmin.sandbox.routes_workouts import WorkoutRoutes
-from sync.garmin.sandbox.seed import (
+from sync.sandbox.routes_activities import ActivityRoutes
+from sync.sandbox.routes_profile import ProfileRoutes
+from sync.sandbox.routes_wellness import WellnessRoutes
+from sync.sandbox.routes_workouts import WorkoutRoutes
+from sync.sandbox.seed import (
     WellnessGenerator,
     layout_original,
     layout_recent,
