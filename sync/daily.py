@@ -18,7 +18,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
-from sync.readiness import DayContext, Thresholds, Verdict, evaluate
+from sync.readiness import DayContext, Thresholds, Verdict, evaluate, layered_thresholds
 from sync.scheduling import local_moment
 
 RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
@@ -157,7 +157,7 @@ def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresh
     """Defaults, then the deployment's LEGDAY_THRESHOLDS, then the athlete's own overrides."""
     settings = settings or get_settings()
     try:
-        return Thresholds().with_overrides(settings.thresholds).with_overrides(athlete.thresholds or None)
+        return layered_thresholds(settings.thresholds, athlete.thresholds)
     except ValueError as exc:
         raise ConfigError(f"athlete {athlete.name}: bad threshold override: {exc}") from exc
 

@@ -23,7 +23,7 @@ from sync.fit.types import DecodedFile
 from sync.ingest.batch import import_paths
 from sync.ingest.importer import default_trimp_athlete, unusable_reason
 from sync.ingest.reprocess import reprocess_athlete
-from sync.readiness import DEFAULT_THRESHOLDS, ThresholdsError
+from sync.readiness import ThresholdsError, layered_thresholds
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
@@ -89,13 +89,13 @@ def athlete_set(
     reset_thresholds: Annotated[bool, typer.Option(help="Drop this athlete's threshold overrides.")] = False,
 ) -> None:
     """Change an athlete's settings."""
-    with db_session() as (session, _):
+    with db_session() as (session, settings):
         athlete = resolve_athlete(session, name)
         if reset_thresholds or threshold:
             overrides = {} if reset_thresholds else dict(athlete.thresholds or {})
             overrides.update(parse_overrides(threshold or []))
             try:  # validate before storing: a bad value must not break tomorrow's verdict
-                checked = DEFAULT_THRESHOLDS.with_overrides(overrides)
+                checked = layered_thresholds(settings.thresholds, overrides)
             except ThresholdsError as exc:
                 raise fail(str(exc), 2) from None
             athlete.thresholds = {k: getattr(checked, k) for k in overrides}

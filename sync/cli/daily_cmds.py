@@ -7,13 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from sync.athletes import resolve_athlete
 from sync.cli.common import AthleteOpt, console, db_session
 from sync.cli.readiness_cmds import render_verdict
-from sync.daily import RUN_SPORT, compute_verdict, record_soreness
-from sync.db.models import Activity, StrengthSet, VerdictRecord, WellnessDay
+from sync.daily import compute_verdict, record_soreness
+from sync.history import day_summaries
+from sync.readiness import Flag
+from sync.readiness.display import FLAG_TERMINAL_COLOURS
 from sync.scheduling import local_today
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
@@ -70,45 +71,6 @@ def history_command(
         who = resolve_athlete(session, athlete)
         last = _parse_day(until, who.timezone)
         first = last - timedelta(days=days - 1)
-        verdicts = {
-            v.date: v
-            for v in session.scalars(
-                select(VerdictRecord)
-                .where(VerdictRecord.athlete_id == who.id, VerdictRecord.date.between(first, last))
-                .order_by(VerdictRecord.computed_at)
-            )
-        }
-        wellness = {
-            w.date: w
-            for w in session.scalars(
-                select(WellnessDay).where(
-                    WellnessDay.athlete_id == who.id, WellnessDay.date.between(first, last)
-                )
-            )
-        }
-        run_load = dict(
-            session.execute(
-                select(Activity.local_date, func.sum(Activity.trimp))
-                .where(
-                    Activity.athlete_id == who.id,
-                    Activity.sport == RUN_SPORT,
-                    Activity.local_date.between(first, last),
-                )
-                .group_by(Activity.local_date)
-            ).all()
-        )
-        leg_sets = dict(
-            session.execute(
-                select(Activity.local_date, func.sum(StrengthSet.lower_body))
-                .join(StrengthSet, StrengthSet.activity_id == Activity.id)
-                .where(
-                    Activity.athlete_id == who.id,
-                    Activity.local_date.between(first, last),
-                    StrengthSet.set_type == "active",
-                )
-                .group_by(Activity.local_date)
-            ).all()
-        )
         table = Table(
             "date",
             "verdict",
@@ -119,19 +81,16 @@ def history_command(
             "sleep h",
             title=f"{who.name}: last {days} days",
         )
-        colours = {"RUN": "green", "EASY": "yellow", "REST": "red"}
-        for offset in range(days):
-            d = first + timedelta(days=offset)
-            v, w = verdicts.get(d), wellness.get(d)
-            flag = f"[{colours.get(v.flag, 'white')}]{v.flag}[/]" if v else "-"
+        for row in day_summaries(session, who, first, last):
+            flag = f"[{FLAG_TERMINAL_COLOURS[Flag(row.flag)]}]{row.flag}[/]" if row.flag else "-"
             table.add_row(
-                d.isoformat(),
+                row.day.isoformat(),
                 flag,
-                ", ".join(v.codes) if v else "",
-                f"{leg_sets[d]:g}" if leg_sets.get(d) else "",
-                f"{run_load[d]:.0f}" if run_load.get(d) else "",
-                f"{w.hrv_last_night_ms:.0f}" if w and w.hrv_last_night_ms else "",
-                f"{w.sleep_seconds / 3600:.1f}" if w and w.sleep_seconds else "",
+                ", ".join(row.codes),
+                f"{row.leg_sets:g}" if row.leg_sets else "",
+                f"{row.run_load:.0f}" if row.run_load else "",
+                f"{row.hrv_ms:.0f}" if row.hrv_ms else "",
+                f"{row.sleep_hours:.1f}" if row.sleep_hours else "",
             )
         console.print(table)
 

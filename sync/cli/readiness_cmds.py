@@ -18,29 +18,24 @@ from rich.text import Text
 from sync.cli.common import fail, parse_overrides
 from sync.config import get_settings
 from sync.readiness import (
-    DEFAULT_THRESHOLDS,
     ContextError,
     Flag,
-    Thresholds,
     ThresholdsError,
     Verdict,
     context_from_json,
     evaluate,
+    layered_thresholds,
     texts,
 )
+from sync.readiness.display import FLAG_HEADLINES, FLAG_TERMINAL_COLOURS
 from sync.readiness.texts import UNKNOWN_LABELS
 
 __all__ = ["register", "render_verdict", "verdict_command"]
 
+# The flag's text on its own colour (black on yellow reads better than white).
 FLAG_STYLES = {
-    Flag.RUN: "bold white on green",
-    Flag.EASY: "bold black on yellow",
-    Flag.REST: "bold white on red",
-}
-FLAG_WORDS = {
-    Flag.RUN: "RUN: train as planned",
-    Flag.EASY: "EASY: short easy run only",
-    Flag.REST: "REST: no run today",
+    flag: f"bold {'black' if flag is Flag.EASY else 'white'} on {colour}"
+    for flag, colour in FLAG_TERMINAL_COLOURS.items()
 }
 
 
@@ -51,7 +46,7 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
         Panel(
             Text(f"\n{verdict.flag.value}\n", style=style, justify="center"),
             title=f"{verdict.day.isoformat()}",
-            subtitle=FLAG_WORDS[verdict.flag],
+            subtitle=FLAG_HEADLINES[verdict.flag],
             style=style,
             padding=(0, 4),
         )
@@ -123,9 +118,7 @@ def verdict_command(
         raise fail(f"{context}: not valid JSON ({exc})", 2) from None
     try:
         ctx = context_from_json(data)
-        thresholds: Thresholds = DEFAULT_THRESHOLDS.with_overrides(get_settings().thresholds).with_overrides(
-            parse_overrides(threshold or [])
-        )
+        thresholds = layered_thresholds(get_settings().thresholds, parse_overrides(threshold or []))
     except (ContextError, ThresholdsError) as exc:
         raise fail(f"{context}: {exc}", 2) from None
     verdict = evaluate(ctx, thresholds)

@@ -8,6 +8,8 @@ lives here. Which categories count as lower-body work is the readiness model's c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 UNKNOWN = "unknown"
 UNKNOWN_CATEGORY_ID = 65534
 
@@ -172,6 +174,14 @@ def lower_body_weight(category: str) -> float:
     if category in HALF_LOWER_BODY_CATEGORIES:
         return 0.5
     return 0.0
+
+
+def hard_lower_body_sets(sets: Iterable[tuple[str, bool]]) -> float:
+    """The lower-body hard-set count of (category, is_hard) pairs: the one counting rule.
+
+    Used by the decoder's summary, the readiness model and the history, so all three agree.
+    """
+    return sum(lower_body_weight(category) for category, hard in sets if hard)
 
 
 def muscle_groups(category: str, exercise: str | None = None) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from sync.fit.exercises import hard_lower_body_sets
+
 SetType = Literal["active", "rest"]
 Sex = Literal["male", "female"]
 
@@ -89,5 +91,5 @@ class DecodedFile:
 
     @property
     def lb_sets(self) -> float:
-        """Lower-body hard sets: the sum of `lower_body` over active sets."""
-        return sum(s.lower_body for s in self.sets if s.set_type == "active")
+        """Lower-body hard sets (active sets; total_body counts half)."""
+        return hard_lower_body_sets((s.category, s.set_type == "active") for s in self.sets)

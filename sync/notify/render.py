@@ -8,7 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-COLOURS = {"RUN": "#1a7f37", "EASY": "#b58105", "REST": "#c62828"}
+from sync.readiness.display import flag_colour
+
 _env = Environment(
     loader=PackageLoader("sync.notify", "templates"),
     autoescape=select_autoescape(enabled_extensions=("html.j2",), default=False),
@@ -21,7 +22,7 @@ def render_daily_email(
     payload: dict[str, Any], *, to: str, sender: str, name: str | None = None
 ) -> EmailMessage:
     """Build the daily email for a verdict payload (`Verdict.to_json_dict()`)."""
-    context = {**payload, "name": name, "colour": COLOURS.get(payload["flag"], "#333")}
+    context = {**payload, "name": name, "colour": flag_colour(payload["flag"])}
     message = EmailMessage()
     # Subjects come from our own data, but never let a newline through (header injection).
     subject = f"legday {payload['day']}: {payload['flag']} - {payload['prescription']['summary']}"

@@ -19,7 +19,7 @@ from sync.readiness.context import (
 )
 from sync.readiness.prescription import zone2_top
 from sync.readiness.rules import MODEL_VERSION, decide, evaluate
-from sync.readiness.thresholds import DEFAULT_THRESHOLDS, Thresholds, ThresholdsError
+from sync.readiness.thresholds import DEFAULT_THRESHOLDS, Thresholds, ThresholdsError, layered_thresholds
 from sync.readiness.verdict import Flag, Prescription, Reason, Verdict
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "context_from_json",
     "decide",
     "evaluate",
+    "layered_thresholds",
     "ewma_lambda",
     "ewma_series",
     "zone2_top",

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from sync.fit.exercises import lower_body_weight
+from sync.fit.exercises import hard_lower_body_sets, lower_body_weight
 from sync.readiness.thresholds import summarize_errors
 
 __all__ = [
@@ -119,7 +119,7 @@ class SessionInput(_Model):
     @property
     def lb_sets(self) -> float:
         """Lower-body hard sets (total_body counts half)."""
-        return sum(s.lower_body for s in self.sets)
+        return hard_lower_body_sets((s.category, s.is_hard) for s in self.sets)
 
     @property
     def lb_categories(self) -> list[str]:

@@ -116,3 +116,15 @@ def summarize_errors(exc: ValidationError) -> str:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+
+
+def layered_thresholds(*layers: Mapping[str, Any] | None) -> Thresholds:
+    """The v1 defaults with each layer of overrides applied in order, validated at each step.
+
+    The one layering rule: the deployment's LEGDAY_THRESHOLDS, then the athlete's stored
+    overrides, then a one-off `-t NAME=VALUE`. Raises `ThresholdsError` on a bad layer.
+    """
+    thresholds = DEFAULT_THRESHOLDS
+    for layer in layers:
+        thresholds = thresholds.with_overrides(layer)
+    return thresholds

@@ -1,0 +1,128 @@
+"""The walls of DESIGN.md section 2, checked on the import statements of sync/ and worker/.
+
+AST only (nothing is imported), so a wall crossed inside a function body counts too.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+STDLIB = frozenset(sys.stdlib_module_names)
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(REPO).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_names(path: Path) -> set[str]:
+    """Every module a file imports, absolute, including `from x import y` as both x and x.y."""
+    name = module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+    return found
+
+
+IMPORTS: dict[str, set[str]] = {
+    module_name(p): imported_names(p) for d in ("sync", "worker") for p in sorted((REPO / d).rglob("*.py"))
+}
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def importers(target: str) -> list[str]:
+    return sorted(m for m, names in IMPORTS.items() if any(within(n, target) for n in names))
+
+
+def crossings(owner: str, forbidden: tuple[str, ...]) -> list[str]:
+    """`module -> import` pairs where a module under `owner` imports something forbidden."""
+    return sorted(
+        f"{m} -> {n}"
+        for m, names in IMPORTS.items()
+        if within(m, owner)
+        for n in names
+        if any(within(n, f) for f in forbidden)
+    )
+
+
+def test_the_check_sees_the_code() -> None:
+    assert "sync.garmin.client" in IMPORTS and "worker.tasks" in IMPORTS
+    assert any(within(n, "garth") for n in IMPORTS["sync.garmin.client"])
+
+
+def test_sync_never_imports_worker() -> None:
+    assert crossings("sync", ("worker",)) == []
+
+
+@pytest.mark.parametrize(
+    ("library", "owner"), [("garth", "sync.garmin.client"), ("fitparse", "sync.fit.decode")]
+)
+def test_one_module_imports_each_unmaintained_library(library: str, owner: str) -> None:
+    assert importers(library) == [owner]
+
+
+def test_the_garmin_adapter_knows_no_storage_orchestration_sandbox_or_cli() -> None:
+    forbidden = (
+        "sync.db",
+        "sync.garmin_sync",
+        "sync.ingest",
+        "sync.daily",
+        "sync.sandbox",
+        "sync.cli",
+        "sync.demo",
+    )
+    assert crossings("sync.garmin", forbidden) == []
+
+
+def test_the_readiness_model_is_pure() -> None:
+    allowed = ("sync.readiness", "sync.fit.exercises", "pydantic", "__future__")
+    bad = sorted(
+        f"{m} -> {n}"
+        for m, names in IMPORTS.items()
+        if within(m, "sync.readiness")
+        for n in names
+        if n.split(".")[0] not in STDLIB
+        and not any(within(n, a) for a in allowed)
+        and n not in ("sync", "sync.fit")
+    )
+    assert bad == []
+
+
+def test_outputs_never_call_garmin() -> None:
+    assert crossings("sync.notify", ("sync.garmin",)) == []
+    assert crossings("sync.report", ("sync.garmin",)) == []
+
+
+def test_only_the_demo_and_the_sandbox_commands_import_the_sandbox() -> None:
+    users = [m for m in importers("sync.sandbox") if not within(m, "sync.sandbox")]
+    assert users == ["sync.cli.garmin_cmds", "sync.demo"]
+
+
+def test_the_check_would_catch_a_crossing(tmp_path: Path) -> None:
+    """The AST reading resolves relative imports, so `from ..db import models` is seen."""
+    bad = tmp_path / "sync" / "garmin" / "bad.py"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("from ..db import models\nimport garth.http\n", encoding="utf-8")
+    global REPO
+    saved, REPO = REPO, tmp_path
+    try:
+        assert imported_names(bad) >= {"sync.db", "sync.db.models", "garth.http"}
+    finally:
+        REPO = saved
