@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,7 @@ from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, Verdi
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
 from sync.readiness import DayContext, Thresholds, Verdict, evaluate, layered_thresholds
+from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
 
 RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
@@ -150,7 +152,12 @@ def gather_context(
     for key in ("hrv_ms", "resting_hr", "daily_load"):
         if not raw[key]:
             del raw[key]
-    return DayContext.model_validate(raw)
+    try:
+        return DayContext.model_validate(raw)
+    except ValidationError as exc:  # a stored value out of range: say which, never a traceback
+        raise ConfigError(
+            f"athlete {athlete.name}: stored data for {day} is out of range: {summarize_errors(exc)}"
+        ) from None
 
 
 def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresholds:

@@ -15,6 +15,7 @@ from sync.daily import compute_verdict, record_soreness
 from sync.history import day_summaries
 from sync.readiness import Flag
 from sync.readiness.display import FLAG_TERMINAL_COLOURS
+from sync.readiness.texts import CODE_LABELS, HIDDEN_BY
 from sync.scheduling import local_today
 
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
@@ -86,7 +87,7 @@ def history_command(
             table.add_row(
                 row.day.isoformat(),
                 flag,
-                ", ".join(row.codes),
+                ", ".join(CODE_LABELS.get(c, c) for c in row.codes if HIDDEN_BY.get(c) not in row.codes),
                 f"{row.leg_sets:g}" if row.leg_sets else "",
                 f"{row.run_load:.0f}" if row.run_load else "",
                 f"{row.hrv_ms:.0f}" if row.hrv_ms else "",

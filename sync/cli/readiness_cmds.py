@@ -54,9 +54,7 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     if verdict.reasons:
         console.print(Text("Why", style="bold"))
         for r in verdict.reasons:
-            line = Text("  - ")
-            line.append(r.code, style="bold")
-            line.append(f": {r.text} ")
+            line = Text(f"  - {r.text} ")
             line.append(f"[{r.source}]", style="dim")
             console.print(line)
     else:
@@ -85,6 +83,12 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     if verdict.unknown:
         labels = ", ".join(UNKNOWN_LABELS.get(u, u) for u in verdict.unknown)
         console.print(Text(f"Not known, so not used: {labels}.", style="dim"))
+    if verdict.sources:
+        console.print(Text("Sources", style="bold dim"))
+        for src in verdict.sources:
+            console.print(
+                Text(f"  [{src.tag}] {src.title}" + (f" {src.url}" if src.url else ""), style="dim")
+            )
     console.print(Text(f"model {verdict.model_version}", style="dim"))
 
 
@@ -123,7 +127,8 @@ def verdict_command(
         raise fail(f"{context}: {exc}", 2) from None
     verdict = evaluate(ctx, thresholds)
     if as_json:
-        typer.echo(json.dumps(verdict.to_json_dict(), indent=2, ensure_ascii=False))
+        # allow_nan=False: the output is always standard JSON (validation keeps numbers finite).
+        typer.echo(json.dumps(verdict.to_json_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     else:
         render_verdict(Console(), verdict)
 

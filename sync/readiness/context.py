@@ -38,13 +38,35 @@ UNKNOWN_CATEGORY = "unknown"
 _UNKNOWN_CATEGORY_NUMBERS = {"65534", "65535"}
 
 
+_TIME_FIELDS = frozenset({"now", "end"})
+
+
 class ContextError(ValueError):
     """A context that cannot be evaluated; the message is one readable line."""
 
 
 class _Model(BaseModel):
-    # Typos in a hand-written "what if?" file should fail loudly, not be ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Typos in a hand-written "what if?" file should fail loudly, not be ignored; numbers must
+    # be finite (NaN/Infinity are not JSON and would switch rules off).
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_types(cls, data: Any) -> Any:
+        # JSON `true` is not a number here (pydantic would read it as 1), and a bare number is
+        # not a time (it would be read as seconds since 1970).
+        if isinstance(data, Mapping):
+            for name, value in data.items():
+                field = cls.model_fields.get(str(name))
+                if field is None:
+                    continue
+                if isinstance(value, bool) and field.annotation is not bool:
+                    raise ValueError(f"{name}: must not be true/false")
+                if name in _TIME_FIELDS and isinstance(value, int | float):
+                    raise ValueError(f"{name}: must be an ISO 8601 time with its UTC offset, as a string")
+                if isinstance(value, Mapping) and any(isinstance(v, bool) for v in value.values()):
+                    raise ValueError(f"{name}: values must be numbers, not true/false")
+        return data
 
 
 class AthleteInput(_Model):

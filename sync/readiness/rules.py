@@ -14,6 +14,7 @@ from sync.readiness import texts
 from sync.readiness.baselines import hrv_baseline, load_ratio, rhr_baseline
 from sync.readiness.context import DayContext, SessionInput
 from sync.readiness.prescription import build_prescription
+from sync.readiness.sources import sources_for
 from sync.readiness.texts import (
     ACCUMULATING,
     ACWR_HIGH,
@@ -36,7 +37,7 @@ from sync.readiness.verdict import Flag, Number, Reason, Verdict
 
 __all__ = ["MODEL_VERSION", "LegAnalysis", "analyse_legs", "decide", "evaluate"]
 
-MODEL_VERSION = "v1.1"
+MODEL_VERSION = "v1.2"
 
 LOW_HRV_STATUSES = frozenset({"LOW", "POOR"})
 
@@ -128,7 +129,8 @@ def decide(codes: set[str], t: Thresholds = DEFAULT_THRESHOLDS) -> tuple[Flag, s
     adding = [c for c in ACCUMULATING if c in codes]
     if len(adding) >= t.rest_flag_count:
         return Flag.REST, (
-            f"{len(adding)} warning signs at once ({', '.join(adding)}): together they call for a rest day."
+            f"{len(adding)} warning signs at once ({', '.join(texts.CODE_LABELS[c] for c in adding)}): "
+            f"together they call for a rest day."
         )
     if any(c in codes for c in EASY_CODES):
         return Flag.EASY, None
@@ -227,7 +229,7 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
         unknown.append("resting_hr")
     else:
         if rb.delta >= t.rhr_very_high:
-            fired[RHR_VERY_HIGH] = texts.rhr_very_high(rb.delta, t.rhr_very_high)
+            fired[RHR_VERY_HIGH] = texts.rhr_very_high(rb.today, rb.delta, rb.mean, t.rhr_very_high)
         if rb.delta >= t.rhr_high:
             fired[RHR_HIGH] = texts.rhr_high(rb.today, rb.delta, rb.mean)
 
@@ -271,6 +273,8 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
 
     flag, rest_why = decide(set(fired), t)
     codes = [c for c in CODE_ORDER if c in fired]
+    shown = [c for c in codes if texts.HIDDEN_BY.get(c) not in fired]
+    reasons = [Reason(code=c, text=fired[c], source=SOURCES[c]) for c in shown]
     notes = []
     if legs.unclassified:
         notes.append(texts.unclassified(legs.unclassified))
@@ -280,7 +284,8 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
         flag=flag,
         day=day,
         codes=codes,
-        reasons=[Reason(code=c, text=fired[c], source=SOURCES[c]) for c in codes],
+        reasons=reasons,
+        sources=sources_for([r.source for r in reasons]),
         unknown=unknown,
         numbers=numbers,
         prescription=build_prescription(
@@ -290,6 +295,7 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
             legs.hours if legs.fired else legs.leg_day_hours,
             legs.fired,
             rest_why,
+            frozenset(codes),
         ),
         unclassified_sets=legs.unclassified,
         notes=notes,

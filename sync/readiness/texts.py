@@ -43,7 +43,25 @@ SOURCES: dict[str, str] = {
     SLEEP_SHORT: "S29",
     ACWR_HIGH: "S14-S16",
     GARMIN_RECOVERY: "S28",
-    NO_RECENT_DATA: "data check",
+    NO_RECENT_DATA: "data check",  # legday's own check of the data, not a study
+}
+
+# Shown reasons: a more severe code replaces its milder sibling (both stay in `codes`).
+HIDDEN_BY: dict[str, str] = {RHR_HIGH: RHR_VERY_HIGH, SORE: SORE_SEVERE}
+
+# Plain words for a code inside a sentence ("3 warning signs at once: ...").
+CODE_LABELS: dict[str, str] = {
+    LEG_DAY: "a hard leg day",
+    SORE: "sore legs",
+    SORE_SEVERE: "very sore legs",
+    HRV_LOW: "low HRV",
+    NO_BASELINE: "no HRV baseline yet",
+    RHR_HIGH: "a raised resting heart rate",
+    RHR_VERY_HIGH: "a much raised resting heart rate",
+    SLEEP_SHORT: "short sleep",
+    ACWR_HIGH: "a sudden rise in training load",
+    GARMIN_RECOVERY: "Garmin recovery time left",
+    NO_RECENT_DATA: "no recent data",
 }
 
 # Flags that add up to REST when enough of them fire together.
@@ -65,20 +83,20 @@ def leg_day(lb_sets: float, categories: list[str], hours: float, novel: bool, wi
     return (
         f"{num(lb_sets)} hard leg sets ({cats}) {num(hours)} h ago. Running economy and "
         f"time-to-exhaustion are impaired for 24-48 h after such sessions (up to 72 h for a "
-        f"first session in a while): short easy run only.{why}"
+        f"first session in a while).{why}"
     )
 
 
 def sore(rating: float) -> str:
     """SORE sentence."""
-    return f"You rated soreness {num(rating)}/10. Soreness peaks 24-72 h after leg work: keep it easy today."
+    return f"You rated soreness {num(rating)}/10. Soreness peaks 24-72 h after leg work."
 
 
 def sore_severe(rating: float) -> str:
     """SORE_SEVERE sentence."""
     return (
-        f"You rated soreness {num(rating)}/10. Soreness peaks 24-72 h after leg work; if you "
-        f"can barely walk, skip the run."
+        f"You rated soreness {num(rating)}/10: legs that can barely walk need rest, not a run. "
+        f"Soreness peaks 24-72 h after leg work."
     )
 
 
@@ -91,7 +109,7 @@ def hrv_low(week_ms: float | None, lo_ms: float | None, hi_ms: float | None, sta
         )
     if status is not None:
         parts.append(f"Garmin rates your HRV status {status}.")
-    parts.append("HRV-guided plans swap hard days for easy ones.")
+    parts.append("A low HRV trend is a sign of incomplete recovery.")
     return " ".join(parts)
 
 
@@ -105,11 +123,12 @@ def rhr_high(today: float, delta: float, mean: float) -> str:
     return f"Resting HR {num(today)} bpm is {num(delta)} bpm above your 30-day average ({num(mean)} bpm)."
 
 
-def rhr_very_high(delta: float, limit: float) -> str:
-    """RHR_VERY_HIGH sentence."""
+def rhr_very_high(today: float, delta: float, mean: float, limit: float) -> str:
+    """RHR_VERY_HIGH sentence (shown instead of RHR_HIGH's)."""
     return (
-        f"Resting HR {num(delta)} bpm above normal (>= +{num(limit)}) is a strong sign of "
-        f"accumulated fatigue or a coming illness."
+        f"Resting HR {num(today)} bpm is {num(delta)} bpm above your 30-day average "
+        f"({num(mean)} bpm). A rise of {num(limit)} bpm or more is a strong sign of accumulated "
+        f"fatigue or a coming illness."
     )
 
 
@@ -131,7 +150,10 @@ def acwr_high(ratio: float, limit: float) -> str:
 
 def garmin_recovery(hours: float) -> str:
     """GARMIN_RECOVERY sentence."""
-    return f"Garmin recovery time still {num(hours)} h: not ready for a hard (TE >= 3) session."
+    return (
+        f"Garmin recovery time still {num(hours)} h: not ready for a hard session "
+        f"(Training Effect 3 or more)."
+    )
 
 
 def no_recent_data(days: int) -> str:

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from sync.readiness.sources import Source
+
 __all__ = ["Flag", "Prescription", "Reason", "Verdict"]
 
 Number = float | int | str | bool | None
@@ -61,7 +63,13 @@ class Verdict(_Model):
     flag: Flag
     day: date = Field(description="D: the athlete-local date the verdict is for.")
     codes: list[str] = Field(description="Fired reason codes, in a fixed order.")
-    reasons: list[Reason] = Field(description="One per code.")
+    reasons: list[Reason] = Field(
+        description="What is shown: one per code, except that a more severe code replaces its milder "
+        "sibling (RHR_VERY_HIGH hides RHR_HIGH)."
+    )
+    sources: list[Source] = Field(
+        default_factory=list, description="What the shown reasons' source tags stand for."
+    )
     unknown: list[str] = Field(description="Inputs the model did not have (rules skipped).")
     numbers: dict[str, Number] = Field(description="The numbers the rules used.")
     prescription: Prescription

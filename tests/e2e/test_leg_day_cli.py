@@ -28,7 +28,8 @@ def test_leg_day_gives_easy_next_morning(db_settings: Settings) -> None:
     day = _strength_day(db_settings)
     result = run_cli("today", "--date", day)
     assert result.exit_code == 0, result.output
-    assert "EASY" in result.output and "LEG_DAY" in result.output
+    assert "EASY" in result.output and "hard leg sets" in result.output
+    assert "LEG_DAY" not in result.output  # people read sentences, not codes
     with session_scope(db_settings) as s:
         row = s.scalars(select(VerdictRecord)).one()
     assert row.flag == "EASY" and "LEG_DAY" in row.codes
@@ -49,7 +50,7 @@ def test_upper_body_day_gives_run(db_settings: Settings) -> None:
     assert run_cli("import", corpus / "strength" / "fr165-strength-upper-01.fit").exit_code == 0
     result = run_cli("today", "--date", _strength_day(db_settings))
     assert result.exit_code == 0, result.output
-    assert "RUN" in result.output and "LEG_DAY" not in result.output
+    assert "RUN" in result.output and "hard leg sets" not in result.output
 
 
 def test_soreness_out_of_range_is_refused(db_settings: Settings) -> None:
@@ -71,7 +72,8 @@ def test_history_lists_verdicts_with_loads(db_settings: Settings) -> None:
     assert run_cli("today", "--date", day).exit_code == 0
     out = run_cli("history", "--days", "3", "--until", day)
     assert out.exit_code == 0, out.output
-    assert day in out.output and "EASY" in out.output and "LEG_DAY" in out.output
+    assert day in out.output and "EASY" in out.output and "hard leg" in out.output
+    assert "LEG_DAY" not in out.output
 
 
 def test_verdict_json_from_scenario(settings: Settings) -> None:

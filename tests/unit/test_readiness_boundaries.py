@@ -483,11 +483,19 @@ def test_easy_without_heart_rates_has_no_cap_and_says_so() -> None:
     assert v.prescription.hr_cap_bpm is None and "hr_profile" in v.unknown
 
 
-def test_rest_prescription() -> None:
+def test_rest_prescription_after_leg_day_and_two_more_signs() -> None:
+    p = verdict(strength=[session(20, sets(8))], sleep_hours=5, acwr=1.8).prescription
+    assert p.kind == "rest" and not p.run and p.why
+    text = " ".join(p.advice).lower()
+    assert "walk for 20-40" in text and "mobility" in text and "foam roll" in text
+
+
+def test_barely_walking_gets_rest_without_a_walking_target() -> None:
     p = verdict(soreness=8).prescription
     assert p.kind == "rest" and not p.run and p.why
     text = " ".join(p.advice).lower()
-    assert "walk" in text and "mobility" in text and "foam roll" in text
+    assert "walk for" not in text and "no walking target" in text
+    assert "only as far as it is comfortable" in text and "foam roll" not in text
 
 
 def test_run_note_after_a_48_to_72h_old_leg_day() -> None:
@@ -543,7 +551,8 @@ def test_cli_verdict_on_a_published_scenario(cli) -> None:  # noqa: ANN001
     assert result.exit_code == 0 and json.loads(result.stdout)["flag"] == "EASY"
     human = cli("verdict", "--context", SCENARIO)
     assert human.exit_code == 0
-    assert "EASY" in human.stdout and "LEG_DAY" in human.stdout and "30 min" in human.stdout
+    assert "EASY" in human.stdout and "hard leg sets" in human.stdout and "30 min" in human.stdout
+    assert "LEG_DAY" not in human.stdout
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sync.readiness import DayContext, Flag, Verdict, evaluate
-from sync.readiness.texts import CODE_ORDER
+from sync.readiness.sources import expand_tags
+from sync.readiness.texts import CODE_ORDER, HIDDEN_BY
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -113,9 +114,10 @@ def rank(data: dict[str, Any]) -> int:
 def test_random_contexts_never_raise_and_are_consistent(data: dict[str, Any]) -> None:
     v = run(data)
     assert v.flag in set(Flag)
-    assert [r.code for r in v.reasons] == v.codes
+    assert [r.code for r in v.reasons] == [c for c in v.codes if HIDDEN_BY.get(c) not in v.codes]
     assert v.codes == [c for c in CODE_ORDER if c in v.codes]
     assert all(r.text and r.source for r in v.reasons)
+    assert {t for r in v.reasons for t in expand_tags(r.source)} == {s.tag for s in v.sources}
     assert len(set(v.unknown)) == len(v.unknown)
     assert v.prescription.run is (v.flag is not Flag.REST)
     if v.flag is Flag.EASY:

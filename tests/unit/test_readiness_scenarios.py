@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from sync.readiness import Flag, context_from_json, evaluate
+from sync.readiness.sources import expand_tags
+from sync.readiness.texts import HIDDEN_BY
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -74,5 +76,8 @@ def test_scenario_verdict_is_json_and_deterministic(path: Path) -> None:
         "numbers",
         "unclassified_sets",
     } <= set(first)
-    assert [r["code"] for r in first["reasons"]] == first["codes"]
+    hidden = {c for c in first["codes"] if HIDDEN_BY.get(c) in first["codes"]}
+    assert [r["code"] for r in first["reasons"]] == [c for c in first["codes"] if c not in hidden]
     assert all(r["text"] and r["source"] for r in first["reasons"])
+    explained = {s["tag"] for s in first["sources"]}
+    assert all(set(expand_tags(r["source"])) <= explained for r in first["reasons"])
