@@ -3,7 +3,7 @@
 fitparse returns bare numbers for enum values it does not know (a Forerunner 965 arrives
 as product 4315, volleyball as sport 75). These tables hold the names from the current
 Garmin FIT SDK global profile for the values legday meets in practice. They are plain data
-(no fitparse import), and `sync.fit.decode` consults them after fitparse's own tables.
+(no fitparse import), and `sync.fit.names` consults them after fitparse's own tables.
 
 Numbers not found anywhere are never an error: they are rendered as text
 (`"garmin:4999"`, `"sport_99"`) so a new watch model or sport cannot break an import.

@@ -1,7 +1,9 @@
-"""legday's Garmin Connect client: the only module that imports garth.
+"""legday's Garmin Connect client: transport and auth, and the only module that imports garth.
 
-A small surface of our own (profile, activities, FIT download, wellness, workouts) over
-garth's session, so garth (unmaintained since March 2026) can be swapped out behind it.
+A small surface of our own over garth's session, so garth (unmaintained since March 2026) can
+be swapped out behind it. The endpoints (profile, activities, FIT download, wellness,
+workouts) live in their own modules as mixins over `Transport` and return typed records
+(sync/garmin/records.py); this module only sends, authenticates and maps errors.
 
 What it adds to garth:
 - one setting (`garmin_base_url`) sends every Garmin host to another server (the sandbox),
@@ -25,7 +27,6 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ from urllib3.util.retry import Retry
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
+from sync.garmin.activities import ActivityCalls
 from sync.garmin.budget import global_budget_from
 from sync.garmin.errors import (
     GarminAuthError,
@@ -53,9 +55,11 @@ from sync.garmin.errors import (
     GarminRateLimited,
     GarminUnavailable,
 )
+from sync.garmin.profile import ProfileCalls
 from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
-from sync.garmin.windows import date_windows
+from sync.garmin.wellness import WellnessCalls
+from sync.garmin.workouts import WorkoutCalls
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +164,12 @@ class _Garth(_GarthClient):
         """Tokens come from our database only, never from GARTH_HOME / GARTH_TOKEN."""
 
 
-class GarminClient:
-    """The calls legday makes to Garmin Connect, for one account."""
+class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
+    """The calls legday makes to Garmin Connect, for one account.
+
+    This class is the transport and the auth; the calls themselves (paths, answers turned into
+    records) come from the endpoint mixins in `profile`, `activities`, `wellness`, `workouts`.
+    """
 
     def __init__(
         self,
@@ -442,66 +450,8 @@ class GarminClient:
 
         return self._with_body_retries(call, path)
 
-    # -- profile and settings ----------------------------------------------------------------
-
-    def profile(self) -> dict[str, Any]:
-        """The social profile (displayName, userName, profileId); also verifies the tokens."""
-        data = self._json("GET", ep.SOCIAL_PROFILE, forbidden_is_auth=True)
-        if not isinstance(data, dict):
-            raise GarminBadResponse("socialProfile: not an object")
-        self.display_name = data.get("displayName") or data.get("userName")
-        return data
-
-    def user_settings(self) -> dict[str, Any] | None:
-        """userData (weight g, gender, birth date, LTHR) and sleep windows."""
-        return self._json("GET", ep.USER_SETTINGS, forbidden_is_auth=True)
-
-    def personal_information(self) -> dict[str, Any] | None:
-        """userInfo.timeZone (IANA) and locale."""
-        return self._json("GET", ep.PERSONAL_INFO, forbidden_is_auth=True)
-
-    def heart_rate_zones(self) -> list[dict[str, Any]]:
-        """HR zones per sport (max/resting HR used)."""
-        return self._json("GET", ep.HR_ZONES) or []
-
-    # -- activities --------------------------------------------------------------------------
-
-    def activities(
-        self,
-        start: int = 0,
-        limit: int = 20,
-        *,
-        start_date: date | None = None,
-        end_date: date | None = None,
-    ) -> list[dict[str, Any]]:
-        """One page of the activity list, newest first (`[]` past the end)."""
-        params: dict[str, Any] = {"start": start, "limit": limit}
-        if start_date is not None:
-            params["startDate"] = start_date.isoformat()
-        if end_date is not None:
-            params["endDate"] = end_date.isoformat()
-        data = self._json("GET", ep.ACTIVITY_LIST, params=params, forbidden_is_auth=True)
-        return data if isinstance(data, list) else []
-
-    def activity(self, activity_id: int) -> dict[str, Any]:
-        """The summary of one activity."""
-        data = self._json("GET", ep.activity(activity_id))
-        if not isinstance(data, dict):
-            raise GarminNotFound(f"activity {activity_id}: no data")
-        return data
-
-    def exercise_sets(self, activity_id: int) -> list[dict[str, Any]] | None:
-        """Garmin's strength sets (with the athlete's corrections); None for non-strength."""
-        data = self._json("GET", ep.exercise_sets(activity_id))
-        if not isinstance(data, dict):
-            return None
-        sets = data.get("exerciseSets")
-        return sets if isinstance(sets, list) else None
-
-    def download_fit_zip(self, activity_id: int) -> bytes:
-        """The original FIT as Garmin sends it (a ZIP), refused above the size cap."""
-        cap = self.settings.garmin_max_download_bytes
-        path = ep.fit_download(activity_id)
+    def _download(self, path: str, cap: int) -> bytes:
+        """A streamed binary body (a FIT ZIP), refused above `cap` bytes; retried if cut short."""
 
         def call() -> bytes:
             resp = self._send("GET", path, stream=True, accept="*/*")
@@ -522,106 +472,6 @@ class GarminClient:
             return b"".join(chunks)
 
         return self._with_body_retries(call, path)
-
-    # -- wellness ----------------------------------------------------------------------------
-
-    def hrv_day(self, day: date) -> dict[str, Any] | None:
-        """One night's HRV (None on 204)."""
-        return self._json("GET", ep.hrv_day(day))
-
-    def hrv_range(self, start: date, end: date) -> list[dict[str, Any]]:
-        """HRV summaries for [start, end], fetched in the widest windows Garmin allows."""
-        out: list[dict[str, Any]] = []
-        for lo, hi in date_windows(start, end, ep.HRV_RANGE_MAX_DAYS):
-            data = self._json("GET", ep.hrv_range(lo, hi))
-            if isinstance(data, dict) and isinstance(data.get("hrvSummaries"), list):
-                out.extend(data["hrvSummaries"])
-        return out
-
-    def sleep_day(self, day: date) -> dict[str, Any] | None:
-        """The sleep body of the night ending on `day` (None when the DTO has no id)."""
-        data = self._json("GET", ep.SLEEP_DAY, params={"date": day.isoformat(), "nonSleepBufferMinutes": 60})
-        if not isinstance(data, dict):
-            return None
-        dto = data.get("dailySleepDTO") or {}
-        return data if dto.get("id") is not None else None
-
-    def sleep_scores(self, start: date, end: date) -> list[dict[str, Any]]:
-        """[{calendarDate, value}] for the range."""
-        out: list[dict[str, Any]] = []
-        for lo, hi in date_windows(start, end, 28):
-            data = self._json("GET", ep.sleep_scores(lo, hi))
-            if isinstance(data, list):
-                out.extend(data)
-        return out
-
-    def resting_hr_range(self, start: date, end: date) -> dict[str, float]:
-        """Resting HR per calendarDate (ISO string) for the range."""
-        if self.display_name is None:
-            self.profile()
-        out: dict[str, float] = {}
-        for lo, hi in date_windows(start, end, ep.RESTING_HR_RANGE_MAX_DAYS):
-            data = self._json(
-                "GET",
-                ep.resting_hr_range(str(self.display_name)),
-                params={
-                    "fromDate": lo.isoformat(),
-                    "untilDate": hi.isoformat(),
-                    "metricId": ep.RESTING_HR_METRIC_ID,
-                },
-            )
-            metrics = (
-                (((data or {}).get("allMetrics") or {}).get("metricsMap") or {})
-                if isinstance(data, dict)
-                else {}
-            )
-            for item in metrics.get("WELLNESS_RESTING_HEART_RATE") or []:
-                if item.get("value") is not None and item.get("calendarDate"):
-                    out[str(item["calendarDate"])] = float(item["value"])
-        return out
-
-    def body_battery_reports(self, start: date, end: date) -> list[dict[str, Any]]:
-        """Per-day body battery reports (charged, drained, values) for the range."""
-        out: list[dict[str, Any]] = []
-        for lo, hi in date_windows(start, end, ep.BODY_BATTERY_RANGE_MAX_DAYS):
-            data = self._json(
-                "GET",
-                ep.BODY_BATTERY_REPORTS,
-                params={"startDate": lo.isoformat(), "endDate": hi.isoformat()},
-            )
-            if isinstance(data, list):
-                out.extend(data)
-        return out
-
-    def daily_stress(self, day: date) -> dict[str, Any] | None:
-        """Stress and body battery samples of one day (None on `null`)."""
-        data = self._json("GET", ep.daily_stress(day))
-        return data if isinstance(data, dict) else None
-
-    def training_readiness(self, day: date) -> list[dict[str, Any]]:
-        """Readiness snapshots of one day, newest first (`[]` when none)."""
-        data = self._json("GET", ep.training_readiness(day))
-        return data if isinstance(data, list) else []
-
-    # -- workouts ----------------------------------------------------------------------------
-
-    def create_workout(self, workout: dict[str, Any]) -> dict[str, Any]:
-        """Store a workout; returns it with its new workoutId."""
-        data = self._json("POST", ep.WORKOUT_CREATE, json_body=workout)
-        if not isinstance(data, dict) or "workoutId" not in data:
-            raise GarminBadResponse("workout create: no workoutId in the answer")
-        return data
-
-    def schedule_workout(self, workout_id: int, day: date) -> dict[str, Any]:
-        """Put a stored workout on the athlete's calendar; returns workoutScheduleId."""
-        data = self._json("POST", ep.schedule_workout(workout_id), json_body={"date": day.isoformat()})
-        if not isinstance(data, dict):
-            raise GarminBadResponse("workout schedule: empty answer")
-        return data
-
-    def delete_workout(self, workout_id: int) -> None:
-        """Remove a stored workout."""
-        self._json("DELETE", ep.workout(workout_id))
 
 
 class _BodyBroken(Exception):

@@ -22,7 +22,7 @@ def add_tokens(
     display_name = None
     if verify:
         client = GarminClient(tokens, settings)
-        display_name = client.profile().get("displayName")
+        display_name = client.profile().display_name
         tokens = client.tokens  # may have been refreshed during the check
     sealed = seal(settings, tokens)
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, update
 
 from sync.db.models import Activity, Quarantine
 from sync.errors import UnsafeArchiveError
 from sync.garmin.errors import GarminForbidden, GarminNotFound
+from sync.garmin.records import ActivitySummary
 from sync.garmin_sync.context import RunContext
 from sync.garmin_sync.exercise_sets import apply_garmin_sets, has_garmin_sets
 from sync.ingest.archive import safe_extract_single_fit
@@ -19,10 +19,6 @@ from sync.ingest.importer import import_fit_bytes, quarantine
 log = logging.getLogger(__name__)
 
 STRENGTH_TYPES = {"strength_training"}
-
-
-def _parse_gmt(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
 def _known_ids(run: RunContext, garmin_id: int) -> list[int]:
@@ -83,7 +79,7 @@ def _hold_unsafe(
     return True
 
 
-def ingest_item(run: RunContext, item: dict[str, Any], *, refresh_sets: bool = False) -> bool:
+def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = False) -> bool:
     """Download, import and correct one listed activity. False: retry it next sync.
 
     `refresh_sets`: fetch Garmin's exerciseSets again for an already-known strength
@@ -91,9 +87,8 @@ def ingest_item(run: RunContext, item: dict[str, Any], *, refresh_sets: bool = F
     """
     report = run.report
     report.activities_seen += 1
-    garmin_id = int(item["activityId"])
-    type_key = ((item.get("activityType") or {}).get("typeKey") or "").lower()
-    strength = type_key in STRENGTH_TYPES or bool(item.get("summarizedExerciseSets"))
+    garmin_id = item.activity_id
+    strength = item.type_key in STRENGTH_TYPES or item.has_exercise_sets
     activity_ids = _known_ids(run, garmin_id)
     if activity_ids:
         report.activities_known += 1
@@ -162,7 +157,7 @@ def sync_activities(run: RunContext, now: datetime) -> None:
         page = run.client.activities(start, size)
         older = False
         for item in page:
-            started = _parse_gmt(item["startTimeGMT"])
+            started = item.start_utc
             if started < cutoff:
                 older = True
                 break

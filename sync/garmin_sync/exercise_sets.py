@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import delete, select
 
 from sync.db.models import Activity, StrengthSet
 from sync.db.upsert import upsert
 from sync.fit.exercises import UNKNOWN, lower_body_weight, muscle_groups
 from sync.garmin_sync.context import RunContext
-
-
-def _parse_dto_utc(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        return datetime.fromisoformat(text.split(".")[0]).replace(tzinfo=UTC)
-    except ValueError:
-        return None
 
 
 def has_garmin_sets(run: RunContext, activity_ids: list[int]) -> bool:
@@ -57,34 +46,25 @@ def apply_garmin_sets(run: RunContext, garmin_id: int, activity_ids: list[int]) 
         (a.id for a in activities if a.sport in ("training", "strength_training")), activities[0].id
     )
     listed: set[int] = set()
-    for position, item in enumerate(sets):
-        index = item.get("messageIndex")
-        index = position if index is None else int(index)
+    for item in sets:
+        index = item.index
         listed.add(index)
-        active = str(item.get("setType", "")).upper() == "ACTIVE"
-        guesses = sorted(item.get("exercises") or [], key=lambda e: -(e.get("probability") or 0))
-        best = guesses[0] if guesses else {}
-        category = str(best.get("category") or UNKNOWN).lower()
-        exercise = str(best["name"]).lower() if best.get("name") else None
-        grams = item.get("weight")
-        weight_kg = (
-            (grams / 1000.0 if grams > 0 else 0.0 if grams == 0 else None)
-            if isinstance(grams, int | float)
-            else None
-        )
+        active = item.active
+        category = item.category or UNKNOWN
+        exercise = item.exercise
         upsert(
             session,
             StrengthSet,
             {
                 "activity_id": existing.get(index, default),
                 "set_index": index,
-                "start_utc": _parse_dto_utc(item.get("startTime")),
+                "start_utc": item.start_utc,
                 "category": category,
-                "category_guesses": [str(g.get("category") or UNKNOWN).lower() for g in guesses],
+                "category_guesses": [g or UNKNOWN for g in item.category_guesses],
                 "exercise": exercise,
-                "reps": item.get("repetitionCount"),
-                "weight_kg": weight_kg,
-                "duration_s": item.get("duration"),
+                "reps": item.reps,
+                "weight_kg": item.weight_kg,
+                "duration_s": item.duration_s,
                 "set_type": "active" if active else "rest",
                 "muscle_groups": list(muscle_groups(category, exercise)) if active else [],
                 "lower_body": lower_body_weight(category) if active else 0.0,

@@ -49,7 +49,7 @@ def guarded(
     session.commit()
     try:
         if not account.display_name:
-            account.display_name = client.profile().get("displayName")
+            account.display_name = client.profile().display_name
         client.display_name = account.display_name
         body()
         account.status, account.status_reason, account.backoff_s = "ok", None, 0.0

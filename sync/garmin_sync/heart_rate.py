@@ -14,12 +14,12 @@ def fill_max_and_rest_hr(run: RunContext) -> None:
     if athlete.max_hr is not None and athlete.rest_hr is not None:
         return
     zones = run.client.heart_rate_zones()
-    chosen = next((z for z in zones if z.get("sport") == "RUNNING"), None) or next(
-        (z for z in zones if z.get("sport") == "DEFAULT"), None
+    chosen = next((z for z in zones if z.sport == "RUNNING"), None) or next(
+        (z for z in zones if z.sport == "DEFAULT"), None
     )
     if not chosen:
         return
-    max_hr, rest_hr = chosen.get("maxHeartRateUsed"), chosen.get("restingHeartRateUsed")
+    max_hr, rest_hr = chosen.max_hr, chosen.rest_hr
     if (
         isinstance(max_hr, int)
         and isinstance(rest_hr, int)

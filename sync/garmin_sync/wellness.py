@@ -14,48 +14,30 @@ WELLNESS_WINDOW_DAYS = 28  # one HRV / body-battery range call per window
 WELLNESS_OVERLAP_DAYS = 2  # last nights' values are finalised late (sleep edits, readiness)
 
 
-def _daily_peaks(reports: list[dict[str, Any]]) -> dict[str, int]:
-    """The highest body-battery level of each day, by ISO date."""
-    battery: dict[str, int] = {}
-    for report in reports:
-        levels = [
-            v[1]
-            for v in report.get("bodyBatteryValuesArray") or []
-            if isinstance(v, list) and len(v) > 1 and isinstance(v[1], int | float)
-        ]
-        if levels and report.get("date"):
-            battery[str(report["date"])] = int(max(levels))
-    return battery
-
-
 def sync_wellness_window(run: RunContext, lo: date, hi: date) -> None:
     """Upsert WellnessDay rows for [lo, hi] (athlete-local dates)."""
     c = run.client
-    hrv = {s.get("calendarDate"): s for s in c.hrv_range(lo, hi)}
+    hrv = {night.day: night for night in c.hrv_range(lo, hi)}
     rhr = c.resting_hr_range(lo, hi)
-    battery = _daily_peaks(c.body_battery_reports(lo, hi))
+    battery = {b.day: b.peak for b in c.body_battery_reports(lo, hi)}
     day = lo
     while day <= hi:
-        key = day.isoformat()
         values: dict[str, Any] = {}
-        summary = hrv.get(key) or {}
-        values["hrv_last_night_ms"] = summary.get("lastNightAvg")
-        values["hrv_weekly_avg_ms"] = summary.get("weeklyAvg")
-        values["hrv_status"] = summary.get("status")
+        night = hrv.get(day)
+        values["hrv_last_night_ms"] = night.last_night_avg_ms if night else None
+        values["hrv_weekly_avg_ms"] = night.weekly_avg_ms if night else None
+        values["hrv_status"] = night.status if night else None
         sleep = c.sleep_day(day)
-        dto = (sleep or {}).get("dailySleepDTO") or {}
-        values["sleep_seconds"] = dto.get("sleepTimeSeconds")
-        values["sleep_score"] = ((dto.get("sleepScores") or {}).get("overall") or {}).get("value")
-        values["resting_hr"] = rhr.get(key, (sleep or {}).get("restingHeartRate"))
-        values["body_battery"] = battery.get(key)
+        values["sleep_seconds"] = sleep.sleep_seconds if sleep else None
+        values["sleep_score"] = sleep.sleep_score if sleep else None
+        values["resting_hr"] = rhr.get(day, sleep.resting_hr if sleep else None)
+        values["body_battery"] = battery.get(day)
         snapshots = c.training_readiness(day)
         if snapshots:
             # The morning value: the wake-up reset, else the day's earliest snapshot.
-            morning = next(
-                (s for s in snapshots if s.get("inputContext") == "AFTER_WAKEUP_RESET"), snapshots[-1]
-            )
-            values["training_readiness"] = morning.get("score")
-            minutes = morning.get("recoveryTime")
+            morning = next((s for s in snapshots if s.after_wakeup_reset), snapshots[-1])
+            values["training_readiness"] = morning.score
+            minutes = morning.recovery_minutes
             values["recovery_time_h"] = round(minutes / 60.0, 2) if minutes is not None else None
         present = {k: v for k, v in values.items() if v is not None}
         if present:  # only known values: a later "no data" never erases a stored one

@@ -40,7 +40,7 @@ def test_expired_garth_token_is_exchanged_and_reported(sandbox: Sandbox, gsettin
     tokens = sandbox.issue_garth_tokens(expires_in=-5)
     saved: list[object] = []
     client = GarminClient(tokens, gsettings, on_refresh=saved.append)
-    assert client.profile()["displayName"] == "example_user"
+    assert client.profile().display_name == "example_user"
     assert len(saved) == 1 and isinstance(saved[0], GarthTokens)
     assert saved[0].oauth2["access_token"] != tokens.oauth2["access_token"]  # type: ignore[index]
     assert [r.path for r in sandbox.log] == [
@@ -129,7 +129,7 @@ def test_5xx_burst_and_reset_and_truncation_are_survived(sandbox: Sandbox, gsett
     assert client.activities()
     assert [r.status for r in sandbox.requests("activitylist")] == [503, 503, 200]
     sandbox.faults.add("reset", "socialProfile", times=1)
-    assert client.profile()["displayName"] == "example_user"
+    assert client.profile().display_name == "example_user"
     sandbox.faults.add("truncate", "user-settings", times=1)
     assert client.user_settings()["userData"]
     assert client.requests == len(sandbox.log)
@@ -156,7 +156,7 @@ def test_no_data_answers_are_none_or_empty(sandbox: Sandbox, gsettings: Settings
     assert client.training_readiness(FUTURE) == []  # 200 []
     assert client.sleep_day(FUTURE) is None  # null-id DTO
     assert client.activities(start=500) == []  # past the end
-    assert client.exercise_sets(client.activities()[-1]["activityId"]) is None  # a run
+    assert client.exercise_sets(client.activities()[-1].activity_id) is None  # a run
     statuses = {r.status for r in sandbox.log}
     assert statuses == {200, 204}
 
