@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
 from dotenv import dotenv_values
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "legday"
@@ -153,7 +153,9 @@ def unknown_variables(names: Iterable[str]) -> list[str]:
     return sorted({n for n in names if n.upper().startswith("LEGDAY_") and n.upper() not in known})
 
 
-def warn_unknown_variables(environ: Mapping[str, str] | None = None, env_file: Path | None = None) -> list[str]:
+def warn_unknown_variables(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> list[str]:
     """Log a warning naming each unknown LEGDAY_* variable (environment and `.env`); return them."""
     names = set(os.environ if environ is None else environ)
     env_file = Path(".env") if env_file is None else env_file
