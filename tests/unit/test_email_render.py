@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 from email import policy
 from pathlib import Path
 
-from sync.notify.outbox import write_to_outbox
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+from sync.notify.outbox import write_to_outbox
 from sync.notify.render import daily_subject, render_daily_email
 from sync.readiness import DayContext, evaluate
 
