@@ -38,7 +38,8 @@ def test_dispatch_prints_the_summary_line_and_exit_codes(settings: Settings, smt
     _add("ana", "Europe/Berlin", "ana@example.org")
     _add("bo", "America/New_York", "bo@example.org")
     _add("cy", "Australia/Sydney", "cy@example.org")
-    early = run_cli("email", "dispatch", "--now", "2026-03-10T05:45:00Z")  # 06:45 Berlin, 16:45 Sydney, night in NY
+    # 06:45 in Berlin, 16:45 in Sydney, 01:45 in New York
+    early = run_cli("email", "dispatch", "--now", "2026-03-10T05:45:00Z")
     assert (early.exit_code, early.stdout) == (0, "sent 2, already sent 0, not due 1, failed 0\n")
     smtp_server.recorder.fail_data.append("554 5.6.0 Message rejected")
     late = run_cli("email", "dispatch", "--now", "2026-03-10T12:00:00+00:00")
