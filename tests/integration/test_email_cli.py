@@ -56,6 +56,9 @@ def test_without_smtp_host_emails_go_to_the_outbox(settings: Settings) -> None:
     (path,) = (settings.data_dir / "outbox").glob("*.eml")
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
     assert parsed["To"] == "ana@example.org" and parsed["Subject"].startswith("RUN today")
+    assert run_cli("athlete", "set", "ana", "--no-daily-email").exit_code == 0  # unsubscribed
+    result = run_cli("email", "dispatch", "--now", "2026-03-11T07:00:00Z")
+    assert result.stdout == "sent 0, already sent 0, not due 1, failed 0\n"
 
 
 def test_preview_writes_the_email_without_sending(settings: Settings, tmp_path: Path) -> None:
