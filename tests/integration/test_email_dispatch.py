@@ -92,7 +92,8 @@ def test_three_time_zones_each_get_one_email_at_their_local_send_time(
         assert "Your soreness rating: 5/10" in part and "Sleep last night: 5 h" in part
         assert "under 148 bpm" in part
         assert "SORE" not in part.replace("EASY", "")  # no raw codes
-    assert "Your legs are sore (5/10)" in text or "5/10" in text
+    assert "You rated soreness 5/10." in text and "You rated soreness 5/10." in html
+    assert "Sleep last night: 5 h" in text  # the SLEEP_SHORT reason's number, in the numbers list
 
 
 def test_two_dispatchers_at_once_send_each_email_once(db_settings: Settings, smtp_server: SmtpServer) -> None:
