@@ -6,10 +6,15 @@ The embedded default needs nothing set: a SQLite file in the data directory, no 
 
 from __future__ import annotations
 
+import difflib
+import logging
+import os
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -56,7 +61,27 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = Field(
         None, description="Fernet key encrypting Garmin tokens and SMTP passwords at rest."
     )
-    smtp_password: SecretStr | None = None
+    smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
+
+    # Email (docs/email.md). No SMTP host: emails go to the outbox folder in data_dir.
+    smtp_host: str | None = Field(None, description="SMTP server; unset means the local outbox folder.")
+    smtp_port: int | None = Field(
+        None, description="SMTP port; unset: 587 for starttls, 465 for ssl, 25 for none."
+    )
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        "starttls", description="starttls (upgrade a plain connection), ssl (TLS from the start) or none."
+    )
+    smtp_user: str | None = Field(None, description="SMTP login user; unset means no login.")
+    smtp_timeout_s: float = Field(30.0, description="Seconds before an SMTP connect or reply times out.")
+    mail_from: str = Field("legday <legday@localhost>", description="From address of every email.")
+    email_max_attempts: int = Field(5, description="Send attempts per email before it is marked failed.")
+    email_retry_backoff_s: float = Field(
+        300.0, description="Wait before retrying a transient SMTP failure; doubles per attempt."
+    )
+    email_claim_timeout_s: float = Field(
+        900.0,
+        description="A delivery claimed this long ago that never reached the SMTP server is taken over.",
+    )
 
     # Garmin
     garmin_domain: str = Field("garmin.com", description="garth domain; production is garmin.com.")
@@ -106,9 +131,43 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'legday.sqlite3'}"
 
     @property
+    def smtp_port_or_default(self) -> int:
+        """The SMTP port, defaulting by security mode."""
+        if self.smtp_port is not None:
+            return self.smtp_port
+        return {"starttls": 587, "ssl": 465, "none": 25}[self.smtp_security]
+
+    @property
     def raw_store_dir(self) -> Path:
         """Content-addressed store of raw FIT bytes."""
         return self.data_dir / "raw"
+
+
+# LEGDAY_* variables that are not settings but are read elsewhere on purpose.
+NON_SETTING_VARIABLES = frozenset({"LEGDAY_TEST_POSTGRES_URL"})
+
+
+def unknown_variables(names: Iterable[str]) -> list[str]:
+    """The LEGDAY_* names among `names` that no setting reads (a misspelt setting), sorted."""
+    known = {f"LEGDAY_{field.upper()}" for field in Settings.model_fields} | NON_SETTING_VARIABLES
+    return sorted({n for n in names if n.upper().startswith("LEGDAY_") and n.upper() not in known})
+
+
+def warn_unknown_variables(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> list[str]:
+    """Log a warning naming each unknown LEGDAY_* variable (environment and `.env`); return them."""
+    names = set(os.environ if environ is None else environ)
+    env_file = Path(".env") if env_file is None else env_file
+    if env_file.is_file():
+        names |= {k for k in dotenv_values(env_file) if k}
+    unknown = unknown_variables(names)
+    known = [f"LEGDAY_{field.upper()}" for field in Settings.model_fields]
+    for name in unknown:
+        close = difflib.get_close_matches(name.upper(), known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        logging.getLogger("sync.config").warning("unknown setting %s is ignored%s", name, hint)
+    return unknown
 
 
 @lru_cache(maxsize=1)

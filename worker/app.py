@@ -53,6 +53,8 @@ def _dispose_engines_after_fork(**_: object) -> None:
 @setup_logging.connect
 def _configure_logging(**_: object) -> None:
     # Our format (with athlete and task ids) instead of Celery's own root logger setup.
+    from sync.config import warn_unknown_variables
     from sync.logging import configure_logging
 
     configure_logging(get_settings().log_level)
+    warn_unknown_variables()  # a misspelt LEGDAY_* setting must not pass silently

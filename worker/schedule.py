@@ -18,4 +18,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": 600.0,
             "options": {"expires": 590},  # a stalled worker never piles up duplicates
         },
+        "dispatch-emails": {
+            "task": "worker.tasks.dispatch_emails",
+            "schedule": 300.0,  # an email leaves within 5 minutes of its send time
+            "options": {"expires": 290},
+        },
     }

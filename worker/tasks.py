@@ -15,6 +15,7 @@ from sync.garmin_sync import open_client
 from sync.garmin_sync import sync_account as sync_garmin_account
 from sync.locks import exclusive
 from sync.logging import log_context
+from sync.notify.dispatch import dispatch_due_emails
 from sync.scheduling import local_today
 from worker.app import app
 
@@ -87,3 +88,17 @@ def dispatch_syncs() -> int:
     for account_id in ids:
         sync_account.delay(account_id)
     return len(ids)
+
+
+@app.task(bind=True)
+def dispatch_emails(self, now: str | None = None) -> dict[str, int]:  # noqa: ANN001
+    """Send the daily emails that are due (at most once each: the delivery rows decide).
+
+    Retries are not Celery's job here: a transient SMTP failure leaves the row in `retry` and a
+    later tick takes it up after its backoff.
+    """
+    with log_context(task_id=self.request.id):
+        moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+        summary = dispatch_due_emails(moment)
+        log.info("email dispatch: %s", summary.line())
+        return vars(summary)

@@ -14,9 +14,9 @@ app = typer.Typer(
 
 def _register_all() -> None:
     """Import the command modules; each adds its commands to `app`."""
-    from sync.cli import core, daily_cmds, demo_cmd, garmin_cmds, readiness_cmds
+    from sync.cli import core, daily_cmds, demo_cmd, email_cmds, garmin_cmds, readiness_cmds
 
-    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, demo_cmd):
+    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, email_cmds, demo_cmd):
         module.register(app)
 
 
@@ -25,8 +25,9 @@ _register_all()
 
 def main() -> None:
     """Console-script entry point."""
-    from sync.config import get_settings
+    from sync.config import get_settings, warn_unknown_variables
     from sync.logging import configure_logging
 
     configure_logging(get_settings().log_level)
+    warn_unknown_variables()  # a misspelt LEGDAY_* setting must not pass silently
     app()

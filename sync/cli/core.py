@@ -82,6 +82,10 @@ def athlete_set(
     max_hr: Annotated[int | None, typer.Option()] = None,
     rest_hr: Annotated[int | None, typer.Option()] = None,
     send_time: Annotated[str | None, typer.Option(help="Local time of the daily email, HH:MM.")] = None,
+    daily_email: Annotated[
+        bool | None,
+        typer.Option("--daily-email/--no-daily-email", help="Send the daily email, or unsubscribe."),
+    ] = None,
     threshold: Annotated[
         list[str] | None,
         typer.Option("--threshold", "-t", help="Readiness threshold override NAME=VALUE (repeatable)."),
@@ -108,6 +112,7 @@ def athlete_set(
             max_hr=max_hr,
             rest_hr=rest_hr,
             send_time=send_time,
+            email_enabled=daily_email,
         )
         console.print(f"updated athlete {athlete.name}")
 

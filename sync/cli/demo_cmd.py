@@ -15,11 +15,12 @@ from sync.athletes import validate_timezone
 from sync.cli.common import console, fail
 from sync.cli.readiness_cmds import render_verdict
 from sync.config import get_settings
-from sync.daily import compute_verdict
+from sync.daily import compute_verdict, verdict_time
 from sync.db.models import Athlete
 from sync.db.session import dispose_engines, session_scope
 from sync.demo import run_demo
 from sync.errors import LegdayError
+from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.outbox import write_to_outbox
 from sync.notify.render import render_daily_email
 
@@ -74,6 +75,12 @@ def demo_command(
     render_verdict(console, verdict)
     message = render_daily_email(
         verdict.to_json_dict(), to="demo@example.org", sender="legday@localhost", name="demo athlete"
+    )
+    add_delivery_headers(
+        message,
+        sent_at=verdict_time(athlete, day),
+        message_id=stable_message_id(athlete.id, day, "daily", "legday@localhost"),
+        unsubscribe=[unsubscribe_mailto("legday@localhost")],
     )
     path = write_to_outbox(message, settings.data_dir / "outbox")
     console.print(f"[bold]3.[/] The morning email is in {path}")

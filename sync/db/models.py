@@ -235,10 +235,15 @@ class EmailDelivery(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
+    # claimed | sending | sent | retry | failed (docs/email.md)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     message_id: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(16), default="daily", server_default="daily")  # daily | reauth
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class SyncRun(Base):

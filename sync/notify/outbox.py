@@ -8,9 +8,30 @@ from pathlib import Path
 
 
 def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
-    """Save `message` as `<outbox>/<date>-<to>.eml` (overwriting the same day's) and return the path."""
+    """Save `message` as an .eml file in `outbox` and return the path.
+
+    The name comes from the Message-ID (stable per athlete-day), so sending the same email again
+    overwrites its file instead of adding a second one.
+    """
     outbox.mkdir(parents=True, exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9@._-]+", "_", f"{message['Subject'].split(':')[0]}-{message['To']}")
+    key = (message["Message-ID"] or "").strip("<>") or f"{message['Subject']}-{message['To']}"
+    stem = re.sub(r"[^A-Za-z0-9@._-]+", "_", key)[:180]
     path = outbox / f"{stem}.eml"
-    path.write_bytes(message.as_bytes())
+    tmp = path.with_suffix(".eml.tmp")
+    tmp.write_bytes(message.as_bytes())
+    tmp.replace(path)  # a reader never sees half a file
     return path
+
+
+class OutboxSender:
+    """Sender writing to a folder: the embedded default when no SMTP host is set."""
+
+    def __init__(self, outbox: Path) -> None:
+        self.outbox = outbox
+
+    def send(self, message: EmailMessage) -> None:
+        """Write `message` to the outbox."""
+        write_to_outbox(message, self.outbox)
+
+    def __repr__(self) -> str:
+        return f"OutboxSender({str(self.outbox)!r})"

@@ -1,0 +1,88 @@
+"""`legday email preview` and `legday email dispatch`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from sync.athletes import resolve_athlete
+from sync.cli.common import AthleteOpt, console, db_session, ensure_schema, fail
+from sync.config import get_settings
+from sync.db.models import EmailDelivery
+from sync.notify.compose import daily_message
+from sync.notify.dispatch import dispatch_due_emails
+from sync.scheduling import local_moment, local_today
+
+email_app = typer.Typer(help="The daily email: preview it, send what is due.", no_args_is_help=True)
+
+
+@email_app.command("preview")
+def preview_command(
+    athlete: AthleteOpt = None,
+    day: Annotated[
+        str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: the next email's day).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: in the data dir).")
+    ] = None,
+) -> None:
+    """Write the next daily email (or that of --date) to an .eml file; nothing is sent."""
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        if day is None:
+            the_day = local_today(who.timezone)
+            sent = session.scalar(
+                select(EmailDelivery.id).where(
+                    EmailDelivery.athlete_id == who.id, EmailDelivery.date == the_day
+                )
+            )
+            if sent is not None:  # today's went: the next one is tomorrow's
+                the_day += timedelta(days=1)
+        else:
+            try:
+                the_day = datetime.strptime(day, "%Y-%m-%d").date()
+            except ValueError:
+                raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+        at = max(datetime.now(UTC), local_moment(the_day, who.send_time, who.timezone))
+        message = daily_message(session, who, the_day, at, settings)
+        if not who.email:
+            message.replace_header("To", "(no email address set)")
+        path = out or settings.data_dir / "preview" / f"{who.name}-{the_day.isoformat()}.eml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(message.as_bytes())
+        console.print(f"{message['Subject']}\nwritten to {path}")
+
+
+@email_app.command("dispatch")
+def dispatch_command(
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this ISO-8601 time (default: the clock).")
+    ] = None,
+) -> None:
+    """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`."""
+    moment = datetime.now(UTC)
+    if now is not None:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError:
+            raise typer.BadParameter(f"{now!r} is not an ISO-8601 time", param_hint="--now") from None
+        if moment.tzinfo is None:
+            raise typer.BadParameter("give a time zone, e.g. 2026-03-10T05:30:00Z", param_hint="--now")
+    settings = get_settings()
+    try:
+        ensure_schema(settings)
+        summary = dispatch_due_emails(moment, settings=settings)
+    except Exception as exc:  # noqa: BLE001 - one line, not a traceback (logs have the details)
+        raise fail(f"dispatch stopped: {type(exc).__name__}: {exc}", 1) from None
+    print(summary.line())
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `legday email ...`."""
+    app.add_typer(email_app, name="email")

@@ -1,0 +1,84 @@
+"""Compose one athlete's email of one day from stored data (no sending, no delivery rows)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.config import Settings
+from sync.daily import compute_verdict, verdict_time
+from sync.db.models import Athlete, GarminAccount, VerdictRecord
+from sync.notify.links import links_for
+from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+from sync.notify.notices import late_data_line, stale_sync_line
+from sync.notify.render import render_daily_email, render_reauth_email
+from sync.readiness import MODEL_VERSION
+
+
+def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
+    """The verdict payload for `day`: the stored morning one, or computed now (and stored).
+
+    A stored verdict counts as the morning one when it was computed at or after the athlete's
+    send time on `day` (so it includes the night's data) with the current model version.
+    """
+    stored = session.scalar(
+        select(VerdictRecord).where(
+            VerdictRecord.athlete_id == athlete.id,
+            VerdictRecord.date == day,
+            VerdictRecord.model_version == MODEL_VERSION,
+        )
+    )
+    if stored is not None and stored.computed_at >= verdict_time(athlete, day):
+        return dict(stored.payload)
+    return compute_verdict(session, athlete, day).to_json_dict()
+
+
+def _finish(
+    message: EmailMessage, athlete: Athlete, day: date, kind: str, now: datetime, settings: Settings, links
+) -> EmailMessage:  # noqa: ANN001 - links as in render
+    unsubscribe = [unsubscribe_mailto(settings.mail_from)]
+    if links and links.get("unsubscribe"):
+        unsubscribe.append(links["unsubscribe"])
+    return add_delivery_headers(
+        message,
+        sent_at=now,
+        message_id=stable_message_id(athlete.id, day, kind, settings.mail_from),
+        unsubscribe=unsubscribe,
+    )
+
+
+def daily_message(
+    session: Session, athlete: Athlete, day: date, now: datetime, settings: Settings
+) -> EmailMessage:
+    """The daily email of (athlete, day) as it would be sent at `now`."""
+    payload = morning_verdict(session, athlete, day)
+    notices = [
+        line
+        for line in (stale_sync_line(session, athlete, now), late_data_line(session, athlete, day))
+        if line
+    ]
+    links = links_for(session, athlete, day, settings)
+    message = render_daily_email(
+        payload,
+        to=athlete.email or "",
+        sender=settings.mail_from,
+        name=athlete.name,
+        notices=notices,
+        links=links,
+    )
+    return _finish(message, athlete, day, "daily", now, settings, links)
+
+
+def reauth_message(
+    session: Session, athlete: Athlete, account: GarminAccount, day: date, now: datetime, settings: Settings
+) -> EmailMessage:
+    """The one email telling the athlete their Garmin account needs new tokens."""
+    links = links_for(session, athlete, day, settings)
+    message = render_reauth_email(
+        to=athlete.email or "", sender=settings.mail_from, name=athlete.name, reason=None, links=links
+    )
+    return _finish(message, athlete, day, "reauth", now, settings, links)

@@ -1,0 +1,24 @@
+"""The sender interface and the choice between SMTP and the local outbox."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from typing import Protocol
+
+from sync.config import Settings
+from sync.notify.outbox import OutboxSender
+from sync.notify.smtp import SmtpSender
+
+
+class Sender(Protocol):
+    """Delivers one message, or raises TransientError / PermanentError."""
+
+    def send(self, message: EmailMessage) -> None:
+        """Deliver `message`."""
+
+
+def sender_from_settings(settings: Settings) -> Sender:
+    """SMTP when LEGDAY_SMTP_HOST is set, else the outbox folder in the data directory."""
+    if settings.smtp_host:
+        return SmtpSender.from_settings(settings)
+    return OutboxSender(settings.data_dir / "outbox")

@@ -1,0 +1,104 @@
+"""The email beat task through a real Celery worker on Redis (DB 12, a private queue)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from sqlalchemy import select
+
+import tests.smtp_server as smtp_fixtures
+from sync.athletes import add_athlete
+from sync.config import Settings, get_settings
+from sync.db.models import Athlete, EmailDelivery
+from sync.db.session import session_scope
+from tests.smtp_server import SmtpServer
+from worker.app import app
+from worker.schedule import beat_schedule
+from worker.tasks import dispatch_emails
+
+REDIS_URL = "redis://127.0.0.1:6379/12"  # DB 12 is this suite's; other runs use 13-15
+smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
+
+
+@pytest.fixture
+def email_worker() -> Iterator[None]:
+    """A real worker thread consuming a private queue on Redis DB 12."""
+    queue = f"legday-email-test-{uuid.uuid4().hex[:8]}"
+    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
+    app.conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
+    _reset_connections()
+    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
+        yield
+    app.conf.update(saved)
+    _reset_connections()
+
+
+def _reset_connections() -> None:
+    app._pool = None  # the broker URL changed: drop pools built for the previous transport
+    app.amqp._producer_pool = None
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float = 60) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _rows(settings: Settings) -> dict[str, EmailDelivery]:
+    with session_scope(settings) as s:
+        return {
+            name: row
+            for row, name in s.execute(
+                select(EmailDelivery, Athlete.name).join(Athlete, Athlete.id == EmailDelivery.athlete_id)
+            ).all()
+        }
+
+
+def test_beat_runs_the_dispatcher_every_few_minutes() -> None:
+    entry = beat_schedule()["dispatch-emails"]
+    assert entry["task"] == "worker.tasks.dispatch_emails"
+    assert entry["schedule"] <= 600 and entry["options"]["expires"] < entry["schedule"]
+
+
+def test_worker_sends_once_retries_transient_and_records_permanent(
+    db_settings: Settings, smtp_server: SmtpServer, email_worker: None
+) -> None:
+    get_settings.cache_clear()  # SMTP variables are set now
+    settings = get_settings()
+    with session_scope(settings) as s:
+        for name, tz in (("ana", "Europe/Berlin"), ("bo", "America/New_York"), ("cy", "Australia/Sydney")):
+            add_athlete(s, name, email=f"{name}@example.org", timezone=tz)
+    smtp_server.recorder.fail_data.append("451 4.7.1 Greylisted, try again later")  # ana's first try
+    smtp_server.recorder.refuse_rcpt["cy@example.org"] = "550 5.1.1 Mailbox unavailable"
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # past 06:30 everywhere
+
+    for _ in range(2):  # a doubled tick
+        dispatch_emails.delay(now.isoformat())
+
+    def settled() -> bool:
+        rows = _rows(settings)
+        return len(rows) == 3 and all(r.status in ("sent", "retry", "failed") for r in rows.values())
+
+    assert _wait_for(settled), "the worker did not dispatch in time"
+    time.sleep(1.0)  # let the second tick land too
+    rows = _rows(settings)
+    assert {n: (r.status, r.attempts) for n, r in rows.items()} == {
+        "ana": ("retry", 1),
+        "bo": ("sent", 1),
+        "cy": ("failed", 1),
+    }
+    assert [m["To"] for m in smtp_server.recorder.messages] == ["bo@example.org"]
+
+    dispatch_emails.delay((now + timedelta(seconds=settings.email_retry_backoff_s)).isoformat())
+    assert _wait_for(lambda: _rows(settings)["ana"].status == "sent"), "the retry did not go out"
+    rows = _rows(settings)
+    assert (rows["ana"].attempts, rows["cy"].status, rows["cy"].attempts) == (2, "failed", 1)
+    assert sorted(m["To"] for m in smtp_server.recorder.messages) == ["ana@example.org", "bo@example.org"]

@@ -1,0 +1,78 @@
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts and can be told to fail."""
+
+from __future__ import annotations
+
+import email
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class SmtpRecorder:
+    """aiosmtpd handler: keeps accepted messages; `fail_data` / `refuse_rcpt` script failures."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    fail_data: list[str] = field(default_factory=list)  # replies used (and consumed) for DATA
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address -> reply
+    attempts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
+        if address in self.refuse_rcpt:
+            return self.refuse_rcpt[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        with self.lock:
+            self.attempts += 1
+            if self.fail_data:
+                return self.fail_data.pop(0)
+            parsed = email.message_from_bytes(envelope.content, policy=policy.default)
+            self.messages.append(parsed)  # type: ignore[arg-type]
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The accepted messages addressed to `address`."""
+        return [m for m in self.messages if m["To"] == address]
+
+
+@dataclass
+class SmtpServer:
+    """Where the server listens and what it recorded."""
+
+    host: str
+    port: int
+    recorder: SmtpRecorder
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on 127.0.0.1; LEGDAY_SMTP_* point at it (no TLS, no login)."""
+    recorder = SmtpRecorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("LEGDAY_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("LEGDAY_SMTP_PORT", str(port))
+    monkeypatch.setenv("LEGDAY_SMTP_SECURITY", "none")
+    monkeypatch.setenv("LEGDAY_SMTP_TIMEOUT_S", "5")
+    monkeypatch.setenv("LEGDAY_MAIL_FROM", "legday <legday@example.org>")
+    try:
+        yield SmtpServer("127.0.0.1", port, recorder)
+    finally:
+        controller.stop()
