@@ -106,6 +106,7 @@ def daily_context(
         "colour": FLAG_COLOURS[flag],
         "reasons": reasons,
         "notices": no_recent + list(notices or []),
+        "no_recent_data": bool(no_recent),  # then "no warning signs" would claim too much
         "number_lines": _numbers(payload),
         "links": links,
     }

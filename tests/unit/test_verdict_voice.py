@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from sync.notify.render import render_daily_email
 from sync.readiness import Flag, Thresholds, ThresholdsError, Verdict, context_from_json, evaluate
 from sync.readiness.thresholds import layered_thresholds
 from tests.conftest import require_shared
@@ -57,6 +59,16 @@ def cli_text(v_context: dict[str, Any], tmp_path: Path) -> str:
     return " ".join(result.output.replace("│", " ").split()).lower()
 
 
+def email_text(v: Verdict) -> str:
+    """The daily email's subject, text part and HTML part (tags dropped), as one string."""
+    message = render_daily_email(v.to_json_dict(), to="ana@example.org", sender="legday@example.org")
+    parts = [str(message["Subject"])]
+    for part in message.walk():
+        if part.get_content_type() in ("text/plain", "text/html"):
+            parts.append(re.sub(r"<[^>]+>", " ", part.get_content()))
+    return " ".join(" ".join(parts).split()).lower()
+
+
 # --- one voice -----------------------------------------------------------------------------
 
 REST_CASES = {
@@ -70,7 +82,7 @@ REST_CASES = {
 def test_rest_never_advises_a_run(context: dict[str, Any], tmp_path: Path) -> None:
     v = verdict(**context)
     assert v.flag is Flag.REST
-    for text in (shown_text(v), cli_text(context, tmp_path)):
+    for text in (shown_text(v), cli_text(context, tmp_path), email_text(v)):
         assert not any(phrase in text for phrase in RUN_ADVICE), text
         assert "short easy run only" not in text and "keep it easy" not in text
 
@@ -84,7 +96,7 @@ def test_leg_day_under_rest_explains_without_prescribing() -> None:
 def test_barely_walking_is_rest_without_a_walking_target(tmp_path: Path) -> None:
     context = REST_CASES["barely walk after a leg day"]
     v = verdict(**context)
-    for text in (shown_text(v), cli_text(context, tmp_path)):
+    for text in (shown_text(v), cli_text(context, tmp_path), email_text(v)):
         assert "walk for" not in text and "20-40 minutes" not in text
         assert "only as far as it is comfortable" in text
 
@@ -111,7 +123,7 @@ NON_LEG_EASY = {
 def test_no_leg_advice_when_no_leg_code_fired(context: dict[str, Any], tmp_path: Path) -> None:
     v = verdict(**context)
     assert v.flag is Flag.EASY and not {"LEG_DAY", "SORE", "SORE_SEVERE"} & set(v.codes)
-    for text in (shown_text(v), cli_text(context, tmp_path)):
+    for text in (shown_text(v), cli_text(context, tmp_path), email_text(v)):
         assert not any(phrase in text for phrase in LEG_ADVICE), text
 
 
@@ -153,6 +165,9 @@ def test_no_recent_data_is_said_in_the_reasons_the_advice_and_the_cli(tmp_path: 
     path.write_text(json.dumps({"now": NOW.isoformat()}), encoding="utf-8")
     out = " ".join(run_cli("verdict", "--context", path).output.split())
     assert "rests on no recent data" in out and "Sync your watch" in out
+    mail = email_text(v)
+    assert "no recent data" in mail.split(" run today")[0] or "(no recent data)" in mail  # the subject
+    assert "rests on no recent data" in mail and "sync your watch" in mail
 
 
 def test_cli_shows_sentences_not_codes_and_explains_every_tag(tmp_path: Path) -> None:
