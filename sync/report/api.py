@@ -1,0 +1,143 @@
+"""The JSON API under /v1: the token names the athlete, so paths carry no athlete id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from sync.daily import compute_verdict, record_soreness
+from sync.db.models import Athlete
+from sync.report.context import AppContext, app_context, db
+from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
+from sync.report.tokens import athlete_for_token, bearer_token
+from sync.report.verdicts import (
+    MAX_RANGE_DAYS,
+    athlete_today,
+    stored_verdict,
+    verdict_for_day,
+    verdict_json,
+    verdicts_between,
+)
+from sync.report.watch import etag_matches, watch_body
+
+UNAUTHORIZED = "a valid bearer token is required"
+SORENESS_PAST_DAYS = 14
+WATCH_CACHE_CONTROL = "private, max-age=300, must-revalidate"
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing, wrong or revoked token (always the same answer)."},
+}
+NOT_FOUND = {404: {"model": Problem, "description": "No verdict for that day."}}
+
+
+def current_athlete(
+    session: Annotated[Session, Depends(db)],
+    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Athlete:
+    """The athlete the bearer token names; one identical 401 for every kind of failure."""
+    athlete = athlete_for_token(session, bearer_token(authorization))
+    if athlete is None:
+        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return athlete
+
+
+def unprocessable(loc: list[str], msg: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors."""
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+def _one_day(session: Session, athlete: Athlete, day: dt.date) -> JSONResponse:
+    record = verdict_for_day(session, athlete, day)
+    if record is None:
+        raise HTTPException(404, f"no verdict for {day.isoformat()}")
+    return JSONResponse(verdict_json(record))
+
+
+router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
+Me = Annotated[Athlete, Depends(current_athlete)]
+DB = Annotated[Session, Depends(db)]
+
+
+@router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
+def verdict_today(athlete: Me, session: DB) -> JSONResponse:
+    """Today's verdict (athlete-local date), computed from stored data when not stored yet."""
+    return _one_day(session, athlete, athlete_today(athlete))
+
+
+@router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
+def verdict_of_day(day: dt.date, athlete: Me, session: DB) -> JSONResponse:
+    """The verdict of one day (YYYY-MM-DD). Today and tomorrow are computed when missing."""
+    return _one_day(session, athlete, day)
+
+
+@router.get("/verdicts", response_model=VerdictList)
+def verdict_range(
+    athlete: Me,
+    session: DB,
+    first: Annotated[dt.date, Query(alias="from", description="First date, YYYY-MM-DD.")],
+    last: Annotated[dt.date, Query(alias="to", description="Last date, YYYY-MM-DD (at most 366 days).")],
+) -> JSONResponse:
+    """Stored verdicts from `from` to `to` inclusive, oldest first."""
+    if last < first:
+        raise unprocessable(["query", "to"], "`to` must not be before `from`")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
+    return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)})
+
+
+@router.get(
+    "/watch",
+    response_model=WatchOut,
+    responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
+    tags=["watch"],
+)
+def watch(
+    athlete: Me,
+    session: DB,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
+    record = verdict_for_day(session, athlete, athlete_today(athlete))
+    if record is None:
+        raise HTTPException(404, "no verdict for today")
+    body, etag = watch_body(record)
+    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/soreness",
+    response_model=VerdictOut,
+    responses={
+        413: {"model": Problem, "description": "Body too large."},
+        429: {"model": Problem, "description": "Too many soreness posts: retry later."},
+    },
+    tags=["soreness"],
+)
+def post_soreness(
+    report: SorenessIn, athlete: Me, session: DB, ctx: Annotated[AppContext, Depends(app_context)]
+) -> JSONResponse:
+    """Record soreness (0-10) for a day (default today), recompute that day's verdict, return it."""
+    today = athlete_today(athlete)
+    day = report.date or today
+    if not today - dt.timedelta(days=SORENESS_PAST_DAYS) <= day <= today + dt.timedelta(days=1):
+        raise unprocessable(
+            ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
+        )
+    retry = ctx.limiter.hit(f"soreness:{athlete.id}")
+    if retry is not None:
+        raise HTTPException(
+            429,
+            "too many soreness posts: try again in a minute",
+            headers={"Retry-After": str(int(retry) + 1)},
+        )
+    record_soreness(session, athlete, day, report.value)
+    compute_verdict(session, athlete, day)
+    session.flush()
+    return JSONResponse(verdict_json(stored_verdict(session, athlete, day)))
