@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete
-from sync.report.context import AppContext, app_context, db
+from sync.report.context import DB, AppContext, app_context
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token, bearer_token
 from sync.report.verdicts import (
@@ -35,7 +35,7 @@ NOT_FOUND = {404: {"model": Problem, "description": "No verdict for that day."}}
 
 
 def current_athlete(
-    session: Annotated[Session, Depends(db)],
+    session: DB,
     authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Athlete:
     """The athlete the bearer token names; one identical 401 for every kind of failure."""
@@ -59,7 +59,6 @@ def _one_day(session: Session, athlete: Athlete, day: dt.date) -> JSONResponse:
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
 Me = Annotated[Athlete, Depends(current_athlete)]
-DB = Annotated[Session, Depends(db)]
 
 
 @router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
@@ -44,3 +45,8 @@ def db(request: Request) -> Iterator[Session]:
     """A session committed when the handler returns normally (a FastAPI dependency)."""
     with session_scope(request.app.state.ctx.settings) as session:
         yield session
+
+
+# Committed before the response is sent ("function" scope), so a client that follows a redirect
+# or reads right after a write always sees it.
+DB = Annotated[Session, Depends(db, scope="function")]

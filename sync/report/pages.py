@@ -23,7 +23,7 @@ from sync.db.models import Athlete, SorenessReport
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.texts import UNKNOWN_LABELS
 from sync.report.charts import band_chart, bar_chart
-from sync.report.context import AppContext, app_context, db
+from sync.report.context import DB, AppContext, app_context
 from sync.report.links import LinkClaims, verify_link
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
@@ -40,7 +40,6 @@ CHART_DAYS = 14
 
 router = APIRouter(include_in_schema=False)
 Ctx = Annotated[AppContext, Depends(app_context)]
-DB = Annotated[Session, Depends(db)]
 
 
 def _csp(nonce: str) -> str:
