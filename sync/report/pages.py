@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, SorenessReport
 from sync.readiness.display import flag_colour, flag_headline
-from sync.readiness.texts import UNKNOWN_LABELS
 from sync.report.charts import band_chart, bar_chart
 from sync.report.context import DB, AppContext, app_context
 from sync.report.links import LinkClaims, verify_link
@@ -133,7 +132,6 @@ def _render_report(
         verdict=payload,
         headline=flag_headline(payload["flag"]) if payload else None,
         colour=flag_colour(payload["flag"]) if payload else "#5b6770",
-        unknown=[UNKNOWN_LABELS.get(u, u) for u in (payload or {}).get("unknown", [])],
         charts=charts,
         chosen=chosen,
         confirm=claims.kind == "soreness" and message is None,
