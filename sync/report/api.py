@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete
-from sync.report.context import DB, AppContext, app_context
+from sync.report.context import app_context, in_session
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
-from sync.report.tokens import athlete_for_token, bearer_token
+from sync.report.tokens import athlete_for_token
 from sync.report.verdicts import (
     MAX_RANGE_DAYS,
     athlete_today,
@@ -25,6 +27,7 @@ from sync.report.verdicts import (
 from sync.report.watch import etag_matches, watch_body
 
 UNAUTHORIZED = "a valid bearer token is required"
+T = TypeVar("T")
 SORENESS_PAST_DAYS = 14
 WATCH_CACHE_CONTROL = "private, max-age=300, must-revalidate"
 
@@ -34,15 +37,23 @@ AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
 NOT_FOUND = {404: {"model": Problem, "description": "No verdict for that day."}}
 
 
-def current_athlete(
-    session: DB,
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Athlete:
+bearer = HTTPBearer(auto_error=False, description="`legday token issue --athlete NAME`")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _authenticate(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Athlete:
     """The athlete the bearer token names; one identical 401 for every kind of failure."""
-    athlete = athlete_for_token(session, bearer_token(authorization))
+    athlete = athlete_for_token(session, credentials.credentials if credentials else None)
     if athlete is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     return athlete
+
+
+async def as_athlete(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, work: Callable[[Session, Athlete], T]
+) -> T:
+    """Authenticate and run `work(session, athlete)` in one database session and one thread."""
+    return await in_session(request, lambda session: work(session, _authenticate(session, credentials)))
 
 
 def unprocessable(loc: list[str], msg: str) -> HTTPException:
@@ -58,34 +69,37 @@ def _one_day(session: Session, athlete: Athlete, day: dt.date) -> JSONResponse:
 
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
-Me = Annotated[Athlete, Depends(current_athlete)]
 
 
 @router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
-def verdict_today(athlete: Me, session: DB) -> JSONResponse:
+async def verdict_today(request: Request, credentials: Credentials) -> JSONResponse:
     """Today's verdict (athlete-local date), computed from stored data when not stored yet."""
-    return _one_day(session, athlete, athlete_today(athlete))
+    return await as_athlete(request, credentials, lambda s, a: _one_day(s, a, athlete_today(a)))
 
 
 @router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
-def verdict_of_day(day: dt.date, athlete: Me, session: DB) -> JSONResponse:
+async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> JSONResponse:
     """The verdict of one day (YYYY-MM-DD). Today and tomorrow are computed when missing."""
-    return _one_day(session, athlete, day)
+    return await as_athlete(request, credentials, lambda s, a: _one_day(s, a, day))
 
 
 @router.get("/verdicts", response_model=VerdictList)
-def verdict_range(
-    athlete: Me,
-    session: DB,
+async def verdict_range(
+    request: Request,
+    credentials: Credentials,
     first: Annotated[dt.date, Query(alias="from", description="First date, YYYY-MM-DD.")],
     last: Annotated[dt.date, Query(alias="to", description="Last date, YYYY-MM-DD (at most 366 days).")],
 ) -> JSONResponse:
     """Stored verdicts from `from` to `to` inclusive, oldest first."""
-    if last < first:
-        raise unprocessable(["query", "to"], "`to` must not be before `from`")
-    if (last - first).days + 1 > MAX_RANGE_DAYS:
-        raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
-    return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)})
+
+    def work(session: Session, athlete: Athlete) -> JSONResponse:
+        if last < first:
+            raise unprocessable(["query", "to"], "`to` must not be before `from`")
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
+        return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)})
+
+    return await as_athlete(request, credentials, work)
 
 
 @router.get(
@@ -94,20 +108,24 @@ def verdict_range(
     responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
     tags=["watch"],
 )
-def watch(
-    athlete: Me,
-    session: DB,
+async def watch(
+    request: Request,
+    credentials: Credentials,
     if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
-    record = verdict_for_day(session, athlete, athlete_today(athlete))
-    if record is None:
-        raise HTTPException(404, "no verdict for today")
-    body, etag = watch_body(record)
-    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+
+    def work(session: Session, athlete: Athlete) -> Response:
+        record = verdict_for_day(session, athlete, athlete_today(athlete))
+        if record is None:
+            raise HTTPException(404, "no verdict for today")
+        body, etag = watch_body(record)
+        headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
+        if etag_matches(if_none_match, etag):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="application/json", headers=headers)
+
+    return await as_athlete(request, credentials, work)
 
 
 @router.post(
@@ -119,24 +137,27 @@ def watch(
     },
     tags=["soreness"],
 )
-def post_soreness(
-    report: SorenessIn, athlete: Me, session: DB, ctx: Annotated[AppContext, Depends(app_context)]
-) -> JSONResponse:
+async def post_soreness(report: SorenessIn, request: Request, credentials: Credentials) -> JSONResponse:
     """Record soreness (0-10) for a day (default today), recompute that day's verdict, return it."""
-    today = athlete_today(athlete)
-    day = report.date or today
-    if not today - dt.timedelta(days=SORENESS_PAST_DAYS) <= day <= today + dt.timedelta(days=1):
-        raise unprocessable(
-            ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
-        )
-    retry = ctx.limiter.hit(f"soreness:{athlete.id}")
-    if retry is not None:
-        raise HTTPException(
-            429,
-            "too many soreness posts: try again in a minute",
-            headers={"Retry-After": str(int(retry) + 1)},
-        )
-    record_soreness(session, athlete, day, report.value)
-    compute_verdict(session, athlete, day)
-    session.flush()
-    return JSONResponse(verdict_json(stored_verdict(session, athlete, day)))
+    limiter = app_context(request).limiter
+
+    def work(session: Session, athlete: Athlete) -> JSONResponse:
+        today = athlete_today(athlete)
+        day = report.date or today
+        if not today - dt.timedelta(days=SORENESS_PAST_DAYS) <= day <= today + dt.timedelta(days=1):
+            raise unprocessable(
+                ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
+            )
+        retry = limiter.hit(f"soreness:{athlete.id}")
+        if retry is not None:
+            raise HTTPException(
+                429,
+                "too many soreness posts: try again in a minute",
+                headers={"Retry-After": str(int(retry) + 1)},
+            )
+        record_soreness(session, athlete, day, report.value)
+        compute_verdict(session, athlete, day)
+        session.flush()
+        return JSONResponse(verdict_json(stored_verdict(session, athlete, day)))
+
+    return await as_athlete(request, credentials, work)

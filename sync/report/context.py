@@ -1,19 +1,27 @@
-"""What every request handler needs: settings, the rate limiter, the metrics, a DB session."""
+"""What every request handler needs: settings, the rate limiter, the metrics, a DB session.
+
+Handlers are `async` and do their database work in one threadpool call (`in_session`): the
+session is opened, used, committed and closed by the same thread, before the response is sent.
+Several hops holding one pooled connection could otherwise starve the pool under load.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from sync.config import Settings
 from sync.db.session import session_scope
 from sync.report.metrics import Metrics
 from sync.report.ratelimit import RateLimiter
 from sync.report.secret import report_key
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -37,16 +45,16 @@ class AppContext:
 
 
 def app_context(request: Request) -> AppContext:
-    """The application's context (a FastAPI dependency)."""
+    """The application's context."""
     return request.app.state.ctx
 
 
-def db(request: Request) -> Iterator[Session]:
-    """A session committed when the handler returns normally (a FastAPI dependency)."""
-    with session_scope(request.app.state.ctx.settings) as session:
-        yield session
+async def in_session(request: Request, work: Callable[[Session], T]) -> T:
+    """Run `work(session)` in a worker thread; committed when it returns, rolled back if it raises."""
+    settings = app_context(request).settings
 
+    def run() -> T:
+        with session_scope(settings) as session:
+            return work(session)
 
-# Committed before the response is sent ("function" scope), so a client that follows a redirect
-# or reads right after a write always sees it.
-DB = Annotated[Session, Depends(db, scope="function")]
+    return await run_in_threadpool(run)

@@ -22,7 +22,7 @@ from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, SorenessReport
 from sync.readiness.display import flag_colour, flag_headline
 from sync.report.charts import band_chart, bar_chart
-from sync.report.context import DB, AppContext, app_context
+from sync.report.context import AppContext, app_context, in_session
 from sync.report.links import LinkClaims, verify_link
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
@@ -38,7 +38,6 @@ INVALID_LINK = "This link is not valid or has expired. Open the newest email, or
 CHART_DAYS = 14
 
 router = APIRouter(include_in_schema=False)
-Ctx = Annotated[AppContext, Depends(app_context)]
 
 
 def _csp(nonce: str) -> str:
@@ -147,8 +146,13 @@ def _render_report(
 
 
 @router.get("/r/{signed}", response_class=HTMLResponse)
-def report_page(signed: str, request: Request, session: DB, ctx: Ctx, saved: int | None = None) -> Response:
+async def report_page(signed: str, request: Request, saved: int | None = None) -> Response:
     """The report: the verdict big and coloured, reasons, prescription, charts, soreness form."""
+    return await in_session(request, lambda session: _get_report(request, session, signed, saved))
+
+
+def _get_report(request: Request, session: Session, signed: str, saved: int | None) -> Response:
+    ctx = app_context(request)
     found = _athlete(session, ctx, signed, ("report", "soreness"))
     if found is None:
         return invalid_link()
@@ -162,11 +166,12 @@ def report_page(signed: str, request: Request, session: DB, ctx: Ctx, saved: int
 
 
 @router.post("/r/{signed}", response_class=HTMLResponse)
-def report_soreness(
-    signed: str, request: Request, session: DB, ctx: Ctx, form: Annotated[dict[str, str], Depends(_form)]
+async def report_soreness(
+    signed: str, request: Request, form: Annotated[dict[str, str], Depends(_form)]
 ) -> Response:
     """The soreness form: checks link, session and CSRF token, records, recomputes, redirects."""
-    return _post_soreness(request, session, ctx, signed, form)
+    ctx = app_context(request)
+    return await in_session(request, lambda session: _post_soreness(request, session, ctx, signed, form))
 
 
 def _post_soreness(
@@ -218,20 +223,29 @@ def _post_soreness(
 
 
 @router.get("/u/{signed}", response_class=HTMLResponse)
-def unsubscribe_page(signed: str, session: DB, ctx: Ctx) -> Response:
+async def unsubscribe_page(signed: str, request: Request) -> Response:
     """Asks to confirm (a GET changes nothing: mail scanners open links)."""
-    found = _athlete(session, ctx, signed, ("unsubscribe",))
-    if found is None:
-        return invalid_link()
-    return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=False)
+    ctx = app_context(request)
+
+    def work(session: Session) -> Response:
+        found = _athlete(session, ctx, signed, ("unsubscribe",))
+        if found is None:
+            return invalid_link()
+        return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=False)
+
+    return await in_session(request, work)
 
 
 @router.post("/u/{signed}", response_class=HTMLResponse)
-def unsubscribe(signed: str, session: DB, ctx: Ctx) -> Response:
+async def unsubscribe(signed: str, request: Request) -> Response:
     """Unsubscribes: the page's button, or a mail client's RFC 8058 one-click POST."""
-    found = _athlete(session, ctx, signed, ("unsubscribe",))
-    if found is None:
-        return invalid_link()
-    athlete = found[0]
-    athlete.email_enabled = False
-    return _html("unsubscribe.html.j2", athlete=athlete, action=f"/u/{signed}", done=True)
+    ctx = app_context(request)
+
+    def work(session: Session) -> Response:
+        found = _athlete(session, ctx, signed, ("unsubscribe",))
+        if found is None:
+            return invalid_link()
+        found[0].email_enabled = False
+        return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=True)
+
+    return await in_session(request, work)

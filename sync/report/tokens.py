@@ -46,13 +46,3 @@ def athlete_for_token(session: Session, token: str | None) -> Athlete | None:
         return None
     # The lookup is by hash; compare again in constant time so no timing tells a near miss.
     return athlete if hmac.compare_digest(athlete.report_token_hash, digest) else None
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an `Authorization: Bearer ...` header, or None."""
-    if not authorization:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or None
