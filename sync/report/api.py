@@ -10,10 +10,13 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from sync.daily import compute_verdict, record_soreness
-from sync.db.models import Athlete
+from sync.db.models import Athlete, VerdictRecord
+from sync.db.session import engine_for, session_scope
 from sync.report.context import app_context, in_session
+from sync.report.reads import StoredVerdict, newest_verdict, token_owner
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token
 from sync.report.verdicts import (
@@ -25,6 +28,7 @@ from sync.report.verdicts import (
     verdicts_between,
 )
 from sync.report.watch import etag_matches, watch_body
+from sync.scheduling import local_today
 
 UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")
@@ -61,10 +65,38 @@ def unprocessable(loc: list[str], msg: str) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
-def _one_day(session: Session, athlete: Athlete, day: dt.date) -> JSONResponse:
-    record = verdict_for_day(session, athlete, day)
+async def _verdict_of(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
+) -> StoredVerdict | VerdictRecord | None:
+    """(the verdict of `day` or the owner's today, or None) for the token's owner; 401 otherwise.
+
+    The stored verdict is read on the Core fast path; only a missing one takes the ORM path that
+    computes today's or tomorrow's verdict.
+    """
+    settings = app_context(request).settings
+
+    def run() -> StoredVerdict | VerdictRecord | None:
+        with engine_for(settings.sqlalchemy_url).connect() as conn:
+            owner = token_owner(conn, credentials.credentials if credentials else None)
+            if owner is None:
+                raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+            the_day = day or local_today(owner.timezone)
+            found = newest_verdict(conn, owner.id, the_day)
+        if found is not None:
+            return found
+        with session_scope(settings) as session:
+            athlete = session.get(Athlete, owner.id)
+            return verdict_for_day(session, athlete, the_day) if athlete is not None else None
+
+    return await run_in_threadpool(run)
+
+
+async def _one_day(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
+) -> JSONResponse:
+    record = await _verdict_of(request, credentials, day)
     if record is None:
-        raise HTTPException(404, f"no verdict for {day.isoformat()}")
+        raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
     return JSONResponse(verdict_json(record))
 
 
@@ -74,13 +106,13 @@ router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
 @router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
 async def verdict_today(request: Request, credentials: Credentials) -> JSONResponse:
     """Today's verdict (athlete-local date), computed from stored data when not stored yet."""
-    return await as_athlete(request, credentials, lambda s, a: _one_day(s, a, athlete_today(a)))
+    return await _one_day(request, credentials, None)
 
 
 @router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
 async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> JSONResponse:
     """The verdict of one day (YYYY-MM-DD). Today and tomorrow are computed when missing."""
-    return await as_athlete(request, credentials, lambda s, a: _one_day(s, a, day))
+    return await _one_day(request, credentials, day)
 
 
 @router.get("/verdicts", response_model=VerdictList)
@@ -115,17 +147,14 @@ async def watch(
 ) -> Response:
     """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
 
-    def work(session: Session, athlete: Athlete) -> Response:
-        record = verdict_for_day(session, athlete, athlete_today(athlete))
-        if record is None:
-            raise HTTPException(404, "no verdict for today")
-        body, etag = watch_body(record)
-        headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
-        if etag_matches(if_none_match, etag):
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
-
-    return await as_athlete(request, credentials, work)
+    record = await _verdict_of(request, credentials, None)
+    if record is None:
+        raise HTTPException(404, "no verdict for today")
+    body, etag = watch_body(record)
+    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 @router.post(
