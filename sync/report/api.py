@@ -16,7 +16,7 @@ from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, VerdictRecord
 from sync.db.session import engine_for, session_scope
 from sync.report.context import app_context, in_session
-from sync.report.reads import StoredVerdict, newest_verdict, token_owner
+from sync.report.reads import Owner, StoredVerdict, owner_and_verdict
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token
 from sync.report.verdicts import (
@@ -28,7 +28,6 @@ from sync.report.verdicts import (
     verdicts_between,
 )
 from sync.report.watch import etag_matches, watch_body
-from sync.scheduling import local_today
 
 UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")
@@ -70,25 +69,31 @@ async def _verdict_of(
 ) -> StoredVerdict | VerdictRecord | None:
     """(the verdict of `day` or the owner's today, or None) for the token's owner; 401 otherwise.
 
-    The stored verdict is read on the Core fast path; only a missing one takes the ORM path that
-    computes today's or tomorrow's verdict.
+    The stored verdict is read on the Core fast path. On SQLite that read is a local page-cache
+    lookup with nothing to wait for, so it runs on the event loop (a thread hop would cost more
+    than the read); a server database is read in the threadpool. Only a missing verdict takes
+    the ORM path, in the threadpool, that computes today's or tomorrow's verdict.
     """
     settings = app_context(request).settings
+    token = credentials.credentials if credentials else None
 
-    def run() -> StoredVerdict | VerdictRecord | None:
+    def read() -> tuple[Owner, dt.date, StoredVerdict | None]:
         with engine_for(settings.sqlalchemy_url).connect() as conn:
-            owner = token_owner(conn, credentials.credentials if credentials else None)
-            if owner is None:
-                raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-            the_day = day or local_today(owner.timezone)
-            found = newest_verdict(conn, owner.id, the_day)
-        if found is not None:
-            return found
+            found = owner_and_verdict(conn, token, day)
+        if found is None:
+            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def compute(owner: Owner, the_day: dt.date) -> VerdictRecord | None:
         with session_scope(settings) as session:
             athlete = session.get(Athlete, owner.id)
             return verdict_for_day(session, athlete, the_day) if athlete is not None else None
 
-    return await run_in_threadpool(run)
+    local = settings.sqlalchemy_url.startswith("sqlite")
+    owner, the_day, found = read() if local else await run_in_threadpool(read)
+    if found is not None:
+        return found
+    return await run_in_threadpool(compute, owner, the_day)
 
 
 async def _one_day(
