@@ -3,8 +3,14 @@ unsubscribe page with RFC 8058 one-click; and the `legday token` / `legday repor
 
 from __future__ import annotations
 
+import os
 import re
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -127,3 +133,38 @@ def test_token_and_report_link_commands(settings: Settings, monkeypatch: pytest.
     default = run_cli("report", "link", "--athlete", "ana").stdout
     assert default.startswith("http://127.0.0.1:8000/r/")
     assert run_cli("report", "link", "--athlete", "nobody").exit_code != 0
+
+
+def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Path) -> None:
+    """`legday serve` in a subprocess, on SQLite without Redis: health, a token, the watch feed."""
+    assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
+    token = run_cli("token", "issue", "--athlete", "ana").stdout.strip()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "LEGDAY_DATA_DIR": str(settings.data_dir)}
+    env.pop("LEGDAY_DATABASE_URL", None)
+    env.pop("LEGDAY_REDIS_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from sync.cli import main; main()", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                health = httpx.get(url + "/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()[1]
+                time.sleep(0.1)
+        assert health.json() == {"status": "ok", "checks": {"database": "ok", "redis": "not configured"}}
+        watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert watch.status_code == 200 and watch.json()["flag"] in {"RUN", "EASY", "REST"}
+    finally:
+        proc.terminate()
+        proc.wait(10)
