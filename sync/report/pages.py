@@ -26,6 +26,7 @@ from sync.report.context import AppContext, app_context, in_session
 from sync.report.links import LinkClaims, verify_link
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
+from sync.report.sources import citations
 from sync.report.verdicts import athlete_today, verdict_for_day
 
 TEMPLATES = Environment(
@@ -132,6 +133,7 @@ def _render_report(
         headline=flag_headline(payload["flag"]) if payload else None,
         colour=flag_colour(payload["flag"]) if payload else "#5b6770",
         charts=charts,
+        citations=citations([r["source"] for r in (payload or {}).get("reasons", [])]),
         chosen=chosen,
         confirm=claims.kind == "soreness" and message is None,
         stored=stored,

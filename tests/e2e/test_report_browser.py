@@ -78,6 +78,7 @@ def test_report_page_soreness_8_makes_it_rest(settings: Settings, browser_page, 
         page.wait_for_load_state()
         assert page.locator("#flag").inner_text() == "REST"
         assert "8/10" in page.locator("#reasons").inner_text()
+        assert "S1:" in page.locator("#sources").inner_text()
         assert "recorded" in page.locator("[role=status]").inner_text()
         shot = tmp_path / "report-rest.png"
         page.screenshot(path=str(shot), full_page=True)

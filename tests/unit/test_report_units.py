@@ -61,3 +61,11 @@ def test_charts_are_plain_svg_and_skip_unknown_days() -> None:
     assert svg.startswith("<svg") and "&lt;h&gt;" in svg and svg.count("<rect") == 1 and "style=" not in svg
     hrv = band_chart("HRV", days, [50.0 + i for i in range(14)], (45.0, 60.0), "#0a0", " ms")
     assert hrv.count("<circle") == 14 and 'class="band"' in hrv
+
+
+def test_sources_expand_ranges_and_keep_order() -> None:
+    from sync.report.sources import citations, cited
+
+    assert cited("S1, S4-S8") == ["S1", "S4", "S5", "S6", "S7", "S8"]
+    assert [c for c, _ in citations(["seed article, S1", "S1, S4-S5"])] == ["seed article", "S1", "S4", "S5"]
+    assert all(text for _, text in citations(["S17-S20", "S99"]))
