@@ -33,6 +33,8 @@ UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")
 SORENESS_PAST_DAYS = 14
 WATCH_CACHE_CONTROL = "private, max-age=300, must-revalidate"
+# Verdicts change when soreness is reported: clients revalidate, shared caches never store them.
+NO_CACHE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing, wrong or revoked token (always the same answer)."},
@@ -102,7 +104,7 @@ async def _one_day(
     record = await _verdict_of(request, credentials, day)
     if record is None:
         raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
-    return JSONResponse(verdict_json(record))
+    return JSONResponse(verdict_json(record), headers=NO_CACHE)
 
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
@@ -134,7 +136,7 @@ async def verdict_range(
             raise unprocessable(["query", "to"], "`to` must not be before `from`")
         if (last - first).days + 1 > MAX_RANGE_DAYS:
             raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
-        return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)})
+        return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)}, headers=NO_CACHE)
 
     return await as_athlete(request, credentials, work)
 
@@ -156,7 +158,7 @@ async def watch(
     if record is None:
         raise HTTPException(404, "no verdict for today")
     body, etag = watch_body(record)
-    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL}
+    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)

@@ -136,7 +136,7 @@ def test_watch_is_tiny_with_etag_and_304(env: Env) -> None:
     body = r.json()
     assert set(body) == {"flag", "date", "advice", "max_minutes", "max_hr", "updated"}
     assert len(body["advice"]) <= 60
-    assert "max-age" in r.headers["cache-control"]
+    assert "max-age" in r.headers["cache-control"] and r.headers["vary"] == "Authorization"
     etag = r.headers["etag"]
     again = env.get("/v1/watch", env.ana.token, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
