@@ -114,6 +114,25 @@ class Settings(BaseSettings):
         "unset means: only for the embedded SQLite default.",
     )
 
+    # Report API, HTML report and signed links (`legday serve`)
+    serve_host: str = Field("127.0.0.1", description="Address `legday serve` listens on.")
+    serve_port: int = Field(8000, description="Port `legday serve` listens on.")
+    report_base_url: str | None = Field(
+        None, description="Public URL of the report server in links; unset: http://serve_host:serve_port."
+    )
+    report_secret: SecretStr | None = Field(
+        None,
+        repr=False,
+        description="HMAC key signing report links and cookies; unset: derived from secret_key, "
+        "else a report.key file in data_dir (embedded default only).",
+    )
+    report_link_days: int = Field(7, ge=1, le=366, description="Days a report or soreness link stays valid.")
+    report_session_hours: int = Field(12, ge=1, description="Lifetime of the report page's session cookie.")
+    api_max_body_bytes: int = Field(4096, ge=64, description="Largest request body the API accepts.")
+    soreness_rate_per_minute: int = Field(
+        6, ge=1, description="Soreness posts one athlete may make per minute (API and report page)."
+    )
+
     @field_validator("data_dir", "corpus_dir", mode="after")
     @classmethod
     def _expand_home(cls, value: Path) -> Path:

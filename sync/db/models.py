@@ -74,7 +74,7 @@ class Athlete(Base):
     max_hr: Mapped[int | None] = mapped_column(Integer)
     rest_hr: Mapped[int | None] = mapped_column(Integer)
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    report_token_hash: Mapped[str | None] = mapped_column(String(128))
+    report_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
     email_enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

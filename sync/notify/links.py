@@ -1,11 +1,13 @@
-"""The hook for links in emails (report page, one-click soreness, web unsubscribe).
+"""Links in emails: the report page, one-click soreness, web unsubscribe (see docs/email.md).
 
-The report package fills this in: `links_for` returns None until a public report URL exists.
-The dict it returns is passed to the templates as `links`; see docs/email.md for the keys.
+Built by `sync.report.links` (signed, expiring, bound to the athlete and the day). Without a
+signing secret (a service install that set neither LEGDAY_REPORT_SECRET nor LEGDAY_SECRET_KEY)
+the email leaves the links out and offers a mailto: unsubscribe only, rather than failing.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from typing import Any
 
@@ -13,12 +15,23 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete
+from sync.errors import ConfigError
+from sync.report.links import report_link, soreness_links, unsubscribe_link
+
+log = logging.getLogger(__name__)
 
 
 def links_for(session: Session, athlete: Athlete, day: date, settings: Settings) -> dict[str, Any] | None:
-    """Links for `athlete`'s email of `day`: keys `report`, `soreness` ({0..10: url}), `unsubscribe`.
+    """Links for `athlete`'s email of `day`: keys `report`, `soreness` ({value: url}), `unsubscribe`.
 
-    None means no links (no report server): the email leaves those parts out and offers a
-    mailto: unsubscribe only.
+    None means no links (no signing secret): the email leaves those parts out.
     """
-    return None
+    try:
+        return {
+            "report": report_link(athlete, day=day, settings=settings),
+            "soreness": soreness_links(athlete, day, settings=settings),
+            "unsubscribe": unsubscribe_link(athlete, settings=settings),
+        }
+    except ConfigError as exc:
+        log.warning("email without report links: %s", exc)
+        return None

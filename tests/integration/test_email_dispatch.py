@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 from sqlalchemy import select
 
 import tests.smtp_server as smtp_fixtures
@@ -41,8 +42,9 @@ def _rows(settings: Settings) -> list[EmailDelivery]:
 
 
 def test_three_time_zones_each_get_one_email_at_their_local_send_time(
-    db_settings: Settings, smtp_server: SmtpServer
+    db_settings: Settings, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("LEGDAY_REPORT_SECRET", "a-test-secret-for-signed-links-0123456789")
     settings = _settings()
     ids = _athletes(settings)
     with session_scope(settings) as s:  # Berlin's leg-heavy morning: sore legs, short sleep
@@ -84,7 +86,10 @@ def test_three_time_zones_each_get_one_email_at_their_local_send_time(
     )
     assert berlin_29["Subject"] == "EASY today: 30 min easy, HR under 148 (soreness 5/10)"
     assert berlin_29["Date"] == "Sun, 29 Mar 2026 04:30:00 +0000"
-    assert berlin_29["List-Unsubscribe"] == "<mailto:legday@example.org?subject=unsubscribe>"
+    mailto, web = (u.strip() for u in berlin_29["List-Unsubscribe"].split(","))
+    assert mailto == "<mailto:legday@example.org?subject=unsubscribe>"
+    assert web.startswith("<http://127.0.0.1:8000/u/") and web.endswith(">")
+    assert berlin_29["List-Unsubscribe-Post"] is None  # RFC 8058 one-click needs https
     text = berlin_29.get_body(("plain",)).get_content()
     html = berlin_29.get_body(("html",)).get_content()
     for part in (text, html):

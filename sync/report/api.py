@@ -1,0 +1,199 @@
+"""The JSON API under /v1: the token names the athlete, so paths carry no athlete id."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from sync.daily import compute_verdict, record_soreness
+from sync.db.models import Athlete, VerdictRecord
+from sync.db.session import engine_for, session_scope
+from sync.report.context import app_context, in_session
+from sync.report.reads import Owner, StoredVerdict, owner_and_verdict
+from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
+from sync.report.tokens import athlete_for_token
+from sync.report.verdicts import (
+    MAX_RANGE_DAYS,
+    athlete_today,
+    stored_verdict,
+    verdict_for_day,
+    verdict_json,
+    verdicts_between,
+)
+from sync.report.watch import etag_matches, watch_body
+
+UNAUTHORIZED = "a valid bearer token is required"
+T = TypeVar("T")
+SORENESS_PAST_DAYS = 14
+WATCH_CACHE_CONTROL = "private, max-age=300, must-revalidate"
+# Verdicts change when soreness is reported: clients revalidate, shared caches never store them.
+NO_CACHE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
+
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "Missing, wrong or revoked token (always the same answer)."},
+}
+NOT_FOUND = {404: {"model": Problem, "description": "No verdict for that day."}}
+
+
+bearer = HTTPBearer(auto_error=False, description="`legday token issue --athlete NAME`")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _authenticate(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Athlete:
+    """The athlete the bearer token names; one identical 401 for every kind of failure."""
+    athlete = athlete_for_token(session, credentials.credentials if credentials else None)
+    if athlete is None:
+        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return athlete
+
+
+async def as_athlete(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, work: Callable[[Session, Athlete], T]
+) -> T:
+    """Authenticate and run `work(session, athlete)` in one database session and one thread."""
+    return await in_session(request, lambda session: work(session, _authenticate(session, credentials)))
+
+
+def unprocessable(loc: list[str], msg: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors."""
+    return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
+
+
+async def _verdict_of(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
+) -> StoredVerdict | VerdictRecord | None:
+    """(the verdict of `day` or the owner's today, or None) for the token's owner; 401 otherwise.
+
+    The stored verdict is read on the Core fast path. On SQLite that read is a local page-cache
+    lookup with nothing to wait for, so it runs on the event loop (a thread hop would cost more
+    than the read); a server database is read in the threadpool. Only a missing verdict takes
+    the ORM path, in the threadpool, that computes today's or tomorrow's verdict.
+    """
+    settings = app_context(request).settings
+    token = credentials.credentials if credentials else None
+
+    def read() -> tuple[Owner, dt.date, StoredVerdict | None]:
+        with engine_for(settings.sqlalchemy_url).connect() as conn:
+            found = owner_and_verdict(conn, token, day)
+        if found is None:
+            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+        return found
+
+    def compute(owner: Owner, the_day: dt.date) -> VerdictRecord | None:
+        with session_scope(settings) as session:
+            athlete = session.get(Athlete, owner.id)
+            return verdict_for_day(session, athlete, the_day) if athlete is not None else None
+
+    local = settings.sqlalchemy_url.startswith("sqlite")
+    owner, the_day, found = read() if local else await run_in_threadpool(read)
+    if found is not None:
+        return found
+    return await run_in_threadpool(compute, owner, the_day)
+
+
+async def _one_day(
+    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
+) -> JSONResponse:
+    record = await _verdict_of(request, credentials, day)
+    if record is None:
+        raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
+    return JSONResponse(verdict_json(record), headers=NO_CACHE)
+
+
+router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
+
+
+@router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
+async def verdict_today(request: Request, credentials: Credentials) -> JSONResponse:
+    """Today's verdict (athlete-local date), computed from stored data when not stored yet."""
+    return await _one_day(request, credentials, None)
+
+
+@router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
+async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> JSONResponse:
+    """The verdict of one day (YYYY-MM-DD). Today and tomorrow are computed when missing."""
+    return await _one_day(request, credentials, day)
+
+
+@router.get("/verdicts", response_model=VerdictList)
+async def verdict_range(
+    request: Request,
+    credentials: Credentials,
+    first: Annotated[dt.date, Query(alias="from", description="First date, YYYY-MM-DD.")],
+    last: Annotated[dt.date, Query(alias="to", description="Last date, YYYY-MM-DD (at most 366 days).")],
+) -> JSONResponse:
+    """Stored verdicts from `from` to `to` inclusive, oldest first."""
+
+    def work(session: Session, athlete: Athlete) -> JSONResponse:
+        if last < first:
+            raise unprocessable(["query", "to"], "`to` must not be before `from`")
+        if (last - first).days + 1 > MAX_RANGE_DAYS:
+            raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
+        return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)}, headers=NO_CACHE)
+
+    return await as_athlete(request, credentials, work)
+
+
+@router.get(
+    "/watch",
+    response_model=WatchOut,
+    responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
+    tags=["watch"],
+)
+async def watch(
+    request: Request,
+    credentials: Credentials,
+    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
+
+    record = await _verdict_of(request, credentials, None)
+    if record is None:
+        raise HTTPException(404, "no verdict for today")
+    body, etag = watch_body(record)
+    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+@router.post(
+    "/soreness",
+    response_model=VerdictOut,
+    responses={
+        413: {"model": Problem, "description": "Body too large."},
+        429: {"model": Problem, "description": "Too many soreness posts: retry later."},
+    },
+    tags=["soreness"],
+)
+async def post_soreness(report: SorenessIn, request: Request, credentials: Credentials) -> JSONResponse:
+    """Record soreness (0-10) for a day (default today), recompute that day's verdict, return it."""
+    limiter = app_context(request).limiter
+
+    def work(session: Session, athlete: Athlete) -> JSONResponse:
+        today = athlete_today(athlete)
+        day = report.date or today
+        if not today - dt.timedelta(days=SORENESS_PAST_DAYS) <= day <= today + dt.timedelta(days=1):
+            raise unprocessable(
+                ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
+            )
+        retry = limiter.hit(f"soreness:{athlete.id}")
+        if retry is not None:
+            raise HTTPException(
+                429,
+                "too many soreness posts: try again in a minute",
+                headers={"Retry-After": str(int(retry) + 1)},
+            )
+        record_soreness(session, athlete, day, report.value)
+        compute_verdict(session, athlete, day)
+        session.flush()
+        return JSONResponse(verdict_json(stored_verdict(session, athlete, day)))
+
+    return await as_athlete(request, credentials, work)

@@ -1,0 +1,43 @@
+"""The application factory: `create_app(settings)` wires the API, the pages and the middleware."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+
+from sync.config import Settings, get_settings
+from sync.report import api, pages
+from sync.report.context import AppContext
+from sync.report.health import health
+from sync.report.metrics import CONTENT_TYPE
+from sync.report.middleware import GuardMiddleware
+from sync.report.schemas import Health
+
+DESCRIPTION = (
+    "Verdicts (RUN / EASY / REST) for the athlete named by the bearer token, a watch feed and the "
+    "soreness check-in. Send `Authorization: Bearer <token>` (`legday token issue --athlete NAME`)."
+)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A new application serving the given settings' database (default: the process settings)."""
+    settings = settings or get_settings()
+    ctx = AppContext.build(settings)
+    app = FastAPI(title="legday", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app.state.ctx = ctx
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["ops"])
+    def healthz() -> JSONResponse:
+        """Database, and Redis when configured: 200 when all are up, 503 otherwise."""
+        healthy, body = health(settings)
+        return JSONResponse(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+    @app.get("/metrics", response_class=Response, tags=["ops"])
+    def metrics() -> Response:
+        """Prometheus text: verdicts by flag, sync runs, email deliveries, request latencies."""
+        return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
+
+    app.add_middleware(GuardMiddleware, max_body=settings.api_max_body_bytes, metrics=ctx.metrics)
+    return app

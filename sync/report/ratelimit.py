@@ -1,0 +1,43 @@
+"""Per-athlete rate limit of soreness posts: a one-minute fixed window, in Redis when configured."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+WINDOW_S = 60
+
+
+class RateLimiter:
+    """Allows `limit` hits per key per minute. Redis shares the count across servers; without
+    Redis (the embedded default) the count lives in this process."""
+
+    def __init__(self, limit: int, redis_url: str | None = None, clock: Callable[[], float] = time.time):
+        self.limit = limit
+        self._clock = clock
+        self._redis = (
+            redis.Redis.from_url(redis_url, socket_timeout=2, socket_connect_timeout=2) if redis_url else None
+        )
+        self._counts: dict[tuple[str, int], int] = {}
+        self._lock = threading.Lock()
+
+    def hit(self, key: str) -> float | None:
+        """Count one hit; None when allowed, else the seconds until the window resets."""
+        now = self._clock()
+        window = int(now // WINDOW_S)
+        retry_after = (window + 1) * WINDOW_S - now
+        if self._redis is not None:
+            name = f"legday:ratelimit:{key}:{window}"
+            pipe = self._redis.pipeline()
+            pipe.incr(name)
+            pipe.expire(name, WINDOW_S * 2)
+            count = int(pipe.execute()[0])
+        else:
+            with self._lock:
+                for old in [k for k in self._counts if k[1] < window]:
+                    del self._counts[old]
+                count = self._counts[(key, window)] = self._counts.get((key, window), 0) + 1
+        return None if count <= self.limit else retry_after

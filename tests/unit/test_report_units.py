@@ -1,0 +1,82 @@
+"""Small pure parts of the report server: signed values, the watch advice line, the rate limiter."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from sync.report.charts import band_chart, bar_chart
+from sync.report.ratelimit import RateLimiter
+from sync.report.signing import sign, verify
+from sync.report.watch import ADVICE_MAX, advice_line, etag_matches
+
+KEY = b"k" * 32
+
+
+def test_signed_values_check_key_purpose_expiry_and_shape() -> None:
+    good = sign(KEY, "link", {"a": 1}, ttl_s=60)
+    assert verify(KEY, "link", good)["a"] == 1
+    assert verify(b"other", "link", good) is None
+    assert verify(KEY, "session", good) is None  # a link is never a cookie
+    assert verify(KEY, "link", sign(KEY, "link", {"a": 1}, ttl_s=-1)) is None
+    body, mac = good.split(".")
+    assert verify(KEY, "link", f"{body}x.{mac}") is None
+    for junk in ("", ".", "a.b.c", "é.é", "x" * 600, None):
+        assert verify(KEY, "link", junk) is None
+
+
+@pytest.mark.parametrize("flag", ["RUN", "EASY", "REST"])
+@pytest.mark.parametrize("codes", [[], ["NO_RECENT_DATA"], ["LEG_DAY", "NO_RECENT_DATA"]])
+def test_advice_fits_and_says_when_data_is_missing(flag: str, codes: list[str]) -> None:
+    payload = {"flag": flag, "codes": codes, "prescription": {"max_minutes": 40, "hr_cap_bpm": 149}}
+    line = advice_line(payload)
+    assert 0 < len(line) <= ADVICE_MAX
+    assert ("no recent data" in line.lower()) == ("NO_RECENT_DATA" in codes)
+
+
+def test_etag_matching() -> None:
+    assert etag_matches('"a", W/"b"', '"b"') and etag_matches("*", '"x"')
+    assert not etag_matches(None, '"x"') and not etag_matches('"y"', '"x"')
+
+
+def test_rate_limit_in_process_and_in_redis() -> None:
+    now = [1000.0]
+    local = RateLimiter(2, clock=lambda: now[0])
+    assert [local.hit("a"), local.hit("a")] == [None, None]
+    assert local.hit("a") is not None and local.hit("b") is None
+    now[0] += 60
+    assert local.hit("a") is None
+    shared = RateLimiter(1, "redis://127.0.0.1:6379/9")
+    key = f"test:{uuid.uuid4().hex}"
+    assert shared.hit(key) is None
+    assert RateLimiter(1, "redis://127.0.0.1:6379/9").hit(key) is not None  # another server counts too
+
+
+def test_charts_are_plain_svg_and_skip_unknown_days() -> None:
+    from datetime import date, timedelta
+
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(14)]
+    svg = bar_chart("Sleep <h>", days, [None] * 13 + [7.5], "#000", " h", line=6.0)
+    assert svg.startswith("<svg") and "&lt;h&gt;" in svg and svg.count("<rect") == 1 and "style=" not in svg
+    hrv = band_chart("HRV", days, [50.0 + i for i in range(14)], (45.0, 60.0), "#0a0", " ms")
+    assert hrv.count("<circle") == 14 and 'class="band"' in hrv
+
+
+def test_sources_expand_ranges_and_keep_order() -> None:
+    from sync.readiness.sources import expand_tags, sources_for
+
+    assert expand_tags("S1, S4-S8") == ["S1", "S4", "S5", "S6", "S7", "S8"]
+    assert [s.tag for s in sources_for(["seed article, S1", "S1, S4-S5"])] == [
+        "seed article",
+        "S1",
+        "S4",
+        "S5",
+    ]
+    assert [s.tag for s in sources_for(["S17-S20", "S99"])] == [
+        "S17",
+        "S18",
+        "S19",
+        "S20",
+    ]  # unknown: left out
+    assert all(s.title for s in sources_for(["S17-S20", "S21, S22", "S28", "S29", "data check"]))
