@@ -15,11 +15,27 @@ from sync.sandbox.model import (
     json_reply,
     parse_day,
 )
+from sync.sandbox.workout_checks import workout_problem
+
+# Step fields Garmin keeps from the request besides the ones every stored step carries.
+_KEPT_STEP_FIELDS = ("targetValueOne", "targetValueTwo", "zoneNumber", "description")
 
 
 def _not_found() -> Reply:
     """Garmin's 404 for a workout or schedule id the account does not have."""
     return json_reply(bodies.template("error_404_not_found.json"), 404)
+
+
+def _bad_request() -> Reply:
+    """Garmin's 400 for a body it cannot use."""
+    return json_reply(bodies.template("error_400_bad_request.json"), 400)
+
+
+def _stored_step(step: dict, template: dict) -> dict:
+    """A step as Garmin stores it: every field it always adds, plus the targets it was given."""
+    stored = {k: step.get(k, v) for k, v in template.items()}
+    stored.update({k: step[k] for k in _KEPT_STEP_FIELDS if k in step})
+    return stored
 
 
 class WorkoutRoutes(SandboxState):
@@ -46,15 +62,16 @@ class WorkoutRoutes(SandboxState):
         try:
             request = json.loads(body)
         except ValueError:
-            return Reply(400, b"", None)
+            return _bad_request()
+        if workout_problem(request) is not None:
+            return _bad_request()
         workout = bodies.template("workout_detail.json")
         step_tpl = workout["workoutSegments"][0]["workoutSteps"][0]
         workout.update({k: v for k, v in request.items() if k in workout})
         for segment in workout.get("workoutSegments") or []:
             # Stored steps carry every field Garmin adds, whatever the request left out.
-            segment["workoutSteps"] = [
-                {k: step.get(k, v) for k, v in step_tpl.items()} for step in segment.get("workoutSteps") or []
-            ]
+            steps = segment.get("workoutSteps") or []
+            segment["workoutSteps"] = [_stored_step(step, step_tpl) for step in steps]
         now = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.0")
         with self._lock:
             workout_id = self._next_workout
@@ -75,21 +92,34 @@ class WorkoutRoutes(SandboxState):
     def _r_workout_put(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         if int(wid) not in a.workouts:
             return _not_found()
-        a.workouts[int(wid)].update(json.loads(body or b"{}"), workoutId=int(wid))
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return _bad_request()
+        if workout_problem(request) is not None:
+            return _bad_request()
+        a.workouts[int(wid)].update(request, workoutId=int(wid))
         return Reply(204, b"", None)
 
     def _r_workout_delete(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         if a.workouts.pop(int(wid), None) is None:
             return _not_found()
+        # A deleted workout leaves the calendar too, as in Connect.
+        for sid in [sid for sid, s in a.schedules.items() if s["workout"].get("workoutId") == int(wid)]:
+            del a.schedules[sid]
         return Reply(204, b"", None)
 
     def _r_schedule(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         workout = a.workouts.get(int(wid))
         if workout is None:
             return _not_found()
-        day = parse_day((json.loads(body or b"{}") or {}).get("date"))
+        try:
+            request = json.loads(body or b"{}") or {}
+        except ValueError:
+            return _bad_request()
+        day = parse_day(request.get("date")) if isinstance(request, dict) else None
         if day is None:
-            return Reply(400, b"", None)
+            return _bad_request()
         with self._lock:
             schedule_id = self._next_schedule
             self._next_schedule += 1
