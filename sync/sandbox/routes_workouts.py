@@ -17,9 +17,6 @@ from sync.sandbox.model import (
 )
 from sync.sandbox.workout_checks import workout_problem
 
-# Step fields Garmin keeps from the request besides the ones every stored step carries.
-_KEPT_STEP_FIELDS = ("targetValueOne", "targetValueTwo", "zoneNumber", "description")
-
 
 def _not_found() -> Reply:
     """Garmin's 404 for a workout or schedule id the account does not have."""
@@ -32,10 +29,12 @@ def _bad_request() -> Reply:
 
 
 def _stored_step(step: dict, template: dict) -> dict:
-    """A step as Garmin stores it: every field it always adds, plus the targets it was given."""
-    stored = {k: step.get(k, v) for k, v in template.items()}
-    stored.update({k: step[k] for k in _KEPT_STEP_FIELDS if k in step})
-    return stored
+    """A step as the recorded detail shows it: exactly the fields of the sample's steps.
+
+    The request as sent (with its target values) is kept in `SandboxAccount.workout_requests`
+    for tests to read, so the served shape stays the recorded one.
+    """
+    return {k: step.get(k, v) for k, v in template.items()}
 
 
 class WorkoutRoutes(SandboxState):
@@ -83,6 +82,7 @@ class WorkoutRoutes(SandboxState):
                 step_id += 1
                 step["stepId"] = step_id
         a.workouts[workout_id] = workout
+        a.workout_requests[workout_id] = request
         return json_reply(workout)
 
     def _r_workout_get(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
@@ -99,11 +99,13 @@ class WorkoutRoutes(SandboxState):
         if workout_problem(request) is not None:
             return _bad_request()
         a.workouts[int(wid)].update(request, workoutId=int(wid))
+        a.workout_requests[int(wid)] = request
         return Reply(204, b"", None)
 
     def _r_workout_delete(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         if a.workouts.pop(int(wid), None) is None:
             return _not_found()
+        a.workout_requests.pop(int(wid), None)
         # A deleted workout leaves the calendar too, as in Connect.
         for sid in [sid for sid, s in a.schedules.items() if s["workout"].get("workoutId") == int(wid)]:
             del a.schedules[sid]
