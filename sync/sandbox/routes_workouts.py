@@ -64,6 +64,7 @@ class WorkoutRoutes(SandboxState):
             return _bad_request()
         if workout_problem(request) is not None:
             return _bad_request()
+        sent = json.loads(body)  # kept as sent: the stored copy below is reshaped in place
         workout = bodies.template("workout_detail.json")
         step_tpl = workout["workoutSegments"][0]["workoutSteps"][0]
         workout.update({k: v for k, v in request.items() if k in workout})
@@ -82,7 +83,7 @@ class WorkoutRoutes(SandboxState):
                 step_id += 1
                 step["stepId"] = step_id
         a.workouts[workout_id] = workout
-        a.workout_requests[workout_id] = request
+        a.workout_requests[workout_id] = sent
         return json_reply(workout)
 
     def _r_workout_get(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
