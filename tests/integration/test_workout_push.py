@@ -11,6 +11,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
 from sync.garmin.errors import GarminBadResponse
@@ -19,6 +20,7 @@ from sync.readiness import MODEL_VERSION
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
 from tests.garmin_fixtures import GarminEnv
+from tests.helpers import run_cli
 
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 postgres_only = pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
@@ -228,3 +230,20 @@ def test_sandbox_rejects_invalid_workouts_like_garmin(garmin_env: GarminEnv) -> 
     assert reply.status_code == 400
     assert reply.json() == {"message": "HTTP 400 Bad Request", "error": "BadRequestException"}
     assert not env.sandbox.account.workouts
+
+
+def test_cli_switches_push_on_and_off(db_settings: Settings) -> None:
+    assert run_cli("athlete", "add", "dee", "--timezone", "Europe/Paris").exit_code == 0
+
+    def push_on() -> bool:
+        with session_scope(db_settings) as session:
+            return session.scalars(select(Athlete.push_workouts).where(Athlete.name == "dee")).one()
+
+    assert push_on() is False  # off by default
+    result = run_cli("athlete", "set", "dee", "--push-workouts", "on")
+    assert result.exit_code == 0, result.output
+    assert push_on() is True
+    assert run_cli("athlete", "set", "dee", "--max-hr", "180").exit_code == 0 and push_on() is True
+    assert run_cli("athlete", "set", "dee", "--push-workouts", "off").exit_code == 0
+    assert push_on() is False
+    assert run_cli("athlete", "set", "dee", "--push-workouts", "maybe").exit_code == 2
