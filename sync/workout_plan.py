@@ -60,7 +60,7 @@ def step_line(step: dict[str, Any]) -> str:
     if kind == "warmup":
         return f"warm-up {step['minutes']} min, very easy"
     if kind == "cooldown":
-        return "cool-down walk (press lap to finish)"
+        return "cool-down walk, press lap to finish"
     line = f"easy run {step['minutes']} min"
     if step.get("hr_high") is not None:
         return f"{line}, heart rate {step['hr_low']}-{step['hr_high']} bpm"
@@ -92,6 +92,6 @@ def watch_line(session: Session, athlete_id: int, day: date, flag: str) -> str |
     if row is None or row.flag != flag or not row.name:
         return None
     return (
-        f'"{row.name}" is on your Garmin calendar for {day.isoformat()}: '
-        f"your watch shows it after its next sync ({'; '.join(step_lines(row.plan))})."
+        f'On your watch: "{row.name}" is on your Garmin calendar for {day.isoformat()} and shows on '
+        f"the watch after its next sync. Steps: {'; '.join(step_lines(row.plan))}."
     )

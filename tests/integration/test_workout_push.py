@@ -12,10 +12,12 @@ import requests
 from sqlalchemy import select
 
 from sync.config import Settings
+from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
 from sync.garmin.errors import GarminBadResponse
 from sync.garmin_sync.workouts import PushResult, push_workout
+from sync.notify.compose import daily_message
 from sync.readiness import MODEL_VERSION
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
@@ -247,3 +249,30 @@ def test_cli_switches_push_on_and_off(db_settings: Settings) -> None:
     assert run_cli("athlete", "set", "dee", "--push-workouts", "off").exit_code == 0
     assert push_on() is False
     assert run_cli("athlete", "set", "dee", "--push-workouts", "maybe").exit_code == 2
+
+
+@sqlite_only
+def test_email_says_when_the_run_is_on_the_watch(garmin_env: GarminEnv) -> None:
+    env = garmin_env
+    athlete, account, day = setup(env)
+    athlete.email, athlete.max_hr, athlete.rest_hr = "runner@example.org", 185, 45
+    record_soreness(env.session, athlete, day, 5)  # sore legs: EASY
+    assert compute_verdict(env.session, athlete, day).flag == "EASY"
+    env.session.commit()
+    assert push(env, athlete, account, day).status == "scheduled"
+
+    def email_parts() -> tuple[str, str]:
+        message = daily_message(env.session, athlete, day, datetime.now(UTC), env.settings)
+        text, html = (part.get_content() for part in message.iter_parts())
+        return text, html
+
+    text, html = email_parts()
+    for part in (text, html):
+        assert "On your watch:" in part and "legday: easy 30 min" in part
+        assert "heart rate 118-143 bpm" in part
+    record_soreness(env.session, athlete, day, 8)  # can barely walk: REST
+    compute_verdict(env.session, athlete, day)
+    env.session.commit()
+    assert push(env, athlete, account, day).status == "removed"
+    text, html = email_parts()
+    assert "On your watch" not in text and "On your watch" not in html
