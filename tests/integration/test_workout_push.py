@@ -15,13 +15,14 @@ from sync.config import Settings
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
+from sync.demo import run_demo
 from sync.garmin.errors import GarminBadResponse
 from sync.garmin_sync.workouts import PushResult, push_workout
 from sync.notify.compose import daily_message
 from sync.readiness import MODEL_VERSION
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
-from tests.garmin_fixtures import GarminEnv
+from tests.garmin_fixtures import SAMPLES, GarminEnv
 from tests.helpers import run_cli
 
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
@@ -276,3 +277,16 @@ def test_email_says_when_the_run_is_on_the_watch(garmin_env: GarminEnv) -> None:
     assert push(env, athlete, account, day).status == "removed"
     text, html = email_parts()
     assert "On your watch" not in text and "On your watch" not in html
+
+
+def test_demo_pushes_the_workout(settings: Settings) -> None:
+    result = run_demo(settings, SAMPLES)
+    assert result.verdict is not None and result.push is not None and result.day is not None
+    if result.verdict.flag == "EASY":
+        assert result.push.status == "scheduled" and result.push.name.startswith("legday: easy")
+        assert result.push.steps[0].startswith("warm-up") and result.push.steps[-1].startswith("cool-down")
+        with session_scope(settings) as session:
+            row = session.scalars(select(PushedWorkout)).one()
+            assert (row.date, row.state) == (result.day, "scheduled")
+    else:
+        assert result.push.status == "nothing"
