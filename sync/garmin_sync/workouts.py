@@ -29,7 +29,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
-from sync.garmin.errors import GarminError, GarminNotFound
+from sync.garmin.errors import GarminError, GarminNotFound, GarminUnavailable
 from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.guard import guarded
@@ -88,21 +88,25 @@ def _verdict_payload(session: Session, athlete: Athlete, day: date) -> dict[str,
 
 def _locked_row(session: Session, athlete: Athlete, day: date) -> PushedWorkout:
     """The (athlete, day) row, created if absent, locked until the caller's next commit."""
-    now = datetime.now(UTC)
     row_id = upsert(
         session,
         PushedWorkout,
         {"athlete_id": athlete.id, "date": day, "state": "none", "plan": {}, "attempts": 0}
-        | {"updated_at": now},
+        | {"updated_at": datetime.now(UTC)},
         ["athlete_id", "date"],
         update=False,
     )
+    return _lock(session, row_id)
+
+
+def _lock(session: Session, row_id: int) -> PushedWorkout:
+    """Lock the row and read it afresh (another worker may have changed it meanwhile)."""
     # The UPDATE takes the lock; a second worker blocks here until the first one commits.
-    session.execute(update(PushedWorkout).where(PushedWorkout.id == row_id).values(updated_at=now))
-    row = session.scalars(
+    touch = update(PushedWorkout).where(PushedWorkout.id == row_id).values(updated_at=datetime.now(UTC))
+    session.execute(touch)
+    return session.scalars(
         select(PushedWorkout).where(PushedWorkout.id == row_id).execution_options(populate_existing=True)
     ).one()
-    return row
 
 
 def _remove(client: GarminClient, session: Session, row: PushedWorkout) -> None:
@@ -128,7 +132,9 @@ def _apply(
         row.flag = flag
         return "unchanged"
     had_one = row.garmin_workout_id is not None or row.garmin_schedule_id is not None
-    if not same:
+    # "unsure": a schedule call timed out, so the workout may sit on the calendar without legday
+    # knowing its schedule id. Deleting the workout clears its calendar entries: start over.
+    if not same or row.state == "unsure":
         _remove(client, session, row)
     row.flag, row.error = flag, None
     if plan is None:
@@ -138,8 +144,17 @@ def _apply(
     session.flush()
     if row.garmin_workout_id is None:
         row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
-        session.flush()  # kept even if scheduling fails: the retry schedules this one
-    row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
+        # Committed at once so that even a crash cannot lose the id (the retry schedules this
+        # workout); committing releases the lock, so take it again and look at the row afresh.
+        session.commit()
+        row = _lock(session, row.id)
+        if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
+            return "scheduled"
+    try:
+        row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
+    except GarminUnavailable:
+        row.state = "unsure"  # no answer: Garmin may have scheduled it anyway
+        raise
     row.state = "scheduled"
     session.flush()
     return "scheduled"
@@ -179,6 +194,7 @@ def push_workout(
         try:
             outcome["status"] = _apply(client, session, row, flag, plan, day)
         except GarminError as exc:
+            # populate_existing re-reads update the same identity-mapped object, so `row` is current.
             row.error = str(exc)[:500]  # the ids stored so far stay for the retry
             raise
         report.message = f"{flag}: {outcome['status']}"
