@@ -1,14 +1,16 @@
 """The demo path: a sandbox seeded with sample FIT files, a demo athlete, one real sync.
 
 `run_demo` exercises exactly what production runs (garth, the client, the importer, the
-database), only pointed at the local sandbox. The CLI's `legday demo` adds the verdict and
-the email on top of what it returns.
+database), only pointed at the local sandbox. The demo athlete has workout push on, so the
+verdict for the morning after the last session is computed and pushed while the sandbox still
+runs (an EASY day becomes a workout on the sandbox calendar). The CLI's `legday demo` prints
+both and writes the email on top of what it returns.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from cryptography.fernet import Fernet
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings
+from sync.daily import compute_verdict
 from sync.db.migrate import upgrade
 from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.db.session import session_scope
@@ -24,6 +27,8 @@ from sync.errors import ConfigError
 from sync.garmin import crypto
 from sync.garmin_sync import SyncReport, open_client, sync_account
 from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.workouts import PushResult, push_workout
+from sync.readiness import Verdict
 from sync.sandbox import Sandbox
 
 DEMO_ATHLETE = "demo"
@@ -52,6 +57,9 @@ class DemoResult:
     activities: list[DemoActivity] = field(default_factory=list)
     wellness_days: int = 0
     last_activity_date: date | None = None
+    day: date | None = None  # the verdict's day: the morning after the last session
+    verdict: Verdict | None = None
+    push: PushResult | None = None
 
     @property
     def requests(self) -> int:
@@ -79,6 +87,7 @@ def run_demo(settings: Settings, fit_dir: Path, *, timezone: str = "UTC") -> Dem
             athlete = session.scalar(select(Athlete).where(Athlete.name == DEMO_ATHLETE))
             if athlete is None:
                 athlete = add_athlete(session, DEMO_ATHLETE, email=None, timezone=timezone)
+            athlete.push_workouts = True  # the demo shows the workout on the (sandbox) watch
             account = add_tokens(session, athlete, sandbox.issue_garth_tokens(), demo)
             report = sync_account(session, account, open_client(session, account, demo), settings=demo)
             result = DemoResult(athlete.id, athlete.name, athlete.timezone, sandbox.url, report)
@@ -99,4 +108,10 @@ def run_demo(settings: Settings, fit_dir: Path, *, timezone: str = "UTC") -> Dem
                 session.scalars(select(WellnessDay.id).where(WellnessDay.athlete_id == athlete.id)).all()
             )
             result.last_activity_date = max((a.local_date for a in result.activities), default=None)
+            if result.last_activity_date is not None:
+                result.day = result.last_activity_date + timedelta(days=1)
+                result.verdict = compute_verdict(session, athlete, result.day)
+                session.commit()
+                client = open_client(session, account, demo)
+                result.push = push_workout(session, athlete, result.day, client, settings=demo)
     return result

@@ -13,6 +13,8 @@ from sync.db.session import session_scope
 from sync.errors import TransientError
 from sync.garmin_sync import open_client
 from sync.garmin_sync import sync_account as sync_garmin_account
+from sync.garmin_sync.accounts import account_for
+from sync.garmin_sync.workouts import push_workout as push_workout_for
 from sync.locks import exclusive
 from sync.logging import log_context
 from sync.notify.dispatch import dispatch_due_emails
@@ -35,7 +37,31 @@ def compute_verdict(self, athlete_id: int, day: str | None = None) -> str | None
             log.info("athlete gone; verdict skipped")
             return None
         the_day = date.fromisoformat(day) if day else local_today(athlete.timezone)
-        return str(compute_verdict_for(session, athlete, the_day).to_json_dict()["flag"])
+        flag = str(compute_verdict_for(session, athlete, the_day).to_json_dict()["flag"])
+        push = athlete.push_workouts
+    if push:  # after the commit, so the push reads this verdict
+        push_workout.delay(athlete_id, the_day.isoformat())
+    return flag
+
+
+@app.task(bind=True, max_retries=8)
+def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
+    """Make the athlete's Garmin calendar for `day` match its stored verdict (opt-in).
+
+    Safe to run twice or on two workers: the library locks the (athlete, day) row and keeps
+    Garmin's ids, so a retry after a 429 finishes the work instead of repeating it.
+    """
+    with log_context(athlete_id=athlete_id, task_id=self.request.id), session_scope() as session:
+        athlete = session.get(Athlete, athlete_id)
+        account = account_for(session, athlete) if athlete is not None else None
+        if athlete is None or account is None or not athlete.push_workouts:
+            return "skipped"
+        result = push_workout_for(session, athlete, date.fromisoformat(day), open_client(session, account))
+    # In-process (eager) runs do not retry: the next verdict computation pushes again.
+    if result.status in ("rate_limited", "unavailable") and not self.request.is_eager:
+        wait = result.retry_after_s or 60 * 2**self.request.retries
+        raise self.retry(countdown=min(MAX_RETRY_COUNTDOWN_S, max(wait, 1.0)))
+    return result.status
 
 
 @app.task

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,15 @@ from sync.ingest.reprocess import reprocess_athlete
 from sync.readiness import ThresholdsError, layered_thresholds
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+
+class OnOff(StrEnum):
+    """A switch on the command line."""
+
+    on = "on"
+    off = "off"
+
+
 athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=True)
 
 
@@ -91,6 +101,9 @@ def athlete_set(
         typer.Option("--threshold", "-t", help="Readiness threshold override NAME=VALUE (repeatable)."),
     ] = None,
     reset_thresholds: Annotated[bool, typer.Option(help="Drop this athlete's threshold overrides.")] = False,
+    push_workouts: Annotated[
+        OnOff | None, typer.Option(help="Put EASY days on the Garmin calendar (docs/workouts.md).")
+    ] = None,
 ) -> None:
     """Change an athlete's settings."""
     with db_session() as (session, settings):
@@ -113,6 +126,7 @@ def athlete_set(
             rest_hr=rest_hr,
             send_time=send_time,
             email_enabled=daily_email,
+            push_workouts=None if push_workouts is None else push_workouts is OnOff.on,
         )
         console.print(f"updated athlete {athlete.name}")
 

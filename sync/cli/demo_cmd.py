@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -15,14 +14,16 @@ from sync.athletes import validate_timezone
 from sync.cli.common import console, fail
 from sync.cli.readiness_cmds import render_verdict
 from sync.config import get_settings
-from sync.daily import compute_verdict, verdict_time
+from sync.daily import verdict_time
 from sync.db.models import Athlete
 from sync.db.session import dispose_engines, session_scope
 from sync.demo import run_demo
 from sync.errors import LegdayError
+from sync.garmin_sync.workouts import PushResult
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.outbox import write_to_outbox
 from sync.notify.render import render_daily_email
+from sync.workout_plan import watch_line
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -64,17 +65,22 @@ def demo_command(
             str(a.garmin_sets),
         )
     console.print(table)
-    if result.last_activity_date is None:
+    if result.day is None or result.verdict is None:
         raise fail("the sandbox served no activities", 1)
-    day = result.last_activity_date + timedelta(days=1)
+    day, verdict = result.day, result.verdict
     console.print(f"[bold]2.[/] Verdict for {day} (the morning after the last session):")
+    render_verdict(console, verdict)
+    print_push(result.push)
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
         assert athlete is not None
-        verdict = compute_verdict(session, athlete, day)
-    render_verdict(console, verdict)
+        watch = watch_line(session, athlete.id, day, str(verdict.to_json_dict()["flag"]))
     message = render_daily_email(
-        verdict.to_json_dict(), to="demo@example.org", sender="legday@localhost", name="demo athlete"
+        verdict.to_json_dict(),
+        to="demo@example.org",
+        sender="legday@localhost",
+        name="demo athlete",
+        watch=watch,
     )
     add_delivery_headers(
         message,
@@ -87,6 +93,20 @@ def demo_command(
     console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
     legday = Path(sys.argv[0]) if Path(sys.argv[0]).name == "legday" else Path("legday")
     console.print(f"   Explore it: LEGDAY_DATA_DIR={demo_dir} {legday} history --until {day}")
+
+
+def print_push(push: PushResult | None) -> None:
+    """What the demo put on the (sandbox) watch, step by step."""
+    if push is None:
+        return
+    if push.status in ("scheduled", "unchanged") and push.name:
+        console.print(f'   On the watch: "{push.name}" on {push.day}, in the sandbox Garmin calendar:')
+        for i, line in enumerate(push.steps, start=1):
+            console.print(f"     {i}. {line}")
+    elif push.status in ("nothing", "removed"):
+        console.print("   No workout pushed: only EASY days go on the watch (RUN: your own plan stands).")
+    else:
+        console.print(f"   Workout push: {push.status} ({push.message or 'see the logs'})")
 
 
 def register(app: typer.Typer) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Time,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -76,6 +77,8 @@ class Athlete(Base):
     thresholds: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True, index=True)
     email_enabled: Mapped[bool] = mapped_column(default=True)
+    # Opt-in: put EASY days on the athlete's Garmin calendar (docs/workouts.md).
+    push_workouts: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     accounts: Mapped[list[GarminAccount]] = relationship(back_populates="athlete")
@@ -244,6 +247,32 @@ class EmailDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PushedWorkout(Base):
+    """The workout legday put on an athlete's Garmin calendar for one date, with Garmin's ids.
+
+    One row per (athlete, date): the unique constraint and a row lock during a push are what
+    keep a retry, a recomputed verdict or a second worker from creating a second workout.
+    Only the ids stored here are ever deleted, so the athlete's own workouts are never touched.
+    """
+
+    __tablename__ = "pushed_workout"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    # pending (not on the calendar yet, or half done) | scheduled | removed | none
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    flag: Mapped[str | None] = mapped_column(String(8))  # the verdict flag it follows
+    name: Mapped[str | None] = mapped_column(String(120))
+    plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # steps, as shown to people
+    garmin_workout_id: Mapped[int | None] = mapped_column(BigInteger)
+    garmin_schedule_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class SyncRun(Base):

@@ -89,3 +89,8 @@ def workout(workout_id: int) -> str:
 def schedule_workout(workout_id: int) -> str:
     """Put a workout on the athlete's calendar (POST {"date": ...})."""
     return f"/workout-service/schedule/{int(workout_id)}"
+
+
+def workout_schedule(schedule_id: int) -> str:
+    """One calendar entry (GET or DELETE by its workoutScheduleId)."""
+    return f"/workout-service/schedule/{int(schedule_id)}"

@@ -116,3 +116,21 @@ class ReadinessSnapshot:
     score: int | None
     recovery_minutes: float | None
     after_wakeup_reset: bool  # taken at the morning reset, the value of the day
+
+
+@dataclass(frozen=True)
+class StoredWorkout:
+    """A workout Garmin stored (the answer to a create)."""
+
+    workout_id: int
+    name: str | None
+    owner_id: int | None
+
+
+@dataclass(frozen=True)
+class ScheduledWorkout:
+    """A workout put on a calendar date (the answer to a schedule)."""
+
+    schedule_id: int
+    workout_id: int | None
+    day: date | None

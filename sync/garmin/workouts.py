@@ -1,7 +1,8 @@
-"""Workout endpoints: store, schedule and delete workouts in the athlete's Connect calendar.
+"""Workout endpoints: store, schedule, unschedule and delete workouts in the athlete's calendar.
 
-Workouts are Garmin's own JSON both ways (the caller builds the body from
-shared/garmin-connect templates), so these calls pass dicts through.
+`create_running_workout` takes legday's own plan (`workout_body.RunningWorkout`) and returns a
+typed record; `create_workout` still passes a Garmin JSON body through unchanged (a workout the
+athlete could have built in Connect, used by tests and tools).
 """
 
 from __future__ import annotations
@@ -11,25 +12,53 @@ from typing import Any
 
 from sync.garmin import endpoints as ep
 from sync.garmin.errors import GarminBadResponse
+from sync.garmin.records import ScheduledWorkout, StoredWorkout, iso_day
 from sync.garmin.transport import Transport
+from sync.garmin.workout_body import RunningWorkout, running_workout_body
+
+
+def _int_id(data: Any, key: str, what: str) -> int:
+    value = data.get(key) if isinstance(data, dict) else None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise GarminBadResponse(f"{what}: no {key} in the answer")
+    return value
 
 
 class WorkoutCalls(Transport):
     """Calls that write workouts."""
 
     def create_workout(self, workout: dict[str, Any]) -> dict[str, Any]:
-        """Store a workout; returns it with its new workoutId."""
+        """Store a workout given as Garmin JSON; returns it with its new workoutId."""
         data = self._json("POST", ep.WORKOUT_CREATE, json_body=workout)
-        if not isinstance(data, dict) or "workoutId" not in data:
-            raise GarminBadResponse("workout create: no workoutId in the answer")
+        _int_id(data, "workoutId", "workout create")
         return data
 
-    def schedule_workout(self, workout_id: int, day: date) -> dict[str, Any]:
-        """Put a stored workout on the athlete's calendar; returns workoutScheduleId."""
+    def create_running_workout(self, workout: RunningWorkout) -> StoredWorkout:
+        """Store a structured running workout built from legday's plan."""
+        data = self._json("POST", ep.WORKOUT_CREATE, json_body=running_workout_body(workout))
+        return StoredWorkout(
+            workout_id=_int_id(data, "workoutId", "workout create"),
+            name=data.get("workoutName"),
+            owner_id=data.get("ownerId") if isinstance(data.get("ownerId"), int) else None,
+        )
+
+    def schedule_workout(self, workout_id: int, day: date) -> ScheduledWorkout:
+        """Put a stored workout on the athlete's calendar.
+
+        Not idempotent on Garmin's side (the same workout can sit on a date twice), so the
+        caller must remember the returned schedule id.
+        """
         data = self._json("POST", ep.schedule_workout(workout_id), json_body={"date": day.isoformat()})
-        if not isinstance(data, dict):
-            raise GarminBadResponse("workout schedule: empty answer")
-        return data
+        inner = data.get("workout") if isinstance(data, dict) else None
+        return ScheduledWorkout(
+            schedule_id=_int_id(data, "workoutScheduleId", "workout schedule"),
+            workout_id=inner.get("workoutId") if isinstance(inner, dict) else None,
+            day=iso_day(data.get("calendarDate")),
+        )
+
+    def unschedule_workout(self, schedule_id: int) -> None:
+        """Remove one calendar entry (the stored workout stays)."""
+        self._json("DELETE", ep.workout_schedule(schedule_id))
 
     def delete_workout(self, workout_id: int) -> None:
         """Remove a stored workout."""

@@ -17,6 +17,7 @@ from sync.notify.message import add_delivery_headers, stable_message_id, unsubsc
 from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
 from sync.readiness import MODEL_VERSION
+from sync.workout_plan import watch_line
 
 
 def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
@@ -69,6 +70,7 @@ def daily_message(
         name=athlete.name,
         notices=notices,
         links=links,
+        watch=watch_line(session, athlete.id, day, str(payload["flag"])),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)
 

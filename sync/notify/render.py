@@ -3,7 +3,8 @@
 The template context has a documented hook for the report page (another package builds it):
 `links`, a dict or None, with optional keys `report` (the athlete's report page URL) and
 `soreness` (a dict of rating 0-10 to a one-click check-in URL). Without links the email simply
-leaves those parts out. See docs/email.md.
+leaves those parts out. See docs/email.md. `watch` is one sentence saying the day's run is on
+the athlete's Garmin calendar (`sync.workout_plan.watch_line`), or None.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ def daily_context(
     name: str | None = None,
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
+    watch: str | None = None,
 ) -> dict[str, Any]:
     """The template context: the verdict payload plus display words, notices and links."""
     flag = Flag(payload["flag"])
@@ -109,6 +111,7 @@ def daily_context(
         "no_recent_data": bool(no_recent),  # then "no warning signs" would claim too much
         "number_lines": _numbers(payload),
         "links": links,
+        "watch": watch,
     }
 
 
@@ -120,6 +123,7 @@ def render_daily_email(
     name: str | None = None,
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
+    watch: str | None = None,
 ) -> EmailMessage:
     """Build the daily email for a verdict payload (`Verdict.to_json_dict()`).
 
@@ -127,7 +131,7 @@ def render_daily_email(
     `links` is the report hook described in the module docstring. Delivery headers (Date,
     Message-ID, List-Unsubscribe) are added by `sync.notify.message.add_delivery_headers`.
     """
-    context = daily_context(payload, name=name, notices=notices, links=links)
+    context = daily_context(payload, name=name, notices=notices, links=links, watch=watch)
     message = EmailMessage()
     message["Subject"] = daily_subject(payload)
     message["From"] = sender

@@ -69,6 +69,7 @@ class SandboxAccount:
     oauth1: dict[str, str] = field(default_factory=dict)  # oauth_token -> secret
     workouts: dict[int, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[int, dict[str, Any]] = field(default_factory=dict)
+    workout_requests: dict[int, dict[str, Any]] = field(default_factory=dict)  # bodies as sent
     _recent: list[float] = field(default_factory=list)
 
     def newest_first(self) -> list[SandboxActivity]:

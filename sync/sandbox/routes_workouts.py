@@ -15,11 +15,26 @@ from sync.sandbox.model import (
     json_reply,
     parse_day,
 )
+from sync.sandbox.workout_checks import workout_problem
 
 
 def _not_found() -> Reply:
     """Garmin's 404 for a workout or schedule id the account does not have."""
     return json_reply(bodies.template("error_404_not_found.json"), 404)
+
+
+def _bad_request() -> Reply:
+    """Garmin's 400 for a body it cannot use."""
+    return json_reply(bodies.template("error_400_bad_request.json"), 400)
+
+
+def _stored_step(step: dict, template: dict) -> dict:
+    """A step as the recorded detail shows it: exactly the fields of the sample's steps.
+
+    The request as sent (with its target values) is kept in `SandboxAccount.workout_requests`
+    for tests to read, so the served shape stays the recorded one.
+    """
+    return {k: step.get(k, v) for k, v in template.items()}
 
 
 class WorkoutRoutes(SandboxState):
@@ -46,15 +61,17 @@ class WorkoutRoutes(SandboxState):
         try:
             request = json.loads(body)
         except ValueError:
-            return Reply(400, b"", None)
+            return _bad_request()
+        if workout_problem(request) is not None:
+            return _bad_request()
+        sent = json.loads(body)  # kept as sent: the stored copy below is reshaped in place
         workout = bodies.template("workout_detail.json")
         step_tpl = workout["workoutSegments"][0]["workoutSteps"][0]
         workout.update({k: v for k, v in request.items() if k in workout})
         for segment in workout.get("workoutSegments") or []:
             # Stored steps carry every field Garmin adds, whatever the request left out.
-            segment["workoutSteps"] = [
-                {k: step.get(k, v) for k, v in step_tpl.items()} for step in segment.get("workoutSteps") or []
-            ]
+            steps = segment.get("workoutSteps") or []
+            segment["workoutSteps"] = [_stored_step(step, step_tpl) for step in steps]
         now = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.0")
         with self._lock:
             workout_id = self._next_workout
@@ -66,6 +83,7 @@ class WorkoutRoutes(SandboxState):
                 step_id += 1
                 step["stepId"] = step_id
         a.workouts[workout_id] = workout
+        a.workout_requests[workout_id] = sent
         return json_reply(workout)
 
     def _r_workout_get(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
@@ -75,21 +93,36 @@ class WorkoutRoutes(SandboxState):
     def _r_workout_put(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         if int(wid) not in a.workouts:
             return _not_found()
-        a.workouts[int(wid)].update(json.loads(body or b"{}"), workoutId=int(wid))
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return _bad_request()
+        if workout_problem(request) is not None:
+            return _bad_request()
+        a.workouts[int(wid)].update(request, workoutId=int(wid))
+        a.workout_requests[int(wid)] = request
         return Reply(204, b"", None)
 
     def _r_workout_delete(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         if a.workouts.pop(int(wid), None) is None:
             return _not_found()
+        a.workout_requests.pop(int(wid), None)
+        # A deleted workout leaves the calendar too, as in Connect.
+        for sid in [sid for sid, s in a.schedules.items() if s["workout"].get("workoutId") == int(wid)]:
+            del a.schedules[sid]
         return Reply(204, b"", None)
 
     def _r_schedule(self, a: SandboxAccount, q: dict[str, str], body: bytes, wid: str) -> Reply:
         workout = a.workouts.get(int(wid))
         if workout is None:
             return _not_found()
-        day = parse_day((json.loads(body or b"{}") or {}).get("date"))
+        try:
+            request = json.loads(body or b"{}") or {}
+        except ValueError:
+            return _bad_request()
+        day = parse_day(request.get("date")) if isinstance(request, dict) else None
         if day is None:
-            return Reply(400, b"", None)
+            return _bad_request()
         with self._lock:
             schedule_id = self._next_schedule
             self._next_schedule += 1

@@ -181,8 +181,9 @@ def test_workout_create_and_schedule(sandbox: Sandbox, gsettings: Settings) -> N
 
     client = GarminClient(sandbox.issue_garth_tokens(), gsettings)
     workout = client.create_workout(json.loads((TEMPLATES / "workout_create_request.json").read_text()))
-    scheduled = client.schedule_workout(workout["workoutId"], date.today() + timedelta(days=1))
-    assert scheduled["workoutScheduleId"] and scheduled["workout"]["workoutId"] == workout["workoutId"]
+    day = date.today() + timedelta(days=1)
+    scheduled = client.schedule_workout(workout["workoutId"], day)
+    assert scheduled.schedule_id and scheduled.workout_id == workout["workoutId"] and scheduled.day == day
     client.delete_workout(workout["workoutId"])
     assert [r.method for r in sandbox.requests("workout-service")] == ["POST", "POST", "DELETE"]
 

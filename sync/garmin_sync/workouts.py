@@ -1,0 +1,220 @@
+"""Put the prescribed run on the athlete's Garmin calendar (opt-in), exactly once per date.
+
+`push_workout(session, athlete, day, client)` reads the stored verdict of (athlete, day):
+EASY creates "legday: easy N min" (warm-up, easy run under the heart-rate cap, cool-down) and
+schedules it on that date; REST and RUN remove a workout legday scheduled earlier for the
+date (REST: no run; RUN: the athlete's own plan stands). Nothing else is ever deleted: legday
+only touches the Garmin ids it stored on its `pushed_workout` row.
+
+Exactly once: the row for (athlete, date) is unique and is locked (an UPDATE, which holds a
+row lock on PostgreSQL and the write lock on SQLite) for the whole push, so a second worker
+waits and then finds the work done. Each Garmin id is written to the row as soon as Garmin
+answers, and kept when a later call fails (a 429 between create and schedule): the retry
+schedules the stored workout instead of creating another. Pushing the same plan again makes
+no request at all.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from sync.config import Settings, get_settings
+from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
+from sync.db.upsert import upsert
+from sync.garmin.client import GarminClient
+from sync.garmin.errors import GarminError, GarminNotFound, GarminUnavailable
+from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
+from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.guard import guarded
+from sync.readiness import MODEL_VERSION
+from sync.scheduling import local_today
+from sync.workout_plan import easy_plan, step_lines
+
+log = logging.getLogger(__name__)
+
+_KINDS = {"warmup": "warmup", "run": "interval", "cooldown": "cooldown"}
+
+
+@dataclass
+class PushResult:
+    """What one push did, for the worker, the CLI and the demo."""
+
+    day: date
+    # scheduled | unchanged | removed | nothing | skipped | rate_limited | needs_reauth | unavailable
+    status: str
+    message: str | None = None
+    name: str | None = None
+    steps: list[str] = field(default_factory=list)
+    retry_after_s: float | None = None
+    requests: int = 0
+
+    @property
+    def done(self) -> bool:
+        """True when the calendar now matches the verdict (nothing left to retry)."""
+        return self.status in ("scheduled", "unchanged", "removed", "nothing", "skipped")
+
+
+def running_workout(plan: dict[str, Any], day: date) -> RunningWorkout:
+    """legday's stored plan as the adapter's workout."""
+    steps = []
+    for step in plan["steps"]:
+        seconds = step["minutes"] * 60 if step.get("minutes") else None
+        hr = HeartRateRange(step["hr_low"], step["hr_high"]) if step.get("hr_high") is not None else None
+        steps.append(PlannedStep(_KINDS[step["kind"]], seconds, heart_rate=hr, hr_zone=step.get("hr_zone")))
+    description = (
+        f"legday, {day.isoformat()}: a short easy recovery run, at most {plan['minutes']} min in all. "
+        "Made by legday: it is replaced or removed when the verdict changes."
+    )
+    return RunningWorkout(name=plan["name"], description=description, steps=tuple(steps))
+
+
+def _verdict_payload(session: Session, athlete: Athlete, day: date) -> dict[str, Any] | None:
+    stored = session.scalar(
+        select(VerdictRecord).where(
+            VerdictRecord.athlete_id == athlete.id,
+            VerdictRecord.date == day,
+            VerdictRecord.model_version == MODEL_VERSION,
+        )
+    )
+    return dict(stored.payload) if stored is not None else None
+
+
+def _locked_row(session: Session, athlete: Athlete, day: date) -> PushedWorkout:
+    """The (athlete, day) row, created if absent, locked until the caller's next commit."""
+    row_id = upsert(
+        session,
+        PushedWorkout,
+        {"athlete_id": athlete.id, "date": day, "state": "none", "plan": {}, "attempts": 0}
+        | {"updated_at": datetime.now(UTC)},
+        ["athlete_id", "date"],
+        update=False,
+    )
+    return _lock(session, row_id)
+
+
+def _lock(session: Session, row_id: int) -> PushedWorkout:
+    """Lock the row and read it afresh (another worker may have changed it meanwhile)."""
+    # The UPDATE takes the lock; a second worker blocks here until the first one commits.
+    touch = update(PushedWorkout).where(PushedWorkout.id == row_id).values(updated_at=datetime.now(UTC))
+    session.execute(touch)
+    return session.scalars(
+        select(PushedWorkout).where(PushedWorkout.id == row_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def _remove(client: GarminClient, session: Session, row: PushedWorkout) -> None:
+    """Take legday's own workout (and only it) off the calendar and out of the library."""
+    if row.garmin_schedule_id is not None:
+        with suppress(GarminNotFound):  # the athlete removed it from the calendar already
+            client.unschedule_workout(row.garmin_schedule_id)
+        row.garmin_schedule_id = None
+        session.flush()
+    if row.garmin_workout_id is not None:
+        with suppress(GarminNotFound):  # or deleted it from the library
+            client.delete_workout(row.garmin_workout_id)
+        row.garmin_workout_id = None
+        session.flush()
+
+
+def _apply(
+    client: GarminClient, session: Session, row: PushedWorkout, flag: str, plan: dict | None, day: date
+) -> str:
+    """Make the calendar match `plan` (None: no legday workout); returns the result status."""
+    same = plan is not None and row.name == plan["name"] and row.plan == plan
+    if same and row.state == "scheduled" and row.garmin_schedule_id is not None:
+        row.flag = flag
+        return "unchanged"
+    had_one = row.garmin_workout_id is not None or row.garmin_schedule_id is not None
+    # "unsure": a schedule call timed out, so the workout may sit on the calendar without legday
+    # knowing its schedule id. Deleting the workout clears its calendar entries: start over.
+    if not same or row.state == "unsure":
+        _remove(client, session, row)
+    row.flag, row.error = flag, None
+    if plan is None:
+        row.state, row.name, row.plan = "removed" if had_one or row.state == "removed" else "none", None, {}
+        return "removed" if had_one else "nothing"
+    row.state, row.name, row.plan = "pending", plan["name"], plan
+    session.flush()
+    if row.garmin_workout_id is None:
+        row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
+        # Committed at once so that even a crash cannot lose the id (the retry schedules this
+        # workout); committing releases the lock, so take it again and look at the row afresh.
+        session.commit()
+        row = _lock(session, row.id)
+        if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
+            return "scheduled"
+    try:
+        row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
+    except GarminUnavailable:
+        row.state = "unsure"  # no answer: Garmin may have scheduled it anyway
+        raise
+    row.state = "scheduled"
+    session.flush()
+    return "scheduled"
+
+
+def push_workout(
+    session: Session,
+    athlete: Athlete,
+    day: date,
+    client: GarminClient,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> PushResult:
+    """Make the athlete's Garmin calendar for `day` match the stored verdict (see module doc).
+
+    Skipped (no request) when push is off, the day is past, or no verdict is stored. Garmin
+    errors land on the account as in a sync (a 429 sets `rate_limited_until`) and come back
+    as the result's status, with the ids created so far kept for the retry.
+    """
+    settings = settings or get_settings()
+    account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
+    if account is None or not athlete.push_workouts:
+        return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
+    if day < local_today(athlete.timezone, now):
+        return PushResult(day, "skipped", "the day is past")
+    payload = _verdict_payload(session, athlete, day)
+    if payload is None:
+        return PushResult(day, "skipped", "no verdict stored for the day")
+    flag, plan = str(payload["flag"]), easy_plan(payload)
+    report = SyncReport(athlete=athlete.name, kind="push")
+    outcome: dict[str, str] = {}
+
+    def body() -> None:
+        row = _locked_row(session, athlete, day)
+        row.attempts += 1
+        try:
+            outcome["status"] = _apply(client, session, row, flag, plan, day)
+        except GarminError as exc:
+            # populate_existing re-reads update the same identity-mapped object, so `row` is current.
+            row.error = str(exc)[:500]  # the ids stored so far stay for the retry
+            raise
+        report.message = f"{flag}: {outcome['status']}"
+
+    last_sync = account.last_sync_at
+    guarded(session, account, client, report, settings, body, now)
+    # The guard records a `push` run; it is not a data sync, so "last synced" must not move.
+    account.last_sync_at = last_sync
+    session.commit()
+    if report.status != "ok":
+        return PushResult(
+            day, report.status, report.message, retry_after_s=report.retry_after_s, requests=report.requests
+        )
+    status = outcome["status"]
+    log.info("workout push for %s on %s: %s (%d requests)", athlete.name, day, status, report.requests)
+    return PushResult(
+        day,
+        status,
+        report.message,
+        name=plan["name"] if plan else None,
+        steps=step_lines(plan) if plan else [],
+        requests=report.requests,
+    )
