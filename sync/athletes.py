@@ -2,16 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.db.models import Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
 
 SEXES = ("male", "female")
+NAME_MAX = 120  # the column's length
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
+# local@domain.tld: no spaces, no second @, a dot in the domain. Deliverability is the mail
+# server's question; this only stops typos and header tricks at the door.
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+$")
+
+
+def validate_name(name: str) -> str:
+    """The name, stripped; refuses empty, over-long or control-character names."""
+    cleaned = name.strip()
+    if not cleaned:
+        raise ConfigError("an athlete name cannot be empty")
+    if len(cleaned) > NAME_MAX:
+        raise ConfigError(f"athlete name is too long ({len(cleaned)} characters; at most {NAME_MAX})")
+    if any(not ch.isprintable() for ch in cleaned):
+        raise ConfigError("athlete name contains control characters")
+    return cleaned
+
+
+def validate_email(email: str | None) -> str | None:
+    """The address, stripped (None or "" for none); refuses what cannot be an address."""
+    if email is None or not email.strip():
+        return None
+    cleaned = email.strip()
+    if len(cleaned) > EMAIL_MAX or not _EMAIL.match(cleaned):
+        raise ConfigError(f"{cleaned[:60]!r} is not an email address (name@example.org)")
+    return cleaned
 
 
 def validate_timezone(name: str) -> str:
@@ -52,8 +80,12 @@ def add_athlete(
     rest_hr: int | None = None,
 ) -> Athlete:
     """Create an athlete after checking every value."""
-    if session.scalar(select(Athlete.id).where(Athlete.name == name)) is not None:
-        raise ConfigError(f"athlete {name!r} already exists")
+    name = validate_name(name)
+    email = validate_email(email)
+    # Names are unique regardless of case: `Ana` beside `ana` is a typo waiting to happen.
+    taken = session.scalar(select(Athlete.name).where(func.lower(Athlete.name) == name.lower()))
+    if taken is not None:
+        raise ConfigError(f"athlete {taken!r} already exists")
     if sex not in SEXES:
         raise ConfigError(f"sex must be one of {', '.join(SEXES)}")
     validate_timezone(timezone)
@@ -77,6 +109,8 @@ def add_athlete(
 def update_athlete(session: Session, athlete: Athlete, **changes: object) -> Athlete:
     """Change fields of an athlete, validating the result as a whole."""
     changes = {k: v for k, v in changes.items() if v is not None}
+    if "email" in changes:
+        changes["email"] = validate_email(str(changes["email"]))
     if "timezone" in changes:
         validate_timezone(str(changes["timezone"]))
     if "sex" in changes and changes["sex"] not in SEXES:

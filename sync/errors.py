@@ -41,6 +41,14 @@ class UnsafeArchiveError(PermanentError):
         self.retryable = retryable
 
 
+class UnreadableInput(PermanentError):
+    """A file legday will not read: not a regular file, unreadable, or over the size cap."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class ConfigError(PermanentError):
     """A bad value supplied by the user (unknown timezone, max HR below resting HR...)."""
 

@@ -18,11 +18,12 @@ from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrid
 from sync.config import get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete
-from sync.errors import FitDecodeError
+from sync.errors import FitDecodeError, UnreadableInput
 from sync.fit.decode import decode_fit
 from sync.fit.types import DecodedFile
 from sync.ingest.batch import import_paths
 from sync.ingest.importer import default_trimp_athlete, unusable_reason
+from sync.ingest.reading import read_file_capped
 from sync.ingest.reprocess import reprocess_athlete
 from sync.readiness import ThresholdsError, layered_thresholds
 
@@ -204,9 +205,9 @@ def parse_command(
     """Decode one FIT file and print what legday sees in it."""
     settings = get_settings()
     try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise fail(f"{file}: cannot read: {exc.strerror or exc}") from None
+        data = read_file_capped(file, settings.max_fit_bytes)
+    except UnreadableInput as exc:
+        raise fail(f"{file}: {exc.reason}") from None
     try:
         decoded = decode_fit(data, default_trimp_athlete(settings))
     except FitDecodeError as exc:

@@ -148,12 +148,24 @@ class _GarminAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def _drop_telemetry(_data: dict) -> None:
+    """Where garth's telemetry would go: nowhere."""
+
+
 class _Garth(_GarthClient):
     """garth's client with our adapter re-mounted after every configure()."""
 
     def __init__(self, adapter_factory: Callable[[Retry], HTTPAdapter], **kwargs: Any) -> None:
         self._adapter_factory = adapter_factory
-        super().__init__(**kwargs)
+        # garth 0.8 reads GARTH_TELEMETRY_* from the environment and, when enabled, ships every
+        # response body (health data) to a third party. Pinned off here, whatever the
+        # environment says; the callback drops anything that might still be captured.
+        super().__init__(
+            telemetry_enabled=False,
+            telemetry_send_to_logfire=False,
+            telemetry_callback=_drop_telemetry,
+            **kwargs,
+        )
 
     def configure(self, /, **kwargs: Any) -> None:  # type: ignore[override]
         super().configure(**kwargs)

@@ -77,19 +77,55 @@ def open_zip(data: bytes | Path) -> zipfile.ZipFile:
         ) from exc
 
 
-def iter_fit_members(data: bytes | Path, limits: ArchiveLimits, *, depth: int = 0) -> Iterator[Member]:
-    """Yield every FIT member of a ZIP (and of ZIPs nested in it, as Garmin exports have)."""
+def overlap_reason(zf: zipfile.ZipFile) -> str | None:
+    """Why the archive's entries overlap (one byte range read as several files), or None.
+
+    A ZIP whose members share their bytes is a classic bomb; Python only refuses it from
+    3.11.8/3.12.2 on (CVE-2024-0450), so it is checked here on every interpreter. A member's
+    data begins at least 30 bytes (the local header) plus its name after its header offset.
+    """
+    infos = sorted((i for i in zf.infolist()), key=lambda i: i.header_offset)
+    for before, after in zip(infos, infos[1:], strict=False):
+        end = before.header_offset + 30 + len(before.orig_filename.encode()) + before.compress_size
+        if after.header_offset < end:
+            return f"overlapping entries in archive ({before.filename!r} and {after.filename!r}): refused"
+    return None
+
+
+@dataclass
+class _Budget:
+    """Bytes read so far from one archive, its nested archives included."""
+
+    total: int = 0
+
+
+def iter_fit_members(
+    data: bytes | Path, limits: ArchiveLimits, *, depth: int = 0, budget: _Budget | None = None
+) -> Iterator[Member]:
+    """Yield every FIT member of a ZIP (and of ZIPs nested in it, as Garmin exports have).
+
+    One level of nesting is read (a Garmin export holds ZIPs of FIT files); a ZIP nested deeper
+    is refused with a reason, never skipped silently. `max_total_bytes` counts every byte read
+    from the outer archive and its nested ones together.
+    """
+    budget = budget or _Budget()
     with open_zip(data) as zf:
-        total = 0
+        overlap = overlap_reason(zf)
+        if overlap:
+            raise UnsafeArchiveError(overlap)
         for info in zf.infolist():
             if info.is_dir():
                 continue
             name = info.filename
             lower = name.lower()
-            if not (lower.endswith(FIT_SUFFIX) or (lower.endswith(".zip") and depth == 0)):
+            nested = lower.endswith(".zip")
+            if not (lower.endswith(FIT_SUFFIX) or nested):
+                continue
+            if nested and depth > 0:
+                yield Member(name, refused="a ZIP inside a ZIP inside the export: nested too deep, not read")
                 continue
             reason = unsafe_name_reason(name) or _check_sizes(info, limits)
-            if reason is None and total + info.file_size > limits.max_total_bytes:
+            if reason is None and budget.total + info.file_size > limits.max_total_bytes:
                 reason = f"archive expands past {limits.max_total_bytes} bytes in total"
             if reason:
                 yield Member(name, refused=reason)
@@ -102,14 +138,14 @@ def iter_fit_members(data: bytes | Path, limits: ArchiveLimits, *, depth: int = 
             except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC error, truncation
                 yield Member(name, refused=f"archive member {name!r} is damaged: {exc}")
                 continue
-            total += len(member_bytes)
-            if lower.endswith(".zip"):
+            if nested:
                 try:
-                    for inner in iter_fit_members(member_bytes, limits, depth=depth + 1):
+                    for inner in iter_fit_members(member_bytes, limits, depth=depth + 1, budget=budget):
                         yield Member(f"{name}/{inner.name}", inner.data, inner.refused)
                 except UnsafeArchiveError as exc:
                     yield Member(name, refused=exc.reason)
                 continue
+            budget.total += len(member_bytes)
             yield Member(name, data=member_bytes)
 
 
@@ -119,6 +155,9 @@ def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) ->
     if len(data) > limits.max_member_bytes:
         raise UnsafeArchiveError(f"download too large ({len(data)} bytes)")
     zf = open_zip(data)
+    overlap = overlap_reason(zf)
+    if overlap:
+        raise UnsafeArchiveError(overlap)
     members = [i for i in zf.infolist() if not i.is_dir()]
     if len(members) != 1:
         names = ", ".join(repr(i.filename) for i in members[:5]) or "none"

@@ -6,14 +6,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, SyncRun
+from sync.errors import UnreadableInput
 from sync.ingest.archive import ArchiveLimits
-from sync.ingest.folder import iter_found, list_candidates
+from sync.ingest.folder import FoundFile, iter_found, list_candidates
 from sync.ingest.importer import ImportOutcome, import_fit_bytes, quarantine
 
 
@@ -52,11 +54,12 @@ def import_paths(
     run = SyncRun(athlete_id=athlete.id, kind="import", started_at=datetime.now(UTC), summary={})
     session.add(run)
     session.commit()
-    candidates = list_candidates(paths)
+    problems: list[FoundFile] = []
+    candidates = list_candidates(paths, problems)
     if on_total and not any(p.suffix.lower() == ".zip" for p in candidates):
-        on_total(len(candidates))  # a ZIP holds an unknown number of files: no total then
+        on_total(len(candidates) + len(problems))  # a ZIP holds an unknown number of files
     summary = ImportSummary()
-    for found in iter_found(candidates, limits_from(settings)):
+    for found in chain(problems, iter_found(candidates, limits_from(settings))):
         if found.refused:
             outcome = quarantine(
                 session,
@@ -67,23 +70,17 @@ def import_paths(
                 data=found.data,
                 settings=settings,
             )
-        elif found.path is not None and found.path.stat().st_size > settings.max_fit_bytes:
-            # Refused before reading: the user's file stays where it is, its reason is recorded.
-            size = found.path.stat().st_size
-            reason = f"too large: {size} bytes is over the {settings.max_fit_bytes}-byte limit"
-            outcome = quarantine(
-                session, athlete, name=found.name, source=found.source, reason=reason, settings=settings
-            )
         else:
             try:
-                data = found.read()
-            except OSError as exc:
+                data = found.read(settings.max_fit_bytes)
+            except UnreadableInput as exc:
+                # Refused before decoding: the user's file stays where it is, its reason is kept.
                 outcome = quarantine(
                     session,
                     athlete,
                     name=found.name,
                     source=found.source,
-                    reason=f"cannot read file: {exc.strerror or exc}",
+                    reason=exc.reason,
                     settings=settings,
                 )
             else:
