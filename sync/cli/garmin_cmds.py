@@ -154,11 +154,17 @@ def login_command(
 def _print_report(report: SyncReport) -> None:
     line = (
         f"{report.athlete}: {report.status}, {report.activities_imported} new activities "
-        f"({report.activities_known} known, {report.activities_quarantined} quarantined), "
+        f"({report.activities_known} known, {report.activities_quarantined} quarantined, "
+        f"{report.activities_skipped} skipped), "
         f"{report.wellness_days} wellness days, {report.garmin_sets} Garmin sets, "
         f"{report.requests} requests"
     )
     console.print(line if not report.message else f"{line}\n  {report.message}")
+    shown = 20  # one line per problem, so nothing is skipped without a word
+    for failure in report.failures[:shown]:
+        console.print(f"  - {failure}", style="yellow", markup=False, highlight=False)
+    if len(report.failures) > shown:
+        console.print(f"  ... and {len(report.failures) - shown} more (see `legday garmin status`)")
 
 
 def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:

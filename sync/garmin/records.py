@@ -68,6 +68,14 @@ class ActivitySummary:
 
 
 @dataclass(frozen=True)
+class UnreadableActivity:
+    """An activity-list row that cannot be read (no start time, a malformed one...)."""
+
+    activity_id: int | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class ExerciseSet:
     """One of Garmin's exerciseSets of an activity (with the athlete's corrections)."""
 

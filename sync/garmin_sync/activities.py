@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sync.db.models import Activity, Quarantine
 from sync.errors import UnsafeArchiveError
 from sync.garmin.errors import GarminForbidden, GarminNotFound
-from sync.garmin.records import ActivitySummary
+from sync.garmin.records import ActivitySummary, UnreadableActivity
 from sync.garmin_sync.context import RunContext
 from sync.garmin_sync.exercise_sets import apply_garmin_sets, has_garmin_sets
 from sync.ingest.archive import safe_extract_single_fit
@@ -79,6 +79,14 @@ def _hold_unsafe(
     return True
 
 
+def skip_unreadable(run: RunContext, item: UnreadableActivity) -> None:
+    """Count and name a list row that cannot be read; the rest of the page goes on."""
+    run.report.activities_seen += 1
+    run.report.activities_skipped += 1
+    run.report.failures.append(f"{item.activity_id or '?'}: {item.reason}, skipped")
+    log.warning("garmin: activity %s: %s", item.activity_id, item.reason)
+
+
 def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = False) -> bool:
     """Download, import and correct one listed activity. False: retry it next sync.
 
@@ -95,16 +103,25 @@ def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = 
         if strength and (refresh_sets or not has_garmin_sets(run, activity_ids)):
             apply_garmin_sets(run, garmin_id, activity_ids)
         return True
+    name = f"{garmin_id}.zip"
     if _quarantined_for_good(run, garmin_id):
         # The same bytes would fail the same way: do not download them on every sync.
         log.debug("garmin: activity %s was quarantined for good; not downloaded again", garmin_id)
         return True
-    name = f"{garmin_id}.zip"
     try:
         blob = run.client.download_fit_zip(garmin_id)
-    except (GarminNotFound, GarminForbidden) as exc:
-        report.failures.append(f"{garmin_id}: {exc}")
-        return True  # deleted or not ours: nothing to retry
+    except GarminNotFound as exc:
+        report.activities_skipped += 1
+        report.failures.append(f"{garmin_id}: deleted in Garmin Connect, skipped ({exc})")
+        return True  # gone: nothing to retry
+    except GarminForbidden as exc:
+        # Kept on record (not only in this run's lines), so it is not lost once it leaves the
+        # overlap window; not marked for good, so a later sync inside the window tries again.
+        report.activities_skipped += 1
+        reason = f"Garmin refused the download of activity {garmin_id} (403 Forbidden): {exc}"
+        report.failures.append(f"{garmin_id}: {reason}")
+        quarantine(run.session, run.athlete, name=name, source="garmin", reason=reason, settings=run.settings)
+        return True
     except UnsafeArchiveError as exc:
         return _hold_unsafe(run, garmin_id, name, exc)
     try:
@@ -157,6 +174,9 @@ def sync_activities(run: RunContext, now: datetime) -> None:
         page = run.client.activities(start, size)
         older = False
         for item in page:
+            if isinstance(item, UnreadableActivity):
+                skip_unreadable(run, item)
+                continue
             started = item.start_utc
             if started < cutoff:
                 older = True
@@ -186,6 +206,9 @@ def backfill_activities(run: RunContext, lo: date, hi: date) -> bool:
     while True:
         page = run.client.activities(start, size, start_date=lo, end_date=hi)
         for item in page:
+            if isinstance(item, UnreadableActivity):
+                skip_unreadable(run, item)
+                continue
             ok = ingest_item(run, item) and ok
         if len(page) < size:
             return ok

@@ -31,6 +31,7 @@ class SyncReport:
     activities_imported: int = 0
     activities_known: int = 0
     activities_quarantined: int = 0
+    activities_skipped: int = 0  # deleted, refused (403) or unreadable list rows: named in failures
     garmin_sets: int = 0
     wellness_days: int = 0
     retry_after_s: float | None = None

@@ -7,6 +7,7 @@ from sqlalchemy import delete, select
 from sync.db.models import Activity, StrengthSet
 from sync.db.upsert import upsert
 from sync.fit.exercises import UNKNOWN, lower_body_weight, muscle_groups
+from sync.garmin.errors import GarminBadResponse, GarminForbidden, GarminNotFound
 from sync.garmin_sync.context import RunContext
 
 
@@ -29,7 +30,13 @@ def apply_garmin_sets(run: RunContext, garmin_id: int, activity_ids: list[int]) 
     (deleted in Connect) is removed, in the same transaction as the upserts.
     """
     session = run.session
-    sets = run.client.exercise_sets(garmin_id)
+    try:
+        sets = run.client.exercise_sets(garmin_id)
+    except (GarminNotFound, GarminForbidden, GarminBadResponse) as exc:
+        # One activity's corrections that cannot be had (gone, not ours, junk values) never fail
+        # the whole sync: the FIT's own sets stay, and the run says why.
+        run.report.failures.append(f"{garmin_id}: Garmin's exercise sets not used, the FIT's kept ({exc})")
+        return
     if not sets:
         return  # no list (or "no data"): keep the FIT's sets rather than erase them
     activities = session.scalars(
