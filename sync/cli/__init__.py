@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -28,6 +30,29 @@ def main() -> None:
     from sync.config import get_settings, warn_unknown_variables
     from sync.logging import configure_logging
 
-    configure_logging(get_settings().log_level)
-    warn_unknown_variables()  # a misspelt LEGDAY_* setting must not pass silently
-    app()
+    try:
+        configure_logging(get_settings().log_level)
+        warn_unknown_variables()  # a misspelt LEGDAY_* setting must not pass silently
+        app()
+    except Exception as exc:
+        line = environment_problem(exc)
+        if line is None:
+            raise
+        # A read-only database or data dir, a full disk: the user's to fix, told in one line.
+        print(f"legday: {line}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One line for a failure of the machine around legday (files, disk, database), else None."""
+    from sqlalchemy.exc import OperationalError
+
+    if isinstance(exc, OperationalError):
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        return f"the database refused the operation: {detail} (check the path and its permissions)"
+    if isinstance(exc, PermissionError | IsADirectoryError | FileNotFoundError) or (
+        isinstance(exc, OSError) and exc.errno is not None
+    ):
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        return f"cannot write or read{where}: {exc.strerror or exc}"
+    return None

@@ -18,6 +18,7 @@ from sync.readiness.display import FLAG_TERMINAL_COLOURS
 from sync.readiness.texts import CODE_LABELS, HIDDEN_BY
 from sync.scheduling import local_today
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates a training log can hold
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
 
 
@@ -25,9 +26,13 @@ def _parse_day(value: str | None, timezone: str) -> date:
     if value is None:
         return local_today(timezone)
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        # Far dates overflow the look-back windows (0001-01-01 minus 60 days): one line instead.
+        raise typer.BadParameter(f"{value} is outside {FIRST_YEAR}-{LAST_YEAR}", param_hint="--date")
+    return day
 
 
 def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:

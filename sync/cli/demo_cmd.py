@@ -28,6 +28,36 @@ from sync.workout_plan import watch_line
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
 
+DEMO_MARKER = ".legday-demo"  # the names the demo created here, one per line
+
+
+def _demo_entries(demo_dir: Path) -> set[str]:
+    marker = demo_dir / DEMO_MARKER
+    return set(marker.read_text(encoding="utf-8").split()) if marker.is_file() else set()
+
+
+def remember_demo_entries(demo_dir: Path, before: set[Path]) -> None:
+    """Add what this run created in `demo_dir` to its marker, so only that is ever cleared."""
+    if not demo_dir.exists():
+        return
+    made = {p.name for p in set(demo_dir.iterdir()) - before if p.name != DEMO_MARKER}
+    names = sorted(_demo_entries(demo_dir) | made)
+    (demo_dir / DEMO_MARKER).write_text("\n".join(names) + "\n", encoding="utf-8")
+
+
+def clear_demo_dir(demo_dir: Path) -> None:
+    """Remove what earlier demos made in `demo_dir` (listed in its marker), nothing else."""
+    for name in _demo_entries(demo_dir):
+        target = demo_dir / name
+        if "/" in name or name in ("", ".", ".."):
+            continue  # a marker edited by hand never reaches outside the folder
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    (demo_dir / DEMO_MARKER).unlink(missing_ok=True)
+
+
 def demo_command(
     timezone: Annotated[str, typer.Option(help="The demo athlete's IANA time zone.")] = "Europe/Berlin",
     keep: Annotated[
@@ -37,9 +67,10 @@ def demo_command(
     """Sandbox + sample FIT files -> sync through garth -> verdict -> email in the local outbox."""
     base = get_settings()
     demo_dir = base.data_dir / "demo"
-    if demo_dir.exists() and not keep:
+    if not keep:
         dispose_engines()
-        shutil.rmtree(demo_dir)  # the sandbox dates its samples relative to today
+        clear_demo_dir(demo_dir)  # the sandbox dates its samples relative to today
+    before = set(demo_dir.iterdir()) if demo_dir.exists() else set()
     settings = base.model_copy(update={"data_dir": demo_dir, "database_url": None})
     try:
         validate_timezone(timezone)
@@ -50,6 +81,8 @@ def demo_command(
         result = run_demo(settings, SAMPLES, timezone=timezone)
     except LegdayError as exc:
         raise fail(str(exc), 2) from None
+    finally:
+        remember_demo_entries(demo_dir, before)
     report = result.report
     console.print(
         f"   synced {report.activities_imported} activities and {result.wellness_days} wellness days "

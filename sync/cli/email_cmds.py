@@ -15,6 +15,7 @@ from sync.config import get_settings
 from sync.db.models import EmailDelivery
 from sync.notify.compose import daily_message
 from sync.notify.dispatch import dispatch_due_emails
+from sync.private_files import write_private
 from sync.scheduling import local_moment, local_today
 
 email_app = typer.Typer(help="The daily email: preview it, send what is due.", no_args_is_help=True)
@@ -52,8 +53,7 @@ def preview_command(
         if not who.email:
             message.replace_header("To", "(no email address set)")
         path = out or settings.data_dir / "preview" / f"{who.name}-{the_day.isoformat()}.eml"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(message.as_bytes())
+        write_private(path, message.as_bytes())
         console.print(f"{message['Subject']}\nwritten to {path}")
 
 

@@ -16,7 +16,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.athletes import resolve_athlete
+from sync.athletes import resolve_athlete, validate_timezone
 from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
@@ -291,6 +291,9 @@ def backfill_command(
     _run_accounts(athlete, "backfill", run_one)
 
 
+SANDBOX_LAYOUTS = ("recent", "year", "original")
+
+
 @sandbox_app.command("serve")
 def sandbox_serve(
     port: Annotated[int, typer.Option(help="Loopback port (0: any free one).")] = 8765,
@@ -305,8 +308,21 @@ def sandbox_serve(
 
     settings = get_settings()
     folder = fit_dir or Path(__file__).resolve().parents[1] / "samples"
-    sandbox = Sandbox(fit_dir=folder, layout=layout, timezone=timezone, latency_ms=latency_ms, port=port)
-    sandbox.start()
+    # Bad options get one line each, never a traceback.
+    if layout not in SANDBOX_LAYOUTS:
+        raise fail(f"--layout must be one of {', '.join(SANDBOX_LAYOUTS)}, not {layout!r}", 2)
+    if not folder.is_dir():
+        raise fail(f"--fit-dir {folder}: no such folder", 2)
+    if not 0 <= port <= 65535 or latency_ms < 0:
+        raise fail("--port must be 0-65535 and --latency-ms >= 0", 2)
+    try:
+        validate_timezone(timezone)
+        sandbox = Sandbox(fit_dir=folder, layout=layout, timezone=timezone, latency_ms=latency_ms, port=port)
+        sandbox.start()
+    except OSError as exc:
+        raise fail(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc} (try --port 0)", 2) from None
+    except LegdayError as exc:
+        raise fail(str(exc), 2) from None
     out = tokens_dir or settings.data_dir / "sandbox-tokens"
     garth = sandbox.issue_garth_tokens()
     (out / "garth").mkdir(parents=True, exist_ok=True)

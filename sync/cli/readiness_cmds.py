@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +16,8 @@ from rich.text import Text
 
 from sync.cli.common import fail, parse_overrides
 from sync.config import get_settings
+from sync.errors import UnreadableInput
+from sync.ingest.reading import read_file_capped
 from sync.readiness import (
     ContextError,
     Flag,
@@ -92,6 +93,9 @@ def render_verdict(console: Console, verdict: Verdict) -> None:
     console.print(Text(f"model {verdict.model_version}", style="dim"))
 
 
+MAX_CONTEXT_BYTES = 16 * 1024 * 1024  # a year of per-day values is a few hundred kB
+
+
 def verdict_command(
     context: Annotated[
         Path,
@@ -113,12 +117,20 @@ def verdict_command(
 ) -> None:
     """Evaluate the readiness model on a JSON context: RUN, EASY or REST, and why."""
     try:
-        raw = sys.stdin.read() if str(context) == "-" else context.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise fail(f"cannot read {context}: {exc.strerror or exc}", 2) from None
+        raw = (
+            typer.get_binary_stream("stdin").read(MAX_CONTEXT_BYTES)
+            if str(context) == "-"
+            else read_file_capped(context, MAX_CONTEXT_BYTES)
+        )
+    except (OSError, UnreadableInput) as exc:
+        raise fail(f"cannot read {context}: {getattr(exc, 'reason', None) or exc}", 2) from None
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise fail(f"{context}: not UTF-8 text", 2) from None
+    except RecursionError:
+        raise fail(f"{context}: JSON nested too deeply", 2) from None
+    except json.JSONDecodeError as exc:
         raise fail(f"{context}: not valid JSON ({exc})", 2) from None
     try:
         ctx = context_from_json(data)

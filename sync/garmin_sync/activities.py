@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from sync.db.models import Activity, Quarantine
 from sync.errors import UnsafeArchiveError
@@ -152,6 +152,15 @@ def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = 
         report.activities_known += 1
     else:
         report.activities_imported += 1
+    # A refused or cut-short download of this activity was recorded earlier: it is in now.
+    run.session.execute(
+        delete(Quarantine).where(
+            Quarantine.athlete_id == run.athlete.id,
+            Quarantine.source == "garmin",
+            Quarantine.original_name == name,
+            Quarantine.garmin_activity_id.is_(None),
+        )
+    )
     activity_ids = _known_ids(run, garmin_id)
     if strength and activity_ids:
         apply_garmin_sets(run, garmin_id, activity_ids)

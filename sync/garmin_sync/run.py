@@ -6,10 +6,11 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import GarminAccount
+from sync.db.models import Activity, GarminAccount
 from sync.garmin.client import GarminClient
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
@@ -65,6 +66,23 @@ def sync_account(
     return guarded(session, account, client, report, settings, body, now)
 
 
+def advance_sync_cursors(run: RunContext, through: date) -> None:
+    """After a backfill window that reached today: the incremental sync's cursors follow it.
+
+    Never moves a cursor back; the activity cursor becomes the newest Garmin activity stored.
+    """
+    account = run.account
+    if account.wellness_cursor is None or account.wellness_cursor < through:
+        account.wellness_cursor = through
+    newest = run.session.scalar(
+        select(func.max(Activity.start_utc)).where(
+            Activity.athlete_id == account.athlete_id, Activity.garmin_activity_id.is_not(None)
+        )
+    )
+    if newest is not None and (account.activity_cursor is None or account.activity_cursor < newest):
+        account.activity_cursor = newest
+
+
 def backfill(
     session: Session,
     account: GarminAccount,
@@ -81,7 +99,8 @@ def backfill(
     run = RunContext(session, account, client, settings, report, progress)
 
     def body() -> None:
-        top = today or datetime.now(run.tz).date()
+        now_day = today or datetime.now(run.tz).date()
+        top = now_day
         if account.backfill_cursor is not None:
             top = min(top, account.backfill_cursor - timedelta(days=1))
         windows = list(reversed(date_windows(since, top, WELLNESS_WINDOW_DAYS)))
@@ -91,6 +110,8 @@ def backfill(
                 report.message = f"a download between {lo} and {hi} failed; run backfill again"
                 return  # the cursor stays above this window: it is redone next time
             sync_wellness_window(run, lo, hi)
+            if hi >= now_day:
+                advance_sync_cursors(run, hi)  # so the next sync does not read it all again
             account.backfill_cursor = lo
             session.commit()  # the resume point
             if progress:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
@@ -41,6 +44,48 @@ def limits_from(settings: Settings) -> ArchiveLimits:
     return ArchiveLimits(settings.max_fit_bytes, settings.max_zip_total_bytes, settings.max_zip_ratio)
 
 
+ABANDONED_AFTER = timedelta(days=1)  # a run on another host still "running" after this is dead
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, someone else's
+    return True
+
+
+def close_abandoned_imports(session: Session, athlete: Athlete) -> int:
+    """Mark `interrupted` the import runs whose process died (killed) before finishing.
+
+    On this host a run is abandoned when its process is gone; a run from another host (a
+    shared database) only once it is older than a day. Returns how many were closed.
+    """
+    now = datetime.now(UTC)
+    host = socket.gethostname()
+    closed = 0
+    for run in session.scalars(
+        select(SyncRun).where(
+            SyncRun.athlete_id == athlete.id, SyncRun.kind == "import", SyncRun.status == "running"
+        )
+    ):
+        info = run.summary or {}
+        if info.get("host") == host and _alive(info.get("pid")):
+            continue
+        if info.get("host") not in (None, host) and now - run.started_at < ABANDONED_AFTER:
+            continue
+        run.status, run.finished_at = "interrupted", now
+        run.summary = {**info, "note": "the importing process ended before finishing (killed?)"}
+        closed += 1
+    if closed:
+        session.commit()
+    return closed
+
+
 def import_paths(
     session: Session,
     athlete: Athlete,
@@ -51,7 +96,13 @@ def import_paths(
     on_file: Callable[[ImportOutcome], None] | None = None,
 ) -> ImportSummary:
     """Import every FIT file under `paths` for `athlete`; bad files are quarantined, not fatal."""
-    run = SyncRun(athlete_id=athlete.id, kind="import", started_at=datetime.now(UTC), summary={})
+    close_abandoned_imports(session, athlete)
+    run = SyncRun(
+        athlete_id=athlete.id,
+        kind="import",
+        started_at=datetime.now(UTC),
+        summary={"pid": os.getpid(), "host": socket.gethostname()},
+    )
     session.add(run)
     session.commit()
     problems: list[FoundFile] = []
@@ -93,6 +144,6 @@ def import_paths(
             on_file(outcome)
     run.finished_at = datetime.now(UTC)
     run.status = "quarantined" if summary.quarantined else "ok"
-    run.summary = dict(summary.counts)
+    run.summary = {**run.summary, **summary.counts}
     session.commit()
     return summary

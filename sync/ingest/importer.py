@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
@@ -96,6 +96,42 @@ def quarantine(
     return ImportOutcome(name=name, status="quarantined", reason=reason, sha256=sha)
 
 
+def same_recording(session: Session, athlete: Athlete, decoded: DecodedFile) -> tuple[int, str] | None:
+    """(raw file id, its name) of a stored file holding the same recording, if there is one.
+
+    A recording is its first session's start (to the second) and sport: what a watch copy, an
+    export copy and a re-saved file share, whatever their bytes.
+    """
+    if not decoded.sessions:
+        return None
+    first = decoded.sessions[0]
+    row = session.execute(
+        select(RawFile.id, RawFile.original_name)
+        .join(Activity, Activity.raw_file_id == RawFile.id)
+        .where(
+            Activity.athlete_id == athlete.id,
+            Activity.session_index == first.index,
+            Activity.start_utc == first.start,
+            Activity.sport == first.sport,
+        )
+        .limit(1)
+    ).first()
+    return (row.id, row.original_name) if row is not None else None
+
+
+def forget_quarantine(session: Session, athlete: Athlete, *, sha: str, name: str, source: str) -> None:
+    """Drop the quarantine records a file that now imported fine left earlier (same bytes or name)."""
+    session.execute(
+        delete(Quarantine).where(
+            Quarantine.athlete_id == athlete.id,
+            or_(
+                Quarantine.sha256 == sha,
+                (Quarantine.original_name == name[:500]) & (Quarantine.source == source),
+            ),
+        )
+    )
+
+
 def import_fit_bytes(
     session: Session,
     athlete: Athlete,
@@ -126,6 +162,17 @@ def import_fit_bytes(
     if reason is not None:
         return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
 
+    twin = same_recording(session, athlete, decoded)
+    if twin is not None:
+        # Other bytes, same recording (a copy from the watch and one from an export, a re-saved
+        # file): stored once, or the run load would count twice in the ACWR.
+        raw_id, original = twin
+        forget_quarantine(session, athlete, sha=sha, name=name, source=source)
+        reason = f"same recording as {original} (same start and sport), not stored twice"
+        return ImportOutcome(
+            name, "known", reason=reason, sha256=sha, raw_file_id=raw_id, file_type=decoded.file_type
+        )
+
     rel = RawStore(settings.raw_store_dir).put(data, sha)
     raw_id = upsert(
         session,
@@ -148,6 +195,7 @@ def import_fit_bytes(
     activity_ids = store_decoded(
         session, athlete, decoded, sha=sha, raw_file_id=raw_id, garmin_activity_id=garmin_activity_id
     )
+    forget_quarantine(session, athlete, sha=sha, name=name, source=source)
     return ImportOutcome(
         name,
         "imported",

@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from sync.private_files import private_dir
+
 
 def sha256_hex(data: bytes) -> str:
     """The hex SHA-256 of `data`."""
@@ -30,8 +32,8 @@ class RawStore:
         target = self.root / rel
         if target.exists():
             return rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        private_dir(target.parent)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")  # created 0600
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

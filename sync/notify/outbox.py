@@ -6,6 +6,8 @@ import re
 from email.message import EmailMessage
 from pathlib import Path
 
+from sync.private_files import write_private
+
 
 def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
     """Save `message` as an .eml file in `outbox` and return the path.
@@ -13,14 +15,10 @@ def write_to_outbox(message: EmailMessage, outbox: Path) -> Path:
     The name comes from the Message-ID (stable per athlete-day), so sending the same email again
     overwrites its file instead of adding a second one.
     """
-    outbox.mkdir(parents=True, exist_ok=True)
     key = (message["Message-ID"] or "").strip("<>") or f"{message['Subject']}-{message['To']}"
     stem = re.sub(r"[^A-Za-z0-9@._-]+", "_", key)[:180]
-    path = outbox / f"{stem}.eml"
-    tmp = path.with_suffix(".eml.tmp")
-    tmp.write_bytes(message.as_bytes())
-    tmp.replace(path)  # a reader never sees half a file
-    return path
+    # Health data: owner-only, written atomically so a reader never sees half a file.
+    return write_private(outbox / f"{stem}.eml", message.as_bytes())
 
 
 class OutboxSender:

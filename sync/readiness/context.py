@@ -176,6 +176,14 @@ class DayContext(_Model):
     acwr: float | None = Field(None, ge=0)
     garmin_recovery_hours: float | None = Field(None, ge=0)
 
+    @field_validator("now")
+    @classmethod
+    def _plausible_year(cls, v: Any) -> Any:
+        # A year like 0001 or 9999 would overflow the model's look-back and look-ahead windows.
+        if not 1900 <= v.year <= 2999:
+            raise ValueError(f"now: year {v.year} is outside 1900-2999")
+        return v
+
     @field_validator("hrv_status", mode="before")
     @classmethod
     def _upper_status(cls, v: Any) -> Any:

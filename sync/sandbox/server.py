@@ -155,8 +155,9 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         return self
 
     def serve_forever(self) -> None:
-        """Serve in the calling thread (the CLI)."""
-        self.start()
+        """Serve in the calling thread (the CLI), starting first unless `start()` already ran."""
+        if self._server is None:
+            self.start()
         assert self._thread is not None
         with contextlib.suppress(KeyboardInterrupt):
             while self._thread.is_alive():
