@@ -25,8 +25,17 @@ def make_app() -> Celery:
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
-        task_acks_late=True,  # writes are idempotent upserts, so a redelivery is harmless
+        # Writes are idempotent upserts, so a redelivery is harmless: acknowledge a task only
+        # once it has finished, and put it back on the queue when its worker child dies
+        # (SIGKILL, OOM) instead of marking it failed. docs/service.md says more.
+        task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Redis redelivers a message nobody acknowledged after this long (a whole worker died
+        # with it). It must exceed the longest task plus its longest retry countdown, or a live
+        # task would run twice; shorter than Redis' default hour so a dead worker's work returns.
+        broker_transport_options={"visibility_timeout": settings.visibility_timeout_s},
+        task_default_queue=settings.queue,
+        task_routes={"worker.tasks.sync_account": {"queue": settings.sync_queue}},
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,

@@ -1,8 +1,15 @@
-"""Beat entries: small fan-out dispatchers, each expiring before its next tick."""
+"""Beat entries: small fan-out dispatchers, each expiring before its next tick, and the queues.
+
+`dispatch-syncs` runs every minute but queues only what is due (docs/service.md): a brand-new
+account at once, the cheap activity check every `activity_check_interval_s`, the full sync
+(wellness too) after the athlete's wake time and shortly before the send time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
+
+DISPATCH_SYNCS_EVERY_S = 60.0
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
@@ -10,8 +17,8 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
     return {
         "dispatch-syncs": {
             "task": "worker.tasks.dispatch_syncs",
-            "schedule": 3600.0,
-            "options": {"expires": 3500},
+            "schedule": DISPATCH_SYNCS_EVERY_S,
+            "options": {"expires": DISPATCH_SYNCS_EVERY_S - 5},
         },
         "dispatch-verdicts": {
             "task": "worker.tasks.dispatch_verdicts",

@@ -14,9 +14,9 @@ app = typer.Typer(
 
 def _register_all() -> None:
     """Import the command modules; each adds its commands to `app`."""
-    from sync.cli import core, daily_cmds, demo_cmd, garmin_cmds, readiness_cmds
+    from sync.cli import core, daily_cmds, demo_cmd, garmin_cmds, readiness_cmds, service_cmds
 
-    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, demo_cmd):
+    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, demo_cmd, service_cmds):
         module.register(app)
 
 
