@@ -102,6 +102,7 @@ class Settings(BaseSettings):
     sync_queue: str = Field("legday.sync", description="Celery queue of Garmin syncs (I/O-bound).")
 
     # Scheduling of Garmin syncs
+    dispatch_interval_s: float = Field(60.0, description="How often beat looks for syncs that are due.")
     activity_check_interval_s: float = Field(
         900.0, description="How often each account's activity list is checked (one request)."
     )
