@@ -41,6 +41,7 @@ class Lease:
     def acquire(self) -> bool:
         """Take the lease if nobody holds it; returns whether it is ours now."""
         self.held = bool(self._lock.acquire())
+        log.debug("lock %s: %s", self.name, "acquired" if self.held else "busy")
         return self.held
 
     def renew(self) -> bool:
@@ -60,6 +61,7 @@ class Lease:
         if not self.held:
             return
         self.held = False
+        log.debug("lock %s: released", self.name)
         try:
             self._lock.release()
         except LockError:  # LockNotOwnedError: it expired or was taken meanwhile

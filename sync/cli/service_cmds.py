@@ -44,17 +44,23 @@ def _celery(args: list[str]) -> list[str]:
 
 
 def worker_argv(
-    settings: Settings, role: Role, concurrency: int | None, loglevel: str, extra: list[str]
+    settings: Settings,
+    role: Role,
+    concurrency: int | None,
+    loglevel: str,
+    extra: list[str],
+    pool: str | None = None,
 ) -> list[str]:
     """The Celery worker command line of a role."""
     cpus = os.cpu_count() or 1
+    chosen = pool
     if role is Role.compute:
         queues, pool, default = [settings.queue], "prefork", cpus
     elif role is Role.sync:
         queues, pool, default = [settings.sync_queue], "threads", SYNC_THREADS
     else:
         queues, pool, default = [settings.queue, settings.sync_queue], "threads", SYNC_THREADS
-    args = ["worker", "-Q", ",".join(queues), "-P", pool, "-c", str(concurrency or default)]
+    args = ["worker", "-Q", ",".join(queues), "-P", chosen or pool, "-c", str(concurrency or default)]
     return _celery([*args, f"--loglevel={loglevel}", *extra])
 
 
@@ -83,12 +89,14 @@ def worker_command(
         Role, typer.Option(help="sync: Garmin (threads); compute: prefork; all: both.")
     ] = Role.all,
     concurrency: Annotated[int | None, typer.Option("--concurrency", "-c", help="Threads/processes.")] = None,
+    pool: Annotated[str | None, typer.Option(help="Override the role's pool (threads, prefork...).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     dry_run: Annotated[bool, typer.Option(help="Print the Celery command instead of running it.")] = False,
 ) -> None:
     """Run a Celery worker on legday's queues (extra options go to `celery worker`)."""
     settings = get_settings()
-    _exec(worker_argv(settings, role, concurrency, loglevel, list(ctx.args)), settings, dry_run)
+    argv = worker_argv(settings, role, concurrency, loglevel, list(ctx.args), pool)
+    _exec(argv, settings, dry_run)
 
 
 def beat_command(
