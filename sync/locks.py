@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -119,6 +120,11 @@ def _redis_lock(name: str, ttl_s: float, settings: Settings) -> Iterator[bool]:
             beat.join(timeout=5.0)  # a daemon: never wait on a hung Redis for long
         lease.release()
         client.close()
+
+
+def beat_heartbeat_file(settings: Settings) -> Path:
+    """The file a beat of this host touches on every tick (its health check reads it)."""
+    return settings.data_dir / "beat" / f"{socket.gethostname()}.alive"
 
 
 def lock_file(name: str, settings: Settings) -> Path:

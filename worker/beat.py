@@ -15,7 +15,7 @@ from typing import Any
 from celery.beat import PersistentScheduler
 
 from sync.config import get_settings
-from sync.locks import Lease
+from sync.locks import Lease, beat_heartbeat_file
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,7 @@ class LeasedScheduler(PersistentScheduler):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         settings = get_settings()
         self.lease_s = settings.beat_lease_s
+        self._alive = beat_heartbeat_file(settings)
         self._client: Any = None
         self._lease: Lease | None = None
         if settings.redis_url:
@@ -58,9 +59,18 @@ class LeasedScheduler(PersistentScheduler):
     def tick(self, *args: Any, **kwargs: Any) -> float:
         """Send due tasks when leading; sleep at most a third of the lease either way."""
         cap = self.lease_s / 3
+        self._touch()
         if not self._leading():
             return cap
         return min(super().tick(*args, **kwargs), cap)
+
+    def _touch(self) -> None:
+        """Mark this beat alive (leader or standby) for `legday beat --check`."""
+        try:
+            self._alive.parent.mkdir(parents=True, exist_ok=True)
+            self._alive.touch()
+        except OSError as exc:
+            log.warning("beat: cannot write %s (%s)", self._alive, type(exc).__name__)
 
     def close(self) -> None:
         """Give the lease back on a clean stop, so a standby takes over at once."""

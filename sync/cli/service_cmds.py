@@ -11,6 +11,7 @@ import json
 import os
 import shlex
 import sys
+import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -23,6 +24,7 @@ from sync.cli.common import console, db_session, fail
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, SyncRun
 from sync.garmin_sync.due import next_due
+from sync.locks import beat_heartbeat_file
 
 SYNC_THREADS = 12  # below the database pool (5 + 10 overflow): each sync holds one session
 BEAT_SCHEDULER = "worker.beat:LeasedScheduler"
@@ -103,10 +105,25 @@ def beat_command(
     ctx: typer.Context,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     dry_run: Annotated[bool, typer.Option(help="Print the Celery command instead of running it.")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Health check: exit 1 unless this host's beat ticked lately.")
+    ] = False,
 ) -> None:
     """Run Celery beat; several may run, only the holder of the Redis lease schedules."""
     settings = get_settings()
+    if check:
+        raise typer.Exit(0 if beat_alive(settings) else 1)
     _exec(beat_argv(settings, loglevel, list(ctx.args)), settings, dry_run)
+
+
+def beat_alive(settings: Settings, now: float | None = None) -> bool:
+    """Whether this host's beat (leader or standby) ticked within the last minute (or lease)."""
+    path = beat_heartbeat_file(settings)
+    try:
+        age = (now or time.time()) - path.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age <= max(60.0, settings.beat_lease_s)
 
 
 def _last_runs(session: Any, *kinds: str) -> dict[int, datetime]:
