@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # Scheduling of Garmin syncs
     dispatch_interval_s: float = Field(60.0, description="How often beat looks for syncs that are due.")
     activity_check_interval_s: float = Field(
-        900.0, description="How often each account's activity list is checked (one request)."
+        3600.0, description="How often each account's activity list is checked (one request)."
     )
     wake_time: time = Field(time(5, 30), description="Local time after which last night's wellness exists.")
     wellness_lead_min: int = Field(

@@ -20,6 +20,7 @@ from sync.errors import TransientError
 from sync.garmin_sync import open_client
 from sync.garmin_sync import sync_account as sync_garmin_account
 from sync.garmin_sync.due import latest_slot
+from sync.garmin_sync.wellness import night_complete
 from sync.locks import exclusive, remaining_s
 from sync.logging import log_context
 from sync.scheduling import local_today
@@ -75,6 +76,9 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
             account = session.get(GarminAccount, account_id)
             if account is None or account.status == "needs_reauth":
                 return "skipped"
+            today = local_today(account.athlete.timezone)
+            if wellness and night_complete(session, account.athlete_id, today):
+                wellness = False  # last night is stored already: only look for new activities
             client = open_client(session, account)
             report = sync_garmin_account(session, account, client, wellness=wellness)
             athlete_id, timezone = account.athlete_id, account.athlete.timezone

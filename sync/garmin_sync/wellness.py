@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from sync.db.models import WellnessDay
 from sync.db.upsert import upsert
 from sync.garmin.windows import date_windows
@@ -83,3 +86,20 @@ def sync_wellness(run: RunContext, today: date) -> None:
         run.session.commit()
         if run.progress:
             run.progress(f"wellness to {hi}", i + 1, len(windows))
+
+
+def night_complete(session: Session, athlete_id: int, day: date) -> bool:
+    """Whether last night's values for `day` (HRV, sleep, resting HR) are all stored already.
+
+    Then a scheduled wellness fetch has nothing left to learn: the scheduler skips it and only
+    checks for new activities (one request instead of about ten).
+    """
+    row = session.scalar(
+        select(WellnessDay).where(WellnessDay.athlete_id == athlete_id, WellnessDay.date == day)
+    )
+    return bool(
+        row is not None
+        and row.hrv_last_night_ms is not None
+        and row.sleep_seconds is not None
+        and row.resting_hr is not None
+    )

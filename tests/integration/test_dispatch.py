@@ -22,7 +22,9 @@ from sync.config import Settings, get_settings
 from sync.db.models import SyncRun
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
-from worker.tasks import dispatch_syncs
+from sync.garmin_sync.wellness import night_complete
+from sync.scheduling import local_today
+from worker.tasks import dispatch_syncs, sync_account
 
 REDIS_URL = "redis://127.0.0.1:6379/10"
 
@@ -58,7 +60,8 @@ def _runs(settings: Settings) -> list[tuple[str, str, int]]:
 def test_new_account_at_once_then_only_cheap_checks(service_env: Settings, sandbox) -> None:  # noqa: ANN001
     with session_scope(service_env) as s:
         athlete = add_athlete(s, "ana", email=None, timezone="UTC")
-        add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env)
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env).id
+        athlete_id = athlete.id
 
     assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
@@ -71,6 +74,13 @@ def test_new_account_at_once_then_only_cheap_checks(service_env: Settings, sandb
     assert (kind, status) == ("check", "ok")
     assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
     assert dispatch_syncs.apply().get() == 0
+
+    # A wellness moment whose night is already stored costs only the activity check.
+    with session_scope(service_env) as s:
+        complete = night_complete(s, athlete_id, local_today("UTC"))
+    assert complete, "the sandbox's last night should be stored after the first sync"
+    assert sync_account.apply(args=[account_id, True]).get() == "ok"
+    assert _runs(service_env)[-1][0] == "check"
 
     out = CliRunner().invoke(cli_app, ["status", "--json"])
     assert out.exit_code == 0, out.output
