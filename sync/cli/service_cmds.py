@@ -127,10 +127,10 @@ def beat_alive(settings: Settings, now: float | None = None) -> bool:
 
 
 def _last_runs(session: Any, *kinds: str) -> dict[int, datetime]:
-    """Per athlete, when the last successful run of these kinds started."""
+    """Per athlete, when the last fully successful run of these kinds started."""
     rows = session.execute(
         select(SyncRun.athlete_id, func.max(SyncRun.started_at))
-        .where(SyncRun.kind.in_(kinds), SyncRun.status.in_(("ok", "partial")))
+        .where(SyncRun.kind.in_(kinds), SyncRun.status == "ok")
         .group_by(SyncRun.athlete_id)
     )
     return {athlete_id: moment for athlete_id, moment in rows}

@@ -174,6 +174,11 @@ def test_two_beats_one_schedules_and_a_standby_takes_over(tmp_path: Path, redis_
         assert _wait(lambda: sent(standby) >= 1, 20), "the standby never took over"
         assert time.monotonic() - killed_at < 3 + 1 + 3, "the takeover took longer than a lease and a tick"
         assert "holding the lease" in beats[standby][1].read_text()
+        # Its health check says so; a data dir where no beat ticks says the opposite.
+        env = {**os.environ, "LEGDAY_DATA_DIR": str(tmp_path / standby)}
+        assert subprocess.run([*LEGDAY, "beat", "--check"], env=env).returncode == 0
+        env["LEGDAY_DATA_DIR"] = str(tmp_path / "nobody")
+        assert subprocess.run([*LEGDAY, "beat", "--check"], env=env).returncode == 1
     finally:
         for proc, _ in beats.values():
             proc.send_signal(signal.SIGTERM)
