@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import socket
 import sys
 import time
 from datetime import UTC, datetime
@@ -67,8 +68,12 @@ def worker_argv(
 
 
 def beat_argv(settings: Settings, loglevel: str, extra: list[str]) -> list[str]:
-    """The Celery beat command line: the leased scheduler, its state file in the data dir."""
-    schedule = settings.data_dir / "celerybeat-schedule"
+    """The Celery beat command line: the leased scheduler, its state file in the data dir.
+
+    One state file per host: beats on several hosts may share the data dir (compose's volume),
+    and a shelve file must have one writer.
+    """
+    schedule = settings.data_dir / "beat" / f"schedule-{socket.gethostname()}"
     args = ["beat", "--scheduler", BEAT_SCHEDULER, f"--schedule={schedule}"]
     args.append(f"--max-interval={max(1, int(settings.beat_lease_s / 3))}")
     return _celery([*args, f"--loglevel={loglevel}", *extra])
@@ -80,7 +85,7 @@ def _exec(argv: list[str], settings: Settings, dry_run: bool) -> None:
         return
     if not settings.redis_url:
         raise fail("workers and beat need a broker: set LEGDAY_REDIS_URL (docs/service.md)", 2)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "beat").mkdir(parents=True, exist_ok=True)
     sys.stdout.flush()
     os.execv(argv[0], argv)
 

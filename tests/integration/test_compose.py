@@ -109,3 +109,9 @@ def test_every_legday_and_celery_command_exists(compose: dict[str, Any], native_
             _run(["celery", "-A", "worker.app", *words, "--help"], native_env)  # e.g. flower, inspect ping
         else:
             pytest.fail(f"no native check for {argv}")
+
+
+def test_workers_and_beat_refuse_to_start_without_a_broker(native_env: dict[str, str]) -> None:
+    for command in (["legday", "worker"], ["legday", "beat"]):
+        result = _run(command, native_env, expect=2)
+        assert "LEGDAY_REDIS_URL" in result.stderr
