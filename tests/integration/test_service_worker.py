@@ -49,6 +49,20 @@ def _wait(predicate, seconds: float) -> bool:  # noqa: ANN001
     return False
 
 
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`legday worker` (prefork, one child) writing to `log`."""
+    argv = [LEGDAY, "worker", "--pool", "prefork", "-c", "1", "--", "--without-gossip", "--without-mingle"]
+    with open(log, "a") as out:
+        return subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _finished(settings: Settings) -> bool:
+    with session_scope(settings) as s:
+        verdicts = s.scalar(select(func.count()).select_from(VerdictRecord))
+        ok = s.scalar(select(func.count()).where(SyncRun.status == "ok", SyncRun.kind == "sync"))
+    return verdicts == 2 and ok == 1
+
+
 @pytest.fixture
 def pg_settings(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox) -> Settings:  # noqa: ANN001
     from tests.conftest import _truncate_all
@@ -83,13 +97,7 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
         LEGDAY_LOG_LEVEL="INFO",
     )
     log = pg_settings.data_dir.parent / "worker.log"
-    with open(log, "w") as out:
-        worker = subprocess.Popen(
-            [LEGDAY, "worker", "--pool", "prefork", "-c", "1", "--", "--without-gossip", "--without-mingle"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    worker = _start_worker(env, log)
     client = Celery("legday-test", broker=REDIS_URL)
     broker = redis.Redis.from_url(REDIS_URL)
     try:
@@ -106,13 +114,7 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
         killed_at = time.monotonic()
         sandbox.faults.latency_ms = 0
 
-        def finished() -> bool:
-            with session_scope(pg_settings) as s:
-                verdicts = s.scalar(select(func.count()).select_from(VerdictRecord))
-                ok = s.scalar(select(func.count()).where(SyncRun.status == "ok", SyncRun.kind == "sync"))
-            return verdicts == 2 and ok == 1
-
-        assert _wait(finished, 60), log.read_text()
+        assert _wait(lambda: _finished(pg_settings), 60), log.read_text()
         took = time.monotonic() - killed_at
         print(f"redelivered and completed {took:.1f} s after the SIGKILL")
         assert took < 60
@@ -130,6 +132,61 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
             worker.wait(timeout=30)
         except subprocess.TimeoutExpired:
             worker.kill()
+        broker.delete(queue, sync_queue)
+        broker.close()
+        client.close()
+
+
+def test_a_whole_worker_killed_mid_sync_returns_its_task_after_the_visibility_timeout(
+    pg_settings: Settings,
+    sandbox,  # noqa: ANN001
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    queue, sync_queue = f"legday-t-{suffix}", f"legday-t-sync-{suffix}"
+    with session_scope(pg_settings) as s:
+        athlete = add_athlete(s, "bo", email=None, timezone="UTC")
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), pg_settings).id
+    env = dict(os.environ)
+    env.update(
+        LEGDAY_REDIS_URL=REDIS_URL,
+        LEGDAY_QUEUE=queue,
+        LEGDAY_SYNC_QUEUE=sync_queue,
+        LEGDAY_LOCK_TTL_S="3",
+        LEGDAY_VISIBILITY_TIMEOUT_S="8",  # 15 minutes in production; short here
+        LEGDAY_LOG_LEVEL="INFO",
+    )
+    log = pg_settings.data_dir.parent / "worker.log"
+    first = _start_worker(env, log)
+    second: subprocess.Popen[bytes] | None = None
+    client = Celery("legday-test", broker=REDIS_URL)
+    broker = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert _wait(lambda: len(_children(first.pid)) == 1, 60), log.read_text()
+        sandbox.faults.latency_ms = 150
+        sandbox.clear_log()
+        client.send_task("worker.tasks.sync_account", args=[account_id], queue=sync_queue)
+        assert _wait(lambda: len(sandbox.requests("/download-service")) >= 1, 60), log.read_text()
+        for pid in [*_children(first.pid), first.pid]:  # the node is lost: nobody rejects the task
+            os.kill(pid, signal.SIGKILL)
+        first.wait(timeout=10)
+        killed_at = time.monotonic()
+        sandbox.faults.latency_ms = 0
+        second = _start_worker(env, log)
+        assert _wait(lambda: _finished(pg_settings), 90), log.read_text()
+        took = time.monotonic() - killed_at
+        print(f"restored and completed {took:.1f} s after the worker was killed")
+        assert took >= 8 - 1, "redelivered before the visibility timeout: the setting is not in effect"
+        with session_scope(pg_settings) as s:
+            sources = s.scalars(select(Activity.source_id)).all()
+        assert len(sources) == len(set(sources)) == 5
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
         broker.delete(queue, sync_queue)
         broker.close()
         client.close()
