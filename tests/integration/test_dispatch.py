@@ -13,13 +13,15 @@ from collections.abc import Iterator
 import pytest
 import redis
 from cryptography.fernet import Fernet
+from pydantic import SecretStr
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from sync.athletes import add_athlete
 from sync.cli import app as cli_app
+from sync.cli.service_cmds import status_rows
 from sync.config import Settings, get_settings
-from sync.db.models import SyncRun
+from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.wellness import night_complete
@@ -87,3 +89,32 @@ def test_new_account_at_once_then_only_cheap_checks(service_env: Settings, sandb
     (row,) = json.loads(out.output)
     assert row["athlete"] == "ana" and row["last_success"] and row["last_wellness"]
     assert row["next_due"] and row["rate_limit_wait_s"] == 0 and row["needs_reauth"] is False
+
+
+def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync.garmin.tokens import GarthTokens, seal
+
+    settings = db_settings.model_copy(update={"secret_key": SecretStr(Fernet.generate_key().decode())})
+    until = datetime.now(UTC) + timedelta(minutes=10)
+    with session_scope(settings) as s:
+        for name, status in (("ana", "rate_limited"), ("bo", "needs_reauth")):
+            athlete = add_athlete(s, name, email=None, timezone="UTC")
+            sealed = seal(settings, GarthTokens(oauth1={"oauth_token": "x", "oauth_token_secret": "z"}))
+            s.add(
+                GarminAccount(
+                    athlete_id=athlete.id,
+                    token_kind="garth",
+                    tokens_encrypted=sealed,
+                    status=status,
+                    backoff_s=0.0,
+                    rate_limited_until=until if status == "rate_limited" else None,
+                )
+            )
+    with session_scope(settings) as s:
+        rows = {r["athlete"]: r for r in status_rows(s, settings, datetime.now(UTC))}
+    assert 590 <= rows["ana"]["rate_limit_wait_s"] <= 600
+    assert datetime.fromisoformat(rows["ana"]["next_due"]) >= until
+    assert rows["ana"]["last_success"] is None and not rows["ana"]["needs_reauth"]
+    assert rows["bo"]["needs_reauth"] and rows["bo"]["next_due"] is None
