@@ -104,7 +104,7 @@ def _retry_when_free(task, lock: str) -> str:  # noqa: ANN001 - a bound Celery t
 
 
 class _Marks:
-    """ "Already queued" marks of the dispatcher: SET NX in Redis, a dict in the eager mode."""
+    """The dispatcher's marks of what it queued: SET NX in Redis, a dict in the eager mode."""
 
     _local: dict[str, float] = {}
 
@@ -149,8 +149,8 @@ def due_syncs(session: Session, settings: Settings, now: datetime) -> list[tuple
     interval = int(settings.activity_check_interval_s)
     out: list[tuple[int, bool, str, int]] = []
     for account_id, last_sync_at, timezone, send_time in rows:
-        if last_sync_at is None:  # new: at once, wellness included
-            out.append((account_id, True, f"new:{account_id}", 120))
+        if last_sync_at is None:  # new: at once, wellness included; again only if it got lost
+            out.append((account_id, True, f"new:{account_id}", settings.visibility_timeout_s))
         # Once per wellness moment: the moment's mark (kept two days) says whether it was queued
         # (a new account's first sync claims it too, so it is not fetched twice in a row).
         slot = latest_slot(now, timezone, send_time, settings)
