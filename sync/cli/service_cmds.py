@@ -55,15 +55,13 @@ def worker_argv(
     pool: str | None = None,
 ) -> list[str]:
     """The Celery worker command line of a role."""
-    cpus = os.cpu_count() or 1
-    chosen = pool
     if role is Role.compute:
-        queues, pool, default = [settings.queue], "prefork", cpus
+        queues, role_pool, default = [settings.queue], "prefork", os.cpu_count() or 1
     elif role is Role.sync:
-        queues, pool, default = [settings.sync_queue], "threads", SYNC_THREADS
+        queues, role_pool, default = [settings.sync_queue], "threads", SYNC_THREADS
     else:
-        queues, pool, default = [settings.queue, settings.sync_queue], "threads", SYNC_THREADS
-    args = ["worker", "-Q", ",".join(queues), "-P", chosen or pool, "-c", str(concurrency or default)]
+        queues, role_pool, default = [settings.queue, settings.sync_queue], "threads", SYNC_THREADS
+    args = ["worker", "-Q", ",".join(queues), "-P", pool or role_pool, "-c", str(concurrency or default)]
     return _celery([*args, f"--loglevel={loglevel}", *extra])
 
 
