@@ -10,6 +10,7 @@ import difflib
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -131,6 +132,27 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(4096, ge=64, description="Largest request body the API accepts.")
     soreness_rate_per_minute: int = Field(
         6, ge=1, description="Soreness posts one athlete may make per minute (API and report page)."
+    )
+
+    # Service: locks, queues, beat (docs/service.md)
+    lock_ttl_s: float = Field(
+        60.0, description="Lease of a per-account lock; renewed every third of it while its holder lives."
+    )
+    beat_lease_s: float = Field(30.0, description="Lease of the one beat allowed to schedule.")
+    visibility_timeout_s: int = Field(
+        900, description="Redis: an unacknowledged task goes back to the queue after this long."
+    )
+    queue: str = Field("legday", description="Celery queue of verdicts, emails and dispatchers.")
+    sync_queue: str = Field("legday.sync", description="Celery queue of Garmin syncs (I/O-bound).")
+
+    # Scheduling of Garmin syncs
+    dispatch_interval_s: float = Field(60.0, description="How often beat looks for syncs that are due.")
+    activity_check_interval_s: float = Field(
+        3600.0, description="How often each account's activity list is checked (one request)."
+    )
+    wake_time: time = Field(time(5, 30), description="Local time after which last night's wellness exists.")
+    wellness_lead_min: int = Field(
+        30, description="The second wellness fetch, this many minutes before the athlete's send time."
     )
 
     @field_validator("data_dir", "corpus_dir", mode="after")

@@ -12,6 +12,21 @@ from celery.signals import setup_logging, worker_process_init
 from sync.config import get_settings
 
 
+def _transport_options(visibility_timeout_s: int) -> dict[str, int]:
+    """Redis transport options: the visibility timeout, and how often workers look for the
+    unacknowledged messages of dead workers that have outlived it.
+
+    kombu sweeps every `unacked_restore_interval` x `unacked_restore_throttle` seconds (about
+    100 s by default); a sweep every tenth of the timeout, at most a minute apart, is one cheap
+    ZRANGE per worker and brings a lost worker's tasks back soon after the timeout.
+    """
+    return {
+        "visibility_timeout": visibility_timeout_s,
+        "unacked_restore_interval": max(1, min(60, visibility_timeout_s // 10)),
+        "unacked_restore_throttle": 1,
+    }
+
+
 def make_app() -> Celery:
     """Build the Celery app from the current settings."""
     settings = get_settings()
@@ -25,8 +40,17 @@ def make_app() -> Celery:
         task_serializer="json",
         accept_content=["json"],
         result_serializer="json",
-        task_acks_late=True,  # writes are idempotent upserts, so a redelivery is harmless
+        # Writes are idempotent upserts, so a redelivery is harmless: acknowledge a task only
+        # once it has finished, and put it back on the queue when its worker child dies
+        # (SIGKILL, OOM) instead of marking it failed. docs/service.md says more.
+        task_acks_late=True,
         task_reject_on_worker_lost=True,
+        # Redis redelivers a message nobody acknowledged after this long (a whole worker died
+        # with it). It must exceed the longest task plus its longest retry countdown, or a live
+        # task would run twice; shorter than Redis' default hour so a dead worker's work returns.
+        broker_transport_options=_transport_options(settings.visibility_timeout_s),
+        task_default_queue=settings.queue,
+        task_routes={"worker.tasks.sync_account": {"queue": settings.sync_queue}},
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         worker_hijack_root_logger=False,

@@ -1,17 +1,26 @@
-"""Beat entries: small fan-out dispatchers, each expiring before its next tick."""
+"""Beat entries: small fan-out dispatchers, each expiring before its next tick, and the queues.
+
+`dispatch-syncs` runs every `dispatch_interval_s` (a minute) but queues only what is due
+(docs/service.md): a brand-new account at once, the cheap activity check every
+`activity_check_interval_s`, the full sync (wellness too) after the athlete's wake time and
+shortly before the send time.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sync.config import get_settings
+
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic dispatchers."""
+    every = get_settings().dispatch_interval_s
     return {
         "dispatch-syncs": {
             "task": "worker.tasks.dispatch_syncs",
-            "schedule": 3600.0,
-            "options": {"expires": 3500},
+            "schedule": every,
+            "options": {"expires": max(1.0, every * 0.9)},
         },
         "dispatch-verdicts": {
             "task": "worker.tasks.dispatch_verdicts",

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import random
+import time
 from datetime import UTC, date, datetime, timedelta
 
+from celery.exceptions import MaxRetriesExceededError
 from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
+from sync.config import Settings, get_settings
 from sync.daily import compute_verdict as compute_verdict_for
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
@@ -14,16 +20,20 @@ from sync.errors import TransientError
 from sync.garmin_sync import open_client
 from sync.garmin_sync import sync_account as sync_garmin_account
 from sync.garmin_sync.accounts import account_for
+from sync.garmin_sync.due import latest_slot
+from sync.garmin_sync.wellness import night_complete
 from sync.garmin_sync.workouts import push_workout as push_workout_for
-from sync.locks import exclusive
+from sync.locks import exclusive, remaining_s
 from sync.logging import log_context
 from sync.notify.dispatch import dispatch_due_emails
 from sync.scheduling import local_today
 from worker.app import app
 
-# Retry delays stay well under Redis' visibility timeout (1 h); longer waits (a 429 backoff)
-# are left to the dispatcher, which skips rate-limited accounts until their time has come.
-MAX_RETRY_COUNTDOWN_S = 600
+# Retry delays plus a task's run time stay well under Redis' visibility timeout (15 min by
+# default); longer waits (a 429 backoff) are left to the dispatcher, which skips rate-limited
+# accounts until their time has come.
+MAX_RETRY_COUNTDOWN_S = 300
+BUSY_MAX_RETRIES = 30  # about half an hour of "another worker holds this account"
 
 log = logging.getLogger(__name__)
 
@@ -75,45 +85,126 @@ def dispatch_verdicts() -> int:
 
 
 @app.task(bind=True, max_retries=5)
-def sync_account(self, account_id: int) -> str:  # noqa: ANN001
-    """Sync one Garmin account (one at a time per account), then refresh its verdicts."""
+def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: ANN001
+    """Sync one Garmin account (one at a time per account), then refresh its verdicts.
+
+    `wellness=False` is the cheap activity check. An account that another worker is syncing
+    (or whose lease a killed worker still holds, for at most one lock TTL) is retried once the
+    lease can have lapsed: a redelivered task is never dropped as "busy".
+    """
+    lock = f"sync:{account_id}"
     with (
         log_context(account_id=account_id, task_id=self.request.id),
-        exclusive(f"sync:{account_id}") as acquired,
+        exclusive(lock) as acquired,
     ):
         if not acquired:
-            log.info("another worker is syncing this account; skipped")
-            return "busy"
+            return _retry_when_free(self, lock)
         with session_scope() as session:
             account = session.get(GarminAccount, account_id)
             if account is None or account.status == "needs_reauth":
                 return "skipped"
-            report = sync_garmin_account(session, account, open_client(session, account))
+            today = local_today(account.athlete.timezone)
+            if wellness and night_complete(session, account.athlete_id, today):
+                wellness = False  # last night is stored already: only look for new activities
+            client = open_client(session, account)
+            report = sync_garmin_account(session, account, client, wellness=wellness)
             athlete_id, timezone = account.athlete_id, account.athlete.timezone
     if report.status == "unavailable":
         countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
         raise self.retry(countdown=countdown)
-    if report.status in ("ok", "partial"):
+    if report.status in ("ok", "partial") and (wellness or report.activities_imported):
         today = local_today(timezone)
         for day in (today, today + timedelta(days=1)):  # this morning's and tomorrow's
             compute_verdict.delay(athlete_id, day.isoformat())
     return report.status
 
 
+def _retry_when_free(task, lock: str) -> str:  # noqa: ANN001 - a bound Celery task
+    """Retry `task` once lock `lock` can have lapsed; gives up (logged) after BUSY_MAX_RETRIES."""
+    left = remaining_s(lock)
+    countdown = min(MAX_RETRY_COUNTDOWN_S, (left if left is not None else 5.0) + random.uniform(1, 5))
+    try:
+        raise task.retry(countdown=countdown, max_retries=BUSY_MAX_RETRIES)
+    except MaxRetriesExceededError:
+        log.warning("account busy after %d retries; the next dispatch queues it again", BUSY_MAX_RETRIES)
+        return "busy"
+
+
+class _Marks:
+    """The dispatcher's marks of what it queued: SET NX in Redis, a dict in the eager mode."""
+
+    _local: dict[str, float] = {}
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.redis_url
+        self.ns = hashlib.sha256(settings.sqlalchemy_url.encode()).hexdigest()[:8]
+
+    def claim(self, keys: list[tuple[str, int]]) -> list[bool]:
+        """For each (key, ttl_s): True when the mark was free and is now set."""
+        full = [(f"legday:due:{self.ns}:{key}", ttl) for key, ttl in keys]
+        if not self.url:
+            now = time.monotonic()
+            out = []
+            for key, ttl in full:
+                free = self._local.get(key, 0.0) <= now
+                if free:
+                    self._local[key] = now + ttl
+                out.append(free)
+            return out
+        import redis
+
+        client = redis.Redis.from_url(self.url)
+        try:
+            pipe = client.pipeline(transaction=False)
+            for key, ttl in full:
+                pipe.set(key, b"1", nx=True, ex=max(1, int(ttl)))
+            return [bool(r) for r in pipe.execute()]
+        finally:
+            client.close()
+
+
+def due_syncs(session: Session, settings: Settings, now: datetime) -> list[tuple[int, bool, str, int]]:
+    """Candidates (account id, wellness?, mark key, mark ttl) of the accounts due now."""
+    rows = session.execute(
+        select(GarminAccount.id, GarminAccount.last_sync_at, Athlete.timezone, Athlete.send_time)
+        .join(Athlete, Athlete.id == GarminAccount.athlete_id)
+        .where(
+            GarminAccount.status != "needs_reauth",
+            or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
+        )
+    ).all()
+    interval = int(settings.activity_check_interval_s)
+    out: list[tuple[int, bool, str, int]] = []
+    for account_id, last_sync_at, timezone, send_time in rows:
+        if last_sync_at is None:  # new: at once, wellness included; again only if it got lost
+            out.append((account_id, True, f"new:{account_id}", settings.visibility_timeout_s))
+        # Once per wellness moment: the moment's mark (kept two days) says whether it was queued
+        # (a new account's first sync claims it too, so it is not fetched twice in a row).
+        slot = latest_slot(now, timezone, send_time, settings)
+        out.append((account_id, True, f"full:{account_id}:{int(slot.timestamp())}", 2 * 86400))
+        if last_sync_at is None:
+            continue
+        if last_sync_at + timedelta(seconds=interval) <= now:
+            out.append((account_id, False, f"check:{account_id}", interval))
+    return out
+
+
 @app.task
 def dispatch_syncs() -> int:
-    """Queue a sync for every account that is usable now; returns how many were queued."""
+    """Queue the syncs that are due (each once); returns how many were queued."""
+    settings = get_settings()
     now = datetime.now(UTC)
     with session_scope() as session:
-        ids = session.scalars(
-            select(GarminAccount.id).where(
-                GarminAccount.status != "needs_reauth",
-                or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
-            )
-        ).all()
-    for account_id in ids:
-        sync_account.delay(account_id)
-    return len(ids)
+        candidates = due_syncs(session, settings, now)
+    claimed = _Marks(settings).claim([(key, ttl) for _, _, key, ttl in candidates])
+    queued: set[int] = set()
+    for (account_id, wellness, _, _), fresh in zip(candidates, claimed, strict=True):
+        if fresh and account_id not in queued:
+            expires = None if wellness else settings.activity_check_interval_s
+            sync_account.apply_async((account_id, wellness), expires=expires)
+            queued.add(account_id)
+    log.info("dispatch: %d syncs queued of %d candidates", len(queued), len(candidates))
+    return len(queued)
 
 
 @app.task(bind=True)

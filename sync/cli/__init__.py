@@ -16,9 +16,27 @@ app = typer.Typer(
 
 def _register_all() -> None:
     """Import the command modules; each adds its commands to `app`."""
-    from sync.cli import core, daily_cmds, demo_cmd, email_cmds, garmin_cmds, readiness_cmds, report_cmds
+    from sync.cli import (
+        core,
+        daily_cmds,
+        demo_cmd,
+        email_cmds,
+        garmin_cmds,
+        readiness_cmds,
+        report_cmds,
+        service_cmds,
+    )
 
-    for module in (core, readiness_cmds, daily_cmds, garmin_cmds, email_cmds, demo_cmd, report_cmds):
+    for module in (
+        core,
+        readiness_cmds,
+        daily_cmds,
+        garmin_cmds,
+        email_cmds,
+        demo_cmd,
+        report_cmds,
+        service_cmds,
+    ):
         module.register(app)
 
 

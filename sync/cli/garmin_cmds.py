@@ -54,8 +54,15 @@ def add_tokens_command(
     ] = None,
     garth_token: Annotated[str | None, typer.Option(help="garth dumps() string ('-' reads stdin).")] = None,
     di_tokens: Annotated[Path | None, typer.Option(help="garminconnect token store (dir or .json).")] = None,
+    sync_now: Annotated[
+        bool, typer.Option("--sync", help="Run the first sync right away, in this process.")
+    ] = False,
 ) -> None:
-    """Link an athlete to Garmin with existing tokens (checked with one profile call, stored encrypted)."""
+    """Link an athlete to Garmin with existing tokens (checked with one profile call, stored encrypted).
+
+    With Redis configured the workers' dispatcher syncs a new account on its next tick (within
+    LEGDAY_DISPATCH_INTERVAL_S); `--sync` runs that first sync here and now instead.
+    """
     given = [x for x in (garth_dir, garth_token, di_tokens) if x is not None]
     if len(given) != 1:
         raise fail("give exactly one of --garth-dir, --garth-token, --di-tokens", 2)
@@ -70,10 +77,16 @@ def add_tokens_command(
             assert di_tokens is not None
             tokens = tokenlib.di_from_path(di_tokens)
         account = add_tokens(session, who, tokens, settings)
+        name = who.name
         console.print(
-            f"linked {who.name} to Garmin user {account.display_name} ({tokens.kind} tokens, "
-            "stored encrypted)"
+            f"linked {name} to Garmin user {account.display_name} ({tokens.kind} tokens, stored encrypted)"
         )
+    if sync_now:
+        sync_command(name)
+    elif settings.redis_url:
+        console.print(f"the workers sync it within {settings.dispatch_interval_s:.0f} s (`legday status`)")
+    else:
+        console.print(f"next: `legday sync --athlete {name}`")
 
 
 @garmin_app.command("status")

@@ -11,7 +11,8 @@ new activity (never again for one whose FIT was quarantined for good); exerciseS
 strength activities, once when new and again on each incremental sync while they are inside the
 overlap window (the athlete relabels sets in Connect after the watch uploads); HRV, resting HR
 and body battery use range endpoints (one call per window); sleep and training readiness have
-only per-day endpoints (two calls per day).
+only per-day endpoints (two calls per day; an incremental sync skips past days of its overlap
+whose sleep and readiness are stored already).
 
 Modules: `run` (the entry points and `open_client`), `guard` (Garmin errors onto the account,
 the sync_run record), `context` (the report and the state the steps share), `activities`

@@ -167,8 +167,12 @@ def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = 
     return True
 
 
-def sync_activities(run: RunContext, now: datetime) -> None:
-    """Incremental: newest first until older than cursor - overlap."""
+def sync_activities(run: RunContext, now: datetime, *, refresh_sets: bool = True) -> None:
+    """Incremental: newest first until older than cursor - overlap.
+
+    `refresh_sets=False` (the frequent cheap check) re-reads no exerciseSets of known
+    activities; the full syncs around the athlete's morning do.
+    """
     account, settings = run.account, run.settings
     cursor = account.activity_cursor
     if cursor is not None:
@@ -192,7 +196,7 @@ def sync_activities(run: RunContext, now: datetime) -> None:
                 break
             # Past the first sync every listed item is inside the overlap window, where
             # the athlete may still be relabelling sets in Connect: read them again.
-            if ingest_item(run, item, refresh_sets=cursor is not None):
+            if ingest_item(run, item, refresh_sets=refresh_sets and cursor is not None):
                 newest = max(newest or started, started)
             else:
                 retry_from = min(retry_from or started, started)

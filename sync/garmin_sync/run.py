@@ -50,20 +50,40 @@ def sync_account(
     settings: Settings | None = None,
     now: datetime | None = None,
     progress: Progress | None = None,
+    wellness: bool = True,
 ) -> SyncReport:
-    """Incremental sync of one account: new activities, then wellness days through today."""
+    """Incremental sync of one account: new activities, then wellness days through today.
+
+    `wellness=False` is the cheap check a scheduler runs often: the activity list (one
+    request when nothing is new) and the downloads of new activities, nothing else.
+    """
     settings = settings or get_settings()
-    report = SyncReport(athlete=account.athlete.name, kind="sync")
+    report = SyncReport(athlete=account.athlete.name, kind="sync" if wellness else "check")
     run = RunContext(session, account, client, settings, report, progress)
 
     def body() -> None:
         moment = now or datetime.now(UTC)
         fill_max_and_rest_hr(run)
-        sync_activities(run, moment)
+        sync_activities(run, moment, refresh_sets=wellness)
         session.commit()
-        sync_wellness(run, moment.astimezone(run.tz).date())
+        if wellness:
+            sync_wellness(run, moment.astimezone(run.tz).date())
 
-    return guarded(session, account, client, report, settings, body, now)
+    report = guarded(session, account, client, report, settings, body, now)
+    log.info(
+        "garmin: %s of account %s %s: %d new activities (%d known, %d quarantined), "
+        "%d wellness days, %d Garmin sets, %d requests",
+        report.kind,
+        account.id,
+        report.status,
+        report.activities_imported,
+        report.activities_known,
+        report.activities_quarantined,
+        report.wellness_days,
+        report.garmin_sets,
+        report.requests,
+    )
+    return report
 
 
 def advance_sync_cursors(run: RunContext, through: date) -> None:

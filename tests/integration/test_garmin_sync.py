@@ -91,7 +91,11 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     assert not env.sandbox.requests("download-service")  # nothing downloaded twice
     assert len(env.sandbox.requests("activitylist")) == 1
     assert not env.sandbox.requests("heartRateZones")  # the HR profile is known now
-    assert len(env.sandbox.requests("trainingreadiness")) == 3  # overlap of 2 days + today
+    # The overlap's past days have their sleep and readiness stored: only today is read per day
+    # (HRV, resting HR and body battery refresh the whole overlap with one range call each).
+    assert len(env.sandbox.requests("trainingreadiness")) == 1
+    assert len(env.sandbox.requests("dailySleepData")) == 1
+    assert len(env.sandbox.requests("hrv/daily")) == 1
     # Both strength sessions lie inside the overlap: their sets are read again (relabels).
     assert len(env.sandbox.requests("exerciseSets")) == 2
     # A late upload: recorded two days before the newest activity, uploaded after the sync.

@@ -9,6 +9,7 @@ from datetime import date
 
 import pytest
 from celery.contrib.testing.worker import start_worker
+from celery.exceptions import Retry
 from sqlalchemy import select
 
 from sync.athletes import add_athlete
@@ -25,8 +26,12 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 def redis_worker() -> Iterator[None]:
     """Point the app at Redis on a private queue and run a real worker thread on it."""
     queue = f"legday-test-{uuid.uuid4().hex[:8]}"
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
-    app.conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
+    keys = ("broker_url", "task_always_eager", "task_default_queue", "task_routes")
+    saved = {k: app.conf[k] for k in keys}
+    routes = {"worker.tasks.sync_account": {"queue": queue}}  # syncs too, not legday.sync
+    app.conf.update(
+        broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue, task_routes=routes
+    )
     _reset_connections()
     with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
         yield
@@ -102,10 +107,13 @@ def test_worker_syncs_garmin_then_computes_verdicts(
         athlete = add_athlete(s, "ana", email=None, timezone="UTC")
         account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), settings).id
 
-    # While another worker holds the account's lock, a second sync stands aside.
+    # While another worker holds the account's lock, a second sync stands aside and is retried
+    # once the lease can have lapsed (never acknowledged as done).
     with exclusive(f"sync:{account_id}", settings=settings) as held:
         assert held
-        assert sync_account.apply(args=[account_id]).get() == "busy"
+        with pytest.raises(Retry) as retry:
+            sync_account.apply(args=[account_id]).get()
+        assert 1 <= float(retry.value.when) <= settings.lock_ttl_s + 6
 
     assert dispatch_syncs.apply().get() == 1  # queued on Redis, run by the worker
 

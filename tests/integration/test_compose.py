@@ -1,0 +1,148 @@
+"""docker-compose.yml, read as Compose would (PyYAML), and its commands run natively.
+
+Docker cannot run here; instead: the services and their health checks, the start order, no
+`.env` needed, one image, and every `legday` / `celery` command a service runs really exists
+(`legday db upgrade` runs on a temp database; the workers' Celery command lines are built by
+`legday worker --dry-run` and checked by Celery itself with `--help`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = REPO_ROOT / "docker-compose.yml"
+BIN = Path(sys.executable).parent
+LONG_RUNNING = {"postgres", "redis", "worker", "worker-compute", "beat", "api", "flower", "mailpit"}
+OURS = {"migrate", "worker", "worker-compute", "beat", "api", "flower"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def _run(argv: list[str], env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess[str]:
+    exe = str(BIN / argv[0]) if (BIN / argv[0]).exists() else argv[0]
+    result = subprocess.run([exe, *argv[1:]], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == expect, f"{argv}: exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture
+def native_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
+    env.update(HOME=str(tmp_path), LEGDAY_DATA_DIR=str(tmp_path / "data"))
+    return env
+
+
+def test_services_health_checks_and_start_order(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == LONG_RUNNING | {"migrate"}
+    for name in LONG_RUNNING:
+        check = services[name].get("healthcheck")
+        assert check and check["test"], f"{name} has no health check"
+    assert services["migrate"]["restart"] == "no"
+    assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    for name in OURS - {"migrate"}:
+        after = services[name]["depends_on"]
+        assert after["migrate"] == {"condition": "service_completed_successfully"}, name
+        assert after["postgres"] == after["redis"] == {"condition": "service_healthy"}, name
+    images = {services[name]["image"] for name in OURS}
+    assert images == {"legday:latest"} and all(services[n]["build"] == "." for n in OURS)
+
+
+def test_starts_without_a_dot_env(compose: dict[str, Any]) -> None:
+    text = COMPOSE.read_text()
+    assert not any("env_file" in svc for svc in compose["services"].values())
+    variables = re.findall(r"(?<!\$)\$\{([^}]*)\}", text)
+    assert variables
+    undefaulted = [v for v in variables if ":-" not in v]
+    assert undefaulted == [], f"variables without a default: {undefaulted}"
+
+
+def _commands(compose: dict[str, Any]) -> list[list[str]]:
+    found = []
+    for svc in compose["services"].values():
+        for argv in (svc.get("command"), (svc.get("healthcheck") or {}).get("test")):
+            if not argv:
+                continue
+            if isinstance(argv, str):
+                argv = shlex.split(argv)
+            if argv[0] in ("CMD", "CMD-SHELL"):
+                argv = argv[1:] if argv[0] == "CMD" else shlex.split(argv[1])
+            if argv[0] in ("legday", "celery"):
+                found.append([a.replace("$$", "$") for a in argv])
+    return found
+
+
+def _serve_natively(argv: list[str], env: dict[str, str]) -> None:
+    """The api service's command on a free loopback port: /healthz answers 200."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    args = [*argv[:2], "--host", "127.0.0.1", "--port", str(port)]
+    assert "--host" in argv and "--port" in argv  # compose sets both; here they are rebound
+    proc = subprocess.Popen(
+        [str(BIN / "legday"), *args[1:]], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                    assert answer.status == 200
+                    return
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def test_every_legday_and_celery_command_exists(compose: dict[str, Any], native_env: dict[str, str]) -> None:
+    commands = _commands(compose)
+    assert ["legday", "db", "upgrade"] in commands
+    for argv in commands:
+        if argv[:3] == ["legday", "db", "upgrade"]:
+            _run(argv, native_env)  # really migrates a temp SQLite database
+            assert (Path(native_env["LEGDAY_DATA_DIR"]) / "legday.sqlite3").is_file()
+        elif argv[:2] == ["legday", "worker"] or argv == ["legday", "beat"]:
+            printed = _run([*argv, "--dry-run"], native_env).stdout.strip()
+            celery = shlex.split(printed)
+            assert celery[1:4] == ["-m", "celery", "-A"], printed
+            _run([*celery, "--help"], native_env)  # Celery accepts every option legday passes
+        elif argv[:2] == ["legday", "serve"]:
+            _serve_natively(argv, native_env)
+        elif argv == ["legday", "beat", "--check"]:
+            _run(argv, native_env, expect=1)  # no beat has ticked here: unhealthy, not unknown
+        elif argv[0] == "celery":
+            assert argv[1:3] == ["-A", "worker.app"], argv
+            words = []
+            for word in argv[3:]:
+                if word.startswith("-"):
+                    break
+                words.append(word)
+            _run(["celery", "-A", "worker.app", *words, "--help"], native_env)  # e.g. flower, inspect ping
+        else:
+            pytest.fail(f"no native check for {argv}")
+
+
+def test_workers_and_beat_refuse_to_start_without_a_broker(native_env: dict[str, str]) -> None:
+    for command in (["legday", "worker"], ["legday", "beat"]):
+        result = _run(command, native_env, expect=2)
+        assert "LEGDAY_REDIS_URL" in result.stderr

@@ -1,0 +1,120 @@
+"""The sync dispatcher on real Redis marks (DB 10): a new account at once, each due sync once.
+
+The app runs eagerly here (no broker in this process), so every queued sync really runs
+against the sandbox; the "already queued" marks live in Redis as in production.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from sync.athletes import add_athlete
+from sync.cli import app as cli_app
+from sync.cli.service_cmds import status_rows
+from sync.config import Settings, get_settings
+from sync.db.models import GarminAccount, SyncRun
+from sync.db.session import session_scope
+from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.wellness import night_complete
+from sync.scheduling import local_today
+from worker.tasks import dispatch_syncs, sync_account
+
+REDIS_URL = "redis://127.0.0.1:6379/10"
+
+
+@pytest.fixture
+def service_env(
+    db_settings: Settings,
+    sandbox,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Settings]:
+    monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)
+    monkeypatch.setenv("LEGDAY_GARMIN_MIN_INTERVAL_S", "0")
+    monkeypatch.setenv("LEGDAY_GARMIN_INITIAL_DAYS", "14")
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("LEGDAY_REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("LEGDAY_ACTIVITY_CHECK_INTERVAL_S", "2")
+    get_settings.cache_clear()
+    settings = get_settings()
+    yield settings
+    client = redis.Redis.from_url(REDIS_URL)
+    for key in client.scan_iter("legday:due:*"):
+        client.delete(key)
+    client.close()
+    get_settings.cache_clear()
+
+
+def _runs(settings: Settings) -> list[tuple[str, str, int]]:
+    with session_scope(settings) as s:
+        rows = s.scalars(select(SyncRun).order_by(SyncRun.id)).all()
+        return [(r.kind, r.status, r.requests) for r in rows]
+
+
+def test_new_account_at_once_then_only_cheap_checks(service_env: Settings, sandbox) -> None:  # noqa: ANN001
+    with session_scope(service_env) as s:
+        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env).id
+        athlete_id = athlete.id
+
+    assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
+    assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
+    assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
+
+    time.sleep(2.2)  # the activity check interval
+    sandbox.clear_log()
+    assert dispatch_syncs.apply().get() == 1
+    kind, status, requests = _runs(service_env)[-1]
+    assert (kind, status) == ("check", "ok")
+    assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
+    assert dispatch_syncs.apply().get() == 0
+
+    # A wellness moment whose night is already stored costs only the activity check.
+    with session_scope(service_env) as s:
+        complete = night_complete(s, athlete_id, local_today("UTC"))
+    assert complete, "the sandbox's last night should be stored after the first sync"
+    assert sync_account.apply(args=[account_id, True]).get() == "ok"
+    assert _runs(service_env)[-1][0] == "check"
+
+    out = CliRunner().invoke(cli_app, ["status", "--json"])
+    assert out.exit_code == 0, out.output
+    (row,) = json.loads(out.output)
+    assert row["athlete"] == "ana" and row["last_success"] and row["last_wellness"]
+    assert row["next_due"] and row["rate_limit_wait_s"] == 0 and row["needs_reauth"] is False
+
+
+def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync.garmin.tokens import GarthTokens, seal
+
+    settings = db_settings.model_copy(update={"secret_key": SecretStr(Fernet.generate_key().decode())})
+    until = datetime.now(UTC) + timedelta(minutes=10)
+    with session_scope(settings) as s:
+        for name, status in (("ana", "rate_limited"), ("bo", "needs_reauth")):
+            athlete = add_athlete(s, name, email=None, timezone="UTC")
+            sealed = seal(settings, GarthTokens(oauth1={"oauth_token": "x", "oauth_token_secret": "z"}))
+            s.add(
+                GarminAccount(
+                    athlete_id=athlete.id,
+                    token_kind="garth",
+                    tokens_encrypted=sealed,
+                    status=status,
+                    backoff_s=0.0,
+                    rate_limited_until=until if status == "rate_limited" else None,
+                )
+            )
+    with session_scope(settings) as s:
+        rows = {r["athlete"]: r for r in status_rows(s, settings, datetime.now(UTC))}
+    assert 590 <= rows["ana"]["rate_limit_wait_s"] <= 600
+    assert datetime.fromisoformat(rows["ana"]["next_due"]) >= until
+    assert rows["ana"]["last_success"] is None and not rows["ana"]["needs_reauth"]
+    assert rows["bo"]["needs_reauth"] and rows["bo"]["next_due"] is None
