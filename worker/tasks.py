@@ -18,12 +18,11 @@ from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
 from sync.garmin_sync import open_client
-from sync.garmin_sync import sync_account as sync_garmin_account
 from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.due import latest_slot
-from sync.garmin_sync.wellness import night_complete
+from sync.garmin_sync.now import account_lock_name, sync_account_now
 from sync.garmin_sync.workouts import push_workout as push_workout_for
-from sync.locks import exclusive, remaining_s
+from sync.locks import remaining_s
 from sync.logging import log_context
 from sync.notify.dispatch import dispatch_due_emails
 from sync.scheduling import local_today
@@ -92,23 +91,14 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
     (or whose lease a killed worker still holds, for at most one lock TTL) is retried once the
     lease can have lapsed: a redelivered task is never dropped as "busy".
     """
-    lock = f"sync:{account_id}"
-    with (
-        log_context(account_id=account_id, task_id=self.request.id),
-        exclusive(lock) as acquired,
-    ):
-        if not acquired:
-            return _retry_when_free(self, lock)
-        with session_scope() as session:
-            account = session.get(GarminAccount, account_id)
-            if account is None or account.status == "needs_reauth":
-                return "skipped"
-            today = local_today(account.athlete.timezone)
-            if wellness and night_complete(session, account.athlete_id, today):
-                wellness = False  # last night is stored already: only look for new activities
-            client = open_client(session, account)
-            report = sync_garmin_account(session, account, client, wellness=wellness)
-            athlete_id, timezone = account.athlete_id, account.athlete.timezone
+    with log_context(account_id=account_id, task_id=self.request.id):
+        result = sync_account_now(account_id, wellness=wellness)
+    if result.status == "busy":
+        return _retry_when_free(self, account_lock_name(account_id))
+    report = result.report
+    if report is None:
+        return result.status
+    athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
     if report.status == "unavailable":
         countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
         raise self.retry(countdown=countdown)

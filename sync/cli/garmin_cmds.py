@@ -26,7 +26,7 @@ from sync.garmin.client import GarminClient
 from sync.garmin_sync import Progress as ProgressFn
 from sync.garmin_sync import SyncReport, backfill, open_client, sync_account
 from sync.garmin_sync.accounts import account_for, add_tokens
-from sync.locks import exclusive
+from sync.garmin_sync.now import account_lock
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +226,7 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                 client: GarminClient | None = None
                 line: str | None = None
                 interrupted = False
-                with exclusive(f"sync:{account.id}", settings=settings) as acquired:
+                with account_lock(account.id, settings) as acquired:
                     if not acquired:
                         console.print(f"{name}: another sync of this account is running; try again later")
                         code = max(code, EXIT_BUSY)
