@@ -100,6 +100,7 @@ class _Tap(NamedTuple):
     parse: Any  # fitparse's base-type parse (invalid value -> None)
     is_byte: bool  # byte arrays are one tuple value
     native: bool  # False for a developer field
+    single: bool  # one value, not a byte array: the common case, read inline
 
 
 class _Plan(NamedTuple):
@@ -209,6 +210,7 @@ class _FitReader(fitparse.FitFile):
                     base.parse,
                     base.name == "byte",
                     native,
+                    count == 1 and base.name != "byte" or base.fmt == "s",
                 )
                 (ts_taps if fdef.def_num == FIELD_TIMESTAMP else hr_taps).append(tap)
             offset += fdef.size
@@ -258,9 +260,13 @@ class _FitReader(fitparse.FitFile):
             self._pos = end
             self._bytes_left -= plan.size
             t: Any = None
-            for tap in plan.ts_taps:
-                raw = _tap_value(buf, pos, tap)
-                if tap.native:
+            # plain tuples, unpacked: attribute access on NamedTuples costs in this loop
+            for offset, layout, parse, _is_byte, native, single in plan.ts_taps:
+                if single:
+                    raw = parse(layout.unpack_from(buf, pos + offset)[0])
+                else:
+                    raw = _tap_value(buf, pos, _Tap(offset, layout, parse, _is_byte, native, single))
+                if native:
                     t = raw
                 if raw is not None:
                     self._compressed_ts_accumulator = raw
@@ -271,7 +277,10 @@ class _FitReader(fitparse.FitFile):
             if plan.is_record:
                 hr: Any = None
                 for tap in plan.hr_taps:
-                    hr = _tap_value(buf, pos, tap)
+                    if tap[5]:
+                        hr = tap[2](tap[1].unpack_from(buf, pos + tap[0])[0])
+                    else:
+                        hr = _tap_value(buf, pos, tap)
                 if t is not None and hr is not None:
                     record_add(t, hr)
 

@@ -181,3 +181,22 @@ def test_tiny_inputs_same_both_ways(data: bytes) -> None:
 @given(name=st.sampled_from(sorted(SOURCES)), header=st.binary(min_size=14, max_size=14))
 def test_garbled_header_same_both_ways(name: str, header: bytes) -> None:
     assert_same(header + SOURCES[name][14:])
+
+
+def _nibble_crc(data: bytes) -> int:
+    """The FIT SDK's reference algorithm, four bits at a time."""
+    table = (0x0000, 0xCC01, 0xD801, 0x1400, 0xF001, 0x3C00, 0x2800, 0xE401)
+    table += (0xA001, 0x6C00, 0x7800, 0xB401, 0x5000, 0x9C01, 0x8801, 0x4400)
+    crc = 0
+    for byte in data:
+        for nibble in (byte & 0xF, byte >> 4):
+            tmp = table[crc & 0xF]
+            crc = ((crc >> 4) & 0x0FFF) ^ tmp ^ table[nibble]
+    return crc
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 4095, 4096, 4097, 9000, 9001])
+def test_crc_word_and_byte_loops_agree_with_the_sdk(size: int) -> None:
+    data = bytes((i * 131 + 7) % 256 for i in range(size))
+    assert fit_crc(data) == _nibble_crc(data)
+    assert fit_crc(bytearray(data)) == _nibble_crc(data)
