@@ -11,18 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sync.athletes import validate_timezone
 from sync.cli.common import console, fail
 from sync.cli.readiness_cmds import render_verdict
 from sync.config import get_settings
-from sync.daily import compute_verdict, verdict_time
-from sync.db.models import Athlete
-from sync.db.session import dispose_engines, session_scope
-from sync.demo import run_demo
 from sync.errors import LegdayError
-from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
-from sync.notify.outbox import write_to_outbox
-from sync.notify.render import render_daily_email
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -34,6 +26,15 @@ def demo_command(
     ] = False,
 ) -> None:
     """Sandbox + sample FIT files -> sync through garth -> verdict -> email in the local outbox."""
+    from sync.athletes import validate_timezone
+    from sync.daily import compute_verdict, verdict_time
+    from sync.db.models import Athlete
+    from sync.db.session import dispose_engines, session_scope
+    from sync.demo import run_demo
+    from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+    from sync.notify.outbox import write_to_outbox
+    from sync.notify.render import render_daily_email
+
     base = get_settings()
     demo_dir = base.data_dir / "demo"
     if demo_dir.exists() and not keep:
