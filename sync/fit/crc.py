@@ -60,7 +60,7 @@ def _word_table() -> array[int]:
     return _WORD_TABLE
 
 
-def fit_crc(data: bytes | bytearray, crc: int = 0) -> int:
+def fit_crc(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
     """FIT's CRC-16 (the SDK's nibble algorithm, done a byte or a 16-bit word at a time)."""
     table = _BYTE_TABLE
     start = 0

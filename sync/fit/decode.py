@@ -170,7 +170,7 @@ class _FitReader(fitparse.FitFile):
 
     def crc_problem(self) -> str | None:
         """The first CRC mismatch, worded as `decode_fit` reports it; None when all match."""
-        buf = self._buf
+        buf = memoryview(self._buf)  # slices of a view: no copy of a large file's bytes
         cache: dict[tuple[int, int], int] = {}
         for start, end, read, allow_zero in self.crc_spans:
             computed = cache.get((start, end))
