@@ -26,6 +26,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_decode.py
 	$(BIN)/python bench/bench_backfill.py
+	$(BIN)/python bench/bench_athlete_day.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
