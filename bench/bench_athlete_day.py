@@ -7,6 +7,8 @@ about an hour and one strength session (their FIT files downloaded and decoded, 
 exercise sets applied) and wellness for the overlap window; then two verdicts (this
 morning's and tomorrow's) and the morning email written to the outbox.
 
+`--idle` leaves the activities out: the fixed cost of a day without training.
+
 The Garmin sandbox runs in a separate process (`legday sandbox serve`), so only legday's
 own CPU is counted: `time.process_time()` of this process around the day. Each round uses
 a fresh SQLite database; the first round is a warm-up (imports, first-use caches) and is
@@ -153,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--run", type=Path, help=f"the run's FIT file (default: corpus {CORPUS_RUN})")
     ap.add_argument("--strength", type=Path, default=STRENGTH)
+    ap.add_argument("--idle", action="store_true", help="no new activity: wellness, verdicts, email only")
     args = ap.parse_args(argv)
 
     from sync.config import get_settings
@@ -167,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         fit_dir = work / "fit"
         fit_dir.mkdir()
-        shutil.copy(run, fit_dir / run.name)
-        shutil.copy(args.strength, fit_dir / args.strength.name)
+        if not args.idle:
+            shutil.copy(run, fit_dir / run.name)
+            shutil.copy(args.strength, fit_dir / args.strength.name)
         proc, url, garth_dir = _start_sandbox(fit_dir, work)
         try:
             seen = _day_and_report(work, url, garth_dir, 0)[1]  # warm-up
@@ -188,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
         shares[_part(filename)] += tottime
     total = sum(shares.values()) or 1.0
     median = statistics.median(spent)
-    print(f"steady-state athlete-day ({run.name} + {args.strength.name}, wellness, 2 verdicts, email)")
+    what = "no activity" if args.idle else f"{run.name} + {args.strength.name}"
+    print(f"steady-state athlete-day ({what}, wellness, 2 verdicts, email)")
     print(seen)
     print(
         f"CPU seconds: median {median:.3f} (min {min(spent):.3f}, max {max(spent):.3f}, {len(spent)} rounds)"
