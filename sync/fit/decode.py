@@ -1,9 +1,12 @@
 """Decode FIT bytes into legday's typed records. The only module that imports fitparse.
 
 Design (see docs/fit-decoding.md):
-- fitparse does the binary parsing; we stream its messages and keep nothing but what legday
-  stores (sessions, sets, a few file_id fields). Messages are not retained, so memory stays
-  flat however long the recording is.
+- fitparse parses headers, definitions and the messages legday builds records from; the
+  bulk of a file (`record` and every message legday does not read) takes a fast path that
+  reads only the timestamp and heart rate from the message's compiled layout. Nothing is
+  retained, so memory stays flat however long the recording is. `decode_fit_reference`
+  sends every message through fitparse: the tests hold the fast path to it.
+- The CRC is checked once, after parsing, by `sync.fit.crc` (fitparse's check stays off).
 - Native fields are read by field definition number from the raw values, never through
   `get_values()` (a Connect IQ developer field with the same name would overwrite the real
   one) and never through fitparse's profile names (fitparse 1.2.0 predates fields 168, 192,
@@ -210,7 +213,7 @@ class _FitReader(fitparse.FitFile):
                     base.parse,
                     base.name == "byte",
                     native,
-                    count == 1 and base.name != "byte" or base.fmt == "s",
+                    (count == 1 and base.name != "byte") or base.fmt == "s",  # strings: one value
                 )
                 (ts_taps if fdef.def_num == FIELD_TIMESTAMP else hr_taps).append(tap)
             offset += fdef.size
@@ -260,13 +263,12 @@ class _FitReader(fitparse.FitFile):
             self._pos = end
             self._bytes_left -= plan.size
             t: Any = None
-            # plain tuples, unpacked: attribute access on NamedTuples costs in this loop
-            for offset, layout, parse, _is_byte, native, single in plan.ts_taps:
-                if single:
-                    raw = parse(layout.unpack_from(buf, pos + offset)[0])
+            for tap in plan.ts_taps:
+                if tap.single:
+                    raw = tap.parse(tap.layout.unpack_from(buf, pos + tap.offset)[0])
                 else:
-                    raw = _tap_value(buf, pos, _Tap(offset, layout, parse, _is_byte, native, single))
-                if native:
+                    raw = _tap_value(buf, pos, tap)
+                if tap.native:
                     t = raw
                 if raw is not None:
                     self._compressed_ts_accumulator = raw
@@ -277,8 +279,8 @@ class _FitReader(fitparse.FitFile):
             if plan.is_record:
                 hr: Any = None
                 for tap in plan.hr_taps:
-                    if tap[5]:
-                        hr = tap[2](tap[1].unpack_from(buf, pos + tap[0])[0])
+                    if tap.single:
+                        hr = tap.parse(tap.layout.unpack_from(buf, pos + tap.offset)[0])
                     else:
                         hr = _tap_value(buf, pos, tap)
                 if t is not None and hr is not None:
