@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_decode.py
 	$(BIN)/python bench/bench_backfill.py
 	$(BIN)/python bench/bench_api.py
+	$(BIN)/python bench/bench_athlete_day.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -5,17 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.migrate import upgrade
-from sync.db.session import session_scope
 from sync.errors import LegdayError
+
+if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from sqlalchemy.orm import Session
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -38,13 +39,17 @@ def ensure_schema(settings: Settings) -> None:
     if url in _schema_ready:
         return
     if url.startswith("sqlite"):
-        upgrade(settings)
+        from sync.db.migrate import ensure_head
+
+        ensure_head(settings)
     _schema_ready.add(url)
 
 
 @contextmanager
 def db_session() -> Iterator[tuple[Session, Settings]]:
     """A committed-on-success session on a ready schema; our errors become one-line exits."""
+    from sync.db.session import session_scope
+
     settings = get_settings()
     try:
         ensure_schema(settings)

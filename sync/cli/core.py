@@ -7,25 +7,18 @@ import sys
 from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
 
-from sync.athletes import add_athlete, resolve_athlete, update_athlete
 from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrides, progress_bar
 from sync.config import get_settings
-from sync.db.migrate import upgrade
-from sync.db.models import Athlete
 from sync.errors import FitDecodeError, UnreadableInput
-from sync.fit.decode import decode_fit
-from sync.fit.types import DecodedFile
-from sync.ingest.batch import import_paths
-from sync.ingest.importer import default_trimp_athlete, unusable_reason
-from sync.ingest.reading import read_file_capped
-from sync.ingest.reprocess import reprocess_athlete
-from sync.readiness import ThresholdsError, layered_thresholds
+
+if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from sync.fit.types import DecodedFile
+
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 
@@ -43,6 +36,8 @@ athlete_app = typer.Typer(help="Athletes legday answers for.", no_args_is_help=T
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (creates the schema on a new database)."""
+    from sync.db.migrate import upgrade
+
     settings = get_settings()
     upgrade(settings)
     console.print(f"database at head: {settings.sqlalchemy_url.split('@')[-1]}")
@@ -58,6 +53,8 @@ def athlete_add(
     rest_hr: Annotated[int | None, typer.Option(help="Resting heart rate, bpm.")] = None,
 ) -> None:
     """Add an athlete."""
+    from sync.athletes import add_athlete
+
     with db_session() as (session, _):
         athlete = add_athlete(
             session, name, email=email, timezone=timezone, sex=sex, max_hr=max_hr, rest_hr=rest_hr
@@ -68,6 +65,10 @@ def athlete_add(
 @athlete_app.command("list")
 def athlete_list() -> None:
     """List athletes."""
+    from sqlalchemy import select
+
+    from sync.db.models import Athlete
+
     with db_session() as (session, _):
         table = Table("id", "name", "email", "timezone", "sex", "max HR", "rest HR", "send at")
         for a in session.scalars(select(Athlete).order_by(Athlete.id)):
@@ -107,6 +108,9 @@ def athlete_set(
     ] = None,
 ) -> None:
     """Change an athlete's settings."""
+    from sync.athletes import resolve_athlete, update_athlete
+    from sync.readiness import ThresholdsError, layered_thresholds
+
     with db_session() as (session, settings):
         athlete = resolve_athlete(session, name)
         if reset_thresholds or threshold:
@@ -137,6 +141,9 @@ def import_command(
     athlete: AthleteOpt = None,
 ) -> None:
     """Import FIT files; exits 3 when something was quarantined."""
+    from sync.athletes import resolve_athlete
+    from sync.ingest.batch import import_paths
+
     missing = [str(p) for p in paths if not p.exists()]
     if missing:  # a typo is not a bad file: refuse before touching anything
         raise fail(f"no such file or folder: {', '.join(missing)}", 2)
@@ -166,6 +173,9 @@ def import_command(
 
 def reprocess_command(athlete: AthleteOpt = None) -> None:
     """Decode the stored FIT files again (after a decoder upgrade or an HR profile change)."""
+    from sync.athletes import resolve_athlete
+    from sync.ingest.reprocess import reprocess_athlete
+
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         report = reprocess_athlete(session, who, settings)
@@ -203,6 +213,10 @@ def parse_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Decode one FIT file and print what legday sees in it."""
+    from sync.fit.decode import decode_fit
+    from sync.ingest.importer import default_trimp_athlete, unusable_reason
+    from sync.ingest.reading import read_file_capped
+
     settings = get_settings()
     try:
         data = read_file_capped(file, settings.max_fit_bytes)

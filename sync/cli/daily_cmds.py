@@ -8,21 +8,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sync.athletes import resolve_athlete
 from sync.cli.common import AthleteOpt, console, db_session
 from sync.cli.readiness_cmds import render_verdict
-from sync.daily import compute_verdict, record_soreness
-from sync.history import day_summaries
-from sync.readiness import Flag
-from sync.readiness.display import FLAG_TERMINAL_COLOURS
-from sync.readiness.texts import CODE_LABELS, HIDDEN_BY
-from sync.scheduling import local_today
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates a training log can hold
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
 
 
 def _parse_day(value: str | None, timezone: str) -> date:
+    from sync.scheduling import local_today
+
     if value is None:
         return local_today(timezone)
     try:
@@ -37,6 +32,9 @@ def _parse_day(value: str | None, timezone: str) -> date:
 
 def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
     """Compute the verdict for a day from stored data, store it and show it."""
+    from sync.athletes import resolve_athlete
+    from sync.daily import compute_verdict
+
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
         verdict = compute_verdict(session, who, _parse_day(day, who.timezone))
@@ -45,6 +43,10 @@ def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
 
 def tomorrow_command(athlete: AthleteOpt = None) -> None:
     """The evening question: should I run tomorrow? (Recomputed in the morning with the night's data.)"""
+    from sync.athletes import resolve_athlete
+    from sync.daily import compute_verdict
+    from sync.scheduling import local_today
+
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
         verdict = compute_verdict(session, who, local_today(who.timezone) + timedelta(days=1))
@@ -60,6 +62,9 @@ def soreness_command(
     day: DateOpt = None,
 ) -> None:
     """Record today's soreness (0-10)."""
+    from sync.athletes import resolve_athlete
+    from sync.daily import record_soreness
+
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
         the_day = _parse_day(day, who.timezone)
@@ -73,6 +78,12 @@ def history_command(
     until: Annotated[str | None, typer.Option(help="Last date shown, YYYY-MM-DD (default: today).")] = None,
 ) -> None:
     """Past verdicts with leg load, run load, HRV and sleep."""
+    from sync.athletes import resolve_athlete
+    from sync.history import day_summaries
+    from sync.readiness import Flag
+    from sync.readiness.display import FLAG_TERMINAL_COLOURS
+    from sync.readiness.texts import CODE_LABELS, HIDDEN_BY
+
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
         last = _parse_day(until, who.timezone)

@@ -5,25 +5,18 @@ from __future__ import annotations
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
-from sync.athletes import validate_timezone
 from sync.cli.common import console, fail
 from sync.cli.readiness_cmds import render_verdict
 from sync.config import get_settings
-from sync.daily import verdict_time
-from sync.db.models import Athlete
-from sync.db.session import dispose_engines, session_scope
-from sync.demo import run_demo
 from sync.errors import LegdayError
-from sync.garmin_sync.workouts import PushResult
-from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
-from sync.notify.outbox import write_to_outbox
-from sync.notify.render import render_daily_email
-from sync.workout_plan import watch_line
+
+if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from sync.garmin_sync.workouts import PushResult
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -65,6 +58,16 @@ def demo_command(
     ] = False,
 ) -> None:
     """Sandbox + sample FIT files -> sync through garth -> verdict -> email in the local outbox."""
+    from sync.athletes import validate_timezone
+    from sync.daily import verdict_time
+    from sync.db.models import Athlete
+    from sync.db.session import dispose_engines, session_scope
+    from sync.demo import run_demo
+    from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+    from sync.notify.outbox import write_to_outbox
+    from sync.notify.render import render_daily_email
+    from sync.workout_plan import watch_line
+
     base = get_settings()
     demo_dir = base.data_dir / "demo"
     if not keep:

@@ -7,16 +7,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from sync.athletes import resolve_athlete
 from sync.cli.common import AthleteOpt, console, db_session, ensure_schema, fail
 from sync.config import get_settings
-from sync.db.models import EmailDelivery
-from sync.notify.compose import daily_message
-from sync.notify.dispatch import dispatch_due_emails
-from sync.private_files import write_private
-from sync.scheduling import local_moment, local_today
 
 email_app = typer.Typer(help="The daily email: preview it, send what is due.", no_args_is_help=True)
 
@@ -32,6 +25,14 @@ def preview_command(
     ] = None,
 ) -> None:
     """Write the next daily email (or that of --date) to an .eml file; nothing is sent."""
+    from sqlalchemy import select
+
+    from sync.athletes import resolve_athlete
+    from sync.db.models import EmailDelivery
+    from sync.notify.compose import daily_message
+    from sync.private_files import write_private
+    from sync.scheduling import local_moment, local_today
+
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         if day is None:
@@ -64,6 +65,8 @@ def dispatch_command(
     ] = None,
 ) -> None:
     """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`."""
+    from sync.notify.dispatch import dispatch_due_emails
+
     moment = datetime.now(UTC)
     if now is not None:
         try:

@@ -9,24 +9,25 @@ import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from sync.athletes import resolve_athlete, validate_timezone
 from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete, GarminAccount
 from sync.errors import LegdayError
-from sync.garmin import tokens as tokenlib
-from sync.garmin.client import GarminClient
-from sync.garmin_sync import Progress as ProgressFn
-from sync.garmin_sync import SyncReport, backfill, open_client, sync_account
-from sync.garmin_sync.accounts import account_for, add_tokens
-from sync.garmin_sync.now import account_lock
+
+if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from sqlalchemy.orm import Session
+
+    from sync.db.models import GarminAccount
+    from sync.garmin.client import GarminClient
+    from sync.garmin_sync import Progress as ProgressFn
+    from sync.garmin_sync import SyncReport
+
+    RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncReport]
+
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,10 @@ def add_tokens_command(
     With Redis configured the workers' dispatcher syncs a new account on its next tick (within
     LEGDAY_DISPATCH_INTERVAL_S); `--sync` runs that first sync here and now instead.
     """
+    from sync.athletes import resolve_athlete
+    from sync.garmin import tokens as tokenlib
+    from sync.garmin_sync.accounts import add_tokens
+
     given = [x for x in (garth_dir, garth_token, di_tokens) if x is not None]
     if len(given) != 1:
         raise fail("give exactly one of --garth-dir, --garth-token, --di-tokens", 2)
@@ -92,6 +97,10 @@ def add_tokens_command(
 @garmin_app.command("status")
 def status_command(athlete: AthleteOpt = None) -> None:
     """Show each Garmin account's state, cursors and last sync."""
+    from sqlalchemy import select
+
+    from sync.db.models import Athlete, GarminAccount
+
     with db_session() as (session, _):
         query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)
         if athlete:
@@ -133,6 +142,10 @@ def login_command(
     email: Annotated[str | None, typer.Option(help="Garmin account e-mail (prompted if absent).")] = None,
 ) -> None:
     """Log in once with python-garminconnect (>= 0.3) to get DI tokens; the password is not kept."""
+    from sync.athletes import resolve_athlete
+    from sync.garmin import tokens as tokenlib
+    from sync.garmin_sync.accounts import add_tokens
+
     try:
         from garminconnect import Garmin  # type: ignore[import-not-found]
     except ImportError:
@@ -181,15 +194,18 @@ def _print_report(report: SyncReport) -> None:
 
 
 def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
+    from sqlalchemy import select
+
+    from sync.athletes import resolve_athlete
+    from sync.db.models import GarminAccount
+    from sync.garmin_sync.accounts import account_for
+
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
         if account is None:
             raise fail(f"{athlete} has no Garmin account: `legday garmin add-tokens --athlete {athlete}`", 2)
         return [account]
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
-
-
-RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncReport]
 
 
 def _stopped_line(name: str, status: str, client: GarminClient | None, message: str) -> str:
@@ -214,6 +230,9 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
     still prints its account's line and the request total, and exits 4 (its sync_run row says
     `interrupted` / `failed`); Ctrl-C also skips the accounts not yet started.
     """
+    from sync.garmin_sync import open_client
+    from sync.garmin_sync.now import account_lock
+
     total = 0
     code = 0
     with db_session() as (session, settings):
@@ -274,6 +293,7 @@ def sync_command(athlete: AthleteOpt = None) -> None:
     (run again), 4 needs new tokens / Garmin unavailable / stopped by Ctrl-C or an error, 5 another
     sync of the account is running.
     """
+    from sync.garmin_sync import sync_account
 
     def run_one(
         session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
@@ -291,6 +311,8 @@ def backfill_command(
 
     Exit codes as for `legday sync`.
     """
+    from sync.garmin_sync import backfill
+
     try:
         start = date.fromisoformat(since)
     except ValueError:
@@ -317,6 +339,8 @@ def sandbox_serve(
     tokens_dir: Annotated[Path | None, typer.Option(help="Write sandbox tokens here.")] = None,
 ) -> None:
     """Serve a Garmin Connect look-alike on 127.0.0.1 until Ctrl-C."""
+    from sync.athletes import validate_timezone
+    from sync.garmin import tokens as tokenlib
     from sync.sandbox import Sandbox
 
     settings = get_settings()

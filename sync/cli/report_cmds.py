@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from sync.athletes import resolve_athlete
 from sync.cli.common import db_session, ensure_schema, fail
 from sync.config import get_settings
 from sync.errors import LegdayError
@@ -44,6 +43,7 @@ def serve_command(
 
 def token_issue(athlete: AthleteName) -> None:
     """Issue a new API token (replacing any earlier one) and print it, alone, once."""
+    from sync.athletes import resolve_athlete
     from sync.report.tokens import issue_token
 
     with db_session() as (session, _):
@@ -53,6 +53,7 @@ def token_issue(athlete: AthleteName) -> None:
 
 def token_revoke(athlete: AthleteName) -> None:
     """Revoke the athlete's API token: it gets 401 from now on."""
+    from sync.athletes import resolve_athlete
     from sync.report.tokens import revoke_token
 
     with db_session() as (session, _):
@@ -68,6 +69,7 @@ def report_link_command(
     ] = None,
 ) -> None:
     """Print a signed link to the athlete's report page, alone on stdout."""
+    from sync.athletes import resolve_athlete
     from sync.report.links import report_link
 
     with db_session() as (session, settings):

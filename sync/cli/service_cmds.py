@@ -19,13 +19,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy import func, select
 
 from sync.cli.common import console, db_session, fail
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete, GarminAccount, SyncRun
-from sync.garmin_sync.due import next_due
-from sync.locks import beat_heartbeat_file
 
 SYNC_THREADS = 12  # below the database pool (5 + 10 overflow): each sync holds one session
 BEAT_SCHEDULER = "worker.beat:LeasedScheduler"
@@ -121,6 +117,8 @@ def beat_command(
 
 def beat_alive(settings: Settings, now: float | None = None) -> bool:
     """Whether this host's beat (leader or standby) ticked within the last minute (or lease)."""
+    from sync.locks import beat_heartbeat_file
+
     path = beat_heartbeat_file(settings)
     try:
         age = (now or time.time()) - path.stat().st_mtime
@@ -131,6 +129,10 @@ def beat_alive(settings: Settings, now: float | None = None) -> bool:
 
 def _last_runs(session: Any, *kinds: str) -> dict[int, datetime]:
     """Per athlete, when the last fully successful run of these kinds started."""
+    from sqlalchemy import func, select
+
+    from sync.db.models import SyncRun
+
     rows = session.execute(
         select(SyncRun.athlete_id, func.max(SyncRun.started_at))
         .where(SyncRun.kind.in_(kinds), SyncRun.status == "ok")
@@ -147,6 +149,11 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def status_rows(session: Any, settings: Settings, now: datetime) -> list[dict[str, Any]]:
     """One dict per Garmin account: last success, next due, rate-limit wait, re-auth need."""
+    from sqlalchemy import select
+
+    from sync.db.models import Athlete, GarminAccount
+    from sync.garmin_sync.due import next_due
+
     any_ok = _last_runs(session, "sync", "check", "backfill")
     full_ok = _last_runs(session, "sync", "backfill")
     query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)

@@ -1,18 +1,29 @@
-"""`legday db upgrade`: run Alembic migrations programmatically."""
+"""`legday db upgrade`: run Alembic migrations programmatically.
+
+Alembic is imported only when a migration has to run: `schema_at_head` answers the everyday
+question (is this database current?) with one SQL query, so commands on an up-to-date
+database never load it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from sync.config import Settings, get_settings
 from sync.db.session import engine_for
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# The newest revision in sync/db/migrations/versions; tests/unit/test_startup.py checks it
+# against Alembic's own head, so a new migration cannot be forgotten here.
+HEAD_REVISION = "0004_workouts"
 
 
 def alembic_config() -> Config:
@@ -20,19 +31,40 @@ def alembic_config() -> Config:
 
     The script location is set here, from this module's own path, rather than read from the
     ini: an installed wheel (site-packages, a Docker image, pipx) has no repository root and
-    no working directory to resolve a relative path against.
+    no working directory to resolve a relative path against. Alembic is imported only here.
     """
+    from alembic.config import Config
+
     cfg = Config(str(ALEMBIC_INI)) if ALEMBIC_INI.is_file() else Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
+
+
+def schema_at_head(engine: Engine) -> bool:
+    """True when the database's alembic_version row is `HEAD_REVISION` (no Alembic import)."""
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    except DBAPIError:  # no alembic_version table yet: a new database
+        return False
+    return rows == [HEAD_REVISION]
 
 
 def upgrade(
     settings: Settings | None = None, *, engine: Engine | None = None, revision: str = "head"
 ) -> None:
     """Bring the database schema to `revision` (default: the newest)."""
+    from alembic import command
+
     engine = engine or engine_for((settings or get_settings()).sqlalchemy_url)
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, revision)
+
+
+def ensure_head(settings: Settings | None = None, *, engine: Engine | None = None) -> None:
+    """`upgrade` to head unless the schema is there already (then Alembic is not loaded)."""
+    engine = engine or engine_for((settings or get_settings()).sqlalchemy_url)
+    if not schema_at_head(engine):
+        upgrade(engine=engine)

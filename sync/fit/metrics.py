@@ -49,6 +49,9 @@ class TrimpAccumulator:
         self.total = 0.0
         self.samples = 0
         self._last: tuple[float, float] | None = None  # (t seconds, hr)
+        # banister_weight is a pure function of the HR for one athlete, and a recording has
+        # a few dozen distinct HR values over thousands of samples: computed once each
+        self._weights: dict[float, float] = {}
 
     def add(self, t_seconds: float, hr: float | None) -> None:
         """Add one heart-rate sample at time `t_seconds` (any monotonic origin)."""
@@ -58,7 +61,10 @@ class TrimpAccumulator:
             t0, hr0 = self._last
             dt = t_seconds - t0
             if dt > 0:
-                self.total += min(dt, self.max_gap_s) / 60.0 * banister_weight(hr0, self.athlete)
+                weight = self._weights.get(hr0)
+                if weight is None:
+                    weight = self._weights[hr0] = banister_weight(hr0, self.athlete)
+                self.total += min(dt, self.max_gap_s) / 60.0 * weight
         self._last = (t_seconds, hr)
         self.samples += 1
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 
 from sync.db.models import Activity, StrengthSet
-from sync.db.upsert import upsert
+from sync.db.upsert import upsert_many
 from sync.fit.exercises import UNKNOWN, lower_body_weight, muscle_groups
 from sync.garmin.errors import GarminBadResponse, GarminForbidden, GarminNotFound
 from sync.garmin_sync.context import RunContext
@@ -53,15 +55,14 @@ def apply_garmin_sets(run: RunContext, garmin_id: int, activity_ids: list[int]) 
         (a.id for a in activities if a.sport in ("training", "strength_training")), activities[0].id
     )
     listed: set[int] = set()
+    rows: list[dict[str, Any]] = []
     for item in sets:
         index = item.index
         listed.add(index)
         active = item.active
         category = item.category or UNKNOWN
         exercise = item.exercise
-        upsert(
-            session,
-            StrengthSet,
+        rows.append(
             {
                 "activity_id": existing.get(index, default),
                 "set_index": index,
@@ -76,10 +77,10 @@ def apply_garmin_sets(run: RunContext, garmin_id: int, activity_ids: list[int]) 
                 "muscle_groups": list(muscle_groups(category, exercise)) if active else [],
                 "lower_body": lower_body_weight(category) if active else 0.0,
                 "source": "garmin",
-            },
-            ["activity_id", "set_index"],
+            }
         )
-        run.report.garmin_sets += 1
+    upsert_many(session, StrengthSet, rows, ["activity_id", "set_index"])  # one statement
+    run.report.garmin_sets += len(sets)
     # Both sources: a set deleted in Connect after an earlier sync left a "garmin" row too.
     session.execute(
         delete(StrengthSet)

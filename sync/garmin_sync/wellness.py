@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.models import WellnessDay
-from sync.db.upsert import upsert
+from sync.db.upsert import upsert_many
 from sync.garmin.windows import date_windows
 from sync.garmin_sync.context import RunContext
 
@@ -27,6 +27,7 @@ def sync_wellness_window(run: RunContext, lo: date, hi: date, settled: frozenset
     hrv = {night.day: night for night in c.hrv_range(lo, hi)}
     rhr = c.resting_hr_range(lo, hi)
     battery = {b.day: b.peak for b in c.body_battery_reports(lo, hi)}
+    rows: list[dict[str, Any]] = []  # the window's days, written in one statement
     day = lo
     while day <= hi:
         values: dict[str, Any] = {}
@@ -48,14 +49,9 @@ def sync_wellness_window(run: RunContext, lo: date, hi: date, settled: frozenset
             values["recovery_time_h"] = round(minutes / 60.0, 2) if minutes is not None else None
         present = {k: v for k, v in values.items() if v is not None}
         if present:  # only known values: a later "no data" never erases a stored one
-            upsert(
-                run.session,
-                WellnessDay,
-                {"athlete_id": run.athlete.id, "date": day, **present},
-                ["athlete_id", "date"],
-            )
-            run.report.wellness_days += 1
+            rows.append({"athlete_id": run.athlete.id, "date": day, **present})
         day += timedelta(days=1)
+    run.report.wellness_days += upsert_many(run.session, WellnessDay, rows, ["athlete_id", "date"])
 
 
 def sync_wellness(run: RunContext, today: date) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_, select
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
-from sync.db.upsert import upsert
+from sync.db.upsert import upsert, upsert_many
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.fit.types import DecodedFile, TrimpAthlete
@@ -218,6 +218,7 @@ def store_decoded(
     """Upsert one Activity per session and its strength sets; return the activity ids."""
     tz = ZoneInfo(athlete.timezone)
     ids: list[int] = []
+    set_rows: list[dict[str, Any]] = []  # written in one statement after the loop
     for s in decoded.sessions:
         activity_id = upsert(
             session,
@@ -257,9 +258,7 @@ def store_decoded(
         for st in decoded.sets:
             if st.session_index != s.index:
                 continue
-            upsert(
-                session,
-                StrengthSet,
+            set_rows.append(
                 {
                     "activity_id": activity_id,
                     "set_index": st.index,
@@ -274,8 +273,8 @@ def store_decoded(
                     "muscle_groups": list(st.muscle_groups),
                     "lower_body": st.lower_body,
                     "source": "fit",
-                },
-                ["activity_id", "set_index"],
-                update=False,  # insert-if-absent: an import never rewrites a stored set
+                }
             )
+    # insert-if-absent: an import never rewrites a stored set
+    upsert_many(session, StrengthSet, set_rows, ["activity_id", "set_index"], update=False)
     return ids

@@ -142,7 +142,11 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         return account
 
     def start(self) -> Sandbox:
-        """Serve in a daemon thread."""
+        """Serve in a daemon thread; a second call while serving does nothing."""
+        if self._thread is not None and self._thread.is_alive():
+            # `legday sandbox serve` starts it (to know the URL and write tokens), then
+            # calls serve_forever, which starts it too: binding the port twice failed.
+            return self
         sandbox = self
 
         class Handler(_Handler):

@@ -173,3 +173,24 @@ def test_time_jump_falls_back_to_average_hr() -> None:
     decoded = _decode("run/fr225-run-time-jump-01.fit")
     assert decoded.sessions[0].trimp is not None and decoded.sessions[0].trimp > 50
     assert any("HR series covers" in w for w in decoded.warnings)
+
+
+# --- the fast path against fitparse in full --------------------------------------------
+
+
+@pytest.mark.parametrize("row", ROWS or [{"file": "<no corpus>"}], ids=lambda r: r["file"])
+def test_fast_path_matches_full_fitparse(row: dict[str, str]) -> None:
+    """Bulk messages read from their layout, our CRC: the same result as fitparse parsing
+    every message and checking the CRC itself, bit for bit (repr), or the same reason."""
+    _require_corpus()
+    from sync.fit.decode import decode_fit_reference
+
+    data = (CORPUS / row["file"]).read_bytes()
+    for check_crc in (True, False):
+        outcomes = []
+        for decoder in (decode_fit, decode_fit_reference):
+            try:
+                outcomes.append(repr(decoder(data, check_crc=check_crc)))
+            except FitDecodeError as exc:
+                outcomes.append(f"FitDecodeError: {exc.reason}")
+        assert outcomes[0] == outcomes[1], f"check_crc={check_crc}"

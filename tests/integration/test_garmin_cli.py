@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sync.cli import garmin_cmds
+import sync.garmin_sync as garmin_sync
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
@@ -178,7 +178,7 @@ def test_ctrl_c_on_backfill_prints_the_summary_and_exits_4(
 ) -> None:
     link_ana(cli_env, tmp_path)
     monkeypatch.setattr(
-        garmin_cmds, "backfill", _stop_at_first_step(garmin_cmds.backfill, KeyboardInterrupt())
+        garmin_sync, "backfill", _stop_at_first_step(garmin_sync.backfill, KeyboardInterrupt())
     )
     cli_env.clear_log()
     result = run_cli("backfill", "--since", (date.today() - timedelta(days=60)).isoformat())
@@ -196,8 +196,8 @@ def test_a_failed_sync_prints_the_summary_and_exits_4(
 ) -> None:
     link_ana(cli_env, tmp_path)
     boom = RuntimeError("a bug with details that may hold anything")
-    real = garmin_cmds.sync_account
-    monkeypatch.setattr(garmin_cmds, "sync_account", _stop_at_first_step(real, boom))
+    real = garmin_sync.sync_account  # the command imports it when it runs (light start-up)
+    monkeypatch.setattr(garmin_sync, "sync_account", _stop_at_first_step(real, boom))
     cli_env.clear_log()
     result = run_cli("sync")  # catch_exceptions=False: a traceback would fail the test
     assert result.exit_code == 4, result.output  # was 1, with a traceback
@@ -205,6 +205,6 @@ def test_a_failed_sync_prints_the_summary_and_exits_4(
     assert "RuntimeError" in result.output and "may hold anything" not in result.output
     assert f"{len(cli_env.log)} requests to Garmin" in result.output
     assert _last_run("sync").status == "failed"
-    monkeypatch.setattr(garmin_cmds, "sync_account", real)
+    monkeypatch.setattr(garmin_sync, "sync_account", real)
     again = run_cli("sync")  # the lock was released and the next run works
     assert again.exit_code == 0 and "ana: ok" in again.output, again.output

@@ -258,3 +258,13 @@ def test_no_data_days_answer_as_recorded(served: Any) -> None:
     unauth = requests.get(sb.url + "/userprofile-service/socialProfile", timeout=5)
     assert unauth.status_code == 401 and "invalid_token" in unauth.headers["WWW-Authenticate"]
     assert sb.requests("socialProfile")[-1].status == 401
+
+
+def test_starting_a_serving_sandbox_again_is_a_no_op() -> None:
+    """`legday sandbox serve` starts the sandbox, writes tokens, then serves: one bind."""
+    sandbox = Sandbox(fit_dir=None).start()
+    try:
+        assert sandbox.start() is sandbox
+        assert requests.get(sandbox.url + "/userprofile-service/socialProfile", timeout=5).status_code == 401
+    finally:
+        sandbox.stop()
