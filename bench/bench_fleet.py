@@ -3,7 +3,8 @@
 N athletes, each a Garmin user of the local sandbox with one or two activities yesterday and
 last night's wellness, already in steady state (cursors at yesterday). `dispatch_syncs` queues
 their syncs; `--workers` real `legday worker` processes (threads) sync them and compute the
-verdicts. Prints: time until every athlete is synced and has both verdicts, Garmin requests per
+verdicts, then the morning email to a loopback SMTP sink. Prints: time until every athlete is
+synced, has both verdicts and has been emailed, Garmin requests per
 athlete-day against the minimum the data needs, PostgreSQL transactions per athlete, Redis
 memory of the queues at their peak, and CPU seconds per athlete-day (workers vs the sandbox).
 Run on demand (never in the test suite):
@@ -19,9 +20,11 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import Counter
@@ -30,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from aiosmtpd.controller import Controller
 from celery import Celery
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -57,6 +61,25 @@ def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+
+
+class _MailSink:
+    """An SMTP server on loopback that only counts what it accepts (the emails' destination)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd
+        with self._lock:
+            self.count += 1
+        return "250 Message accepted"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _seed(sandbox: Sandbox, n: int, settings: Settings) -> dict[str, int]:
@@ -219,8 +242,16 @@ def main() -> None:
                 )
                 with session_scope(settings) as s:  # back to the morning's starting state
                     _rewind(s, ids[: args.split])
+            sink = _MailSink()
+            smtp_port = _free_port()
+            mail = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+            mail.start()
             env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
             env.update(
+                LEGDAY_SMTP_HOST="127.0.0.1",
+                LEGDAY_SMTP_PORT=str(smtp_port),
+                LEGDAY_SMTP_SECURITY="none",
+                LEGDAY_MAIL_FROM="legday <legday@example.org>",
                 LEGDAY_DATABASE_URL=db_url,
                 LEGDAY_REDIS_URL=REDIS_URL,
                 LEGDAY_DATA_DIR=tmp,
@@ -270,6 +301,18 @@ def main() -> None:
                     verdicts_at = time.monotonic() - start
                     break
                 time.sleep(1.0)
+            # The morning email, at the athletes' send time (06:30 UTC): one dispatch, as beat sends.
+            morning = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+            client.send_task(
+                "worker.tasks.dispatch_emails", kwargs={"now": morning.isoformat()}, queue="legday"
+            )
+            emailed_at = None
+            while time.monotonic() - start < args.timeout:
+                if sink.count >= args.n:
+                    emailed_at = time.monotonic() - start
+                    break
+                time.sleep(0.5)
+            mail.stop()
             worker_cpu = 0.0
             for w in workers:
                 procs = [w.pid] + [
@@ -310,7 +353,9 @@ def main() -> None:
     print(f"sync runs: {dict(statuses)}")
     print(
         f"all synced after {synced_at if synced_at is None else round(synced_at, 1)} s; "
-        f"all verdicts after {verdicts_at if verdicts_at is None else round(verdicts_at, 1)} s"
+        f"all verdicts after {verdicts_at if verdicts_at is None else round(verdicts_at, 1)} s; "
+        f"all emailed after {emailed_at if emailed_at is None else round(emailed_at, 1)} s "
+        f"({sink.count} emails)"
     )
     print(
         f"Garmin requests per athlete-day: {total / n:.2f} vs minimum {needed / n:.2f} "
