@@ -279,13 +279,93 @@ def json_edit(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
     return data[:at] + rng.choice(replacements) + data[end:]
 
 
+_LEAVES: tuple[Any, ...] = (
+    0,
+    -1,
+    0.0001,
+    1e300,
+    -1e300,
+    10**30,
+    24,
+    24.01,
+    True,
+    None,
+    "",
+    " RUN ",
+    "squat",
+    "total_body",
+    "65535",
+    "2026-03-10",
+    "0001-01-01",
+    "9999-12-31",
+    "2026-03-11T06:30:00Z",
+    "0001-01-01T00:00:00+00:00",
+    "0001-01-02T03:00:00+14:00",
+    "9999-12-31T23:59:59-12:00",
+    "2026-03-11T06:30:00",
+    [],
+    {},
+    {"2026-03-10": 50},
+    {"0001-01-01": 50, "9999-12-31": 1},
+    [{"end": "2026-03-10T18:00:00Z", "sets": [{"category": "squat"}] * 8}],
+)
+
+
+_HOT_KEYS = frozenset({"context", "now", "end", "strength", "sets"})
+
+
+def _edit_tree(rng: random.Random, node: Any, depth: int = 0) -> Any:
+    """A copy of a JSON value with one random leaf, key or element changed."""
+    if isinstance(node, dict) and node and depth < 6:
+        keys = sorted(node, key=str)
+        hot = [k for k in keys if k in _HOT_KEYS]
+        # Times and the wrapper reach the most code: pick them half of the time.
+        key = rng.choice(hot) if hot and rng.random() < 0.5 else rng.choice(keys)
+        out = dict(node)
+        kind = rng.randrange(6)
+        if kind == 0:
+            del out[key]
+        elif kind == 1:  # a date-keyed series gets an extreme day; anything else a stray key
+            out[rng.choice(("0001-01-01", "9999-12-31", "2026-02-29", "extra"))] = rng.choice(_LEAVES)
+        else:
+            out[key] = _edit_tree(rng, node[key], depth + 1)
+        return out
+    if isinstance(node, list) and node and depth < 6:
+        i = rng.randrange(len(node))
+        out_list = list(node)
+        kind = rng.randrange(4)
+        if kind == 0:
+            out_list.append(out_list[i])
+        elif kind == 1:
+            del out_list[i]
+        else:
+            out_list[i] = _edit_tree(rng, node[i], depth + 1)
+        return out_list
+    return rng.choice(_LEAVES)
+
+
+def json_tree_edit(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
+    """Parse the input (or a seed when it is no longer JSON), change the tree, serialise it.
+
+    Unlike byte-level mutations, the result is valid JSON, so the context checks and the model
+    itself are reached: extreme dates, huge or tiny numbers, wrong types, missing keys.
+    """
+    try:
+        tree = json.loads(data)
+    except (ValueError, RecursionError):
+        tree = json.loads(seeds[rng.randrange(len(seeds))])
+    for _ in range(rng.randint(1, 3)):
+        tree = _edit_tree(rng, tree)
+    return json.dumps(tree).encode()
+
+
 Mutator = Callable[[random.Random, bytes, list[bytes]], bytes]
 COMMON: tuple[Mutator, ...] = (bit_flip, interesting_bytes, truncate, splice, chunk_edit, random_bytes)
 MUTATORS: dict[str, tuple[Mutator, ...]] = {
     "fit": COMMON + (field_edit, definition_edit, definition_edit),
     "zip_iter": COMMON + (field_edit, field_edit),
     "zip_single": COMMON + (field_edit, field_edit),
-    "context": COMMON + (json_edit, json_edit, json_edit),
+    "context": COMMON + (json_edit, json_edit, json_edit) + (json_tree_edit,) * 6,
 }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import (
@@ -41,6 +41,8 @@ _UNKNOWN_CATEGORY_NUMBERS = {"65534", "65535"}
 
 
 _TIME_FIELDS = frozenset({"now", "end"})
+# The first day a verdict can be asked for: far enough from year 1 that every look-back fits.
+EARLIEST_DAY = date(1900, 1, 1)
 
 
 class ContextError(ValueError):
@@ -177,6 +179,15 @@ class DayContext(_Model):
     daily_load: dict[date, float] | None = None
     acwr: float | None = Field(None, ge=0)
     garmin_recovery_hours: float | None = Field(None, ge=0)
+
+    @field_validator("now")
+    @classmethod
+    def _now_in_range(cls, v: datetime) -> datetime:
+        # The rules look back up to a year (plus a 14-day window) from `now`; a `now` in year 1
+        # made that arithmetic raise OverflowError (found by fuzzing). No athlete-day is that old.
+        if v.date() < EARLIEST_DAY:
+            raise ValueError(f"now: must be on or after {EARLIEST_DAY.isoformat()}")
+        return v
 
     @field_validator("hrv_status", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ import pytest
 
 from sync.errors import UnsafeArchiveError
 from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
-from sync.readiness import ContextError, DayContext, context_from_json_bytes
+from sync.readiness import ContextError, DayContext, context_from_json_bytes, evaluate
 from tests.fuzz_harness import FUZZ_FIXTURES, run_in_child
 from tests.helpers import RUN_FIT
 
@@ -83,6 +83,35 @@ def test_context_bytes_fail_with_one_line(raw: bytes, expected: str) -> None:
     with pytest.raises(ContextError, match=expected) as info:
         context_from_json_bytes(raw)
     assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    "now",
+    ["0001-01-02T03:00:00+14:00", "0001-01-01T00:00:00+00:00", "0001-12-31T00:00:00Z", "1899-12-31T23:00Z"],
+)
+def test_a_now_before_1900_is_refused_not_an_overflow(now: str) -> None:
+    # Found by the context fuzz: the model looks back up to a year from `now`, so a `now` in
+    # year 1 raised OverflowError from inside evaluate().
+    with pytest.raises(ContextError, match="now"):
+        context_from_json_bytes(f'{{"now": "{now}"}}'.encode())
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        '{"now": "9999-12-31T23:59:59-12:00"}',
+        '{"now": "1900-01-01T00:00:00+14:00", "hrv_ms": {"0001-01-01": 40}}',
+        '{"now": "2026-03-11T06:30:00Z", "strength": [{"end": "0001-01-01T00:00:00+14:00", "sets": []}]}',
+        '{"now": "2026-03-11T06:30:00Z", "strength": [{"end": "9999-12-31T23:59:59-12:00", "sets": []}]}',
+    ],
+)
+def test_extreme_but_accepted_times_get_a_verdict_or_a_reason(context: str) -> None:
+    try:
+        ctx = context_from_json_bytes(context.encode())
+    except ContextError as exc:
+        assert "\n" not in str(exc)
+    else:
+        assert evaluate(ctx).flag is not None
 
 
 def test_context_bytes_read_a_scenario_with_a_bom() -> None:
