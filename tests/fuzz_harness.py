@@ -550,6 +550,9 @@ def run_one(
     elapsed = time.perf_counter() - start
     if elapsed > summary.max_seconds:
         summary.max_seconds, summary.slowest = elapsed, label
+        if save_dir is not None and elapsed > 1.0:  # keep the slowest input to look at later
+            save_dir.mkdir(parents=True, exist_ok=True)
+            (save_dir / f"slowest-{summary.target}.bin").write_bytes(data)
 
 
 def fuzz(
