@@ -12,9 +12,9 @@ its failure paths, on SQLite and PostgreSQL:
 - a Celery task (eager) that crashes with the account and its client in its error message.
 
 Every log record at every level (root at DEBUG, exc_info formatted), stdout/stderr, the
-tracebacks and the raw database (SQLite: the file bytes with its WAL; PostgreSQL: every row of
-every table as text) are searched for each secret, and for its base64, hex and SMTP AUTH
-PLAIN forms.
+tracebacks, the raw database (SQLite: the file bytes with its WAL; PostgreSQL: every row of
+every table as text) and every file in the data dir are searched for each secret, and for its
+base64, hex and SMTP AUTH PLAIN forms.
 """
 
 from __future__ import annotations
@@ -237,5 +237,16 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
         for what, forms in secrets.items()
         for form in forms
         if form.encode() in dump
+    ]
+    # Every file legday wrote in its data dir (database, raw FIT store, outbox): no key file is
+    # expected there, as both keys come from the environment.
+    files = {p: p.read_bytes() for p in settings.data_dir.rglob("*") if p.is_file()}
+    assert files and not [p for p in files if p.name.endswith(".key")]
+    found += [
+        (what, form[:8], str(path.relative_to(settings.data_dir)))
+        for what, forms in secrets.items()
+        for form in forms
+        for path, content in files.items()
+        if form.encode() in content
     ]
     assert found == []
