@@ -141,6 +141,16 @@ def _put_int(data: bytearray, at: int, width: int, value: int) -> None:
         data[at : at + width] = value.to_bytes(width, "little")
 
 
+def _find_all(data: bytes, needle: bytes, limit: int) -> list[int]:
+    """Offsets of the first `limit` occurrences of `needle`."""
+    found: list[int] = []
+    at = data.find(needle)
+    while at >= 0 and len(found) < limit:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
 def bit_flip(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
     """Flip 1-8 random bits."""
     if not data:
@@ -187,7 +197,7 @@ def field_edit(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
     signatures = [sig for sig in ZIP_FIELDS if sig in data]
     if signatures:  # a ZIP: pick one of its records
         sig = rng.choice(signatures)
-        starts = [i for i in range(len(data)) if data.startswith(sig, i)][:50]
+        starts = _find_all(data, sig, limit=50)
         at, width = rng.choice(ZIP_FIELDS[sig])
         _put_int(out, rng.choice(starts) + at, width, value)
     elif data[:1] in (b"\x0c", b"\x0e"):  # a FIT header
@@ -201,14 +211,14 @@ def field_edit(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
 def definition_edit(rng: random.Random, data: bytes, seeds: list[bytes]) -> bytes:
     """Change a FIT definition message's field count or one field's size/base type.
 
-    A definition record header has bit 6 set; its field count is 5 bytes after it and each
-    field is (number, size, base type). Random bytes that look like one are edited too, which
-    is as hostile as the real thing.
+    A definition record header has bit 6 set and bit 7 clear; its field count is 5 bytes after
+    it, and each field is (number, size, base type). Random bytes that look like a header are
+    edited too, which is as hostile as the real thing.
     """
     if len(data) < 20:
         return data
     out = bytearray(data)
-    candidates = [i for i in range(14, min(len(data) - 6, 4096)) if data[i] & 0xE0 == 0x40]
+    candidates = [i for i in range(14, min(len(data) - 6, 4096)) if data[i] & 0xC0 == 0x40]
     if not candidates:
         return bit_flip(rng, data, seeds)
     at = rng.choice(candidates)
