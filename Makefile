@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_backfill.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_athlete_day.py
+
+# The long reliability runs of issue 12 (fuzz, secret leaks): under an hour on 2 cores,
+# ends with the table of docs/reliability.md. Needs PostgreSQL like `make test`.
+soak: $(STAMP)
+	bash scripts/services.sh
+	$(BIN)/python scripts/soak.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -23,7 +23,7 @@ from sync.readiness import (
     Flag,
     ThresholdsError,
     Verdict,
-    context_from_json,
+    context_from_json_bytes,
     evaluate,
     layered_thresholds,
     texts,
@@ -125,15 +125,7 @@ def verdict_command(
     except (OSError, UnreadableInput) as exc:
         raise fail(f"cannot read {context}: {getattr(exc, 'reason', None) or exc}", 2) from None
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise fail(f"{context}: not UTF-8 text", 2) from None
-    except RecursionError:
-        raise fail(f"{context}: JSON nested too deeply", 2) from None
-    except json.JSONDecodeError as exc:
-        raise fail(f"{context}: not valid JSON ({exc})", 2) from None
-    try:
-        ctx = context_from_json(data)
+        ctx = context_from_json_bytes(raw)  # not UTF-8, not JSON, too deep: one line each
         thresholds = layered_thresholds(get_settings().thresholds, parse_overrides(threshold or []))
     except (ContextError, ThresholdsError) as exc:
         raise fail(f"{context}: {exc}", 2) from None

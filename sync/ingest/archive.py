@@ -7,7 +7,9 @@ sizes and compression ratios have been checked, so `../x` names and zip bombs ar
 from __future__ import annotations
 
 import io
+import lzma
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -15,6 +17,21 @@ from pathlib import Path, PurePosixPath
 from sync.errors import UnsafeArchiveError
 
 FIT_SUFFIX = ".fit"
+
+# What zipfile raises for damaged bytes besides BadZipFile. Found by fuzzing: a corrupt deflate
+# stream raises zlib.error, an unknown compression method or a too-new "version needed"
+# NotImplementedError, an encryption flag RuntimeError, a corrupt LZMA stream LZMAError.
+# None of these is a bug on our side: each is a member (or archive) we cannot read.
+_DAMAGED = (
+    zipfile.BadZipFile,
+    EOFError,
+    OSError,
+    ValueError,
+    zlib.error,
+    lzma.LZMAError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True)
@@ -67,13 +84,20 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     return data
 
 
+def _one_line(exc: BaseException) -> str:
+    """An exception as one short line (zipfile's messages can embed a ZipInfo repr)."""
+    return " ".join(str(exc).split())[:200] or type(exc).__name__
+
+
 def open_zip(data: bytes | Path) -> zipfile.ZipFile:
     """Open a ZIP (bytes, or a file read member by member), turning damage into a clear error."""
     try:
         return zipfile.ZipFile(data if isinstance(data, Path) else io.BytesIO(data))
-    except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+    except _DAMAGED as exc:
+        if isinstance(exc, OSError) and isinstance(data, Path):
+            raise  # the file itself could not be read (permissions, I/O): the caller says so
         raise UnsafeArchiveError(
-            f"not a readable ZIP archive (truncated or corrupt): {exc}", retryable=True
+            f"not a readable ZIP archive (truncated or corrupt): {_one_line(exc)}", retryable=True
         ) from exc
 
 
@@ -135,8 +159,8 @@ def iter_fit_members(
             except UnsafeArchiveError as exc:
                 yield Member(name, refused=exc.reason)
                 continue
-            except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:  # CRC error, truncation
-                yield Member(name, refused=f"archive member {name!r} is damaged: {exc}")
+            except _DAMAGED as exc:  # CRC error, truncation, corrupt stream, unknown method
+                yield Member(name, refused=f"archive member {name!r} is damaged: {_one_line(exc)}")
                 continue
             if nested:
                 try:
@@ -172,5 +196,5 @@ def safe_extract_single_fit(data: bytes, limits: ArchiveLimits | None = None) ->
         raise UnsafeArchiveError(f"download member {info.filename!r} is not a .fit file")
     try:
         return info.filename, _read_capped(zf, info, info.file_size)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise UnsafeArchiveError(f"download ZIP is damaged: {exc}", retryable=True) from exc
+    except _DAMAGED as exc:
+        raise UnsafeArchiveError(f"download ZIP is damaged: {_one_line(exc)}", retryable=True) from exc

@@ -16,6 +16,7 @@ from sync.readiness.context import (
     SessionInput,
     SetInput,
     context_from_json,
+    context_from_json_bytes,
 )
 from sync.readiness.prescription import zone2_top
 from sync.readiness.rules import MODEL_VERSION, decide, evaluate
@@ -38,6 +39,7 @@ __all__ = [
     "Verdict",
     "acwr_from_daily_load",
     "context_from_json",
+    "context_from_json_bytes",
     "decide",
     "evaluate",
     "layered_thresholds",

@@ -7,6 +7,7 @@ Nothing here does I/O.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Literal
@@ -31,6 +32,7 @@ __all__ = [
     "SessionInput",
     "SetInput",
     "context_from_json",
+    "context_from_json_bytes",
 ]
 
 # FIT's "invalid" exercise category: the watch did not know what the set was.
@@ -228,3 +230,26 @@ def context_from_json(data: Any) -> DayContext:
         return DayContext.model_validate(dict(data))
     except ValidationError as exc:
         raise ContextError(f"invalid context: {summarize_errors(exc)}") from None
+
+
+def context_from_json_bytes(raw: bytes) -> DayContext:
+    """Build a `DayContext` from the bytes of a JSON file (UTF-8, an optional BOM).
+
+    Every way the bytes can be unusable ends in `ContextError` with one line: not UTF-8, not
+    JSON, a number past Python's digit limit, or nesting so deep that `json.loads` itself
+    raises `RecursionError` (found by fuzzing: a file of 100,000 `[` is enough).
+    """
+    try:
+        text = bytes(raw).decode("utf-8-sig")  # a BOM from a Windows editor is harmless
+    except UnicodeDecodeError as exc:
+        raise ContextError(f"invalid context: not UTF-8 (byte {exc.start})") from None
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ContextError("invalid context: JSON nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError, and int digit limits
+        raise ContextError(f"invalid context: not valid JSON ({' '.join(str(exc).split())[:200]})") from None
+    try:
+        return context_from_json(data)
+    except RecursionError:  # validation of a deep (but parseable) value
+        raise ContextError("invalid context: JSON nested too deeply") from None
