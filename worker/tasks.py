@@ -24,7 +24,8 @@ from sync.garmin_sync.now import account_lock_name, sync_account_now
 from sync.garmin_sync.workouts import push_workout as push_workout_for
 from sync.locks import remaining_s
 from sync.logging import log_context
-from sync.notify.dispatch import dispatch_due_emails
+from sync.notify.dispatch import dispatch_due_emails, dispatch_one
+from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
 from worker.app import app
 
@@ -206,6 +207,22 @@ def dispatch_emails(self, now: str | None = None) -> dict[str, int]:  # noqa: AN
     """
     with log_context(task_id=self.request.id):
         moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-        summary = dispatch_due_emails(moment)
-        log.info("email dispatch: %s", summary.line())
+
+        def hand_off(athlete_id: int, at: datetime) -> None:
+            send_daily_email.delay(athlete_id, at.isoformat())
+
+        # One task per athlete that may be due: a fleet's morning is sent by every worker at
+        # once, and each task claims its delivery row first, so a doubled tick sends nothing twice.
+        summary = dispatch_due_emails(moment, hand_off=hand_off)
+        log.info("email dispatch: %d queued, %s", summary.queued, summary.line())
         return vars(summary)
+
+
+@app.task(bind=True)
+def send_daily_email(self, athlete_id: int, now: str) -> str:  # noqa: ANN001
+    """Send one athlete's due email (or its re-auth notice), at most once; returns the outcome."""
+    with log_context(athlete_id=athlete_id, task_id=self.request.id):
+        settings = get_settings()
+        return dispatch_one(
+            athlete_id, datetime.fromisoformat(now), settings, sender_from_settings(settings)
+        ).value

@@ -16,6 +16,7 @@ docs/email.md explains the reasoning.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
@@ -56,6 +57,7 @@ class DispatchSummary:
     sent: int = 0
     already_sent: int = 0
     not_due: int = 0
+    queued: int = 0  # handed off to per-athlete tasks (the worker's fan-out)
     failed: int = 0
 
     def add(self, outcome: Outcome) -> None:
@@ -73,21 +75,79 @@ class DispatchSummary:
 
 
 def dispatch_due_emails(
-    now: datetime | None = None, *, settings: Settings | None = None, sender: Sender | None = None
+    now: datetime | None = None,
+    *,
+    settings: Settings | None = None,
+    sender: Sender | None = None,
+    hand_off: Callable[[int, datetime], None] | None = None,
 ) -> DispatchSummary:
-    """Send every email that is due at `now` (default: the clock) and not yet claimed."""
+    """Send every email that is due at `now` (default: the clock) and not yet claimed.
+
+    `hand_off(athlete_id, now)`, when given, takes each athlete that may be due instead of
+    sending here (the worker queues one `dispatch_one` task each, so a fleet's morning is sent
+    by every worker at once); they are counted as `queued`. Exactly once is unchanged: whoever
+    runs `dispatch_one` claims the delivery row first. Athletes whose send time has not come,
+    who have no address or whose email of the day is settled are answered here, cheaply.
+    """
     settings = settings or get_settings()
-    sender = sender or sender_from_settings(settings)
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("dispatch_due_emails needs an aware datetime")
-    with session_scope(settings) as session:
-        ids = session.scalars(select(Athlete.id).order_by(Athlete.id)).all()
     summary = DispatchSummary()
+    with session_scope(settings) as session:
+        ids, settled = _candidates(session, now)
+    summary.not_due += settled.count(Outcome.NOT_DUE)
+    summary.already_sent += settled.count(Outcome.ALREADY)
+    if hand_off is not None:
+        for athlete_id in ids:
+            hand_off(athlete_id, now)
+        summary.queued = len(ids)
+        return summary
+    sender = sender or sender_from_settings(settings)
     for athlete_id in ids:
         with log_context(athlete_id=athlete_id):
             summary.add(dispatch_one(athlete_id, now, settings, sender))
     return summary
+
+
+def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcome]]:
+    """The athletes `dispatch_one` must look at, and the outcomes of the rest (two queries).
+
+    Not due: the send time has not come, no address, unsubscribed. Already sent: a row of the
+    local day that no dispatcher takes up again (sending, sent, failed). The rest (due, or a
+    `retry` / `claimed` row) go to `dispatch_one`, which decides with the row's claim.
+    """
+    athletes = session.execute(
+        select(
+            Athlete.id, Athlete.timezone, Athlete.send_time, Athlete.email, Athlete.email_enabled
+        ).order_by(Athlete.id)
+    ).all()
+    days: dict[int, date] = {}
+    settled: list[Outcome] = []
+    for athlete_id, timezone, send_time, email, enabled in athletes:
+        day = local_today(timezone, now)
+        if not email or not enabled or now < local_moment(day, send_time, timezone):
+            settled.append(Outcome.NOT_DUE)
+        else:
+            days[athlete_id] = day
+    final = set()
+    if days:
+        final = set(
+            session.execute(
+                select(EmailDelivery.athlete_id, EmailDelivery.date).where(
+                    EmailDelivery.athlete_id.in_(list(days)),
+                    EmailDelivery.date.in_(set(days.values())),
+                    EmailDelivery.status.in_(("sending", "sent", "failed")),
+                )
+            ).all()
+        )
+    ids = []
+    for athlete_id, day in days.items():
+        if (athlete_id, day) in final:
+            settled.append(Outcome.ALREADY)
+        else:
+            ids.append(athlete_id)
+    return ids, settled
 
 
 def _already_told(session: Session, athlete: Athlete, day: date) -> bool:

@@ -273,3 +273,25 @@ def test_late_overnight_data_is_named(db_settings: Settings, smtp_server: SmtpSe
     (msg,) = smtp_server.recorder.messages
     assert "Last night's HRV has not arrived yet" in msg.get_body(("plain",)).get_content()
     assert "Last night&#39;s HRV has not arrived yet" in msg.get_body(("html",)).get_content()
+
+
+def test_hand_off_queues_only_who_may_be_due_and_sends_nothing_itself(
+    db_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    """The worker's fan-out: the same function hands each possibly-due athlete to a task."""
+    settings = _settings()
+    ids = _athletes(settings)  # Berlin, New York, Sydney
+    with session_scope(settings) as s:
+        add_athlete(s, "noaddress", email=None, timezone="Europe/Berlin")
+    now = datetime(2026, 3, 10, 6, 0, tzinfo=UTC)  # 07:00 Berlin, 02:00 New York, 17:00 Sydney
+    handed: list[tuple[int, datetime]] = []
+    summary = dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: handed.append((a, at)))
+    assert sorted(a for a, _ in handed) == sorted([ids["berlin"], ids["sydney"]])
+    assert all(at == now for _, at in handed)
+    assert (summary.queued, summary.not_due, summary.sent) == (2, 2, 0)  # New York, no address
+    assert smtp_server.recorder.messages == [] and _rows(settings) == []
+    # The tasks run `dispatch_one`; afterwards the same tick hands off nobody again.
+    assert dispatch_due_emails(now, settings=settings).line() == "sent 2, already sent 0, not due 2, failed 0"
+    again: list[int] = []
+    later = dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: again.append(a))
+    assert again == [] and (later.already_sent, later.queued) == (2, 0)
