@@ -85,7 +85,7 @@ def main() -> int:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
     took = time.monotonic() - started
-    print(f"{args.athletes} athletes, {args.minutes} simulated minutes, seed {args.seed}: {took:.0f} s of real time")
+    print(f"{args.athletes} athletes, {args.minutes} simulated minutes, seed {args.seed}: {took:.0f} s")
     print_table(table(result))
     for problem in (
         result.missing_activities

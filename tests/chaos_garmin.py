@@ -188,7 +188,13 @@ class GarminChaos:
         elif kind == "429 bare":
             add("status", "", status=429, account=name)
         elif kind == "5xx burst":
-            add("status", "", status=self.rng.choice([500, 502, 503, 504]), times=self.rng.randint(2, 8), account=name)
+            add(
+                "status",
+                "",
+                status=self.rng.choice([500, 502, 503, 504]),
+                times=self.rng.randint(2, 8),
+                account=name,
+            )
         elif kind == "reset":
             add("reset", "", times=self.rng.randint(1, 3), account=name)
         elif kind == "stall":
@@ -206,6 +212,13 @@ class GarminChaos:
                 acct.activities.remove(gone)
                 self.deleted[name].add(gone.activity_id)
         elif kind == "expired token":
+            # One expiry at a time: two in a row are a 401 right after a successful refresh,
+            # which legday rightly reads as refused tokens (needs_reauth), not as an expiry.
+            if any(
+                f.kind == "expire_token" and f.account == name and f.hits < (f.times or 0)
+                for f in self.sb.faults._faults
+            ):
+                return
             add("expire_token", "", times=1, account=name)
         result.faults[kind] += 1
 
@@ -238,7 +251,9 @@ class GarminChaos:
         self.dispatched_days.add(moment.date())
         dispatch_due_emails(moment, settings=self.settings)
 
-    def run(self, sim_minutes: int, *, tick_s: int = 60, fault_share: float = 0.25, reauth: int = 2) -> GarminChaosResult:
+    def run(
+        self, sim_minutes: int, *, tick_s: int = 60, fault_share: float = 0.25, reauth: int = 2
+    ) -> GarminChaosResult:
         """Seed, run the faulty half hour and the calm tail, then check everything."""
         result = GarminChaosResult(athletes=self.n, sim_minutes=sim_minutes)
         self.seed()
@@ -299,7 +314,9 @@ class GarminChaos:
         with self.sb._lock:
             fresh = self.sb.log[mark:]
             end = len(self.sb.log)
-        seen = Counter((r.account, r.method, r.path, tuple(sorted(r.query.items()))) for r in fresh if r.account)
+        seen = Counter(
+            (r.account, r.method, r.path, tuple(sorted(r.query.items()))) for r in fresh if r.account
+        )
         retries = self.settings.garmin_retries
         # urllib3 tries a call up to retries+1 times; a body cut short is fetched again up to
         # retries+1 times around that; a 401 refreshes once and repeats the call once.
@@ -333,12 +350,17 @@ class GarminChaos:
                 assert account is not None
                 if account.status == "needs_reauth":
                     result.reauth_marked.append(name)
+                    if name not in result.reauth_expected:
+                        result.email_problems.append(
+                            f"{name}: needs_reauth unexpectedly: {account.status_reason}"
+                        )
                 if name in self.reauth_expected_set(result):
                     continue  # its data stopped when its tokens died
                 self._check_data(session, name, account.athlete_id, today, result)
             rows = session.execute(
-                select(GarminAccount.display_name, EmailDelivery.kind, EmailDelivery.date, EmailDelivery.status)
-                .join(EmailDelivery, EmailDelivery.athlete_id == GarminAccount.athlete_id)
+                select(
+                    GarminAccount.display_name, EmailDelivery.kind, EmailDelivery.date, EmailDelivery.status
+                ).join(EmailDelivery, EmailDelivery.athlete_id == GarminAccount.athlete_id)
             ).all()
         result.reauth_marked.sort()
         self._check_emails(result, rows)
@@ -366,16 +388,25 @@ class GarminChaos:
                 marked_day = datetime.fromtimestamp(marked, UTC).date().isoformat() if marked else "?"
                 late_daily = [d for k, d in sent[name] if k == "daily" and d > marked_day]
                 if got["reauth"] != 1 or late_daily:
-                    result.email_problems.append(f"{name}: {sent[name]} (want one re-auth notice, no daily after it)")
-            elif sorted(d for _, d in sent[name]) != sorted(d.isoformat() for d in self.dispatched_days) or got["reauth"]:
-                result.email_problems.append(f"{name}: {sent[name]} (want one daily on each of {sorted(self.dispatched_days)})")
+                    result.email_problems.append(
+                        f"{name}: {sent[name]} (want one re-auth notice, no daily after it)"
+                    )
+            elif (
+                sorted(d for _, d in sent[name]) != sorted(d.isoformat() for d in self.dispatched_days)
+                or got["reauth"]
+            ):
+                result.email_problems.append(
+                    f"{name}: {sent[name]} (want one daily on each of {sorted(self.dispatched_days)})"
+                )
 
     @staticmethod
     def reauth_expected_set(result: GarminChaosResult) -> set[str]:
         """The athletes whose refresh was broken on purpose."""
         return set(result.reauth_expected)
 
-    def _check_data(self, session: object, name: str, athlete_id: int, today: date, result: GarminChaosResult) -> None:
+    def _check_data(
+        self, session: object, name: str, athlete_id: int, today: date, result: GarminChaosResult
+    ) -> None:
         acct = self.sb.accounts[name]
         # A multisport FIT is several activity rows (one per session) under one Garmin id: a
         # doubling is a session stored twice, or one Garmin id stored from two raw files.
@@ -392,7 +423,9 @@ class GarminChaos:
         stored = {gid: (n, sessions, files) for gid, n, sessions, files in rows}
         for gid, (n, sessions, files) in stored.items():
             if n != sessions or files != 1:
-                result.doubled_activities.append(f"{name}: activity {gid}: {n} rows, {sessions} sessions, {files} files")
+                result.doubled_activities.append(
+                    f"{name}: activity {gid}: {n} rows, {sessions} sessions, {files} files"
+                )
             elif gid not in {a.activity_id for a in acct.activities} and gid not in self.deleted[name]:
                 result.doubled_activities.append(f"{name}: activity {gid} is not in the sandbox")
         for act in acct.activities:
@@ -427,12 +460,27 @@ def table(result: GarminChaosResult) -> list[tuple[str, str, str, str]]:
     rows = [(f"fault: {k}", str(n), "sync converges", "-") for k, n in sorted(result.faults.items())]
     n = result.athletes
     rows += [
-        ("syncs run (statuses)", str(result.syncs), "-", ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items()))),
+        (
+            "syncs run (statuses)",
+            str(result.syncs),
+            "-",
+            ", ".join(f"{k} {v}" for k, v in sorted(result.statuses.items())),
+        ),
         ("activities missing", str(n), "0", str(len(result.missing_activities))),
         ("activities doubled / foreign", str(n), "0", str(len(result.doubled_activities))),
         ("wellness days wrong or missing", str(n), "0", str(len(result.wellness_mismatches))),
-        ("requests inside a rate limit", str(result.rate_limit_windows), "0", str(len(result.early_requests))),
-        ("requests after needs_reauth", str(len(result.reauth_expected)), "0", str(len(result.after_reauth_requests))),
+        (
+            "requests inside a rate limit",
+            str(result.rate_limit_windows),
+            "0",
+            str(len(result.early_requests)),
+        ),
+        (
+            "requests after needs_reauth",
+            str(len(result.reauth_expected)),
+            "0",
+            str(len(result.after_reauth_requests)),
+        ),
         (
             "same request repeated in one sync",
             str(result.syncs),
@@ -446,7 +494,12 @@ def table(result: GarminChaosResult) -> list[tuple[str, str, str, str]]:
             "bounded",
             f"max {max(result.requests_per_account.values(), default=0)}, total {result.requests}",
         ),
-        ("marked needs_reauth", str(len(result.reauth_expected)), ",".join(result.reauth_expected), ",".join(result.reauth_marked)),
+        (
+            "marked needs_reauth",
+            str(len(result.reauth_expected)),
+            ",".join(result.reauth_expected),
+            ",".join(result.reauth_marked),
+        ),
         ("email problems", str(n), "0", str(len(result.email_problems))),
     ]
     return rows
