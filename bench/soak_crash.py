@@ -120,7 +120,8 @@ def main() -> int:
             own_pg = None
     admin_url = own_pg.admin_url if own_pg else PG_ADMIN
     db_name = f"legday_soak_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # pre-ping: a PostgreSQL restart round kills the pooled admin connection too.
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
@@ -161,7 +162,7 @@ def main() -> int:
                     break
             for _ in range(args.redis):
                 rounds.append(engine.round_redis_restart(athletes=args.athletes))
-                print("redis round done", flush=True)
+                _progress(rounds[-1])
             if own_pg is not None:
                 for _ in range(args.postgres):
 
@@ -173,25 +174,32 @@ def main() -> int:
                     rounds.append(
                         engine.round_restart("PostgreSQL restarted mid-backfill", restart_pg, args.athletes)
                     )
-                    print("postgres round done", flush=True)
+                    _progress(rounds[-1])
             for _ in range(args.beat):
                 rounds.append(engine.round_beat_kill(athletes=args.athletes))
-                print("beat round done", flush=True)
+                _progress(rounds[-1])
     finally:
         if engine is not None:
             engine.close()
         own_redis.stop()
         smtp.stop()
+        print(f"\n{time.monotonic() - started:.0f} s of real time, seed {args.seed}")
+        print_table(rounds)
         engine_for(url).dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        admin.dispose()
-        if own_pg is not None:
-            own_pg.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{time.monotonic() - started:.0f} s of real time, seed {args.seed}")
-    print_table(rounds)
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        finally:
+            admin.dispose()
+            if own_pg is not None:
+                own_pg.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
     return 0 if all(not r.problems for r in rounds) else 1
+
+
+def _progress(r: CrashRound) -> None:
+    """One line per finished round, with its problems and known gaps."""
+    print(f"{r.fault}: {r.seconds:.0f} s, problems {r.problems}, known gaps {r.notes}", flush=True)
 
 
 def _pg_up(url: str) -> bool:
