@@ -403,8 +403,13 @@ class CrashEngine:
         started = time.monotonic()
         accounts = self.new_athletes(athletes)
         self.queue_syncs(accounts)
+        seen = len(self.sandbox.requests())
         while result.injected < kills and not self.data_complete(accounts):
             time.sleep(self.rng.uniform(0.5, 3.0))
+            # Kill mid-backfill, not an idle child: wait until Garmin calls are flowing again.
+            if not wait_for(lambda floor=seen + 2: len(self.sandbox.requests()) > floor, 20, step=0.05):
+                continue
+            seen = len(self.sandbox.requests())
             assert self.worker is not None
             kids = children(self.worker.pid)
             if not kids:
