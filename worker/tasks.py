@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.daily import compute_verdict as compute_verdict_for
+from sync.daily import missing_verdicts
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
@@ -102,9 +103,16 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
     if report.status == "unavailable":
         countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
         raise self.retry(countdown=countdown)
-    if report.status in ("ok", "partial") and (wellness or report.activities_imported):
+    if report.status in ("ok", "partial"):
         today = local_today(timezone)
-        for day in (today, today + timedelta(days=1)):  # this morning's and tomorrow's
+        days = [today, today + timedelta(days=1)]  # this morning's and tomorrow's
+        if not (wellness or report.activities_imported):
+            # Nothing new: recompute only what is missing. A run killed after committing its
+            # work but before queueing these (SIGKILL, OOM) left them missing, and its
+            # redelivery finds nothing new to import.
+            with session_scope() as session:
+                days = missing_verdicts(session, athlete_id, days)
+        for day in days:
             compute_verdict.delay(athlete_id, day.isoformat())
     return report.status
 
