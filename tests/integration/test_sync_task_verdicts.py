@@ -77,3 +77,44 @@ def test_redelivered_sync_queues_the_verdicts_the_killed_run_never_queued(
     queued.clear()
     assert tasks.sync_account.apply(args=[account_id, True]).get() == "ok"
     assert queued == []
+
+
+class _Retried(Exception):
+    """Stands in for Celery's Retry, to see that (and how) the task asked for one."""
+
+
+def test_a_sync_whose_database_went_away_is_retried_not_dropped(
+    embedded: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by bench/soak_crash.py (PostgreSQL restarted mid-backfill).
+
+    The run rolled back its unfinished window and the task failed for good: the dispatcher had
+    already marked the account's wellness moment, so its wellness waited for the next moment,
+    hours later, and the morning email went out without last night.
+    """
+    from sqlalchemy.exc import OperationalError
+
+    from worker import tasks
+
+    def lost_database(*_args: object, **_kw: object) -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+    asked: list[dict[str, object]] = []
+
+    def retry(**kw: object) -> Exception:
+        asked.append(kw)
+        return _Retried()
+
+    monkeypatch.setattr(tasks, "sync_account_now", lost_database)
+    monkeypatch.setattr(tasks.sync_account, "retry", retry)
+    with pytest.raises(_Retried):
+        tasks.sync_account.apply(args=[1, True]).get()
+    assert len(asked) == 1 and 0 < float(asked[0]["countdown"]) <= tasks.MAX_RETRY_COUNTDOWN_S  # type: ignore[arg-type]
+
+
+def test_a_verdict_whose_database_went_away_is_retried() -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from worker import tasks
+
+    assert OperationalError in tasks.compute_verdict.autoretry_for
