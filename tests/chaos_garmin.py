@@ -147,10 +147,18 @@ class GarminChaos:
 
     # -- seeding -----------------------------------------------------------------------------
 
-    def _activity(self, day: date) -> object:
-        source = self.rng.choice(self.sources)
+    def _activity(self, day: date, existing: list | None = None) -> object | None:  # type: ignore[type-arg]
+        """A recording placed on `day`; None when every sample is on that day already.
+
+        The same sample on the same day is byte-for-byte the same FIT file: legday rightly
+        stores one recording once, and Garmin refuses such a duplicate upload anyway.
+        """
+        taken = {(a.file_name, a.start.date()) for a in existing or []}
+        free = [src for src in self.sources if (src.name, place(src, day, 0).start.date()) not in taken]
+        if not free:
+            return None
         self.next_id += 1
-        return place(source, day, self.next_id)
+        return place(self.rng.choice(free), day, self.next_id)
 
     def seed(self) -> None:
         """N sandbox users with a few activities over the last 10 days, and linked athletes."""
@@ -270,7 +278,10 @@ class GarminChaos:
                     self._break_refresh(name)
             if tick % 10 == 5:  # new activities keep arriving (a run finished a moment ago)
                 for name in self.rng.sample(self.names, max(1, self.n // 5)):
-                    self.sb.accounts[name].activities.append(self._activity(self.sb.clock.today("UTC")))
+                    acts = self.sb.accounts[name].activities
+                    new = self._activity(self.sb.clock.today("UTC"), acts)
+                    if new is not None:
+                        acts.append(new)  # type: ignore[arg-type]
             log_mark = self._repeats_since(log_mark, result)
             for name in self.names:
                 self._sync(name, result)
