@@ -147,6 +147,10 @@ class Settings(BaseSettings):
 
     # Scheduling of Garmin syncs
     dispatch_interval_s: float = Field(60.0, description="How often beat looks for syncs that are due.")
+    email_dispatch_interval_s: float = Field(
+        300.0,
+        description="How often beat runs the email dispatcher (an email leaves within this of its time).",
+    )
     activity_check_interval_s: float = Field(
         3600.0, description="How often each account's activity list is checked (one request)."
     )

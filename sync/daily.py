@@ -19,7 +19,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
-from sync.readiness import DayContext, Thresholds, Verdict, evaluate, layered_thresholds
+from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
 from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
 
@@ -190,6 +190,20 @@ def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime
         ["athlete_id", "date", "model_version"],
     )
     return verdict
+
+
+def missing_verdicts(session: Session, athlete_id: int, days: list[date]) -> list[date]:
+    """The days among `days` without a verdict of the current model version."""
+    stored = set(
+        session.scalars(
+            select(VerdictRecord.date).where(
+                VerdictRecord.athlete_id == athlete_id,
+                VerdictRecord.date.in_(days),
+                VerdictRecord.model_version == MODEL_VERSION,
+            )
+        )
+    )
+    return [d for d in days if d not in stored]
 
 
 def record_soreness(session: Session, athlete: Athlete, day: date, value: int) -> None:

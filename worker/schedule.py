@@ -15,7 +15,9 @@ from sync.config import get_settings
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """The periodic dispatchers."""
-    every = get_settings().dispatch_interval_s
+    settings = get_settings()
+    every = settings.dispatch_interval_s
+    emails = settings.email_dispatch_interval_s
     return {
         "dispatch-syncs": {
             "task": "worker.tasks.dispatch_syncs",
@@ -29,7 +31,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
         },
         "dispatch-emails": {
             "task": "worker.tasks.dispatch_emails",
-            "schedule": 300.0,  # an email leaves within 5 minutes of its send time
-            "options": {"expires": 290},
+            "schedule": emails,  # an email leaves within this of its send time (5 minutes)
+            "options": {"expires": max(1.0, emails - 10) if emails > 20 else emails * 0.9},
         },
     }

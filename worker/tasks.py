@@ -10,10 +10,12 @@ from datetime import UTC, date, datetime, timedelta
 
 from celery.exceptions import MaxRetriesExceededError
 from sqlalchemy import or_, select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.daily import compute_verdict as compute_verdict_for
+from sync.daily import missing_verdicts
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
@@ -38,7 +40,14 @@ BUSY_MAX_RETRIES = 30  # about half an hour of "another worker holds this accoun
 log = logging.getLogger(__name__)
 
 
-@app.task(bind=True, autoretry_for=(TransientError,), retry_backoff=30, retry_jitter=True, max_retries=5)
+# A database that went away (OperationalError) is as transient as any TransientError.
+@app.task(
+    bind=True,
+    autoretry_for=(TransientError, OperationalError),
+    retry_backoff=30,
+    retry_jitter=True,
+    max_retries=5,
+)
 def compute_verdict(self, athlete_id: int, day: str | None = None) -> str | None:  # noqa: ANN001
     """Compute and store the verdict of one athlete-day; returns the flag."""
     with log_context(athlete_id=athlete_id, task_id=self.request.id), session_scope() as session:
@@ -93,7 +102,14 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
     lease can have lapsed: a redelivered task is never dropped as "busy".
     """
     with log_context(account_id=account_id, task_id=self.request.id):
-        result = sync_account_now(account_id, wellness=wellness)
+        try:
+            result = sync_account_now(account_id, wellness=wellness)
+        except OperationalError as exc:
+            # The database went away mid-sync (a restart, a failover): the run rolled back its
+            # unfinished window. Do it again once it is back, like a Garmin outage; failing for
+            # good would leave the account until its next wellness moment, hours later.
+            log.warning("sync: database unavailable (%s); retrying", type(exc.orig).__name__)
+            raise self.retry(countdown=min(MAX_RETRY_COUNTDOWN_S, 10 * 2**self.request.retries)) from None
     if result.status == "busy":
         return _retry_when_free(self, account_lock_name(account_id))
     report = result.report
@@ -103,9 +119,16 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
     if report.status == "unavailable":
         countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
         raise self.retry(countdown=countdown)
-    if report.status in ("ok", "partial") and (wellness or report.activities_imported):
+    if report.status in ("ok", "partial"):
         today = local_today(timezone)
-        for day in (today, today + timedelta(days=1)):  # this morning's and tomorrow's
+        days = [today, today + timedelta(days=1)]  # this morning's and tomorrow's
+        if not (wellness or report.activities_imported):
+            # Nothing new: recompute only what is missing. A run killed after committing its
+            # work but before queueing these (SIGKILL, OOM) left them missing, and its
+            # redelivery finds nothing new to import.
+            with session_scope() as session:
+                days = missing_verdicts(session, athlete_id, days)
+        for day in days:
             compute_verdict.delay(athlete_id, day.isoformat())
     return report.status
 

@@ -69,7 +69,8 @@ def sync_account_now(
             if account is None or account.status == "needs_reauth":
                 return LockedSync("skipped")
             timezone = account.athlete.timezone
-            if wellness and night_complete(session, account.athlete_id, local_today(timezone)):
+            # Last night as of `now` (not the wall clock): a caller may sync for another moment.
+            if wellness and night_complete(session, account.athlete_id, local_today(timezone, now)):
                 wellness = False  # last night is stored already: only look for new activities
             client = open_client(session, account, settings)
             report = sync_account(session, account, client, settings=settings, now=now, wellness=wellness)

@@ -1,0 +1,100 @@
+"""Garmin misbehaving, short: a few sandbox athletes, a dozen simulated minutes of random faults.
+
+The long version is bench/soak_garmin.py (50 athletes, 30 simulated minutes); both run the
+engine in tests/chaos_garmin.py, whose docstring lists the faults and the checks.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sync.config import Settings, get_settings
+from sync.garmin import client as garmin_client
+from sync.sandbox import Sandbox
+from tests.chaos_garmin import GarminChaos, chaos_settings, table
+from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401 - fixture
+
+
+@pytest.fixture
+def chaos_base(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_server: SmtpServer,  # noqa: F811 - the fixture
+) -> Iterator[Settings]:
+    """Settings on the session's PostgreSQL database, emails to the SMTP sink."""
+    from tests.conftest import _truncate_all
+
+    monkeypatch.chdir(tmp_path)
+    for key in [k for k in os.environ if k.startswith("LEGDAY_") and not k.startswith("LEGDAY_SMTP")]:
+        if key != "LEGDAY_MAIL_FROM":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("LEGDAY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEGDAY_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setattr(garmin_client.garth_sso, "OAUTH_CONSUMER", {})
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    _truncate_all(postgres_url)
+
+
+def test_sync_converges_under_random_garmin_faults(chaos_base: Settings, smtp_server: SmtpServer) -> None:  # noqa: F811
+    with Sandbox() as sb:
+        engine = GarminChaos(sb, chaos_settings(chaos_base, sb), athletes=6, seed=7)
+        engine.messages = smtp_server.recorder.messages
+        result = engine.run(12, fault_share=0.35, reauth=1)
+    for row in table(result):
+        print(" | ".join(row))
+    # The checks must have had something to check: faults fired, limits were imposed.
+    assert sum(result.faults.values()) >= 10, result.faults
+    assert result.rate_limit_windows >= 1, "no 429 landed: the rate-limit check checked nothing"
+    assert result.missing_activities == []
+    assert result.doubled_activities == []
+    assert result.wellness_mismatches == []
+    assert result.early_requests == []
+    assert result.after_reauth_requests == []
+    assert result.hot_loops == []
+    assert result.reauth_marked == result.reauth_expected
+    assert result.email_problems == []
+    assert result.ok
+
+
+def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(chaos_base: Settings) -> None:
+    """`sync_account_now(now=...)` decides "last night is stored already" at `now`, not the wall clock.
+
+    A scheduler or a simulation that passes tomorrow's morning must get tomorrow's wellness;
+    deciding from the wall clock turned it into a bare activity check.
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from sync.athletes import add_athlete
+    from sync.db.models import WellnessDay
+    from sync.db.session import session_scope
+    from sync.garmin_sync.accounts import add_tokens
+    from sync.garmin_sync.now import sync_account_now
+
+    with Sandbox() as sb:
+        settings = chaos_settings(chaos_base, sb)
+        with session_scope(settings) as s:
+            athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+            account_id = add_tokens(s, athlete, sb.issue_garth_tokens(), settings).id
+        today = sb.clock.today("UTC")
+        first = sync_account_now(account_id, settings=settings)
+        assert first.status == "ok" and first.wellness
+        sb.clock.advance(86_400)
+        later = datetime.now(UTC) + timedelta(days=1)
+        second = sync_account_now(account_id, settings=settings, now=later)
+        assert second.status == "ok"
+        assert second.wellness, "tomorrow's sync was turned into an activity check"
+        with session_scope(settings) as s:
+            days = set(s.scalars(select(WellnessDay.date)).all())
+        want = sb.account.wellness_day(today + timedelta(days=1), today + timedelta(days=1))
+        assert want is None or today + timedelta(days=1) in days
