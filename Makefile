@@ -34,6 +34,8 @@ bench: $(STAMP)
 soak: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/python scripts/soak.py
+	$(BIN)/python bench/soak_crash.py
+	$(BIN)/python bench/soak_garmin.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
