@@ -81,6 +81,14 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settin
     get_settings.cache_clear()
 
 
+@pytest.fixture
+def child_env(settings: Settings) -> dict[str, str]:
+    """The environment for a `legday` child process on this test's embedded data dir."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
+    env["LEGDAY_DATA_DIR"] = str(settings.data_dir)
+    return env
+
+
 def _truncate_all(url: str) -> None:
     engine = engine_for(url)
     with engine.begin() as conn:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import resource
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,7 +13,8 @@ from typer.testing import CliRunner
 
 from sync.cli import app
 
-SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "sync" / "samples"
 LEG_DAY_FIT = SAMPLES / "fr965-strength-multisport-cycling-legs-01.fit"
 UPPER_FIT = SAMPLES / "fr965-strength-dumbbell-bodyweight-01.fit"
 RUN_FIT = SAMPLES / "fr645m-run-01.fit"
@@ -20,6 +24,31 @@ SHORT_RUN_FIT = SAMPLES / "fr110-run-01.fit"
 def run_cli(*args: str):  # noqa: ANN201 - click Result
     """Invoke `legday ARGS` in-process, like a user would."""
     return CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
+
+
+MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for a child: far above any FIT file
+
+
+def _limit_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
+
+
+def legday_process(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`legday ARGS` in a child process of this checkout, with 1 GiB of memory at most.
+
+    For what the in-process runner cannot show: exit codes and stderr of `main()`, devices and
+    FIFOs that could hang or exhaust the test process itself.
+    """
+    return subprocess.run(
+        [sys.executable, "-c", "from sync.cli import main; main()", *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=_limit_memory,
+        check=False,
+    )
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import struct
-import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -28,39 +25,11 @@ from sync.db.session import session_scope
 from sync.errors import ConfigError, UnsafeArchiveError
 from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
 from sync.ingest.folder import FoundFile, list_candidates
-from tests.helpers import RUN_FIT, SHORT_RUN_FIT, make_zip, run_cli
-
-REPO = Path(__file__).resolve().parents[2]
-MEMORY_LIMIT = 1 << 30  # 1 GiB of address space for the child: far above a FIT file
-
-
-def _limited() -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, MEMORY_LIMIT))
-
-
-def legday(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """`legday ARGS` in a child process with 1 GiB of memory at most."""
-    return subprocess.run(
-        [sys.executable, "-c", "from sync.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        preexec_fn=_limited,
-        check=False,
-    )
-
-
-@pytest.fixture
-def child_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
-    env["LEGDAY_DATA_DIR"] = str(settings.data_dir)
-    return env
+from tests.helpers import RUN_FIT, SHORT_RUN_FIT, legday_process, make_zip, run_cli
 
 
 def test_parse_refuses_an_endless_device_in_one_line(child_env: dict[str, str]) -> None:
-    result = legday("parse", "/dev/zero", env=child_env)
+    result = legday_process("parse", "/dev/zero", env=child_env)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "legday: /dev/zero: not a regular file (a device, FIFO or socket): not read"
@@ -70,15 +39,15 @@ def test_parse_refuses_an_endless_device_in_one_line(child_env: dict[str, str]) 
 def test_parse_does_not_hang_on_a_fifo(child_env: dict[str, str], tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.fit"
     os.mkfifo(fifo)
-    result = legday("parse", str(fifo), env=child_env, timeout=30)  # before the fix: forever
+    result = legday_process("parse", str(fifo), env=child_env, timeout=30)  # before the fix: forever
     assert result.returncode == 1 and "not a regular file" in result.stderr
 
 
 def test_import_quarantines_a_device_and_imports_the_rest(
     child_env: dict[str, str], settings: Settings
 ) -> None:
-    assert legday("athlete", "add", "ana", "--timezone", "UTC", env=child_env).returncode == 0
-    result = legday("import", "/dev/zero", str(RUN_FIT), env=child_env)
+    assert legday_process("athlete", "add", "ana", "--timezone", "UTC", env=child_env).returncode == 0
+    result = legday_process("import", "/dev/zero", str(RUN_FIT), env=child_env)
     assert result.returncode == 3, result.stdout + result.stderr
     assert "not a regular file" in result.stdout + result.stderr
     with session_scope(settings) as s:

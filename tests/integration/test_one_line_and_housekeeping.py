@@ -24,28 +24,9 @@ from sync.db.session import dispose_engines, session_scope
 from sync.garmin_sync import backfill
 from sync.ingest.batch import close_abandoned_imports
 from tests.garmin_fixtures import GarminEnv
-from tests.helpers import RUN_FIT, run_cli
+from tests.helpers import RUN_FIT, legday_process, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def _legday(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from sync.cli import main; main()", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-@pytest.fixture
-def child_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
-    env["LEGDAY_DATA_DIR"] = str(settings.data_dir)
-    return env
 
 
 # --- one line, not a traceback ------------------------------------------------------------
@@ -96,10 +77,10 @@ def test_sandbox_serve_starts_once_and_refuses_a_taken_port(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        busy = _legday("sandbox", "serve", "--port", str(port), env=child_env)
+        busy = legday_process("sandbox", "serve", "--port", str(port), env=child_env)
     assert busy.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
     assert "Traceback" not in busy.stderr
-    bad = _legday("sandbox", "serve", "--layout", "sideways", env=child_env)
+    bad = legday_process("sandbox", "serve", "--layout", "sideways", env=child_env)
     assert bad.returncode == 2 and "--layout must be one of" in bad.stderr
 
 
