@@ -6,7 +6,9 @@ import io
 import resource
 import subprocess
 import sys
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -49,6 +51,16 @@ def legday_process(*args: str, env: dict[str, str], timeout: float = 60) -> subp
         preexec_fn=_limit_memory,
         check=False,
     )
+
+
+def wait_for(predicate: Callable[[], bool], seconds: float = 60, step: float = 0.2) -> bool:
+    """Poll `predicate` until it holds (True) or `seconds` pass (False): for other processes' work."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return bool(predicate())
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:

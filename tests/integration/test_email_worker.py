@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from sqlalchemy import select
 
 import tests.smtp_server as smtp_fixtures
@@ -16,8 +14,9 @@ from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import session_scope
+from tests.celery_worker import in_process_worker
+from tests.helpers import wait_for
 from tests.smtp_server import SmtpServer
-from worker.app import app
 from worker.schedule import beat_schedule
 from worker.tasks import dispatch_emails
 
@@ -28,28 +27,8 @@ smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 @pytest.fixture
 def email_worker() -> Iterator[None]:
     """A real worker thread consuming a private queue on Redis DB 12."""
-    queue = f"legday-email-test-{uuid.uuid4().hex[:8]}"
-    saved = {k: app.conf[k] for k in ("broker_url", "task_always_eager", "task_default_queue")}
-    app.conf.update(broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue)
-    _reset_connections()
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
+    with in_process_worker(REDIS_URL, "legday-email-test"):
         yield
-    app.conf.update(saved)
-    _reset_connections()
-
-
-def _reset_connections() -> None:
-    app._pool = None  # the broker URL changed: drop pools built for the previous transport
-    app.amqp._producer_pool = None
-
-
-def _wait_for(predicate: Callable[[], bool], seconds: float = 60) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _rows(settings: Settings) -> dict[str, EmailDelivery]:
@@ -87,7 +66,7 @@ def test_worker_sends_once_retries_transient_and_records_permanent(
         rows = _rows(settings)
         return len(rows) == 3 and all(r.status in ("sent", "retry", "failed") for r in rows.values())
 
-    assert _wait_for(settled), "the worker did not dispatch in time"
+    assert wait_for(settled), "the worker did not dispatch in time"
     time.sleep(1.0)  # let the second tick land too
     rows = _rows(settings)
     assert {n: (r.status, r.attempts) for n, r in rows.items()} == {
@@ -98,7 +77,7 @@ def test_worker_sends_once_retries_transient_and_records_permanent(
     assert [m["To"] for m in smtp_server.recorder.messages] == ["bo@example.org"]
 
     dispatch_emails.delay((now + timedelta(seconds=settings.email_retry_backoff_s)).isoformat())
-    assert _wait_for(lambda: _rows(settings)["ana"].status == "sent"), "the retry did not go out"
+    assert wait_for(lambda: _rows(settings)["ana"].status == "sent"), "the retry did not go out"
     rows = _rows(settings)
     assert (rows["ana"].attempts, rows["cy"].status, rows["cy"].attempts) == (2, "failed", 1)
     assert sorted(m["To"] for m in smtp_server.recorder.messages) == ["ana@example.org", "bo@example.org"]

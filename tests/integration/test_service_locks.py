@@ -24,18 +24,10 @@ from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.locks import KEY_PREFIX, exclusive, lock_file
+from tests.helpers import wait_for
 
 REDIS_URL = "redis://127.0.0.1:6379/10"
 LEGDAY = [str(Path(sys.executable).with_name("legday"))]
-
-
-def _wait(predicate, seconds: float = 30.0) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
@@ -61,7 +53,7 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
         [*LEGDAY, "sync"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     try:
-        assert _wait(lambda: len(sandbox.requests()) >= 2), "the first sync never reached Garmin"
+        assert wait_for(lambda: len(sandbox.requests()) >= 2), "the first sync never reached Garmin"
         second = subprocess.run([*LEGDAY, "sync"], env=env, capture_output=True, text=True, timeout=60)
         assert second.returncode == 5, second.stdout + second.stderr
         assert "another sync of this account is running" in second.stdout
@@ -127,7 +119,7 @@ def test_a_sigkilled_holder_frees_the_redis_lease_within_its_ttl(
             with exclusive(name, settings=settings) as held:
                 return held
 
-        assert _wait(free, 10)
+        assert wait_for(free, 10)
         assert time.monotonic() - killed_at <= 2.5, "the lease outlived its TTL"
     finally:
         holder.kill()
@@ -161,7 +153,7 @@ def test_two_beats_one_schedules_and_a_standby_takes_over(tmp_path: Path, redis_
         return beats[tag][1].read_text().count("Sending due task")
 
     try:
-        assert _wait(lambda: sent("a") + sent("b") >= 4, 60), "no beat scheduled"
+        assert wait_for(lambda: sent("a") + sent("b") >= 4, 60), "no beat scheduled"
         counts = {tag: sent(tag) for tag in beats}
         leaders = [tag for tag, n in counts.items() if n]
         assert len(leaders) == 1, f"both beats scheduled: {counts}"
@@ -171,7 +163,7 @@ def test_two_beats_one_schedules_and_a_standby_takes_over(tmp_path: Path, redis_
         beats[leader][0].send_signal(signal.SIGKILL)
         beats[leader][0].wait(timeout=10)
         killed_at = time.monotonic()
-        assert _wait(lambda: sent(standby) >= 1, 20), "the standby never took over"
+        assert wait_for(lambda: sent(standby) >= 1, 20), "the standby never took over"
         assert time.monotonic() - killed_at < 3 + 1 + 3, "the takeover took longer than a lease and a tick"
         assert "holding the lease" in beats[standby][1].read_text()
         # Its health check says so; a data dir where no beat ticks says the opposite.

@@ -27,6 +27,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import Activity, SyncRun, VerdictRecord
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
+from tests.helpers import wait_for
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -38,15 +39,6 @@ def _children(pid: int) -> list[int]:
         text = (task / "children").read_text().split()
         found.extend(int(x) for x in text)
     return found
-
-
-def _wait(predicate, seconds: float) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -101,11 +93,11 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
     client = Celery("legday-test", broker=REDIS_URL)
     broker = redis.Redis.from_url(REDIS_URL)
     try:
-        assert _wait(lambda: len(_children(worker.pid)) == 1, 60), log.read_text()
+        assert wait_for(lambda: len(_children(worker.pid)) == 1, 60), log.read_text()
         sandbox.faults.latency_ms = 150  # a sync of a few seconds: time to kill it half-way
         sandbox.clear_log()
         client.send_task("worker.tasks.sync_account", args=[account_id], queue=sync_queue)
-        assert _wait(lambda: len(sandbox.requests("/download-service")) >= 1, 60), log.read_text()
+        assert wait_for(lambda: len(sandbox.requests("/download-service")) >= 1, 60), log.read_text()
         (child,) = _children(worker.pid)
         left = broker.pttl(f"legday:lock:sync:{account_id}")
         print("lease left before the kill (ms):", left)
@@ -114,7 +106,7 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
         killed_at = time.monotonic()
         sandbox.faults.latency_ms = 0
 
-        assert _wait(lambda: _finished(pg_settings), 60), log.read_text()
+        assert wait_for(lambda: _finished(pg_settings), 60), log.read_text()
         took = time.monotonic() - killed_at
         print(f"redelivered and completed {took:.1f} s after the SIGKILL")
         assert took < 60
@@ -161,18 +153,18 @@ def test_a_whole_worker_killed_mid_sync_returns_its_task_after_the_visibility_ti
     client = Celery("legday-test", broker=REDIS_URL)
     broker = redis.Redis.from_url(REDIS_URL)
     try:
-        assert _wait(lambda: len(_children(first.pid)) == 1, 60), log.read_text()
+        assert wait_for(lambda: len(_children(first.pid)) == 1, 60), log.read_text()
         sandbox.faults.latency_ms = 150
         sandbox.clear_log()
         client.send_task("worker.tasks.sync_account", args=[account_id], queue=sync_queue)
-        assert _wait(lambda: len(sandbox.requests("/download-service")) >= 1, 60), log.read_text()
+        assert wait_for(lambda: len(sandbox.requests("/download-service")) >= 1, 60), log.read_text()
         for pid in [*_children(first.pid), first.pid]:  # the node is lost: nobody rejects the task
             os.kill(pid, signal.SIGKILL)
         first.wait(timeout=10)
         killed_at = time.monotonic()
         sandbox.faults.latency_ms = 0
         second = _start_worker(env, log)
-        assert _wait(lambda: _finished(pg_settings), 90), log.read_text()
+        assert wait_for(lambda: _finished(pg_settings), 90), log.read_text()
         took = time.monotonic() - killed_at
         print(f"restored and completed {took:.1f} s after the worker was killed")
         assert took >= 8 - 1, "redelivered before the visibility timeout: the setting is not in effect"

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.exceptions import Retry
 from sqlalchemy import select
 
@@ -16,6 +14,8 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, GarminAccount, VerdictRecord
 from sync.db.session import session_scope
+from tests.celery_worker import in_process_worker
+from tests.helpers import wait_for
 from worker.app import app
 from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
 
@@ -24,25 +24,9 @@ REDIS_URL = "redis://127.0.0.1:6379/15"
 
 @pytest.fixture
 def redis_worker() -> Iterator[None]:
-    """Point the app at Redis on a private queue and run a real worker thread on it."""
-    queue = f"legday-test-{uuid.uuid4().hex[:8]}"
-    keys = ("broker_url", "task_always_eager", "task_default_queue", "task_routes")
-    saved = {k: app.conf[k] for k in keys}
-    routes = {"worker.tasks.sync_account": {"queue": queue}}  # syncs too, not legday.sync
-    app.conf.update(
-        broker_url=REDIS_URL, task_always_eager=False, task_default_queue=queue, task_routes=routes
-    )
-    _reset_connections()
-    with start_worker(app, pool="solo", perform_ping_check=False, queues=[queue], loglevel="WARNING"):
+    """A real worker on Redis DB 15 and a private queue."""
+    with in_process_worker(REDIS_URL):
         yield
-    app.conf.update(saved)
-    _reset_connections()
-
-
-def _reset_connections() -> None:
-    # The broker URL changed: drop pools built for the previous transport.
-    app._pool = None
-    app.amqp._producer_pool = None
 
 
 def _athlete(settings: Settings, name: str = "ana") -> int:
@@ -59,9 +43,7 @@ def test_worker_on_redis_stores_verdicts_once(db_settings: Settings, redis_worke
     first, second = _athlete(db_settings, "ana"), _athlete(db_settings, "bo")
     for athlete_id in (first, second, first):  # a duplicate delivery must not duplicate rows
         compute_verdict.delay(athlete_id, "2026-03-10")
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and len(_verdicts(db_settings)) < 2:
-        time.sleep(0.2)
+    wait_for(lambda: len(_verdicts(db_settings)) >= 2, 30)
     time.sleep(0.5)  # let the duplicate land too
     rows = _verdicts(db_settings)
     assert sorted(r.athlete_id for r in rows) == [first, second]
@@ -74,15 +56,6 @@ def test_embedded_mode_runs_tasks_in_process(db_settings: Settings) -> None:
     _athlete(db_settings)
     assert dispatch_verdicts.delay().get() == 1
     assert len(_verdicts(db_settings)) == 1
-
-
-def _wait_for(predicate, seconds: float = 60) -> bool:  # noqa: ANN001
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.25)
-    return False
 
 
 def test_worker_syncs_garmin_then_computes_verdicts(
@@ -121,7 +94,7 @@ def test_worker_syncs_garmin_then_computes_verdicts(
         with session_scope(settings) as s:
             return len(s.scalars(select(VerdictRecord)).all()) == 2
 
-    assert _wait_for(synced), "the worker did not sync and compute both verdicts in time"
+    assert wait_for(synced), "the worker did not sync and compute both verdicts in time"
     with session_scope(settings) as s:
         assert len(s.scalars(select(Activity)).all()) == 5
         assert s.scalars(select(GarminAccount)).one().last_sync_at is not None
