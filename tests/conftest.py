@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,9 @@ from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Base
 from sync.db.session import engine_for
+from sync.garmin import client as garmin_client
 from tests.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
+from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -87,6 +90,32 @@ def child_env(settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
     env["LEGDAY_DATA_DIR"] = str(settings.data_dir)
     return env
+
+
+@pytest.fixture
+def service_settings(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    smtp_server: SmtpServer,  # noqa: F811 - the fixture: its LEGDAY_SMTP_* must be set first
+) -> Iterator[Settings]:
+    """A service install for chaos tests: the session's PostgreSQL, emails to the SMTP sink.
+
+    Every other LEGDAY_* variable is cleared (child processes inherit the environment), and
+    garth's process-wide OAuth consumer cache starts empty.
+    """
+    monkeypatch.chdir(tmp_path)
+    keep = ("LEGDAY_SMTP", "LEGDAY_MAIL_FROM")
+    for key in [k for k in os.environ if k.startswith("LEGDAY_") and not k.startswith(keep)]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("LEGDAY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LEGDAY_DATABASE_URL", postgres_url)
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setattr(garmin_client.garth_sso, "OAUTH_CONSUMER", {})
+    get_settings.cache_clear()
+    yield get_settings()
+    get_settings.cache_clear()
+    _truncate_all(postgres_url)
 
 
 def _truncate_all(url: str) -> None:

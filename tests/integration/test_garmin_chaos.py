@@ -6,47 +6,17 @@ engine in tests/chaos_garmin.py, whose docstring lists the faults and the checks
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from cryptography.fernet import Fernet
-
-from sync.config import Settings, get_settings
-from sync.garmin import client as garmin_client
+from sync.config import Settings
 from sync.sandbox import Sandbox
 from tests.chaos_garmin import GarminChaos, chaos_settings, table
-from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401 - fixture
+from tests.smtp_server import SmtpServer
 
 
-@pytest.fixture
-def chaos_base(
-    postgres_url: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    smtp_server: SmtpServer,  # noqa: F811 - the fixture
-) -> Iterator[Settings]:
-    """Settings on the session's PostgreSQL database, emails to the SMTP sink."""
-    from tests.conftest import _truncate_all
-
-    monkeypatch.chdir(tmp_path)
-    for key in [k for k in os.environ if k.startswith("LEGDAY_") and not k.startswith("LEGDAY_SMTP")]:
-        if key != "LEGDAY_MAIL_FROM":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("LEGDAY_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LEGDAY_DATABASE_URL", postgres_url)
-    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
-    monkeypatch.setattr(garmin_client.garth_sso, "OAUTH_CONSUMER", {})
-    get_settings.cache_clear()
-    yield get_settings()
-    get_settings.cache_clear()
-    _truncate_all(postgres_url)
-
-
-def test_sync_converges_under_random_garmin_faults(chaos_base: Settings, smtp_server: SmtpServer) -> None:  # noqa: F811
+def test_sync_converges_under_random_garmin_faults(
+    service_settings: Settings, smtp_server: SmtpServer
+) -> None:
     with Sandbox() as sb:
-        engine = GarminChaos(sb, chaos_settings(chaos_base, sb), athletes=6, seed=7)
+        engine = GarminChaos(sb, chaos_settings(service_settings, sb), athletes=6, seed=7)
         engine.messages = smtp_server.recorder.messages
         result = engine.run(12, fault_share=0.35, reauth=1)
     for row in table(result):
@@ -65,7 +35,7 @@ def test_sync_converges_under_random_garmin_faults(chaos_base: Settings, smtp_se
     assert result.ok
 
 
-def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(chaos_base: Settings) -> None:
+def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(service_settings: Settings) -> None:
     """`sync_account_now(now=...)` decides "last night is stored already" at `now`, not the wall clock.
 
     A scheduler or a simulation that passes tomorrow's morning must get tomorrow's wellness;
@@ -82,7 +52,7 @@ def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(chaos_base: 
     from sync.garmin_sync.now import sync_account_now
 
     with Sandbox() as sb:
-        settings = chaos_settings(chaos_base, sb)
+        settings = chaos_settings(service_settings, sb)
         with session_scope(settings) as s:
             athlete = add_athlete(s, "ana", email=None, timezone="UTC")
             account_id = add_tokens(s, athlete, sb.issue_garth_tokens(), settings).id
