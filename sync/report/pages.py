@@ -227,30 +227,28 @@ def _post_soreness(
     return RedirectResponse(f"/r/{signed}?saved={int(raw)}", status_code=303)
 
 
-@router.get("/u/{signed}", response_class=HTMLResponse)
-async def unsubscribe_page(signed: str, request: Request) -> Response:
-    """Asks to confirm (a GET changes nothing: mail scanners open links)."""
+async def _unsubscribe(signed: str, request: Request, *, confirmed: bool) -> Response:
+    """The unsubscribe page: asks (GET), or unsubscribes (POST); any bad link is the same 404."""
     ctx = app_context(request)
 
     def work(session: Session) -> Response:
         found = _athlete(session, ctx, signed, ("unsubscribe",))
         if found is None:
             return invalid_link()
-        return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=False)
+        if confirmed:
+            found[0].email_enabled = False
+        return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=confirmed)
 
     return await in_session(request, work)
+
+
+@router.get("/u/{signed}", response_class=HTMLResponse)
+async def unsubscribe_page(signed: str, request: Request) -> Response:
+    """Asks to confirm (a GET changes nothing: mail scanners open links)."""
+    return await _unsubscribe(signed, request, confirmed=False)
 
 
 @router.post("/u/{signed}", response_class=HTMLResponse)
 async def unsubscribe(signed: str, request: Request) -> Response:
     """Unsubscribes: the page's button, or a mail client's RFC 8058 one-click POST."""
-    ctx = app_context(request)
-
-    def work(session: Session) -> Response:
-        found = _athlete(session, ctx, signed, ("unsubscribe",))
-        if found is None:
-            return invalid_link()
-        found[0].email_enabled = False
-        return _html("unsubscribe.html.j2", athlete=found[0], action=f"/u/{signed}", done=True)
-
-    return await in_session(request, work)
+    return await _unsubscribe(signed, request, confirmed=True)
