@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
+
 
 @dataclass
 class Result:
@@ -38,13 +40,6 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
-
-
-def free_port() -> int:
-    """A free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def seed(data_dir: Path, athletes: int) -> str:

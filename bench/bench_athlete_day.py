@@ -26,7 +26,6 @@ import cProfile
 import os
 import pstats
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
 
 CORPUS_RUN = "run/fr935-run-indoor-01.fit"  # 57 minutes, one record a second
 STRENGTH = REPO / "sync" / "samples" / "fr965-strength-multisport-cycling-legs-01.fit"
@@ -56,14 +57,8 @@ def _part(filename: str) -> str:
     return "other"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _start_sandbox(fit_dir: Path, work: Path) -> tuple[subprocess.Popen[bytes], str, Path]:
-    port = _free_port()
+    port = free_port()
     tokens = work / "tokens"
     env = {**os.environ, "LEGDAY_DATA_DIR": str(work / "sandbox-data")}
     proc = subprocess.Popen(

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,7 @@ from sync.db.session import engine_for, session_scope  # noqa: E402
 from sync.garmin_sync.accounts import add_tokens  # noqa: E402
 from sync.sandbox import Sandbox, SandboxAccount  # noqa: E402
 from sync.sandbox.seed import load_fit_folder, place  # noqa: E402
+from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LEGDAY_BENCH_REDIS", "redis://127.0.0.1:6379/11")
@@ -74,12 +74,6 @@ class _MailSink:
         with self._lock:
             self.count += 1
         return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _seed(sandbox: Sandbox, n: int, settings: Settings) -> dict[str, int]:
@@ -243,7 +237,7 @@ def main() -> None:
                 with session_scope(settings) as s:  # back to the morning's starting state
                     _rewind(s, ids[: args.split])
             sink = _MailSink()
-            smtp_port = _free_port()
+            smtp_port = free_port()
             mail = Controller(sink, hostname="127.0.0.1", port=smtp_port)
             mail.start()
             env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}

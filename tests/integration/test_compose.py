@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tests.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = REPO_ROOT / "docker-compose.yml"
@@ -90,9 +91,7 @@ def _commands(compose: dict[str, Any]) -> list[list[str]]:
 
 def _serve_natively(argv: list[str], env: dict[str, str]) -> None:
     """The api service's command on a free loopback port: /healthz answers 200."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     args = [*argv[:2], "--host", "127.0.0.1", "--port", str(port)]
     assert "--host" in argv and "--port" in argv  # compose sets both; here they are rebound
     proc = subprocess.Popen(
