@@ -41,6 +41,29 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _linked_account(settings: Settings, sandbox, name: str) -> int:  # noqa: ANN001
+    """An athlete linked to the sandbox with garth tokens; the account's id."""
+    with session_scope(settings) as s:
+        athlete = add_athlete(s, name, email=None, timezone="UTC")
+        return add_tokens(s, athlete, sandbox.issue_garth_tokens(), settings).id
+
+
+def _worker_env(**extra: str) -> tuple[dict[str, str], str, str]:
+    """The environment of a worker on private queues and a 3 s lock lease; and the queues."""
+    suffix = uuid.uuid4().hex[:8]
+    queue, sync_queue = f"legday-t-{suffix}", f"legday-t-sync-{suffix}"
+    env = {
+        **os.environ,
+        "LEGDAY_REDIS_URL": REDIS_URL,
+        "LEGDAY_QUEUE": queue,
+        "LEGDAY_SYNC_QUEUE": sync_queue,
+        "LEGDAY_LOCK_TTL_S": "3",
+        "LEGDAY_LOG_LEVEL": "INFO",
+        **extra,
+    }
+    return env, queue, sync_queue
+
+
 def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """`legday worker` (prefork, one child) writing to `log`."""
     argv = [LEGDAY, "worker", "--pool", "prefork", "-c", "1", "--", "--without-gossip", "--without-mingle"]
@@ -75,19 +98,8 @@ def pg_settings(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Settings, sandbox) -> None:  # noqa: ANN001
-    suffix = uuid.uuid4().hex[:8]
-    queue, sync_queue = f"legday-t-{suffix}", f"legday-t-sync-{suffix}"
-    with session_scope(pg_settings) as s:
-        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
-        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), pg_settings).id
-    env = dict(os.environ)
-    env.update(
-        LEGDAY_REDIS_URL=REDIS_URL,
-        LEGDAY_QUEUE=queue,
-        LEGDAY_SYNC_QUEUE=sync_queue,
-        LEGDAY_LOCK_TTL_S="3",
-        LEGDAY_LOG_LEVEL="INFO",
-    )
+    account_id = _linked_account(pg_settings, sandbox, "ana")
+    env, queue, sync_queue = _worker_env()
     log = pg_settings.data_dir.parent / "worker.log"
     worker = _start_worker(env, log)
     client = Celery("legday-test", broker=REDIS_URL)
@@ -133,20 +145,9 @@ def test_a_whole_worker_killed_mid_sync_returns_its_task_after_the_visibility_ti
     pg_settings: Settings,
     sandbox,  # noqa: ANN001
 ) -> None:
-    suffix = uuid.uuid4().hex[:8]
-    queue, sync_queue = f"legday-t-{suffix}", f"legday-t-sync-{suffix}"
-    with session_scope(pg_settings) as s:
-        athlete = add_athlete(s, "bo", email=None, timezone="UTC")
-        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), pg_settings).id
-    env = dict(os.environ)
-    env.update(
-        LEGDAY_REDIS_URL=REDIS_URL,
-        LEGDAY_QUEUE=queue,
-        LEGDAY_SYNC_QUEUE=sync_queue,
-        LEGDAY_LOCK_TTL_S="3",
-        LEGDAY_VISIBILITY_TIMEOUT_S="8",  # 15 minutes in production; short here
-        LEGDAY_LOG_LEVEL="INFO",
-    )
+    account_id = _linked_account(pg_settings, sandbox, "bo")
+    # The visibility timeout is 15 minutes in production; short here.
+    env, queue, sync_queue = _worker_env(LEGDAY_VISIBILITY_TIMEOUT_S="8")
     log = pg_settings.data_dir.parent / "worker.log"
     first = _start_worker(env, log)
     second: subprocess.Popen[bytes] | None = None
