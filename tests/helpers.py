@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import resource
 import subprocess
 import sys
@@ -70,3 +71,14 @@ def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED)
         for name, data in members.items():
             zf.writestr(zipfile.ZipInfo(name), data, compress_type=compression)
     return buf.getvalue()
+
+
+# The Redis server the tests use: 127.0.0.1:6379 unless LEGDAY_TEST_REDIS_URL names another, so
+# two test runs on one machine (two checkouts) can each have a redis-server of their own.
+TEST_REDIS_BASE = os.environ.get("LEGDAY_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+
+
+def redis_db_url(db: int) -> str:
+    """The URL of Redis database number `db` on the test Redis server."""
+    return f"{TEST_REDIS_BASE}/{db}"
+

@@ -26,9 +26,10 @@ from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.wellness import night_complete
 from sync.scheduling import local_today
+from tests.helpers import redis_db_url
 from worker.tasks import dispatch_syncs, sync_account
 
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = redis_db_url(10)
 
 
 @pytest.fixture

@@ -15,12 +15,12 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import session_scope
 from tests.celery_worker import in_process_worker
-from tests.helpers import wait_for
+from tests.helpers import redis_db_url, wait_for
 from tests.smtp_server import SmtpServer
 from worker.schedule import beat_schedule
 from worker.tasks import dispatch_emails
 
-REDIS_URL = "redis://127.0.0.1:6379/12"  # DB 12 is this suite's; other runs use 13-15
+REDIS_URL = redis_db_url(12)  # DB 12 is this suite's; other runs use 13-15
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 
 

@@ -10,8 +10,9 @@ import redis
 
 from sync.garmin.budget import GlobalBudget, global_budget_from
 from sync.garmin.errors import GarminUnavailable
+from tests.helpers import redis_db_url
 
-REDIS_URL = "redis://127.0.0.1:6379/14"
+REDIS_URL = redis_db_url(14)
 
 
 @pytest.fixture

@@ -13,8 +13,9 @@ import redis
 
 from sync.config import Settings
 from sync.locks import exclusive
+from tests.helpers import redis_db_url
 
-REDIS_URL = "redis://127.0.0.1:6379/13"
+REDIS_URL = redis_db_url(13)
 
 
 @pytest.fixture

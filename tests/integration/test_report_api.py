@@ -20,6 +20,7 @@ from sync.report.secret import report_key
 from sync.report.signing import sign
 from sync.report.tokens import revoke_token
 from sync.report.verdicts import athlete_today
+from tests.helpers import redis_db_url
 from tests.report_server import Seeded, seed_athlete, serve
 
 VERDICT_FIELDS = {"flag", "codes", "reasons", "prescription", "unknown", "model_version", "date"}
@@ -212,7 +213,7 @@ def test_health_checks_redis_when_configured(settings: Settings) -> None:
     from sync.db.migrate import upgrade
 
     upgrade(settings)
-    up = settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/9"})
+    up = settings.model_copy(update={"redis_url": redis_db_url(9)})
     down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/9"})
     with serve(create_app(up)) as url:
         assert httpx.get(url + "/healthz", timeout=10).json()["checks"]["redis"] == "ok"

@@ -24,9 +24,9 @@ from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.locks import KEY_PREFIX, exclusive, lock_file
-from tests.helpers import wait_for
+from tests.helpers import redis_db_url, wait_for
 
-REDIS_URL = "redis://127.0.0.1:6379/10"
+REDIS_URL = redis_db_url(10)
 LEGDAY = [str(Path(sys.executable).with_name("legday"))]
 
 

@@ -15,11 +15,11 @@ from sync.config import Settings
 from sync.db.models import Activity, GarminAccount, VerdictRecord
 from sync.db.session import session_scope
 from tests.celery_worker import in_process_worker
-from tests.helpers import wait_for
+from tests.helpers import redis_db_url, wait_for
 from worker.app import app
 from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+REDIS_URL = redis_db_url(15)
 
 
 @pytest.fixture

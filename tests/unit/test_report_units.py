@@ -10,6 +10,7 @@ from sync.report.charts import band_chart, bar_chart
 from sync.report.ratelimit import RateLimiter
 from sync.report.signing import sign, verify
 from sync.report.watch import ADVICE_MAX, advice_line, etag_matches
+from tests.helpers import redis_db_url
 
 KEY = b"k" * 32
 
@@ -47,10 +48,10 @@ def test_rate_limit_in_process_and_in_redis() -> None:
     assert local.hit("a") is not None and local.hit("b") is None
     now[0] += 60
     assert local.hit("a") is None
-    shared = RateLimiter(1, "redis://127.0.0.1:6379/9")
+    shared = RateLimiter(1, redis_db_url(9))
     key = f"test:{uuid.uuid4().hex}"
     assert shared.hit(key) is None
-    assert RateLimiter(1, "redis://127.0.0.1:6379/9").hit(key) is not None  # another server counts too
+    assert RateLimiter(1, redis_db_url(9)).hit(key) is not None  # another server counts too
 
 
 def test_charts_are_plain_svg_and_skip_unknown_days() -> None:
