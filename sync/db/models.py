@@ -113,11 +113,18 @@ class RawFile(Base):
     """Raw FIT bytes, content-addressed, kept so decoders and models can re-run offline."""
 
     __tablename__ = "raw_file"
-    __table_args__ = (UniqueConstraint("athlete_id", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "sha256"),
+        # One recording, one stored file, whatever its bytes: enforced by the database, so two
+        # imports of twin copies running at once cannot both store it (docs/decisions.md).
+        UniqueConstraint("athlete_id", "recording_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     sha256: Mapped[str] = mapped_column(String(64))
+    # "<first session start, unix seconds>/<sport>"; None for files without a session
+    recording_key: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)
     store_path: Mapped[str] = mapped_column(String(200))  # relative to the raw store
     source: Mapped[str] = mapped_column(String(32))  # folder | zip | garmin
