@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -140,7 +141,12 @@ class Activity(Base):
     """One session of an activity (a multisport file gives several)."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("athlete_id", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "source_id"),
+        # The verdict's windows (sync/daily.py): strength sessions by end, run load by date.
+        Index("ix_activity_athlete_id_end_utc", "athlete_id", "end_utc"),
+        Index("ix_activity_athlete_id_sport_local_date", "athlete_id", "sport", "local_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))

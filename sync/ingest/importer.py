@@ -19,7 +19,7 @@ from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
 from sync.db.upsert import insert_if_new, upsert, upsert_many
 from sync.errors import FitDecodeError, TransientError
 from sync.fit.decode import decode_fit
-from sync.fit.types import DecodedFile, TrimpAthlete
+from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
 from sync.ingest.rawstore import RawStore, sha256_hex
 
 Status = Literal["imported", "known", "quarantined"]
@@ -49,6 +49,13 @@ def trimp_athlete_for(athlete: Athlete, settings: Settings) -> TrimpAthlete:
         sex="female" if athlete.sex == "female" else "male",
         max_hr=athlete.max_hr or settings.default_max_hr,
         rest_hr=athlete.rest_hr or settings.default_rest_hr,
+    )
+
+
+def fit_limits(settings: Settings) -> FitLimits:
+    """What one file may produce under the configured caps (LEGDAY_MAX_FIT_SESSIONS...)."""
+    return FitLimits(
+        sessions=settings.max_fit_sessions, sets=settings.max_fit_sets, records=settings.max_fit_records
     )
 
 
@@ -166,7 +173,7 @@ def import_fit_bytes(
     reason = unusable_reason(data, None, settings)
     if reason is None:
         try:
-            decoded = decode_fit(data, trimp_athlete_for(athlete, settings))
+            decoded = decode_fit(data, trimp_athlete_for(athlete, settings), limits=fit_limits(settings))
         except FitDecodeError as exc:
             reason = exc.reason
         else:

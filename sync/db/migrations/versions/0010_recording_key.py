@@ -1,4 +1,5 @@
-"""raw_file.recording_key, unique per athlete: one recording is stored once, even under races
+"""raw_file.recording_key, unique per athlete (one recording is stored once, even under
+races); activity indexes for the verdict's windows (its cost must not grow with the history)
 
 Existing rows get the key from their first session (activity.session_index 0), computed as
 `sync.ingest.importer.recording_key` does. Recordings stored twice before the key existed (two
@@ -100,9 +101,15 @@ def upgrade() -> None:
         batch.create_unique_constraint(
             op.f("uq_raw_file_athlete_id_recording_key"), ["athlete_id", "recording_key"]
         )
+    op.create_index("ix_activity_athlete_id_end_utc", "activity", ["athlete_id", "end_utc"])
+    op.create_index(
+        "ix_activity_athlete_id_sport_local_date", "activity", ["athlete_id", "sport", "local_date"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_activity_athlete_id_sport_local_date", table_name="activity")
+    op.drop_index("ix_activity_athlete_id_end_utc", table_name="activity")
     with op.batch_alter_table("raw_file") as batch:
         batch.drop_constraint(op.f("uq_raw_file_athlete_id_recording_key"), type_="unique")
         batch.drop_column("recording_key")
