@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_backfill.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_athlete_day.py
+	$(BIN)/python bench/bench_fit_caps.py
 
 # The long reliability runs of issue 12 (fuzz, secret leaks): under an hour on 2 cores,
 # ends with the table of docs/reliability.md. Needs PostgreSQL like `make test`.
@@ -36,6 +37,7 @@ soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
+	$(BIN)/python bench/soak_import.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
