@@ -56,9 +56,9 @@ class Lookback:
 # Bounds on what one verdict reads, so its cost does not grow with the stored history: far
 # above any real athlete (a few activities a day, 100-200 sets a session), reached only by data
 # stored before the per-file caps (docs/fit-decoding.md). Past a bound the newest rows win.
-GATHER_MAX_ACTIVITIES = 500  # activities of the strength window looked at, newest first
-GATHER_MAX_SETS = 5000  # strength sets read, newest session first
-GATHER_MAX_RUNS = 2000  # runs of the load window read, newest first
+GATHER_MAX_ACTIVITIES = 300  # activities of the strength window looked at, newest first
+GATHER_MAX_SETS = 2000  # strength sets read, newest session first
+GATHER_MAX_RUNS = 1000  # runs of the load window read, newest first
 
 
 def _strength_sessions(session: Session, athlete: Athlete, now: datetime, back: timedelta) -> list[dict]:
