@@ -41,7 +41,7 @@ from sync.sandbox.auth import (
     WWW_AUTH_401,
     AuthMixin,
 )
-from sync.sandbox.faults import Faults
+from sync.sandbox.faults import Faults, gzip_bomb
 from sync.sandbox.model import (
     BEARER,
     LoggedRequest,
@@ -240,7 +240,7 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:
         """Apply a matching injected fault (None: no fault, or the connection was broken)."""
         fault = self.faults.take(
-            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate")
+            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate", "gzip_bomb")
         )
         if fault is None:
             return None
@@ -252,6 +252,9 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
             return None
         if fault.kind == "cloudflare_429":
             return Reply(429, CLOUDFLARE_429, "text/html")
+        if fault.kind == "gzip_bomb":
+            # Garmin gzips its JSON; a hostile or broken proxy could send this instead.
+            return Reply(200, gzip_bomb(fault.decoded), headers={"Content-Encoding": "gzip"})
         if fault.kind == "truncate":
             return Reply(200, b'{"truncated": "this body is cut short by the sandbox ... "}', truncate=True)
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
