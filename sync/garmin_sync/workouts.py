@@ -6,6 +6,11 @@ schedules it on that date; REST and RUN remove a workout legday scheduled earlie
 date (REST: no run; RUN: the athlete's own plan stands). Nothing else is ever deleted: legday
 only touches the Garmin ids it stored on its `pushed_workout` row.
 
+`push_workout_now(athlete_id, day)` is the entry point of the worker and the demo: it holds
+the account's lock (sync/garmin_sync/now.py) for the whole push, as every call that can
+refresh a token must, and reads the tokens only once it holds it; `busy` when another Garmin
+call of the account holds it (the worker retries the task later; it is never dropped).
+
 Exactly once: the row for (athlete, date) is unique and is locked (an UPDATE, which holds a
 row lock on PostgreSQL and the write lock on SQLite) for the whole push, so a second worker
 waits and then finds the work done. Each Garmin id is written to the row as soon as Garmin
@@ -27,12 +32,16 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
+from sync.db.session import session_scope
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminError, GarminNotFound, GarminUnavailable
 from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
+from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.guard import guarded
+from sync.garmin_sync.now import account_lock
+from sync.garmin_sync.run import open_client
 from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_today
 from sync.workout_plan import easy_plan, step_lines
@@ -47,13 +56,15 @@ class PushResult:
     """What one push did, for the worker, the CLI and the demo."""
 
     day: date
-    # scheduled | unchanged | removed | nothing | skipped | rate_limited | needs_reauth | unavailable
+    # scheduled | unchanged | removed | nothing | skipped | busy | rate_limited | needs_reauth
+    # | unavailable
     status: str
     message: str | None = None
     name: str | None = None
     steps: list[str] = field(default_factory=list)
     retry_after_s: float | None = None
     requests: int = 0
+    account_id: int | None = None  # whose lock a `busy` push waits for
 
     @property
     def done(self) -> bool:
@@ -218,3 +229,38 @@ def push_workout(
         steps=step_lines(plan) if plan else [],
         requests=report.requests,
     )
+
+
+def push_workout_now(
+    athlete_id: int,
+    day: date,
+    *,
+    settings: Settings | None = None,
+    wait_s: float = 0.0,
+    now: datetime | None = None,
+) -> PushResult:
+    """`push_workout` under the account's lock, in a session of its own (see the module doc).
+
+    `busy` (with the account id) when another Garmin call of the account holds the lock, after
+    waiting up to `wait_s`; `skipped` when the athlete, the account or the opt-in is gone.
+    """
+    settings = settings or get_settings()
+    with session_scope(settings) as session:
+        athlete = session.get(Athlete, athlete_id)
+        account = account_for(session, athlete) if athlete is not None else None
+        if athlete is None or account is None or not athlete.push_workouts:
+            return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
+        account_id = account.id
+    with account_lock(account_id, settings, wait_s=wait_s) as acquired:
+        if not acquired:
+            return PushResult(
+                day, "busy", "another Garmin call of this account is running", account_id=account_id
+            )
+        # A new session, begun under the lock: it reads the newest (maybe just rotated) tokens.
+        with session_scope(settings) as session:
+            athlete = session.get(Athlete, athlete_id)
+            account = account_for(session, athlete) if athlete is not None else None
+            if athlete is None or account is None:
+                return PushResult(day, "skipped", "the athlete or the Garmin account is gone")
+            client = open_client(session, account, settings)
+            return push_workout(session, athlete, day, client, settings=settings, now=now)
