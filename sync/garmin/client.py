@@ -11,7 +11,8 @@ What it adds to garth:
 - a timeout on every request, and a count of every HTTP request (retries included);
 - a 401 is refreshed once and retried once (garth never does), then it is `GarminAuthError`;
 - 429 is `GarminRateLimited` at once (urllib3 must not sleep minutes inside a call);
-- 5xx / resets / timeouts are retried with bounded backoff, then `GarminUnavailable`;
+- 5xx / resets / timeouts are retried with bounded backoff, then `GarminUnavailable`; a POST
+  whose answer was lost (cut short, reset, timed out) is never re-sent: `GarminAnswerLost`;
 - 204 / empty / `null` bodies are "no data" (None), never an error;
 - every body is read with a cap on its decoded size (sync/garmin/decoding.py): a gzip bomb is
   one refused call (`GarminBadResponse`, or `UnsafeArchiveError` for a download), never memory;
@@ -52,6 +53,7 @@ from sync.garmin.activities import ActivityCalls
 from sync.garmin.budget import global_budget_from
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
+    GarminAnswerLost,
     GarminAuthError,
     GarminBadResponse,
     GarminForbidden,
@@ -452,8 +454,14 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
                 raise _BodyBroken(path) from None
             except requests.Timeout:
+                if method == "POST":  # sent: Garmin may have done it
+                    raise GarminAnswerLost(
+                        f"{path}: timed out after sending; it may have been done"
+                    ) from None
                 raise GarminUnavailable(f"{path}: timed out") from None
             except requests.ConnectionError:
+                if method == "POST":
+                    raise GarminAnswerLost(f"{path}: connection lost; it may have been done") from None
                 raise GarminUnavailable(f"{path}: connection failed") from None
             except (requests.exceptions.InvalidHeader, UnicodeEncodeError) as exc:
                 # The only header that varies is Authorization: the stored token cannot be sent.
@@ -501,6 +509,13 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
             except ValueError:
                 raise _BodyBroken(path) from None  # cut short or an HTML error page
 
+        if method == "POST":
+            # Not idempotent (a second create is a second workout): a broken answer is never
+            # fetched again by re-sending; the caller looks at what Garmin did instead.
+            try:
+                return call()
+            except _BodyBroken:
+                raise GarminAnswerLost(f"{path}: the answer was cut short; it may have been done") from None
         return self._with_body_retries(call, path)
 
     def _download(self, path: str, cap: int) -> bytes:

@@ -14,6 +14,8 @@ FaultKind = Literal[
     "status",  # answer `status` (with optional Retry-After / body) instead of the real response
     "reset",  # close the connection without an answer (TCP RST)
     "truncate",  # send a Content-Length larger than the body, then close (body cut short)
+    "truncate_after",  # do what the request asks, then cut its answer short (the answer is lost)
+    "reset_after",  # do what the request asks, then reset the connection without an answer
     "truncated_zip",  # a well-formed HTTP answer whose ZIP payload is cut in half
     "hang",  # wait `seconds` before answering (longer than the client timeout: a timeout)
     "expire_token",  # treat the Bearer token as expired (-> 401), as if its time had passed

@@ -19,6 +19,7 @@ the HTTP handler; the endpoints live in auth.py and the routes_*.py mixins.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import socket
 import struct
@@ -235,6 +236,13 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         if reply is None:
             reply = self._route(method, path, query, headers, body, kind, account_name, bearer)
         entry.status = reply.status
+        # Faults after the work: Garmin did what was asked, but its answer never arrives whole.
+        after = self.faults.take(method, path, account_name, ("truncate_after", "reset_after"))
+        if after is not None and after.kind == "reset_after":
+            writer.reset()
+            return None
+        if after is not None:
+            return dataclasses.replace(reply, truncate=True)
         return reply
 
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:
