@@ -176,12 +176,13 @@ class _GarminAdapter(HTTPAdapter):
                     self.max_body,
                 )
             except BodyRefused as exc:
+                resp.close()  # the rest is unread: the connection must not go back to the pool
                 raise ReplyRefused(f"the reply {exc}", response=resp) from None
             except (BodyUndecodable, Urllib3Error, OSError) as exc:
+                resp.close()
                 raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
-            finally:
-                resp.raw.release_conn()
             resp._content_consumed = True  # noqa: SLF001
+            resp.raw.release_conn()
         return resp
 
 
