@@ -6,8 +6,8 @@ schedules it on that date; REST and RUN remove a workout legday scheduled earlie
 date (REST: no run; RUN: the athlete's own plan stands). Nothing else is ever deleted: legday
 only touches the Garmin ids it stored on its `pushed_workout` row.
 
-`push_workout_now(athlete_id, day)` is the entry point of the worker and the demo: it holds
-the account's lock (sync/garmin_sync/now.py) for the whole push, as every call that can
+`push_workout_now(athlete_id, day)` is the worker's entry point (the demo takes the same lock
+itself): it holds the account's lock (sync/garmin_sync/now.py) for the whole push, as every call that can
 refresh a token must, and reads the tokens only once it holds it; `busy` when another Garmin
 call of the account holds it (the worker retries the task later; it is never dropped).
 
@@ -17,6 +17,12 @@ waits and then finds the work done. Each Garmin id is written to the row as soon
 answers, and kept when a later call fails (a 429 between create and schedule): the retry
 schedules the stored workout instead of creating another. Pushing the same plan again makes
 no request at all.
+
+A lost answer never doubles it: creating and scheduling are not idempotent, so the row is
+marked `creating` / `unsure` before each, and when Garmin's answer is lost (cut short, reset,
+timed out: `GarminAnswerLost`) the push looks in the library / on the day's calendar and
+adopts what Garmin made; a later retry of a row so marked looks first as well, and only then
+sends the call again.
 """
 
 from __future__ import annotations
