@@ -189,3 +189,44 @@ def test_connecting_new_tokens_waits_for_the_accounts_lock(
     assert env.sandbox.requests() == []  # the check that could refresh never left
     env.link(athlete, env.sandbox.issue_di_tokens())  # once it is free, it links
     assert len(env.sandbox.requests("/userprofile-service/socialProfile")) == 1
+
+
+@pytest.mark.parametrize("db_settings", ["sqlite", "postgresql"], indirect=True)
+def test_legday_sync_reads_each_accounts_tokens_once_it_holds_the_lock(
+    db_settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`legday sync` loads every account first; a push that rotated one account's refresh token
+    meanwhile must not leave the sync holding the dead one (it would end `needs_reauth`)."""
+    from sync.garmin_sync.workouts import push_workout_now
+    from tests.helpers import run_cli
+
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)
+    monkeypatch.setenv("LEGDAY_GARMIN_MIN_INTERVAL_S", "0")
+    monkeypatch.setenv("LEGDAY_GARMIN_INITIAL_DAYS", "7")
+    get_settings.cache_clear()
+    settings = get_settings()
+    first, _ = _di_athlete(settings, sandbox, "ann")  # synced first, slowly
+    second, second_user = _di_athlete(settings, sandbox, "ben")
+    sandbox.faults.latency_ms = 40
+    done: dict[str, object] = {}
+
+    def sync() -> None:
+        result = run_cli("sync")
+        done["code"], done["out"] = result.exit_code, result.output
+
+    thread = threading.Thread(target=sync)
+    thread.start()
+    try:
+        # While the first account syncs, the second one's push refreshes (and rotates) its tokens.
+        assert wait_for(lambda: len(sandbox.requests("/hrv-service|/activitylist-service")) >= 1, 60)
+        pushed = push_workout_now(second, local_today("UTC"), settings=settings)
+        assert pushed.status == "scheduled", pushed.message
+        assert thread.is_alive(), "the first sync ended before the push: nothing was tested"
+    finally:
+        thread.join(180)
+        sandbox.faults.latency_ms = 0
+    assert done.get("code") == 0, done.get("out")
+    assert _outcome(settings, second)[0] == "ok" and _outcome(settings, first)[0] == "ok"
+    assert all(r.status == 200 for r in sandbox.requests("/di-oauth2-service")), "a refresh was refused"
+    assert len(_legday_workouts(sandbox, second_user)) == 1
