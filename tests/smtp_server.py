@@ -19,6 +19,7 @@ class SmtpRecorder:
     """aiosmtpd handler: keeps accepted messages; `fail_data` / `refuse_rcpt` script failures."""
 
     messages: list[EmailMessage] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)  # the same messages, as the bytes on the wire
     fail_data: list[str] = field(default_factory=list)  # replies used (and consumed) for DATA
     refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address -> reply
     attempts: int = 0
@@ -37,6 +38,7 @@ class SmtpRecorder:
                 return self.fail_data.pop(0)
             parsed = email.message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append(parsed)  # type: ignore[arg-type]
+            self.raw.append(envelope.original_content or envelope.content)
         return "250 Message accepted"
 
     def to(self, address: str) -> list[EmailMessage]:
