@@ -58,7 +58,21 @@ def worker_argv(
     else:
         queues, role_pool, default = [settings.queue, settings.sync_queue], "threads", SYNC_THREADS
     args = ["worker", "-Q", ",".join(queues), "-P", pool or role_pool, "-c", str(concurrency or default)]
+    if not _names_node(extra):
+        # Celery's default node name is celery@host for every worker: two roles on one host would
+        # share it (a ping is answered by either, Flower shows one). Each role gets its own.
+        args += ["-n", node_name(role)]
     return _celery([*args, f"--loglevel={loglevel}", *extra])
+
+
+def node_name(role: Role) -> str:
+    """The default Celery node name of a role's worker (`%h` is the host name)."""
+    return f"{'worker' if role is Role.all else role.value}@%h"
+
+
+def _names_node(extra: list[str]) -> bool:
+    """Whether the operator's own Celery options already give a node name."""
+    return any(a in ("-n", "--hostname") or a.startswith(("--hostname=", "-n")) for a in extra)
 
 
 def beat_argv(settings: Settings, loglevel: str, extra: list[str]) -> list[str]:

@@ -8,9 +8,11 @@ Docker cannot run here; instead: the services and their health checks, the start
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import redis_db_url, wait_for
 from tests.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +148,46 @@ def test_workers_and_beat_refuse_to_start_without_a_broker(native_env: dict[str,
     for command in (["legday", "worker"], ["legday", "beat"]):
         result = _run(command, native_env, expect=2)
         assert "LEGDAY_REDIS_URL" in result.stderr
+
+
+def test_each_worker_role_answers_its_compose_health_check_under_its_own_name(
+    compose: dict[str, Any], native_env: dict[str, str]
+) -> None:
+    """Two roles on one host: two Celery node names, each health check pings only its own."""
+    env = {**native_env, "LEGDAY_REDIS_URL": redis_db_url(8), "HOSTNAME": socket.gethostname()}
+    workers = {
+        name: subprocess.Popen(
+            [str(BIN / "legday"), *compose["services"][name]["command"][1:], "-c", "1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name in ("worker", "worker-compute")
+    }
+    try:
+        for name in workers:
+            check = compose["services"][name]["healthcheck"]["test"]
+            assert check[0] == "CMD-SHELL"
+            command = shlex.split(check[1].replace("$$HOSTNAME", env["HOSTNAME"]))
+            argv = [str(BIN / command[0]), *command[1:]]
+
+            def healthy(argv: list[str] = argv) -> bool:
+                return subprocess.run(argv, env=env, capture_output=True, timeout=60).returncode == 0
+
+            answered = wait_for(healthy, seconds=90, step=1)
+            assert answered, f"{name}: no answer to {check[1]}"
+        ping = subprocess.run(
+            [str(BIN / "celery"), "-A", "worker.app", "inspect", "ping", "--timeout", "5", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        names = set(json.loads(ping.stdout))  # {node name: its reply}
+        host = env["HOSTNAME"]
+        assert {f"sync@{host}", f"compute@{host}"} <= names, ping.stdout
+    finally:
+        for proc in workers.values():
+            proc.terminate()
+        for proc in workers.values():
+            proc.wait(timeout=30)
