@@ -39,7 +39,7 @@ def test_email_has_same_content_in_text_and_html(tmp_path: Path) -> None:
         assert advice in text
     assert text.startswith("EASY for 2026-03-10, Ana:")  # the day it is for, never "tomorrow"
     assert text.count("Not known, so not used") == 1 and "resting_hr" not in text
-    assert "[seed article" not in text and "SLEEP_SHORT" not in text + html  # no raw codes or tags
+    assert "[legday guide" not in text and "SLEEP_SHORT" not in text + html  # no raw codes or tags
     assert "Sleep last night: 5 h" in text and "Sleep last night: 5 h" in html
     path = write_to_outbox(msg, tmp_path / "outbox")
     parsed = email.message_from_bytes(path.read_bytes(), policy=policy.default)
