@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sync.cli.common import console, db_session, fail
+from sync.cli.common import console, db_session, fail, print_table
 from sync.config import Settings, get_settings
 
 SYNC_THREADS = 12  # below the database pool (5 + 10 overflow): each sync holds one session
@@ -228,7 +228,7 @@ def status_command(
             f"{wait // 60} min" if wait else "",
             "yes: legday garmin add-tokens" if row["needs_reauth"] else "",
         )
-    console.print(table)
+    print_table(table)
     if not rows:
         console.print("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`")
 

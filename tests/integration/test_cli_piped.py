@@ -1,0 +1,24 @@
+"""What `legday ... | cat` prints: whole values, commands and links never wrapped mid-line."""
+
+from __future__ import annotations
+
+import re
+
+from sync.config import Settings
+from tests.helpers import legday_process
+
+LONG_NAME = "ana-" + "x" * 70  # wider than Rich's 80-column default on its own
+
+
+def test_piped_tables_and_hints_are_whole(settings: Settings, child_env: dict[str, str]) -> None:
+    env = {**child_env, "COLUMNS": "", "TERM": "dumb"}
+    added = legday_process("athlete", "add", LONG_NAME, "--timezone", "America/Argentina/Buenos_Aires", env=env)
+    assert added.returncode == 0, added.stderr
+    listed = legday_process("athlete", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert LONG_NAME in listed.stdout and "America/Argentina/Buenos_Aires" in listed.stdout  # no cell cut
+
+    status = legday_process("status", env=env)
+    assert status.returncode == 0, status.stderr
+    hint = [line for line in status.stdout.splitlines() if "add-tokens" in line]
+    assert len(hint) == 1 and re.search(r"`legday garmin add-tokens --athlete NAME \.\.\.`", hint[0]), status.stdout
