@@ -12,13 +12,15 @@ LONG_NAME = "ana-" + "x" * 70  # wider than Rich's 80-column default on its own
 
 def test_piped_tables_and_hints_are_whole(settings: Settings, child_env: dict[str, str]) -> None:
     env = {**child_env, "COLUMNS": "", "TERM": "dumb"}
-    added = legday_process("athlete", "add", LONG_NAME, "--timezone", "America/Argentina/Buenos_Aires", env=env)
+    zone = "America/Argentina/Buenos_Aires"
+    added = legday_process("athlete", "add", LONG_NAME, "--timezone", zone, env=env)
     assert added.returncode == 0, added.stderr
     listed = legday_process("athlete", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert LONG_NAME in listed.stdout and "America/Argentina/Buenos_Aires" in listed.stdout  # no cell cut
+    assert LONG_NAME in listed.stdout and zone in listed.stdout  # no cell cut
 
     status = legday_process("status", env=env)
     assert status.returncode == 0, status.stderr
     hint = [line for line in status.stdout.splitlines() if "add-tokens" in line]
-    assert len(hint) == 1 and re.search(r"`legday garmin add-tokens --athlete NAME \.\.\.`", hint[0]), status.stdout
+    whole = re.compile(r"`legday garmin add-tokens --athlete NAME \.\.\.`")
+    assert len(hint) == 1 and whole.search(hint[0]), status.stdout
