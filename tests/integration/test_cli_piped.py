@@ -1,4 +1,4 @@
-"""What `legday ... | cat` prints: whole values, commands and links never wrapped mid-line."""
+"""What the CLI prints into a pipe or a log: whole values, no wrapped commands, no chatter."""
 
 from __future__ import annotations
 
@@ -24,3 +24,12 @@ def test_piped_tables_and_hints_are_whole(settings: Settings, child_env: dict[st
     hint = [line for line in status.stdout.splitlines() if "add-tokens" in line]
     whole = re.compile(r"`legday garmin add-tokens --athlete NAME \.\.\.`")
     assert len(hint) == 1 and whole.search(hint[0]), status.stdout
+
+
+def test_db_upgrade_at_info_shows_the_migrations_not_alembics_plugins(
+    settings: Settings, child_env: dict[str, str]
+) -> None:
+    done = legday_process("db", "upgrade", env={**child_env, "LEGDAY_LOG_LEVEL": "INFO"})
+    assert done.returncode == 0, done.stderr
+    assert "Running upgrade" in done.stderr
+    assert "setup plugin" not in done.stderr, done.stderr
