@@ -26,6 +26,7 @@ test: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	bash scripts/test_py313.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -45,4 +46,4 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak_garmin.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache
