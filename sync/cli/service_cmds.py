@@ -107,9 +107,17 @@ def worker_command(
     pool: Annotated[str | None, typer.Option(help="Override the role's pool (threads, prefork...).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     dry_run: Annotated[bool, typer.Option(help="Print the Celery command instead of running it.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Health check: exit 1 unless this host's worker of the role is alive."),
+    ] = False,
 ) -> None:
     """Run a Celery worker on legday's queues (extra options go to `celery worker`)."""
     settings = get_settings()
+    if check:
+        raise typer.Exit(
+            0 if worker_alive(settings, node_name(role).replace("%h", socket.gethostname())) else 1
+        )
     argv = worker_argv(settings, role, concurrency, loglevel, list(ctx.args), pool)
     _exec(argv, settings, dry_run)
 
@@ -127,6 +135,20 @@ def beat_command(
     if check:
         raise typer.Exit(0 if beat_alive(settings) else 1)
     _exec(beat_argv(settings, loglevel, list(ctx.args)), settings, dry_run)
+
+
+WORKER_ALIVE_S = 60.0  # a worker marks itself alive every 10 s: six missed marks mean it is gone
+
+
+def worker_alive(settings: Settings, node: str, now: float | None = None) -> bool:
+    """Whether the worker node `node` (e.g. `sync@host`) marked itself alive within the last minute."""
+    from sync.locks import worker_heartbeat_file
+
+    try:
+        age = (now or time.time()) - worker_heartbeat_file(settings, node).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age < WORKER_ALIVE_S
 
 
 def beat_alive(settings: Settings, now: float | None = None) -> bool:
