@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sync.readiness.display import FLAG_COLOURS, FLAG_HEADLINES
+from sync.readiness.display import FLAG_COLOURS, FLAG_HEADLINES, SORENESS_LABELS
 from sync.readiness.texts import NO_RECENT_DATA, num
 from sync.readiness.verdict import Flag
 
@@ -111,6 +111,7 @@ def daily_context(
         "no_recent_data": bool(no_recent),  # then "no warning signs" would claim too much
         "number_lines": _numbers(payload),
         "links": links,
+        "soreness_labels": SORENESS_LABELS,
         "watch": watch,
     }
 
