@@ -97,13 +97,15 @@ def test_a_soreness_link_on_a_phone_asks_to_confirm_first(settings: Settings, br
     page = browser_page
     with serve(create_app(configured)) as url:
         with session_scope(configured) as session:
-            link = soreness_links(session.get(Athlete, ana.id), date.today(), settings=configured, base=url)[8]
+            links = soreness_links(session.get(Athlete, ana.id), date.today(), settings=configured, base=url)
+        link = links[8]
         response = page.goto(link)
         assert response is not None and response.status == 200
         confirm = page.locator("#confirm")
         assert confirm.count() == 1 and confirm.inner_text() == "Confirm soreness 8"
         box = confirm.bounding_box()
-        assert box is not None and box["y"] + box["height"] <= page.viewport_size["height"], box  # first screen
+        screen = page.viewport_size["height"]
+        assert box is not None and box["y"] + box["height"] <= screen, box  # on the first screen
         assert "You chose 8/10" in page.locator("#confirm-first").inner_text()
         confirm.click()
         page.wait_for_load_state()
