@@ -1,7 +1,14 @@
-"""A real SMTP server on loopback (aiosmtpd) that records what it accepts and can be told to fail."""
+"""A real SMTP server on loopback (aiosmtpd) that records what it accepts and can be told to fail.
+
+Besides refusing (`fail_data`, `refuse_rcpt`) it can end a session the ambiguous ways of issue 18:
+after keeping a message, answer its final dot late (`after_dot` "late": past the client's
+timeout) or not at all (`after_dot` "drop": the connection is cut), and answer QUIT with
+`quit_reply` (e.g. 421) instead of 221.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import socket
 import threading
@@ -21,6 +28,11 @@ class SmtpRecorder:
     messages: list[EmailMessage] = field(default_factory=list)
     fail_data: list[str] = field(default_factory=list)  # replies used (and consumed) for DATA
     refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address -> reply
+    # What follows a kept message, consumed one per message: "late" (the 250 after `late_s`),
+    # "drop" (the connection closed without a reply); nothing left means an immediate 250.
+    after_dot: list[str] = field(default_factory=list)
+    late_s: float = 3.0
+    quit_reply: str | None = None  # e.g. "421 4.3.2 Shutting down"; None: the normal 221
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -37,7 +49,16 @@ class SmtpRecorder:
                 return self.fail_data.pop(0)
             parsed = email.message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append(parsed)  # type: ignore[arg-type]
+            ending = self.after_dot.pop(0) if self.after_dot else "ok"
+        if ending == "late":
+            await asyncio.sleep(self.late_s)
+        elif ending == "drop":
+            server.transport.abort()  # kept, but the client never hears so
+            return "250 Message accepted (never arrives)"
         return "250 Message accepted"
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+        return self.quit_reply or "221 Bye"
 
     def to(self, address: str) -> list[EmailMessage]:
         """The accepted messages addressed to `address`."""

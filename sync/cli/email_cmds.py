@@ -86,6 +86,46 @@ def dispatch_command(
         raise typer.Exit(1)
 
 
+@email_app.command("status")
+def status_command(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Only this date, YYYY-MM-DD (default: each athlete's latest)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row, as a list.")] = False,
+) -> None:
+    """Each athlete's latest email delivery (or that of --date): status, attempts, reason."""
+    import json
+
+    from sync.notify.status import delivery_rows
+
+    the_day = None
+    if day is not None:
+        try:
+            the_day = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    with db_session() as (session, _):
+        rows = delivery_rows(session, the_day)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("athlete", "date", "kind", "status", "attempts", "sent at", "reason")
+    for row in rows:
+        table.add_row(
+            row["athlete"],
+            row["date"],
+            row["kind"],
+            row["status"],
+            str(row["attempts"]),
+            (row["sent_at"] or "")[:16].replace("T", " "),
+            row["reason"] or "",
+        )
+    console.print(table)
+
+
 def register(app: typer.Typer) -> None:
     """Add `legday email ...`."""
     app.add_typer(email_app, name="email")
