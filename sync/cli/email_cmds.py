@@ -64,7 +64,11 @@ def dispatch_command(
         str | None, typer.Option("--now", help="Pretend it is this ISO-8601 time (default: the clock).")
     ] = None,
 ) -> None:
-    """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`."""
+    """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`.
+
+    `, unconfirmed U` is added when messages went out without the server's answer (never sent
+    again: see `legday email status`). Exits 1 when something failed or is unconfirmed.
+    """
     from sync.notify.dispatch import dispatch_due_emails
 
     moment = datetime.now(UTC)
@@ -82,7 +86,7 @@ def dispatch_command(
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback (logs have the details)
         raise fail(f"dispatch stopped: {type(exc).__name__}: {exc}", 1) from None
     print(summary.line())
-    if summary.failed:
+    if summary.failed or summary.unconfirmed:
         raise typer.Exit(1)
 
 

@@ -303,7 +303,8 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
 def _with_db_retries(write: Callable[[], int]) -> int | None:
     """Run `write` (one transaction); again after a short wait if the database blipped.
 
-    None when it kept failing: the caller logs what stays on the row.
+    For the row's own writes around sending: a blip there must not leave a row `sending` when
+    its outcome is known. None when it kept failing: the caller logs what stays on the row.
     """
     for wait in (*RECORD_RETRY_WAITS_S, None):
         try:
@@ -449,8 +450,15 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
 
 def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: date, exc: Exception) -> None:
     """After a transient failure: `retry` after a doubling backoff, or `failed` after the last attempt."""
-    with session_scope(settings) as session:
-        attempts = session.get(EmailDelivery, delivery_id).attempts  # type: ignore[union-attr]
+
+    def read() -> int:
+        with session_scope(settings) as session:
+            return session.get(EmailDelivery, delivery_id).attempts  # type: ignore[union-attr]
+
+    attempts = _with_db_retries(read)
+    if attempts is None:
+        log.error("email of %s not sent (%s); the row stays `sending`", day, exc)
+        return
     if attempts >= settings.email_max_attempts:
         log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
         _record(settings, delivery_id, now, status="failed", error=str(exc)[:500])
