@@ -27,30 +27,43 @@ class SmtpRecorder:
 
     messages: list[EmailMessage] = field(default_factory=list)
     fail_data: list[str] = field(default_factory=list)  # replies used (and consumed) for DATA
-    refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address -> reply
+    refuse_rcpt: dict[str, str] = field(default_factory=dict)  # address -> reply, or "drop"
     # What follows a kept message, consumed one per message: "late" (the 250 after `late_s`),
     # "drop" (the connection closed without a reply); nothing left means an immediate 250.
     after_dot: list[str] = field(default_factory=list)
     late_s: float = 3.0
     quit_reply: str | None = None  # e.g. "421 4.3.2 Shutting down"; None: the normal 221
+    # Per recipient, consumed one per DATA (before the lists above): "ok", "late", "drop",
+    # "quit421" (kept, then QUIT answered 421), or a reply such as "451 ..." (not kept).
+    plan: dict[str, list[str]] = field(default_factory=dict)
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: ANN001, ANN201, N802
         if address in self.refuse_rcpt:
-            return self.refuse_rcpt[address]
+            reply = self.refuse_rcpt[address]
+            if reply == "drop":  # the connection cut before the message: it cannot have arrived
+                server.transport.abort()
+            return reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
         with self.lock:
             self.attempts += 1
-            if self.fail_data:
+            planned = self.plan.get(envelope.rcpt_tos[0]) if envelope.rcpt_tos else None
+            ending = planned.pop(0) if planned else None
+            if ending is None and self.fail_data:
                 return self.fail_data.pop(0)
+            if ending is not None and ending[:1].isdigit():
+                return ending
             parsed = email.message_from_bytes(envelope.content, policy=policy.default)
             self.messages.append(parsed)  # type: ignore[arg-type]
-            ending = self.after_dot.pop(0) if self.after_dot else "ok"
-        if ending == "late":
+            if ending is None:
+                ending = self.after_dot.pop(0) if self.after_dot else "ok"
+        if ending == "quit421":
+            session.legday_quit = "421 4.3.2 Service shutting down"
+        elif ending == "late":
             await asyncio.sleep(self.late_s)
         elif ending == "drop":
             server.transport.abort()  # kept, but the client never hears so
@@ -58,7 +71,7 @@ class SmtpRecorder:
         return "250 Message accepted"
 
     async def handle_QUIT(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        return self.quit_reply or "221 Bye"
+        return getattr(session, "legday_quit", None) or self.quit_reply or "221 Bye"
 
     def to(self, address: str) -> list[EmailMessage]:
         """The accepted messages addressed to `address`."""

@@ -115,9 +115,7 @@ def test_a_connection_cut_after_the_dot_is_never_sent_again(
     assert (shown["athlete"], shown["status"]) == ("ana", "unconfirmed") and "no reply" in shown["reason"]
 
 
-def test_a_refusal_before_the_message_is_still_retried(
-    db_settings: Settings, smtp_server: SmtpServer
-) -> None:
+def test_a_4xx_answer_to_the_message_is_still_retried(db_settings: Settings, smtp_server: SmtpServer) -> None:
     """The other side of item 4: a 4xx to the message is a clear answer, so the email is retried."""
     smtp_server.recorder.fail_data.append("451 4.3.0 Try again later")
     smtp_server.recorder.quit_reply = "421 4.3.2 Service shutting down"
@@ -125,6 +123,21 @@ def test_a_refusal_before_the_message_is_still_retried(
     ids = _athletes(settings, "ana")
     dispatch_due_emails(NOW, settings=settings)
     assert _rows(settings)[ids["ana"]].status == "retry"
+    dispatch_due_emails(_later(settings), settings=settings)
+    assert len(smtp_server.recorder.to("ana@example.org")) == 1
+    assert _rows(settings)[ids["ana"]].status == "sent"
+
+
+def test_a_connection_cut_before_the_message_is_retried(
+    db_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    smtp_server.recorder.refuse_rcpt["ana@example.org"] = "drop"
+    settings = _settings()
+    ids = _athletes(settings, "ana")
+    dispatch_due_emails(NOW, settings=settings)
+    row = _rows(settings)[ids["ana"]]
+    assert row.status == "retry" and "SMTPServerDisconnected" in (row.error or "")
+    del smtp_server.recorder.refuse_rcpt["ana@example.org"]
     dispatch_due_emails(_later(settings), settings=settings)
     assert len(smtp_server.recorder.to("ana@example.org")) == 1
     assert _rows(settings)[ids["ana"]].status == "sent"
