@@ -1,7 +1,7 @@
 """Soak: the daily email's ambiguous SMTP endings and database connections cut mid-dispatch (issue 18).
 
 Part 1, on SQLite and PostgreSQL: each round gives every athlete one SMTP ending at random (a
-clean 250; QUIT answered 421 after the 250; the final 250 past the client's 0.5 s timeout; the
+clean 250; QUIT answered 421, or not at all, after the 250; the final 250 past the client's 0.5 s timeout; the
 connection cut after the dot; a 451 to the message, then accepted; a 554 to the message), then
 runs the morning's ticks. Checks: nobody gets two emails, everyone whose message reached the
 server has exactly one, and each row ends as docs/email.md promises for its ending.
@@ -58,6 +58,7 @@ TICKS = [NOW + timedelta(seconds=s) for s in (0, 301, 16 * 60, 40 * 60, 90 * 60)
 ENDINGS: dict[str, tuple[list[str], int, str, str | None]] = {
     "250": (["ok"], 1, "sent", None),
     "250, then QUIT answered 421": (["quit421"], 1, "sent", "421"),
+    "250, then QUIT unanswered": (["quitdrop"], 1, "sent", None),
     "250 after the client's timeout": (["late"], 1, "unconfirmed", "no reply"),
     "connection cut after the dot": (["drop"], 1, "unconfirmed", "no reply"),
     "451 to the message, then 250": (["451 4.3.0 Try again later", "ok"], 1, "sent", None),

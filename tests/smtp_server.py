@@ -32,9 +32,10 @@ class SmtpRecorder:
     # "drop" (the connection closed without a reply); nothing left means an immediate 250.
     after_dot: list[str] = field(default_factory=list)
     late_s: float = 3.0
-    quit_reply: str | None = None  # e.g. "421 4.3.2 Shutting down"; None: the normal 221
+    quit_reply: str | None = None  # e.g. "421 4.3.2 Shutting down" or "drop"; None: the normal 221
     # Per recipient, consumed one per DATA (before the lists above): "ok", "late", "drop",
-    # "quit421" (kept, then QUIT answered 421), or a reply such as "451 ..." (not kept).
+    # "quit421" (kept, then QUIT answered 421), "quitdrop" (kept, then QUIT unanswered: the
+    # connection is cut), or a reply such as "451 ..." (not kept).
     plan: dict[str, list[str]] = field(default_factory=dict)
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -63,6 +64,8 @@ class SmtpRecorder:
                 ending = self.after_dot.pop(0) if self.after_dot else "ok"
         if ending == "quit421":
             session.legday_quit = "421 4.3.2 Service shutting down"
+        elif ending == "quitdrop":
+            session.legday_quit = "drop"
         elif ending == "late":
             await asyncio.sleep(self.late_s)
         elif ending == "drop":
@@ -71,7 +74,10 @@ class SmtpRecorder:
         return "250 Message accepted"
 
     async def handle_QUIT(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
-        return getattr(session, "legday_quit", None) or self.quit_reply or "221 Bye"
+        reply = getattr(session, "legday_quit", None) or self.quit_reply or "221 Bye"
+        if reply == "drop":  # hang up instead of answering QUIT
+            server.transport.abort()
+        return reply
 
     def to(self, address: str) -> list[EmailMessage]:
         """The accepted messages addressed to `address`."""

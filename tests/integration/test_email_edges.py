@@ -78,6 +78,19 @@ def test_quit_answered_421_after_the_250_is_sent_once(db_settings: Settings, smt
     assert "421" in (row.error or "")  # the odd ending is on record
 
 
+def test_a_connection_cut_instead_of_quits_answer_is_sent_once(
+    db_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    settings = _settings()
+    ids = _athletes(settings, "ana")
+    smtp_server.recorder.quit_reply = "drop"
+    dispatch_due_emails(NOW, settings=settings)
+    dispatch_due_emails(_later(settings), settings=settings)
+    assert len(smtp_server.recorder.to("ana@example.org")) == 1
+    row = _rows(settings)[ids["ana"]]
+    assert (row.status, row.attempts, row.error) == ("sent", 1, None)
+
+
 def test_a_final_250_after_the_client_timeout_is_never_sent_again(
     db_settings: Settings, smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
