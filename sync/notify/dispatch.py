@@ -124,10 +124,17 @@ def dispatch_due_emails(
         with log_context(athlete_id=athlete_id):
             try:
                 outcome = dispatch_one(athlete_id, now, settings, sender)
-            except Exception:  # noqa: BLE001 - one athlete's failure never stops the others
+            except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
                 # Before the claim or while recording it (the database went away): nothing
                 # was sent, and the row, if any, is `claimed` and is taken over later.
-                log.exception("email dispatch of this athlete stopped; the next tick tries again")
+                if transient.is_transient(exc):
+                    log.warning(
+                        "email dispatch of this athlete stopped: the database failed (%s); "
+                        "the next tick tries again",
+                        transient.reason(exc),
+                    )
+                else:
+                    log.exception("email dispatch of this athlete stopped; the next tick tries again")
                 outcome = Outcome.FAILED
             summary.add(outcome)
     return summary
