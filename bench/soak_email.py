@@ -1,10 +1,10 @@
 """Soak: the daily email's ambiguous SMTP endings and database connections cut mid-dispatch (issue 18).
 
 Part 1, on SQLite and PostgreSQL: each round gives every athlete one SMTP ending at random (a
-clean 250; QUIT answered 421, or not at all, after the 250; the final 250 past the client's 0.5 s timeout; the
-connection cut after the dot; a 451 to the message, then accepted; a 554 to the message), then
-runs the morning's ticks. Checks: nobody gets two emails, everyone whose message reached the
-server has exactly one, and each row ends as docs/email.md promises for its ending.
+clean 250; QUIT answered 421, or not at all, after the 250; the final 250 past the client's
+1.5 s timeout; the connection cut after the dot; a 451 to the message, then accepted; a 554 to
+the message), then runs the morning's ticks. Checks: nobody gets two emails, everyone whose
+message reached the server has exactly one, and each row ends as docs/email.md promises.
 
 Part 2, on PostgreSQL: each round dispatches a fleet's morning while a thread terminates every
 backend of the database (pg_terminate_backend) every 20-150 ms, for two ticks; then the later
@@ -96,7 +96,7 @@ class LogCount(logging.Handler):
             self.counts["row writes given up"] += 1
 
 
-def _settings(data_dir: Path, url: str | None, smtp_port: int, timeout_s: float = 0.5) -> Settings:
+def _settings(data_dir: Path, url: str | None, smtp_port: int, timeout_s: float = 1.5) -> Settings:
     return Settings(
         data_dir=data_dir,
         database_url=url,
@@ -257,7 +257,7 @@ def main() -> int:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     pg_url = PG_ADMIN.rsplit("/", 1)[0] + f"/{db_name}"
-    recorder = SmtpRecorder(late_s=1.5)
+    recorder = SmtpRecorder(late_s=3.5)
     smtp = Controller(recorder, hostname="127.0.0.1", port=free_port())
     smtp.start()
     started = time.monotonic()
