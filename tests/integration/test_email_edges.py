@@ -118,8 +118,11 @@ def test_a_connection_cut_after_the_dot_is_never_sent_again(
     smtp_server.recorder.after_dot.append("drop")
     settings = _settings()
     ids = _athletes(settings, "ana")
-    dispatch_due_emails(NOW, settings=settings)
-    dispatch_due_emails(_later(settings), settings=settings)
+    first = run_cli("email", "dispatch", "--now", NOW.isoformat())  # as cron would run it
+    assert first.exit_code == 1  # someone should look
+    assert first.output.strip() == "sent 0, already sent 0, not due 0, failed 0, unconfirmed 1"
+    again = run_cli("email", "dispatch", "--now", _later(settings).isoformat())
+    assert again.output.strip() == "sent 0, already sent 1, not due 0, failed 0"
     assert len(smtp_server.recorder.to("ana@example.org")) == 1
     row = _rows(settings)[ids["ana"]]
     assert row.status == "unconfirmed" and "no reply" in (row.error or "")
