@@ -44,6 +44,7 @@ soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
+	$(BIN)/python bench/soak_email.py
 
 clean:
 	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache
