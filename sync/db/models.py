@@ -91,7 +91,7 @@ class GarminAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
-    token_kind: Mapped[str] = mapped_column(String(8))  # garth | di
+    token_kind: Mapped[str] = mapped_column(String(16))  # personal_api | di | garth
     tokens_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | needs_reauth | rate_limited
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -102,6 +102,10 @@ class GarminAccount(Base):
     backfill_cursor: Mapped[date | None] = mapped_column(Date)
     wellness_cursor: Mapped[date | None] = mapped_column(Date)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the credential stops working (UTC): a Personal API key's chosen expiry; a garth
+    # token's issue time plus its lifetime when known; a DI refresh token's idle limit. None:
+    # not known.
+    credential_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     athlete: Mapped[Athlete] = relationship(back_populates="accounts")
 

@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
-from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
+from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncReport
 
 log = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 def guarded(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     report: SyncReport,
     settings: Settings,
     body: Callable[[], None],
@@ -84,7 +84,7 @@ def guarded(
 def _record_run(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     report: SyncReport,
     started: datetime,
     requests_before: int,
