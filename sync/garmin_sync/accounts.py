@@ -15,6 +15,7 @@ from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
+from sync.garmin.lifetime import credential_end
 from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import Tokens, personal_api_from_key, seal
 
@@ -88,9 +89,16 @@ def connect_personal_api(
 
 
 def add_tokens(
-    session: Session, athlete: Athlete, tokens: Tokens, settings: Settings, *, verify: bool = True
+    session: Session,
+    athlete: Athlete,
+    tokens: Tokens,
+    settings: Settings,
+    *,
+    verify: bool = True,
+    now: datetime | None = None,
 ) -> GarminAccount:
-    """Verify `tokens` with one profile call (refreshing them if needed), then store them.
+    """Verify `tokens` with one profile call (refreshing them if needed), then store them with
+    the date the credential ends (sync.garmin.lifetime).
 
     Replaces the athlete's previous tokens and clears a needs-re-auth / rate-limit state.
     Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens.
@@ -100,7 +108,8 @@ def add_tokens(
         client = GarminClient(tokens, settings)
         display_name = client.profile().display_name
         tokens = client.tokens  # may have been refreshed during the check
-    return _store(session, athlete, tokens, settings, display_name=display_name, credential_ends_at=None)
+    ends = credential_end(tokens, now)
+    return _store(session, athlete, tokens, settings, display_name=display_name, credential_ends_at=ends)
 
 
 def account_for(session: Session, athlete: Athlete) -> GarminAccount | None:
