@@ -96,3 +96,36 @@ def consume(session: Session, claims: InviteClaims, now: datetime | None = None)
     except IntegrityError:
         session.rollback()
         raise InviteUsed("this invite link was used already: ask for a new one") from None
+
+
+@dataclass(frozen=True)
+class IssuedInvite:
+    """What `issue_invite` made: the link, until when it works, and whether the athlete is new."""
+
+    url: str
+    expires_at: datetime
+    created_athlete: bool
+
+
+def issue_invite(
+    session: Session,
+    name: str,
+    settings: Settings,
+    *,
+    days: int = DEFAULT_INVITE_DAYS,
+    base: str | None = None,
+) -> IssuedInvite:
+    """An invite for the athlete called `name`, added first (time zone UTC until they set theirs
+    on the page) when there is none yet."""
+    from sync.athletes import add_athlete, resolve_athlete
+    from sync.errors import NotFoundError
+
+    created = False
+    try:
+        athlete = resolve_athlete(session, name)
+    except NotFoundError:
+        athlete = add_athlete(session, name, email=None, timezone="UTC")
+        created = True
+    now = time.time()
+    url = invite_link(athlete, settings, days=days, base=base, now=now)
+    return IssuedInvite(url, datetime.fromtimestamp(int(now + days * 86400), UTC), created)
