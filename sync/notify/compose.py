@@ -10,13 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
-from sync.credential_end import ended_reason, has_ended, warning
+from sync.credential_end import ended_reason, has_ended
 from sync.daily import compute_verdict, verdict_time
 from sync.db.models import Athlete, GarminAccount, VerdictRecord
 from sync.notify.links import connect_link, links_for
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
-from sync.notify.notices import garmin_account, late_data_line, stale_sync_line
+from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
+from sync.onboarding.reminder import reconnect_notice
 from sync.readiness import MODEL_VERSION
 from sync.workout_plan import watch_line
 
@@ -53,20 +54,6 @@ def _finish(
     )
 
 
-def reconnect_notice(
-    session: Session, athlete: Athlete, now: datetime, settings: Settings
-) -> dict[str, str | None] | None:
-    """The warning that the athlete's Garmin credential ends within 14 days, with a link to
-    connect with a Personal API key; None when it does not."""
-    account = garmin_account(session, athlete)
-    if account is None:
-        return None
-    found = warning(account.token_kind, account.credential_ends_at, athlete.timezone, now)
-    if found is None:
-        return None
-    return {"text": found.text, "link": connect_link(athlete, settings)}
-
-
 def daily_message(
     session: Session, athlete: Athlete, day: date, now: datetime, settings: Settings
 ) -> EmailMessage:
@@ -86,7 +73,7 @@ def daily_message(
         notices=notices,
         links=links,
         watch=watch_line(session, athlete.id, day, str(payload["flag"])),
-        reconnect=reconnect_notice(session, athlete, now, settings),
+        reconnect=reconnect_notice(session, athlete, settings, now),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)
 

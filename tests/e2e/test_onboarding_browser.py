@@ -53,12 +53,17 @@ def _configured(settings: Settings, sandbox: Sandbox) -> Settings:
 def _synced(settings: Settings, athlete_id: int) -> bool:
     with session_scope(settings) as session:
         runs = session.scalars(select(SyncRun.status).where(SyncRun.athlete_id == athlete_id)).all()
-        verdicts = session.scalars(select(VerdictRecord.id).where(VerdictRecord.athlete_id == athlete_id)).all()
+        verdicts = session.scalars(
+            select(VerdictRecord.id).where(VerdictRecord.athlete_id == athlete_id)
+        ).all()
     return "ok" in runs and len(verdicts) >= 2
 
 
 def test_invite_link_to_first_sync_in_the_browser(
-    settings: Settings, sandbox: Sandbox, page, tmp_path: Path  # noqa: ANN001
+    settings: Settings,
+    sandbox: Sandbox,
+    page,
+    tmp_path: Path,  # noqa: ANN001
 ) -> None:
     configured = _configured(settings, sandbox)
     key = sandbox.issue_personal_api_key(expires_in_days=90)
@@ -100,7 +105,9 @@ def test_invite_link_to_first_sync_in_the_browser(
         page.screenshot(path=str(tmp_path / "onboarding-connected.png"), full_page=True)
         assert wait_for(lambda: _synced(configured, ana_id), 60)
         synced_s = time.monotonic() - started
-        print(f"\nonboarding: connected {connected_s:.1f} s, first sync and verdicts {synced_s:.1f} s after opening")
+        print(
+            f"\nonboarding: connected in {connected_s:.1f} s, first sync and verdicts after {synced_s:.1f} s"
+        )
 
         with session_scope(configured) as session:
             account = session.scalar(select(GarminAccount))
@@ -108,7 +115,9 @@ def test_invite_link_to_first_sync_in_the_browser(
             assert account is not None and athlete is not None
             assert account.token_kind == "personal_api" and account.status == "ok"
             assert account.credential_ends_at is not None
-            assert abs(account.credential_ends_at - (datetime.now(UTC) + timedelta(days=90))) < timedelta(hours=1)
+            assert abs(account.credential_ends_at - (datetime.now(UTC) + timedelta(days=90))) < timedelta(
+                hours=1
+            )
             assert (athlete.email, athlete.timezone, athlete.send_time) == (
                 "ana@example.org",
                 "Europe/Berlin",
