@@ -73,9 +73,9 @@ def warning(kind: str, ends_at: datetime | None, timezone: str, now: datetime) -
     return CredentialWarning(left, step, day, text)
 
 
-def ended_reason(kind: str, ends_at: datetime) -> str:
-    """The account's re-auth reason once the credential has ended."""
-    day = ends_at.date().isoformat()
+def ended_reason(kind: str, ends_at: datetime, timezone: str = "UTC") -> str:
+    """The account's re-auth reason once the credential has ended (the date as the athlete's)."""
+    day = ends_on(ends_at, timezone).isoformat()
     if kind == "personal_api":
         return f"the Personal API key expired on {day}: create a new key in Garmin Connect"
     if kind == "di":

@@ -18,5 +18,8 @@ def expire_if_ended(account: GarminAccount, now: datetime | None = None) -> bool
     ends = account.credential_ends_at
     if ends is None or not has_ended(ends, now or datetime.now(UTC)):
         return False
-    account.status, account.status_reason = "needs_reauth", ended_reason(account.token_kind, ends)
+    account.status, account.status_reason = (
+        "needs_reauth",
+        ended_reason(account.token_kind, ends, account.athlete.timezone),
+    )
     return True
