@@ -7,7 +7,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -115,6 +115,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "wellness to",
             "backfilled to",
             "last sync",
+            "credential ends",
         )
         for account, who in session.execute(query.order_by(Athlete.name)):
             detail = ""
@@ -132,8 +133,24 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 str(account.wellness_cursor or ""),
                 str(account.backfill_cursor or ""),
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
+                credential_end_cell(account.token_kind, account.credential_ends_at, who.timezone),
             )
         console.print(table)
+
+
+def credential_end_cell(kind: str, ends_at: datetime | None, timezone: str) -> str:
+    """`2027-01-05 (in 7 days: connect again)` for a status table; `unknown` without a date."""
+    from sync.credential_end import WARN_DAYS, days_left
+
+    if ends_at is None:
+        return "unknown"
+    left = days_left(ends_at, timezone, datetime.now(UTC))
+    day = ends_at.strftime("%Y-%m-%d")
+    if ends_at <= datetime.now(UTC):
+        return f"{day} (ended: `legday athlete invite` or `legday garmin connect`)"
+    if left <= WARN_DAYS[0]:
+        return f"{day} (in {left} days: connect again with a Personal API key)"
+    return f"{day} (in {left} days)"
 
 
 @garmin_app.command("login")

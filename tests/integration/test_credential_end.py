@@ -8,6 +8,7 @@ re-auth email over the following mornings. Time is the injected `now`, never a s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 
@@ -116,3 +117,26 @@ def test_the_email_alone_tells_once_when_no_sync_ran_at_the_end(
     (told,) = smtp_server.recorder.messages
     assert "reconnect Garmin" in told["Subject"]
     assert "Personal API key expired on" in told.get_body(("plain",)).get_content()
+
+
+def test_both_status_commands_show_when_the_credential_ends(
+    settings: Settings, sandbox: Sandbox, child_env: dict[str, str]
+) -> None:
+    from sync.db.migrate import upgrade
+    from tests.helpers import legday_process
+
+    upgrade(settings)
+    linked = garmin_settings_for(settings, sandbox)
+    with session_scope(linked) as session:
+        ana = add_athlete(session, "ana", email=None, timezone=TZ)
+        ends = _link("personal_api", sandbox)(session, ana, linked).credential_ends_at
+    assert ends is not None
+    env = {**child_env, "LEGDAY_SECRET_KEY": linked.secret_key.get_secret_value(), "COLUMNS": "250"}  # type: ignore[union-attr]
+    as_json = legday_process("status", "--json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    (row,) = json.loads(as_json.stdout)
+    assert row["credential_kind"] == "personal_api" and row["credential_days_left"] in (29, 30)
+    assert row["credential_ends_at"].startswith(ends.date().isoformat())
+    table = legday_process("garmin", "status", env=env)
+    assert table.returncode == 0, table.stderr
+    assert "credential ends" in table.stdout and ends.strftime("%Y-%m-%d") in table.stdout
