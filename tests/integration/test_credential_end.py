@@ -140,3 +140,41 @@ def test_both_status_commands_show_when_the_credential_ends(
     table = legday_process("garmin", "status", env=env)
     assert table.returncode == 0, table.stderr
     assert "credential ends" in table.stdout and ends.strftime("%Y-%m-%d") in table.stdout
+
+
+def test_accounts_stored_before_learn_their_end_from_the_migration_or_the_next_sync(
+    settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.fernet import Fernet
+
+    from sync.db.migrate import upgrade
+    from sync.garmin.tokens import seal
+    from sync.garmin_sync import open_client
+
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+    configured = garmin_settings_for(get_settings(), sandbox)
+    upgrade(configured, revision="0005_personal_api")
+    with session_scope(configured) as session:
+        for name in ("ana", "bo"):
+            athlete = add_athlete(session, name, email=None, timezone=TZ)
+            session.add(
+                GarminAccount(
+                    athlete_id=athlete.id,
+                    token_kind="garth",
+                    tokens_encrypted=seal(configured, sandbox.issue_garth_tokens()),
+                    status="ok",
+                    backoff_s=0.0,
+                )
+            )
+    upgrade(configured)  # 0006 backfills from the tokens
+    recorded = datetime(2027, 3, 18, 5, 33, 2, tzinfo=UTC)
+    with session_scope(configured) as session:
+        accounts = session.scalars(select(GarminAccount).order_by(GarminAccount.id)).all()
+        assert [a.credential_ends_at for a in accounts] == [recorded, recorded]
+        accounts[1].credential_ends_at = None  # as if the key had not been at hand
+    with session_scope(configured) as session:
+        account = session.scalars(select(GarminAccount).order_by(GarminAccount.id)).all()[1]
+        open_client(session, account, configured)  # what every sync does first
+    with session_scope(configured) as session:
+        assert session.scalars(select(GarminAccount.credential_ends_at)).all() == [recorded, recorded]

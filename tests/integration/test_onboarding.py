@@ -161,3 +161,34 @@ def test_key_and_invite_never_logged_and_first_sync_is_a_task_without_the_key(
     assert message["headers"]["task"] == "worker.tasks.sync_account"
     assert json.loads(base64.b64decode(message["body"]))[0] == [account.id, True]
     queue.flushdb()
+
+
+def test_the_report_page_warns_before_the_key_ends_and_links_to_a_working_invite(
+    db_settings: Settings, sandbox: Sandbox
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sync.athletes import add_athlete
+    from sync.garmin_sync.accounts import connect_personal_api
+    from sync.report.links import report_link
+
+    settings = _configured(db_settings, sandbox)
+    with serve(create_app(settings)) as url:
+        with session_scope(settings) as session:
+            ana = add_athlete(session, "ana", email=None, timezone="UTC")
+            key = sandbox.issue_personal_api_key(expires_in_days=30)
+            account = connect_personal_api(session, ana, key, 30, settings)
+            page_url = report_link(ana, settings=settings, base=url)
+        with httpx.Client(timeout=30) as client:
+            assert 'id="reconnect"' not in client.get(page_url).text  # 30 days left: no warning yet
+            with session_scope(settings) as session:
+                stored = session.get(GarminAccount, account.id)
+                assert stored is not None
+                stored.credential_ends_at = datetime.now(UTC) + timedelta(days=7, seconds=30)
+            page = client.get(page_url)
+            assert page.status_code == 200 and 'id="reconnect"' in page.text
+            assert "Personal API key ends in 7 days" in page.text
+            found = re.search(r'href="([^"]+)" id="reconnect-link"', page.text)
+            assert found is not None and "/join/" in found.group(1)
+            invite = client.get(found.group(1).replace("&amp;", "&"))
+            assert invite.status_code == 200 and 'name="key"' in invite.text
