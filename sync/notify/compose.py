@@ -17,7 +17,7 @@ from sync.notify.message import add_delivery_headers, stable_message_id, unsubsc
 from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
 from sync.readiness import MODEL_VERSION
-from sync.workout_plan import watch_line
+from sync.workout_plan import push_impossible_line, watch_line
 
 
 def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
@@ -70,7 +70,8 @@ def daily_message(
         name=athlete.name,
         notices=notices,
         links=links,
-        watch=watch_line(session, athlete.id, day, str(payload["flag"])),
+        watch=watch_line(session, athlete.id, day, str(payload["flag"]))
+        or push_impossible_line(session, athlete.id),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)
 
@@ -81,6 +82,11 @@ def reauth_message(
     """The one email telling the athlete their Garmin account needs new tokens."""
     links = links_for(session, athlete, day, settings)
     message = render_reauth_email(
-        to=athlete.email or "", sender=settings.mail_from, name=athlete.name, reason=None, links=links
+        to=athlete.email or "",
+        sender=settings.mail_from,
+        name=athlete.name,
+        reason=None,
+        links=links,
+        kind=account.token_kind,
     )
     return _finish(message, athlete, day, "reauth", now, settings, links)

@@ -142,10 +142,19 @@ def render_daily_email(
 
 
 def render_reauth_email(
-    *, to: str, sender: str, name: str | None, reason: str | None, links: dict[str, Any] | None = None
+    *,
+    to: str,
+    sender: str,
+    name: str | None,
+    reason: str | None,
+    links: dict[str, Any] | None = None,
+    kind: str | None = None,
 ) -> EmailMessage:
-    """The one email an athlete gets when their Garmin account needs new tokens."""
-    context = {"name": name, "reason": reason, "links": links}
+    """The one email an athlete gets when their Garmin account needs new tokens.
+
+    `kind` is the account's credential kind: a Personal API account is told to make a new key.
+    """
+    context = {"name": name, "reason": reason, "links": links, "kind": kind}
     message = EmailMessage()
     message["Subject"] = "legday needs you: reconnect Garmin to get your daily answer again"
     message["From"] = sender
