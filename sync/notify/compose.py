@@ -19,7 +19,7 @@ from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
 from sync.onboarding.reminder import reconnect_notice
 from sync.readiness import MODEL_VERSION
-from sync.workout_plan import watch_line
+from sync.workout_plan import push_impossible_line, watch_line
 
 
 def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
@@ -72,7 +72,8 @@ def daily_message(
         name=athlete.name,
         notices=notices,
         links=links,
-        watch=watch_line(session, athlete.id, day, str(payload["flag"])),
+        watch=watch_line(session, athlete.id, day, str(payload["flag"]))
+        or push_impossible_line(session, athlete.id),
         reconnect=reconnect_notice(session, athlete, settings, now),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)
@@ -92,5 +93,6 @@ def reauth_message(
         reason=reason,
         links=links,
         connect=connect_link(athlete, settings, days=30),
+        kind=account.token_kind,
     )
     return _finish(message, athlete, day, "reauth", now, settings, links)

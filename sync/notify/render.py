@@ -155,10 +155,14 @@ def render_reauth_email(
     reason: str | None,
     links: dict[str, Any] | None = None,
     connect: str | None = None,
+    kind: str | None = None,
 ) -> EmailMessage:
-    """The one email an athlete gets when their Garmin account needs new tokens; `connect` is
-    an invite link to connect again with a Personal API key."""
-    context = {"name": name, "reason": reason, "links": links, "connect": connect}
+    """The one email an athlete gets when their Garmin account needs new tokens.
+
+    `connect` is an invite link to connect again with a Personal API key; `kind` is the
+    account's credential kind (a Personal API account is told to make a new key).
+    """
+    context = {"name": name, "reason": reason, "links": links, "connect": connect, "kind": kind}
     message = EmailMessage()
     message["Subject"] = "legday needs you: reconnect Garmin to get your daily answer again"
     message["From"] = sender

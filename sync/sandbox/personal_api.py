@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -131,7 +132,7 @@ class PersonalApiRoutes(SandboxState):
                 token = self._pa_tokens.get(authorization[7:].strip())
             if token is None:
                 return "bearer", None, None
-            return "bearer", token[0], token[2] if token[1] > self.clock.now() else None
+            return "bearer", token[0], token[2]  # expired or not: checked when answering
         return None, None, None
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -139,31 +140,42 @@ class PersonalApiRoutes(SandboxState):
     def _pa_route(
         self, method: str, path: str, query: dict[str, str], headers: Any, kind: str | None, key: str | None
     ) -> Reply:
-        """Answer one request to the Personal API host."""
-        if path == TOKEN_PATH:
-            return self._pa_exchange(method, kind, key)
-        if method != "GET":
-            return Reply(405, b"", None)  # read-only: no workouts, no calendar
-        if kind != "bearer" or key is None:
-            return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
-        with self._lock:
-            entry = self._pa_keys.get(key)
-        if entry is None or entry.revoked or entry.expires_at <= self.clock.now():
-            return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
+        """Answer one request to the Personal API host, counting it in flight for its key."""
+        if key is None:
+            return self._pa_answer(method, path, query, headers, kind, key)
         with self._lock:
             self._pa_in_flight[key] = self._pa_in_flight.get(key, 0) + 1
             in_flight = self._pa_in_flight[key]
         try:
             if in_flight > self.personal_api_parallel_limit:
-                self._violation(f"{in_flight} requests of one key at once ({path})")
+                self._violation(f"{in_flight} requests of one key at once ({method} {path})")
                 return Reply(429, b"", None, {"Retry-After": self.personal_api_retry_after})
-            account = self.accounts[entry.account]
-            if self._over_budget(account):  # type: ignore[attr-defined]
-                return Reply(429, b"", None, {"Retry-After": self.personal_api_retry_after})
-            return self._pa_get(account, path, query, headers)
+            if self.faults.latency_ms:
+                time.sleep(self.faults.latency_ms / 1000)
+            return self._pa_answer(method, path, query, headers, kind, key)
         finally:
             with self._lock:
                 self._pa_in_flight[key] -= 1
+
+    def _pa_answer(
+        self, method: str, path: str, query: dict[str, str], headers: Any, kind: str | None, key: str | None
+    ) -> Reply:
+        if path == TOKEN_PATH:
+            return self._pa_exchange(method, kind, key)
+        if method != "GET":
+            return Reply(405, b"", None)  # read-only: no workouts, no calendar
+        auth = headers.get("Authorization", "")
+        with self._lock:
+            token = self._pa_tokens.get(auth[7:].strip()) if auth.startswith("Bearer ") else None
+            entry = self._pa_keys.get(key or "")
+        if kind != "bearer" or token is None or token[1] <= self.clock.now():
+            return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
+        if entry is None or entry.revoked or entry.expires_at <= self.clock.now():
+            return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
+        account = self.accounts[entry.account]
+        if self._over_budget(account):  # type: ignore[attr-defined]
+            return Reply(429, b"", None, {"Retry-After": self.personal_api_retry_after})
+        return self._pa_get(account, path, query, headers)
 
     def _pa_exchange(self, method: str, kind: str | None, key: str | None) -> Reply:
         if method != "POST":

@@ -232,7 +232,7 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         )
         with self._lock:
             self.log.append(entry)
-        if self.faults.latency_ms:
+        if self.faults.latency_ms and not personal:  # the Personal API's is inside its in-flight count
             time.sleep(self.faults.latency_ms / 1000)
         reply = self._faulted(method, path, account_name, writer)
         if reply is None and writer.broken:

@@ -22,9 +22,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
@@ -61,6 +63,15 @@ class RequestCounter:
         """Record `n` more requests."""
         with self._lock:
             self.total += n
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What came back: status, headers and the whole body (read inside the key's slot)."""
+
+    status: int
+    headers: CaseInsensitiveDict[str]
+    body: bytes
 
 
 class _Retry(Exception):
@@ -129,23 +140,35 @@ class PersonalApiTransport:
         return f"https://{ep.HOST}{path}", {}
 
     def _wire(
-        self, method: str, path: str, headers: dict[str, str], params: dict[str, Any] | None, stream: bool
-    ) -> requests.Response:
-        """One request through the key's gate and the pacer; transport failures mapped."""
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        params: dict[str, Any] | None = None,
+        *,
+        cap: int | None = None,
+    ) -> _Answer:
+        """One request through the key's gate and the pacer, its body read inside the slot.
+
+        The body is read before the slot is given back (a download still streaming is still in
+        flight); with `cap`, it is streamed and refused past `cap` bytes.
+        """
         url, host = self._url(path)
         with self._gate.slot(self._clock, self._sleep):
             self._pacer.wait()
             self.counter.add()
             try:
-                return self._session.request(
+                resp = self._session.request(
                     method,
                     url,
                     headers={**host, **headers},
                     params=params,
-                    stream=stream,
+                    stream=cap is not None,
                     timeout=self._timeout,
                     allow_redirects=False,
                 )
+                with resp:
+                    return _Answer(resp.status_code, CaseInsensitiveDict(resp.headers), self._body(resp, cap))
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
                 raise _Retry(f"{path}: body cut short") from None
             except requests.Timeout:
@@ -160,6 +183,23 @@ class PersonalApiTransport:
                 ) from None
             except requests.RequestException as exc:
                 raise GarminUnavailable(f"{path}: request failed ({type(exc).__name__})") from None
+
+    @staticmethod
+    def _body(resp: requests.Response, cap: int | None) -> bytes:
+        """The whole body; with `cap`, streamed and refused above it (only on a 2xx)."""
+        if cap is None or resp.status_code >= 300:
+            return resp.content
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > cap:
+            raise UnsafeArchiveError(f"download is {declared} bytes, over the {cap}-byte cap")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > cap:
+                raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _retrying(self, what: str, attempt_fn: Callable[[], Any]) -> Any:
         """Run `attempt_fn` until it succeeds; transient failures and short 429s retried."""
@@ -182,9 +222,9 @@ class PersonalApiTransport:
                     self._sleep(retry_delay(attempt, base_s=self.settings.garmin_backoff_s))
         raise AssertionError("unreachable")
 
-    def _rate_limited(self, resp: requests.Response, what: str) -> Exception:
+    def _rate_limited(self, answer: _Answer, what: str) -> Exception:
         """A 429: `_Retry` when the wait is short enough to sit out, else GarminRateLimited."""
-        header = parse_retry_after(resp.headers.get("Retry-After"))
+        header = parse_retry_after(answer.headers.get("Retry-After"))
         wait = header if header is not None else self.settings.garmin_429_backoff_s
         if header is not None and wait <= self.settings.garmin_personal_inline_wait_s:
             return _Retry(f"{what}: HTTP 429", wait=wait)
@@ -203,30 +243,24 @@ class PersonalApiTransport:
         """Exchange the key for a new bearer token now, and report it to `on_refresh`."""
 
         def attempt() -> str:
-            resp = self._wire(
+            answer = self._wire(
                 "POST",
                 ep.TOKEN,
                 {"Authorization": f"ApiKey {self.tokens.api_key}", "Accept": "text/plain, */*"},
-                None,
-                False,
             )
-            with resp:
-                status = resp.status_code
-                if status in (401, 403):
-                    raise PersonalApiKeyRejected(
-                        f"Garmin refused the Personal API key (HTTP {status}): it is wrong, expired or "
-                        "revoked; create a new key in Garmin Connect and connect again"
-                    )
-                if status == 429:
-                    raise self._rate_limited(resp, "Personal API token exchange")
-                if status in _TRANSIENT:
-                    raise _Retry(f"Personal API token exchange: HTTP {status}")
-                if status != 200:
-                    raise GarminBadResponse(f"Personal API token exchange: HTTP {status}", status=status)
-                try:
-                    token = resp.text.strip()
-                except requests.RequestException:
-                    raise _Retry("Personal API token exchange: body cut short") from None
+            status = answer.status
+            if status in (401, 403):
+                raise PersonalApiKeyRejected(
+                    f"Garmin refused the Personal API key (HTTP {status}): it is wrong, expired or "
+                    "revoked; create a new key in Garmin Connect and connect again"
+                )
+            if status == 429:
+                raise self._rate_limited(answer, "Personal API token exchange")
+            if status in _TRANSIENT:
+                raise _Retry(f"Personal API token exchange: HTTP {status}")
+            if status != 200:
+                raise GarminBadResponse(f"Personal API token exchange: HTTP {status}", status=status)
+            token = answer.body.decode("ascii", "replace").strip()
             if not token or not all("!" <= ch <= "~" for ch in token):
                 raise GarminBadResponse("Personal API token exchange: the answer is not a token")
             return token
@@ -246,8 +280,14 @@ class PersonalApiTransport:
     # -- data calls --------------------------------------------------------------------------
 
     def _get(
-        self, path: str, params: dict[str, Any] | None, accept: str, *, stream: bool, forbidden_is_auth: bool
-    ) -> requests.Response:
+        self,
+        path: str,
+        params: dict[str, Any] | None,
+        accept: str,
+        *,
+        cap: int | None = None,
+        forbidden_is_auth: bool = False,
+    ) -> _Answer:
         """One GET attempt with a valid token: exchanged when due, and once again after a 401.
 
         Raises `_Retry` for what is worth another try; the caller's `_retrying` decides.
@@ -257,24 +297,18 @@ class PersonalApiTransport:
             if self._needs_exchange():
                 self.exchange()
                 exchanged = True
-            resp = self._wire(
-                "GET",
-                path,
-                {"Authorization": f"Bearer {self.tokens.access_token}", "Accept": accept},
-                params,
-                stream,
-            )
-            status = resp.status_code
+            bearer = {"Authorization": f"Bearer {self.tokens.access_token}", "Accept": accept}
+            answer = self._wire("GET", path, bearer, params, cap=cap)
+            status = answer.status
             if status < 400:
-                return resp
-            resp.close()
+                return answer
             if status == 401 and not exchanged:
                 log.info("garmin: 401 on %s, exchanging the Personal API key once", path)
                 self.exchange()
                 exchanged = True
                 continue
             if status == 429:
-                raise self._rate_limited(resp, path)
+                raise self._rate_limited(answer, path)
             if status in _TRANSIENT:
                 raise _Retry(f"{path}: HTTP {status}")
             raise self._map_status(status, path, forbidden_is_auth=forbidden_is_auth)
@@ -307,41 +341,16 @@ class PersonalApiTransport:
             raise AssertionError("the Personal API is read-only")
 
         def call() -> Any:
-            resp = self._get(
-                path, params, "application/json", stream=False, forbidden_is_auth=forbidden_is_auth
-            )
-            try:
-                content = resp.content
-            except requests.RequestException:
-                raise _Retry(f"{path}: body cut short") from None
-            if resp.status_code == 204 or not content.strip():
+            answer = self._get(path, params, "application/json", forbidden_is_auth=forbidden_is_auth)
+            if answer.status == 204 or not answer.body.strip():
                 return None
             try:
-                return json.loads(content)
+                return json.loads(answer.body)
             except ValueError:
                 raise _Retry(f"{path}: body cut short or not JSON") from None
 
         return self._retrying(path, call)
 
     def _download(self, path: str, cap: int) -> bytes:
-        """A streamed ZIP (Accept: application/x-zip-compressed), refused above `cap` bytes."""
-
-        def call() -> bytes:
-            resp = self._get(path, None, ep.ZIP, stream=True, forbidden_is_auth=False)
-            with resp:
-                declared = resp.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > cap:
-                    raise UnsafeArchiveError(f"download is {declared} bytes, over the {cap}-byte cap")
-                chunks: list[bytes] = []
-                size = 0
-                try:
-                    for chunk in resp.iter_content(64 * 1024):
-                        size += len(chunk)
-                        if size > cap:
-                            raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
-                        chunks.append(chunk)
-                except requests.RequestException:  # cut short, reset, undecodable: fetched again
-                    raise _Retry(f"{path}: body cut short") from None
-            return b"".join(chunks)
-
-        return self._retrying(path, call)
+        """A ZIP (Accept: application/x-zip-compressed), refused above `cap` bytes."""
+        return self._retrying(path, lambda: self._get(path, None, ep.ZIP, cap=cap).body)
