@@ -192,3 +192,59 @@ def test_the_report_page_warns_before_the_key_ends_and_links_to_a_working_invite
             assert found is not None and "/join/" in found.group(1)
             invite = client.get(found.group(1).replace("&amp;", "&"))
             assert invite.status_code == 200 and 'name="key"' in invite.text
+
+
+def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
+    db_settings: Settings, sandbox: Sandbox
+) -> None:
+    """The renewal path the warnings link to: a garth athlete in needs_reauth pastes a key."""
+    from sync.athletes import add_athlete
+    from sync.garmin_sync.accounts import add_tokens
+    from tests.helpers import wait_for
+
+    settings = _configured(db_settings, sandbox)
+    with session_scope(settings) as session:
+        ana = add_athlete(session, "ana", email="ana@example.org", timezone="UTC")
+        add_tokens(session, ana, sandbox.issue_garth_tokens(), settings).status = "needs_reauth"
+    key = sandbox.issue_personal_api_key(expires_in_days=365)
+    with serve(create_app(settings)) as url:
+        link = _invite(settings, url)
+        with httpx.Client(timeout=30) as client:
+            csrf = _open(client, link)
+            done = client.post(link, data=_form(csrf, key, expires="365"))
+            assert done.status_code == 200 and "first sync is running" in done.text
+
+        def synced() -> bool:
+            with session_scope(settings) as session:
+                account = session.scalar(select(GarminAccount))
+                return account is not None and account.last_sync_at is not None
+
+        assert wait_for(synced, 60)
+    with session_scope(settings) as session:
+        (account,) = session.scalars(select(GarminAccount)).all()
+        assert (account.token_kind, account.status) == ("personal_api", "ok")
+
+
+def test_legday_athlete_invite_prints_one_working_link(settings: Settings) -> None:
+    from sync.db.migrate import upgrade
+    from sync.onboarding.invites import verify_invite
+    from tests.helpers import run_cli
+
+    upgrade(settings)
+    result = run_cli("athlete", "invite", "bo", "--days", "3", "--base-url", "https://legday.example.org")
+    assert result.exit_code == 0, result.output
+    (url,) = [line for line in result.stdout.splitlines() if line.startswith("https://")]
+    assert url.startswith("https://legday.example.org/join/")
+    claims = verify_invite(url.rsplit("/", 1)[1], settings)
+    assert claims is not None
+    with session_scope(settings) as session:
+        bo = session.scalar(select(Athlete).where(Athlete.name == "bo"))
+        assert bo is not None and claims.athlete_id == bo.id  # added for the invite
+    assert timedelta_days(claims.expires_at) in (2, 3)
+    assert run_cli("athlete", "invite", "bo", "--days", "61").exit_code == 2
+
+
+def timedelta_days(moment) -> int:  # noqa: ANN001 - an aware datetime
+    from datetime import UTC, datetime
+
+    return (moment - datetime.now(UTC)).days
