@@ -86,6 +86,11 @@ def add_tokens_command(
         console.print(
             f"linked {name} to Garmin user {account.display_name} ({tokens.kind} tokens, stored encrypted)"
         )
+        if account.credential_ends_at is not None:
+            console.print(
+                f"these tokens end about {account.credential_ends_at:%Y-%m-%d} (legday warns 14, 7 and 1 "
+                f"days before); a Personal API key is the lasting way in: `legday athlete invite {name}`"
+            )
     if sync_now:
         sync_command(name)
     elif settings.redis_url:
