@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib import metadata
 
 REQUIREMENT = "garminconnect>=0.3,<0.4"
-INSTALL = "pip install 'legday-sync[login]'  (or: pip install '" + REQUIREMENT + "')"
+INSTALL = "pip install 'legday-sync[login]' (or: pip install '" + REQUIREMENT + "')"
 
 
 def _major_minor(version: str) -> tuple[int, int]:

@@ -117,16 +117,6 @@ def test_add_tokens_refuses_garbage_clearly(cli_env: Sandbox, tmp_path: Path) ->
     assert both.exit_code == 2
 
 
-def test_login_without_garminconnect_explains(cli_env: Sandbox) -> None:
-    try:
-        import garminconnect  # noqa: F401
-    except ImportError:
-        result = run_cli("garmin", "login", "--athlete", "x")
-        assert result.exit_code == 2
-    else:
-        pytest.skip("garminconnect is installed here")
-
-
 def test_run_demo(settings: Settings) -> None:
     result = run_demo(settings, SAMPLES)
     assert result.report.status == "ok" and result.requests > 0
