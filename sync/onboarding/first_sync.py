@@ -58,7 +58,18 @@ def queue_first_sync(account_id: int, settings: Settings) -> bool:
 
 def run_first_sync(account_id: int, settings: Settings, *, now: datetime | None = None) -> str:
     """Sync the account here (under its lock), then compute today's and tomorrow's verdicts;
-    returns the sync's status (`busy` when another sync holds the account)."""
+    returns the sync's status (`busy` when another sync holds the account, `failed` when it
+    stopped on an error: logged by type only, and the dispatcher or the next sync tries again)."""
+    try:
+        return _sync_then_verdicts(account_id, settings, now)
+    except Exception as exc:  # noqa: BLE001 - runs after the response: nobody else would log it
+        log.warning(
+            "first sync of account %s stopped (%s); the next sync retries", account_id, type(exc).__name__
+        )
+        return "failed"
+
+
+def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | None) -> str:
     result = sync_account_now(account_id, settings=settings, now=now)
     if result.report is None or result.status not in ("ok", "partial"):
         return result.status

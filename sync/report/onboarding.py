@@ -213,7 +213,7 @@ async def join(signed: str, request: Request) -> Response:
             )
         except PermanentError as exc:  # a refused key, a bad setting: one line, never the key
             session.rollback()
-            return again(422, f"{exc} Nothing was stored.")
+            return again(422, f"{str(exc).rstrip('.')}. Nothing was stored.")
         athlete = session.get(Athlete, claims.athlete_id)
         assert athlete is not None
         return (
