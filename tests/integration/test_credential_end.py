@@ -63,7 +63,8 @@ def test_warned_14_7_1_days_before_then_exactly_one_reauth_email(
         account_id, ends = account.id, account.credential_ends_at
     assert ends is not None  # every kind knows its end from the moment it is linked
     expected = {
-        "garth": datetime(2027, 3, 18, 5, 33, 2, tzinfo=UTC),  # the sandbox token's mfa_expiration_timestamp
+        # The sandbox token's mfa_expiration_timestamp: a year after a login 90 days ago.
+        "garth": linked_at + timedelta(days=365 - 90),
         "di": linked_at + DI_REFRESH_IDLE,  # the refresh token issued with the access JWT
         "personal_api": linked_at + timedelta(days=30),  # the expiry chosen for the key
     }[kind]
@@ -168,10 +169,14 @@ def test_accounts_stored_before_learn_their_end_from_the_migration_or_the_next_s
                 )
             )
     upgrade(configured)  # 0006 backfills from the tokens
-    recorded = datetime(2027, 3, 18, 5, 33, 2, tzinfo=UTC)
+    recorded = None
     with session_scope(configured) as session:
         accounts = session.scalars(select(GarminAccount).order_by(GarminAccount.id)).all()
-        assert [a.credential_ends_at for a in accounts] == [recorded, recorded]
+        recorded = accounts[0].credential_ends_at  # garth's mfa_expiration_timestamp, in UTC
+        assert recorded is not None and abs(recorded - datetime.now(UTC) - timedelta(days=275)) < timedelta(
+            hours=1
+        )
+        assert accounts[1].credential_ends_at == recorded
         accounts[1].credential_ends_at = None  # as if the key had not been at hand
     with session_scope(configured) as session:
         account = session.scalars(select(GarminAccount).order_by(GarminAccount.id)).all()[1]
