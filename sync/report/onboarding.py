@@ -155,14 +155,17 @@ async def _fields(request: Request) -> dict[str, str]:
     return {k: v[-1] for k, v in fields.items()}
 
 
-def _limited(request: Request, claims: InviteClaims) -> bool:
+def _limited(request: Request, claims: InviteClaims) -> str | None:
+    """None when the post may go on; else `limited` (too many tries) or `unavailable` (no limiter:
+    Redis is down, so the post is refused rather than let through unlimited)."""
     limiter: RateLimiter = request.app.state.join_limiter
     client = request.client.host if request.client else "unknown"
     try:
-        return any(limiter.hit(k) is not None for k in (f"join:{claims.nonce}", f"join-ip:{client}"))
-    except Exception:  # noqa: BLE001 - no limiter (Redis down): refuse rather than allow guessing
-        log.warning("onboarding: rate limiter unavailable; post refused")
-        return True
+        hits = [limiter.hit(k) for k in (f"join:{claims.nonce}", f"join-ip:{client}")]
+    except Exception as exc:  # noqa: BLE001 - any limiter failure means the same here
+        log.warning("onboarding: rate limiter unavailable (%s); post refused", type(exc).__name__)
+        return "unavailable"
+    return "limited" if any(h is not None for h in hits) else None
 
 
 @router.post("/join/{signed}", response_class=HTMLResponse)
@@ -191,6 +194,12 @@ async def join(signed: str, request: Request) -> Response:
 
         if not csrf_good:
             return again(403, "This form had expired. Please paste your key again and connect.")
+        if limited == "unavailable":
+            busy = again(
+                503, "legday cannot take this form just now; nothing was stored. Try again in a minute."
+            )
+            busy.headers["Retry-After"] = "60"
+            return busy
         if limited:
             return again(429, "Too many tries: wait a minute, then try again.")
         try:

@@ -248,3 +248,27 @@ def timedelta_days(moment) -> int:  # noqa: ANN001 - an aware datetime
     from datetime import UTC, datetime
 
     return (moment - datetime.now(UTC)).days
+
+
+def test_without_its_rate_limiter_the_page_refuses_with_503_and_stores_nothing(
+    settings: Settings, sandbox: Sandbox
+) -> None:
+    import socket
+
+    from sync.db.migrate import upgrade
+
+    upgrade(settings)
+    with socket.socket() as probe:  # a port nobody listens on: Redis is down
+        probe.bind(("127.0.0.1", 0))
+        dead = f"redis://127.0.0.1:{probe.getsockname()[1]}/0"
+    configured = _configured(settings, sandbox, redis_url=dead)
+    key = sandbox.issue_personal_api_key()
+    with serve(create_app(configured)) as url:
+        link = _invite(configured, url)
+        with httpx.Client(timeout=30) as client:
+            csrf = _open(client, link)
+            refused = client.post(link, data=_form(csrf, key))
+    assert refused.status_code == 503 and refused.headers["retry-after"] == "60"
+    assert "nothing was stored" in refused.text
+    with session_scope(configured) as session:
+        assert session.scalars(select(GarminAccount)).all() == []
