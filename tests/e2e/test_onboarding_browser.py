@@ -78,6 +78,7 @@ def test_invite_link_to_first_sync_in_the_browser(
         assert response is not None and response.status == 200
         assert "Personal API Token" in page.locator("#steps").inner_text()
         assert "30, 90, 180 or 365 days" in page.locator("#steps").inner_text()
+        page.screenshot(path=str(tmp_path / "onboarding-form.png"), full_page=True)
 
         # A wrong key: one clear line on the page, nothing stored, the invite still usable.
         page.locator("#key").fill("GCDC_not-a-real-key")
