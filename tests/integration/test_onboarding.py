@@ -272,3 +272,47 @@ def test_without_its_rate_limiter_the_page_refuses_with_503_and_stores_nothing(
     assert "nothing was stored" in refused.text
     with session_scope(configured) as session:
         assert session.scalars(select(GarminAccount)).all() == []
+
+
+def test_with_redis_a_real_worker_runs_the_first_sync(
+    settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task the page sends by name is the worker's own: a real Celery worker runs the sync
+    and the verdicts after it."""
+    from cryptography.fernet import Fernet
+
+    from sync.config import get_settings
+    from sync.db.migrate import upgrade
+    from sync.db.models import SyncRun, VerdictRecord
+    from tests.celery_worker import in_process_worker
+    from tests.helpers import wait_for
+
+    upgrade(settings)
+    for name, value in {  # what the worker's own settings read
+        "LEGDAY_GARMIN_BASE_URL": sandbox.url,
+        "LEGDAY_GARMIN_MIN_INTERVAL_S": "0",
+        "LEGDAY_GARMIN_INITIAL_DAYS": "14",
+        "LEGDAY_SECRET_KEY": Fernet.generate_key().decode(),
+        "LEGDAY_REPORT_SECRET": "onboarding-secret",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    broker = redis_db_url(REDIS_DB + 1)
+    redis.Redis.from_url(broker).flushdb()
+    key = sandbox.issue_personal_api_key()
+    with in_process_worker(broker) as queue:
+        configured = get_settings().model_copy(update={"redis_url": broker, "sync_queue": queue})
+        with serve(create_app(configured)) as url:
+            link = _invite(configured, url)
+            with httpx.Client(timeout=30) as client:
+                done = client.post(link, data=_form(_open(client, link), key))
+            assert done.status_code == 200 and "first sync is queued" in done.text
+
+            def finished() -> bool:
+                with session_scope(configured) as session:
+                    ok = session.scalars(select(SyncRun.status)).all()
+                    verdicts = session.scalars(select(VerdictRecord.id)).all()
+                return "ok" in ok and len(verdicts) >= 2
+
+            assert wait_for(finished, 90)
+    redis.Redis.from_url(broker).flushdb()
