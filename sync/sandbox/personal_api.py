@@ -168,7 +168,8 @@ class PersonalApiRoutes(SandboxState):
         with self._lock:
             token = self._pa_tokens.get(auth[7:].strip()) if auth.startswith("Bearer ") else None
             entry = self._pa_keys.get(key or "")
-        if kind != "bearer" or token is None or token[1] <= self.clock.now():
+        expired = token is not None and self.faults.take(method, path, token[0], ("expire_token",))
+        if kind != "bearer" or token is None or token[1] <= self.clock.now() or expired:
             return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
         if entry is None or entry.revoked or entry.expires_at <= self.clock.now():
             return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})

@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from sync.garmin.ratelimit import parse_retry_after
 from sync.sandbox.auth import (
     CLOUDFLARE_429,
     CONSUMER,
@@ -243,6 +244,8 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         elif reply is None:
             reply = self._route(method, path, query, headers, body, kind, account_name, bearer)
         entry.status = reply.status
+        if "Retry-After" in reply.headers:
+            entry.retry_after = parse_retry_after(reply.headers["Retry-After"])
         return reply
 
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:

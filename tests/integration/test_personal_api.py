@@ -309,3 +309,30 @@ def test_a_year_of_backfill_keeps_page_size_and_range_caps(garmin_env: GarminEnv
     sb.clear_log()
     assert len(client.activities(0, 100)) == 4
     assert [r.query["limit"] for r in sb.requests("/activitylist-service")] == ["45"]
+
+
+@sqlite_only
+def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv) -> None:
+
+    import httpx
+    from pydantic import SecretStr
+
+    from sync.report.app import create_app
+    from sync.report.links import report_link
+    from sync.workout_plan import PUSH_IMPOSSIBLE
+    from tests.report_server import serve
+
+    env = garmin_env
+    ana = env.athlete("ana")
+    account = env.link_personal_api(ana)
+    ana.push_workouts = True
+    assert sync_account(env.session, account, env.client(account), settings=env.settings).status == "ok"
+    day = env.sandbox.clock.today("UTC")
+    compute_verdict(env.session, ana, day)
+    env.session.commit()
+    configured = env.settings.model_copy(update={"report_secret": SecretStr("personal-api-report-secret")})
+    with serve(create_app(configured)) as base:
+        page = httpx.get(report_link(ana, day=day, settings=configured, base=base), timeout=10)
+    assert page.status_code == 200 and 'id="on-watch"' in page.text
+    assert PUSH_IMPOSSIBLE.replace("'", "&#39;") in page.text  # as Jinja escapes it
+    assert "not available on Garmin&#39;s Personal API" in page.text  # the verdict's notes
