@@ -270,7 +270,11 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
         if account is None:
-            raise fail(f"{athlete} has no Garmin account: `legday garmin add-tokens --athlete {athlete}`", 2)
+            raise fail(
+                f"{athlete} has no Garmin account: `legday garmin connect --athlete {athlete}` "
+                "(a Personal API key; or `legday garmin add-tokens`)",
+                2,
+            )
         return [account]
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
 
@@ -305,7 +309,11 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
     with db_session() as (session, settings):
         accounts = _accounts(session, athlete)
         if not accounts:
-            raise fail("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`", 2)
+            raise fail(
+                "no Garmin account yet: `legday garmin connect --athlete NAME` (a Personal API key; "
+                "or `legday garmin add-tokens`)",
+                2,
+            )
         with progress_bar() as progress:
             for account in accounts:
                 name = account.athlete.name
