@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
+from sync.cli.common import AthleteOpt, console, db_session, fail, print_table, progress_bar
 from sync.config import Settings, get_settings
 from sync.errors import LegdayError
 
@@ -196,7 +196,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 str(account.backfill_cursor or ""),
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
             )
-        console.print(table)
+        print_table(table)
 
 
 @garmin_app.command("login")
