@@ -3,22 +3,30 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 
 .PHONY: run test lint bench soak clean
 
-$(STAMP): pyproject.toml
+# `make run` needs only legday itself; `make test` adds the test tools (browser driver, fuzzers,
+# schemathesis...) to the same venv.
+$(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/legday demo
 
 test: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	bash scripts/test_py313.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -36,6 +44,7 @@ soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
+	$(BIN)/python bench/soak_email.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache

@@ -217,7 +217,9 @@ def dispatch_syncs() -> int:
             expires = None if wellness else settings.activity_check_interval_s
             sync_account.apply_async((account_id, wellness), expires=expires)
             queued.add(account_id)
-    log.info("dispatch: %d syncs queued of %d candidates", len(queued), len(candidates))
+    # One account may be a candidate twice (its wellness moment and its activity check): count accounts.
+    considered = len({account_id for account_id, *_ in candidates})
+    log.info("dispatch: %d syncs queued for %d accounts considered", len(queued), considered)
     return len(queued)
 
 

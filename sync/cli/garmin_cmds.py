@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
+from sync.cli.common import AthleteOpt, console, db_session, fail, print_table, progress_bar
 from sync.config import Settings, get_settings
 from sync.errors import LegdayError
 
@@ -203,7 +203,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
                 credential_end_cell(account.token_kind, account.credential_ends_at, who.timezone),
             )
-        console.print(table)
+        print_table(table)
 
 
 def credential_end_cell(kind: str, ends_at: datetime | None, timezone: str) -> str:
@@ -292,7 +292,11 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
         if account is None:
-            raise fail(f"{athlete} has no Garmin account: `legday garmin add-tokens --athlete {athlete}`", 2)
+            raise fail(
+                f"{athlete} has no Garmin account: `legday garmin connect --athlete {athlete}` "
+                "(a Personal API key; or `legday garmin add-tokens`)",
+                2,
+            )
         return [account]
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
 
@@ -327,7 +331,11 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
     with db_session() as (session, settings):
         accounts = _accounts(session, athlete)
         if not accounts:
-            raise fail("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`", 2)
+            raise fail(
+                "no Garmin account yet: `legday garmin connect --athlete NAME` (a Personal API key; "
+                "or `legday garmin add-tokens`)",
+                2,
+            )
         with progress_bar() as progress:
             for account in accounts:
                 name = account.athlete.name

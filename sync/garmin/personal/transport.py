@@ -228,7 +228,8 @@ class PersonalApiTransport:
         wait = header if header is not None else self.settings.garmin_429_backoff_s
         if header is not None and wait <= self.settings.garmin_personal_inline_wait_s:
             return _Retry(f"{what}: HTTP 429", wait=wait)
-        self._gate.hold(self._clock() + wait)
+        # Longer: the account's `rate_limited_until` keeps every later sync away until then (one
+        # sync per account at a time), so no thread is made to sleep that long here.
         return GarminRateLimited(
             f"{what}: HTTP 429 (rate limited for {wait:.0f}s)", retry_after=wait, header=header is not None
         )
