@@ -112,6 +112,11 @@ class Settings(BaseSettings):
         None, description="Requests per second to Garmin across all workers (needs Redis); unset: none."
     )
     garmin_global_burst: int = Field(10, description="Requests the shared budget allows in a burst.")
+    garmin_personal_inline_wait_s: float = Field(
+        30.0,
+        description="Personal API: a 429 whose Retry-After is at most this is waited out inside "
+        "the sync (every request of the key pauses); longer, the account waits for a later run.",
+    )
     auto_secret_key: bool | None = Field(
         None,
         description="Create data_dir/secret.key (0600) when no secret_key is set; "

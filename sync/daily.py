@@ -17,7 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
+from sync.db.models import (
+    Activity,
+    Athlete,
+    GarminAccount,
+    SorenessReport,
+    StrengthSet,
+    VerdictRecord,
+    WellnessDay,
+)
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
 from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
@@ -144,6 +152,9 @@ def gather_context(
     }
     if soreness is not None:
         raw["soreness"] = soreness
+    kind = session.scalar(select(GarminAccount.token_kind).where(GarminAccount.athlete_id == athlete.id))
+    if kind == "personal_api":
+        raw["garmin_personal_api"] = True  # what the verdict cannot know, it says why
     if today is not None:
         if today.hrv_status:
             raw["hrv_status"] = today.hrv_status

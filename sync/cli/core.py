@@ -134,6 +134,13 @@ def athlete_set(
             push_workouts=None if push_workouts is None else push_workouts is OnOff.on,
         )
         console.print(f"updated athlete {athlete.name}")
+        if push_workouts is OnOff.on:
+            from sync.workout_plan import push_impossible_line
+
+            session.flush()
+            impossible = push_impossible_line(session, athlete.id)
+            if impossible:
+                console.print(impossible)
 
 
 def import_command(
