@@ -442,6 +442,7 @@ def sandbox_serve(
     """Serve a Garmin Connect look-alike on 127.0.0.1 until Ctrl-C."""
     from sync.athletes import validate_timezone
     from sync.garmin import tokens as tokenlib
+    from sync.private_files import write_private
     from sync.sandbox import Sandbox
 
     settings = get_settings()
@@ -467,11 +468,14 @@ def sandbox_serve(
     (out / "garth" / tokenlib.OAUTH1_FILE).write_text(json.dumps(garth.oauth1))
     (out / "garth" / tokenlib.OAUTH2_FILE).write_text(json.dumps(garth.oauth2))
     (out / tokenlib.DI_FILE).write_text(sandbox.issue_di_tokens().to_json().decode())
+    key_file = write_private(out / "personal_api_key.txt", sandbox.issue_personal_api_key().encode())
     console.print(
         f"Garmin sandbox at {sandbox.url} with {len(sandbox.account.activities)} activities\n"
         f"  export LEGDAY_GARMIN_BASE_URL={sandbox.url} LEGDAY_GARMIN_MIN_INTERVAL_S=0\n"
-        f"  legday garmin add-tokens --athlete NAME --garth-dir {out / 'garth'}\n"
-        f"  (or --di-tokens {out / tokenlib.DI_FILE}); tokens live until the sandbox stops"
+        f"  legday garmin connect --athlete NAME --key - --expires-in 90 < {key_file}\n"
+        f"  (or: legday garmin add-tokens --athlete NAME --garth-dir {out / 'garth'}, or --di-tokens "
+        f"{out / tokenlib.DI_FILE}); the key and tokens live until the sandbox stops",
+        soft_wrap=True,
     )
     sandbox.serve_forever()
 

@@ -336,3 +336,33 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     assert page.status_code == 200 and 'id="on-watch"' in page.text
     assert PUSH_IMPOSSIBLE.replace("'", "&#39;") in page.text  # as Jinja escapes it
     assert "not available on Garmin&#39;s Personal API" in page.text  # the verdict's notes
+
+
+@sqlite_only
+def test_a_download_over_the_size_cap_is_refused(garmin_env: GarminEnv) -> None:
+    from sync.db.models import Quarantine
+
+    env = garmin_env
+    env.settings = env.settings.model_copy(update={"garmin_max_download_bytes": 1000})
+    account = env.link_personal_api(env.athlete("ana"))
+    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert report.activities_quarantined == 4
+    assert all("cap" in r for r in env.session.scalars(select(Quarantine.reason)))
+    env.sandbox.clear_log()
+    sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert not env.sandbox.requests("download-service")  # refused for good, not fetched again
+
+
+@sqlite_only
+def test_5xx_and_resets_are_retried_then_unavailable(garmin_env: GarminEnv) -> None:
+    env, sb = garmin_env, garmin_env.sandbox
+    account = env.link_personal_api(env.athlete("ana"))
+    sb.faults.add("status", "/activitylist-service", status=503, times=2)
+    sb.faults.add("reset", "/hrv-service", times=1)
+    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert report.status == "ok", report.message
+    sb.faults.add("status", "/activitylist-service", status=502, times=None)
+    sb.clear_log()
+    down = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert down.status == "unavailable" and "after 3 tries" in (down.message or "")
+    assert len(sb.requests("/activitylist-service")) == env.settings.garmin_retries + 1  # bounded
