@@ -113,12 +113,20 @@ class Settings(BaseSettings):
     garmin_overlap_days: int = Field(3, description="Re-read this many days before the cursor.")
     garmin_initial_days: int = Field(60, description="First sync reaches this many days back.")
     garmin_max_download_bytes: int = Field(
-        32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin."
+        32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin (decoded bytes)."
+    )
+    garmin_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=64 * 1024, description="Largest JSON reply read from Garmin (decoded bytes)."
     )
     garmin_global_rps: float | None = Field(
         None, description="Requests per second to Garmin across all workers (needs Redis); unset: none."
     )
     garmin_global_burst: int = Field(10, description="Requests the shared budget allows in a burst.")
+    garmin_personal_inline_wait_s: float = Field(
+        30.0,
+        description="Personal API: a 429 whose Retry-After is at most this is waited out inside "
+        "the sync (every request of the key pauses); longer, the account waits for a later run.",
+    )
     auto_secret_key: bool | None = Field(
         None,
         description="Create data_dir/secret.key (0600) when no secret_key is set; "

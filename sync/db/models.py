@@ -92,7 +92,7 @@ class GarminAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
-    token_kind: Mapped[str] = mapped_column(String(8))  # garth | di
+    token_kind: Mapped[str] = mapped_column(String(16))  # personal_api | di | garth
     tokens_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | needs_reauth | rate_limited
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -103,6 +103,10 @@ class GarminAccount(Base):
     backfill_cursor: Mapped[date | None] = mapped_column(Date)
     wellness_cursor: Mapped[date | None] = mapped_column(Date)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the credential stops working (UTC): a Personal API key's chosen expiry; a garth
+    # token's issue time plus its lifetime when known; a DI refresh token's idle limit. None:
+    # not known.
+    credential_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     athlete: Mapped[Athlete] = relationship(back_populates="accounts")
 
@@ -277,6 +281,7 @@ class PushedWorkout(Base):
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
     # pending (not on the calendar yet, or half done) | scheduled | removed | none
+    # | creating / unsure (a create / schedule was sent and its answer not seen: look first)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     flag: Mapped[str | None] = mapped_column(String(8))  # the verdict flag it follows
     name: Mapped[str | None] = mapped_column(String(120))
@@ -318,3 +323,16 @@ class Quarantine(Base):
     garmin_activity_id: Mapped[int | None] = mapped_column(BigInteger)  # a download that failed
     store_path: Mapped[str | None] = mapped_column(String(200))
     quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A used onboarding invite. Invite links are signed and carry a random nonce; the row is
+    written when one is used, and the unique nonce is what makes a link single-use: of two
+    concurrent posts, the database lets exactly one insert it."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())

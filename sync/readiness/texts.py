@@ -34,8 +34,8 @@ CODE_ORDER: tuple[str, ...] = (
 
 SOURCES: dict[str, str] = {
     LEG_DAY: "S1, S4-S8",
-    SORE_SEVERE: "seed article, S1",
-    SORE: "seed article, S1",
+    SORE_SEVERE: "legday guide, S1",
+    SORE: "legday guide, S1",
     HRV_LOW: "S17-S20",
     NO_BASELINE: "S19",
     RHR_VERY_HIGH: "S21",
@@ -183,4 +183,19 @@ UNKNOWN_LABELS: dict[str, str] = {
     "acwr": "training load (ACWR)",
     "garmin_recovery": "Garmin recovery time",
     "hr_profile": "max and resting heart rate (for the HR cap)",
+    "garmin_sets": "Garmin-edited exercise sets",
 }
+
+# For an athlete on Garmin's Personal API: what it does not offer at all, said as such.
+PERSONAL_API_LABELS: dict[str, str] = {
+    "garmin_recovery": "Garmin readiness and recovery time (not available on Garmin's Personal API)",
+    "garmin_sets": (
+        "Garmin-edited exercise sets (not available on the Personal API: the sets your watch "
+        "recorded are used)"
+    ),
+}
+
+
+def unknown_label(code: str, personal_api: bool) -> str:
+    """How the "not known, so not used" line names one unknown input."""
+    return (PERSONAL_API_LABELS.get(code) if personal_api else None) or UNKNOWN_LABELS[code]

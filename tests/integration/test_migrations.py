@@ -35,7 +35,7 @@ def test_0010_keys_old_rows_and_keeps_the_first_of_twins_stored_twice(db_setting
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.downgrade(cfg, "0004_workouts")
+        command.downgrade(cfg, "0006_invites")  # the revision before 0010
     old = MetaData()
     old.reflect(engine)
     t = old.tables

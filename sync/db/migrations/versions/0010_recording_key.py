@@ -9,7 +9,7 @@ raw_file rows too (their bytes stay in the raw store), after a Garmin activity i
 copy had is moved to the kept activity of the same session.
 
 Revision ID: 0010_recording_key
-Revises: 0004_workouts
+Revises: 0006_invites
 Create Date: 2026-12-01 23:50:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_recording_key"
-down_revision = "0004_workouts"
+down_revision = "0006_invites"
 branch_labels = None
 depends_on = None
 
