@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 
 _ids: ContextVar[tuple[tuple[str, object], ...]] = ContextVar("legday_log_ids", default=())
 
@@ -22,11 +22,22 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s%(ids)s: %(message)s"
 @contextmanager
 def log_context(**ids: object) -> Iterator[None]:
     """Attach `ids` (athlete_id, account_id, task_id...) to every record logged inside."""
-    token = _ids.set(_ids.get() + tuple(ids.items()))
+    token = bind_ids(**ids)
     try:
         yield
     finally:
-        _ids.reset(token)
+        unbind_ids(token)
+
+
+def bind_ids(**ids: object) -> Token[tuple[tuple[str, object], ...]]:
+    """Attach `ids` until `unbind_ids(token)`: for a start and an end in two callbacks (the
+    worker's task_prerun / task_postrun signals), where a `with` block cannot span both."""
+    return _ids.set(_ids.get() + tuple(ids.items()))
+
+
+def unbind_ids(token: Token[tuple[tuple[str, object], ...]]) -> None:
+    """Drop the ids that `bind_ids` attached (and any bound after them)."""
+    _ids.reset(token)
 
 
 class ContextIdsFilter(logging.Filter):

@@ -48,7 +48,7 @@ from sync.config import Settings
 from sync.db.models import Activity, EmailDelivery, GarminAccount, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
-from sync.garmin_sync.now import sync_account_now
+from sync.garmin_sync.now import AccountBusy, RunStopped, sync_account_now
 from sync.notify.dispatch import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
@@ -295,13 +295,19 @@ class GarminChaos:
 
     def _sync(self, name: str, result: GarminChaosResult) -> None:
         moment = self.now()
-        outcome = sync_account_now(self.account_ids[name], settings=self.settings, now=moment)
+        try:
+            outcome = sync_account_now(self.account_ids[name], settings=self.settings, now=moment)
+            status, report = outcome.status, outcome.report
+        except AccountBusy as exc:
+            status, report = exc.status, None
+        except RunStopped as exc:  # Garmin stopped the run: raised, with the run's report
+            status, report = exc.status, exc.report
         with self._result_lock:
-            result.statuses[outcome.status] += 1
-            if outcome.report is None:
+            result.statuses[status] += 1
+            if report is None:
                 return
             result.syncs += 1
-            result.max_requests_one_sync = max(result.max_requests_one_sync, outcome.report.requests)
+            result.max_requests_one_sync = max(result.max_requests_one_sync, report.requests)
         after = self.sb.clock.now()
         with session_scope(self.settings) as session:
             account = session.get(GarminAccount, self.account_ids[name])

@@ -30,7 +30,7 @@ def _transport_options(visibility_timeout_s: int) -> dict[str, int]:
 def make_app() -> Celery:
     """Build the Celery app from the current settings."""
     settings = get_settings()
-    app = Celery("legday", include=["worker.tasks"])
+    app = Celery("legday", include=["worker.tasks"], task_cls="worker.base:LegdayTask")
     broker = settings.redis_url
     app.conf.update(
         broker_url=broker or "memory://",

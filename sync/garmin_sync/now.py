@@ -1,4 +1,13 @@
-"""Sync one account now, under its lock: the entry point the CLI and the worker share.
+"""Run one account now, under its lock: the entry point the CLI and the worker share.
+
+`locked_run(account_id, body)` takes the account's lock, reads the account (and its tokens) only
+once it holds it, opens the Garmin client, runs `body` (a sync, a backfill) and turns a run
+that Garmin stopped into an error: `AccountBusy` / `GarminDown` (transient: try again later) or
+`AccountNeedsReauth` (permanent), each carrying the run's report; the account's state and its
+sync_run row are recorded before it is raised (garmin_sync/guard.py). A rate-limited run is
+returned, not raised: the account's `rate_limited_until` is its retry, and the dispatcher
+honours it (a worker countdown could not wait that long). `sync_account_now` is the worker's
+flavour (`legday sync` and `legday backfill` call `locked_run` with their own body).
 
 One lock per account (`account_lock`): every Garmin call that can refresh a token holds it
 (syncs, backfills, workout pushes, connecting new tokens), in every process, because a DI
@@ -11,28 +20,83 @@ only once the lock is held, so a holder always starts from the newest refresh to
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
-from sync.errors import TransientError
+from sync.errors import LegdayError, PermanentError, TransientError
+from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.run import open_client, sync_account
 from sync.garmin_sync.wellness import night_complete
-from sync.locks import exclusive
+from sync.locks import exclusive, remaining_s
 from sync.scheduling import local_today
 
-__all__ = ["AccountBusy", "LockedSync", "account_lock", "account_lock_name", "sync_account_now"]
+__all__ = [
+    "AccountBusy",
+    "AccountNeedsReauth",
+    "GarminDown",
+    "LockedSync",
+    "RunStopped",
+    "account_lock",
+    "account_lock_name",
+    "locked_run",
+    "sync_account_now",
+]
 
 _LOCK_POLL_S = 0.25
 
 
 class AccountBusy(TransientError):
-    """Another Garmin call of the account holds its lock: try again shortly."""
+    """Another Garmin call of the account holds its lock: try again once its lease can lapse.
+
+    `retry_after` is the lease's remaining TTL (None without Redis). `max_retries` allows about
+    half an hour of another live holder before a worker gives up (the next dispatch queues the
+    account again): a redelivered task must never be dropped as "busy".
+    """
+
+    status = "busy"
+    max_retries = 30
+
+    def __init__(self, account_id: int, settings: Settings | None = None) -> None:
+        super().__init__(
+            "another Garmin call of this account holds its lock",
+            retry_after=remaining_s(account_lock_name(account_id), settings),
+        )
+        self.account_id = account_id
+
+
+class RunStopped(LegdayError):
+    """Base of the errors that end a run Garmin stopped: `report` is what the run did."""
+
+    report: SyncReport
+
+    @property
+    def status(self) -> str:
+        """The run's status (`unavailable`, `needs_reauth`), as its sync_run row records it."""
+        return self.report.status
+
+
+class GarminDown(RunStopped, TransientError):
+    """Garmin was unavailable (5xx, timeouts) mid-run: the run stopped; try it again later."""
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__(report.message or "Garmin unavailable")
+        self.report = report
+
+
+class AccountNeedsReauth(RunStopped, PermanentError):
+    """Garmin refused the account's tokens (or they ended): nothing works until a new login."""
+
+    def __init__(self, report: SyncReport) -> None:
+        super().__init__(report.message or "tokens rejected")
+        self.report = report
 
 
 def account_lock_name(account_id: int) -> str:
@@ -58,13 +122,50 @@ def account_lock(account_id: int, settings: Settings | None = None, *, wait_s: f
 
 @dataclass(frozen=True)
 class LockedSync:
-    """How `sync_account_now` ended: `busy` and `skipped` carry no report."""
+    """How `sync_account_now` ended without an error: `skipped` carries no report."""
 
-    status: str  # busy | skipped | the report's status
+    status: str  # skipped | the report's status (ok, partial, rate_limited)
     report: SyncReport | None = None
     athlete_id: int | None = None
     timezone: str | None = None
     wellness: bool = True  # whether wellness was fetched (False: the cheap activity check)
+
+
+def locked_run(
+    account_id: int,
+    body: Callable[[Session, GarminAccount, GarminSource, Settings], SyncReport],
+    *,
+    settings: Settings | None = None,
+    wait_s: float = 0.0,
+    skip_locked_out: bool = False,
+) -> SyncReport | None:
+    """Run `body(session, account, client, settings)` under the account's lock, in a session of
+    its own; returns its report (None for an account that is gone, or with `skip_locked_out`
+    one that needs new tokens: no call to Garmin).
+
+    Raises `AccountBusy` when another call holds the lock (after `wait_s`), `GarminDown` or
+    `AccountNeedsReauth` when Garmin stopped the run (its state is recorded first); anything
+    else the run raises (Ctrl-C, a bug) passes through, recorded as `interrupted` / `failed`.
+    """
+    settings = settings or get_settings()
+    with account_lock(account_id, settings, wait_s=wait_s) as acquired:
+        if not acquired:
+            raise AccountBusy(account_id, settings)
+        with session_scope(settings) as session:
+            account = session.get(GarminAccount, account_id)
+            if account is None or (skip_locked_out and account.status == "needs_reauth"):
+                return None
+            report = body(session, account, open_client(session, account, settings), settings)
+    raise_for_status(report)
+    return report
+
+
+def raise_for_status(report: SyncReport) -> None:
+    """Raise the error of a run that Garmin stopped (see the module); else nothing."""
+    if report.status == "unavailable":
+        raise GarminDown(report)
+    if report.status == "needs_reauth":
+        raise AccountNeedsReauth(report)
 
 
 def sync_account_now(
@@ -74,24 +175,33 @@ def sync_account_now(
     wellness: bool = True,
     now: datetime | None = None,
 ) -> LockedSync:
-    """Sync one account under its lock, in a session of its own.
+    """Sync one account under its lock (the worker's and the first sync's entry point).
 
-    `busy` when another sync holds the account (never waits), `skipped` for an account that is
-    gone or needs new tokens. A wellness sync becomes the cheap activity check when last night
-    is stored already. Garmin errors are the run's status, never raised.
+    Raises as `locked_run` does (`AccountBusy` without waiting). `skipped` for an account that
+    is gone or needs new tokens (no call to Garmin). A wellness sync becomes the cheap activity
+    check when last night is stored already.
     """
     settings = settings or get_settings()
-    with account_lock(account_id, settings) as acquired:
-        if not acquired:
-            return LockedSync("busy")
-        with session_scope(settings) as session:
-            account = session.get(GarminAccount, account_id)
-            if account is None or account.status == "needs_reauth":
-                return LockedSync("skipped")
-            timezone = account.athlete.timezone
-            # Last night as of `now` (not the wall clock): a caller may sync for another moment.
-            if wellness and night_complete(session, account.athlete_id, local_today(timezone, now)):
-                wellness = False  # last night is stored already: only look for new activities
-            client = open_client(session, account, settings)
-            report = sync_account(session, account, client, settings=settings, now=now, wellness=wellness)
-            return LockedSync(report.status, report, account.athlete_id, timezone, wellness)
+    seen: dict[str, object] = {}
+
+    def body(
+        session: Session, account: GarminAccount, client: GarminSource, settings: Settings
+    ) -> SyncReport:
+        seen.update(athlete_id=account.athlete_id, timezone=account.athlete.timezone)
+        fetch = wellness
+        # Last night as of `now` (not the wall clock): a caller may sync for another moment.
+        if fetch and night_complete(session, account.athlete_id, local_today(account.athlete.timezone, now)):
+            fetch = False  # last night is stored already: only look for new activities
+        seen["wellness"] = fetch
+        return sync_account(session, account, client, settings=settings, now=now, wellness=fetch)
+
+    report = locked_run(account_id, body, settings=settings, skip_locked_out=True)
+    if report is None:
+        return LockedSync("skipped")
+    return LockedSync(
+        report.status,
+        report,
+        seen["athlete_id"],  # type: ignore[arg-type]
+        seen["timezone"],  # type: ignore[arg-type]
+        bool(seen["wellness"]),
+    )

@@ -8,8 +8,10 @@ only touches the Garmin ids it stored on its `pushed_workout` row.
 
 `push_workout_now(athlete_id, day)` is the worker's entry point (the demo takes the same lock
 itself): it holds the account's lock (sync/garmin_sync/now.py) for the whole push, as every call that can
-refresh a token must, and reads the tokens only once it holds it; `busy` when another Garmin
-call of the account holds it (the worker retries the task later; it is never dropped).
+refresh a token must, and reads the tokens only once it holds it; it raises `AccountBusy` when
+another Garmin call of the account holds it (the worker retries the task later; it is never
+dropped), and `PushResult.raise_if_deferred()` turns a push Garmin put off (rate limited,
+unavailable) into a `PushDeferred` for the worker to retry.
 
 Exactly once: the row for (athlete, date) is unique and is locked (an UPDATE, which holds a
 row lock on PostgreSQL and the write lock on SQLite) for the whole push, so a second worker
@@ -40,13 +42,14 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
 from sync.db.upsert import upsert
+from sync.errors import TransientError
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAnswerLost, GarminError, GarminNotFound, GarminUnavailable
 from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
 from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.guard import guarded
-from sync.garmin_sync.now import account_lock
+from sync.garmin_sync.now import AccountBusy, account_lock
 from sync.garmin_sync.run import open_client
 from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_today
@@ -57,12 +60,20 @@ log = logging.getLogger(__name__)
 _KINDS = {"warmup": "warmup", "run": "interval", "cooldown": "cooldown"}
 
 
+class PushDeferred(TransientError):
+    """Garmin put a push off (429, unavailable): the Garmin ids it made so far are kept."""
+
+    def __init__(self, message: str, *, retry_after: float | None, status: str) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.status = status
+
+
 @dataclass
 class PushResult:
     """What one push did, for the worker, the CLI and the demo."""
 
     day: date
-    # scheduled | unchanged | removed | nothing | skipped | busy | rate_limited | needs_reauth
+    # scheduled | unchanged | removed | nothing | skipped | rate_limited | needs_reauth
     # | unavailable
     status: str
     message: str | None = None
@@ -70,7 +81,13 @@ class PushResult:
     steps: list[str] = field(default_factory=list)
     retry_after_s: float | None = None
     requests: int = 0
-    account_id: int | None = None  # whose lock a `busy` push waits for
+    account_id: int | None = None
+
+    def raise_if_deferred(self) -> None:
+        """Raise `PushDeferred` when Garmin put the push off (rate limited, unavailable)."""
+        if self.status in ("rate_limited", "unavailable"):
+            message = self.message or self.status
+            raise PushDeferred(message, retry_after=self.retry_after_s, status=self.status)
 
     @property
     def done(self) -> bool:
@@ -322,8 +339,8 @@ def push_workout_now(
 ) -> PushResult:
     """`push_workout` under the account's lock, in a session of its own (see the module doc).
 
-    `busy` (with the account id) when another Garmin call of the account holds the lock, after
-    waiting up to `wait_s`; `skipped` when the athlete, the account or the opt-in is gone.
+    Raises `AccountBusy` when another Garmin call of the account holds the lock, after waiting
+    up to `wait_s`; `skipped` when the athlete, the account or the opt-in is gone.
     """
     settings = settings or get_settings()
     with session_scope(settings) as session:
@@ -334,9 +351,7 @@ def push_workout_now(
         account_id = account.id
     with account_lock(account_id, settings, wait_s=wait_s) as acquired:
         if not acquired:
-            return PushResult(
-                day, "busy", "another Garmin call of this account is running", account_id=account_id
-            )
+            raise AccountBusy(account_id, settings)
         # A new session, begun under the lock: it reads the newest (maybe just rotated) tokens.
         with session_scope(settings) as session:
             athlete = session.get(Athlete, athlete_id)

@@ -19,7 +19,7 @@ from sync.config import Settings
 from sync.daily import compute_verdict
 from sync.db.models import Athlete
 from sync.db.session import session_scope
-from sync.garmin_sync.now import sync_account_now
+from sync.garmin_sync.now import AccountBusy, RunStopped, sync_account_now
 from sync.scheduling import local_today
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,10 @@ def run_first_sync(account_id: int, settings: Settings, *, now: datetime | None 
 
 
 def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | None) -> str:
-    result = sync_account_now(account_id, settings=settings, now=now)
+    try:
+        result = sync_account_now(account_id, settings=settings, now=now)
+    except (AccountBusy, RunStopped) as exc:  # recorded on the account; the dispatcher retries
+        return exc.status
     if result.report is None or result.status not in ("ok", "partial"):
         return result.status
     with session_scope(settings) as session:

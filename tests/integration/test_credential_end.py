@@ -23,7 +23,7 @@ from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.garmin.lifetime import DI_REFRESH_IDLE
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
-from sync.garmin_sync.now import sync_account_now
+from sync.garmin_sync.now import AccountNeedsReauth, sync_account_now
 from sync.notify.dispatch import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.scheduling import local_moment
@@ -84,8 +84,9 @@ def test_warned_14_7_1_days_before_then_exactly_one_reauth_email(
 
     # The end: the sync stops before calling Garmin, the account needs re-authentication.
     requests_before = len(sandbox.log)
-    result = sync_account_now(account_id, settings=settings, now=ends + timedelta(minutes=1))
-    assert result.status == "needs_reauth"
+    with pytest.raises(AccountNeedsReauth) as stopped:  # raised: the worker ends the task
+        sync_account_now(account_id, settings=settings, now=ends + timedelta(minutes=1))
+    assert stopped.value.status == "needs_reauth"
     assert len(sandbox.log) == requests_before
     assert sync_account_now(account_id, settings=settings, now=ends + timedelta(hours=2)).status == "skipped"
     with session_scope(settings) as session:
