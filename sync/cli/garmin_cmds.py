@@ -165,14 +165,9 @@ def connect_command(
 @garmin_app.command("status")
 def status_command(athlete: AthleteOpt = None) -> None:
     """Show each Garmin account's state, cursors and last sync."""
-    from sqlalchemy import select
-
-    from sync.db.models import Athlete, GarminAccount
+    from sync.garmin_sync.accounts import accounts_with_athletes
 
     with db_session() as (session, _):
-        query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)
-        if athlete:
-            query = query.where(Athlete.name == athlete)
         table = Table(
             "athlete",
             "garmin user",
@@ -185,7 +180,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "last sync",
             "credential ends",
         )
-        for account, who in session.execute(query.order_by(Athlete.name)):
+        for account, who in accounts_with_athletes(session, athlete):
             detail = ""
             if account.status == "rate_limited" and account.rate_limited_until:
                 detail = account.rate_limited_until.strftime("%Y-%m-%d %H:%M UTC")
@@ -283,11 +278,8 @@ def _print_report(report: SyncReport) -> None:
 
 
 def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
-    from sqlalchemy import select
-
     from sync.athletes import resolve_athlete
-    from sync.db.models import GarminAccount
-    from sync.garmin_sync.accounts import account_for
+    from sync.garmin_sync.accounts import account_for, all_accounts
 
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
@@ -298,7 +290,7 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
                 2,
             )
         return [account]
-    return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
+    return all_accounts(session)
 
 
 def _stopped_line(name: str, status: str, client: GarminClient | None, message: str) -> str:
@@ -315,74 +307,82 @@ def _failure_message(exc: Exception, label: str) -> str:
 
 
 def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
-    """Run `run_one` for each selected account under its lock; report, count requests, exit.
+    """Run `run_one` for each selected account through `locked_run`; report, count requests, exit.
 
     Shared by `sync` and `backfill` so both print the same lines and exit with the same codes.
-    The lock is the worker's (`sync:<account id>`): two syncs of one account would race on the
-    cursors and on rotating DI refresh tokens. A run stopped by Ctrl-C or an unexpected error
-    still prints its account's line and the request total, and exits 4 (its sync_run row says
-    `interrupted` / `failed`); Ctrl-C also skips the accounts not yet started.
+    `locked_run` is the entry point the worker's syncs use too: it takes the account's lock
+    (`sync:<account id>`: two syncs of one account would race on the cursors and on rotating DI
+    refresh tokens), reads the tokens once it holds it, and raises what stopped the run. A run
+    stopped by Ctrl-C or an unexpected error still prints its account's line and the request
+    total, and exits 4 (its sync_run row says `interrupted` / `failed`); Ctrl-C also skips the
+    accounts not yet started.
     """
-    from sync.garmin_sync import open_client
-    from sync.garmin_sync.now import account_lock
+    from sync.garmin_sync.now import AccountBusy, RunStopped, locked_run
 
     total = 0
     code = 0
     with db_session() as (session, settings):
-        accounts = _accounts(session, athlete)
-        if not accounts:
-            raise fail(
-                "no Garmin account yet: `legday garmin connect --athlete NAME` (a Personal API key; "
-                "or `legday garmin add-tokens`)",
-                2,
-            )
-        with progress_bar() as progress:
-            for account in accounts:
-                name = account.athlete.name
-                client: GarminClient | None = None
-                line: str | None = None
-                interrupted = False
-                with account_lock(account.id, settings) as acquired:
-                    if not acquired:
-                        console.print(f"{name}: another sync of this account is running; try again later")
-                        code = max(code, EXIT_BUSY)
-                        continue
-                    task = progress.add_task(f"{name}: {label}", total=None)
+        accounts = [(account.id, account.athlete.name) for account in _accounts(session, athlete)]
+    if not accounts:
+        raise fail(
+            "no Garmin account yet: `legday garmin connect --athlete NAME` (a Personal API key; "
+            "or `legday garmin add-tokens`)",
+            2,
+        )
+    with progress_bar() as progress:
+        for account_id, name in accounts:
+            clients: list[GarminClient] = []
+            line: str | None = None
+            report: SyncReport | None = None
+            interrupted = False
+            task = progress.add_task(f"{name}: {label}", total=None, visible=False)
 
-                    def step(msg: str, done: int, of: int, task: int = task) -> None:
-                        progress.update(task, description=f"{label} {msg}", completed=done, total=of)
+            def body(
+                session: Session,
+                account: GarminAccount,
+                client: GarminClient,
+                settings: Settings,
+                task: int = task,
+                clients: list[GarminClient] = clients,
+            ) -> SyncReport:
+                clients.append(client)  # to count its requests however the run ends
+                progress.update(task, visible=True)
 
-                    try:
-                        # The tokens as they are now, not as they were read before the lock
-                        # (another process may have rotated the DI refresh token meanwhile).
-                        session.commit()
-                        session.refresh(account)
-                        client = open_client(session, account, settings)
-                        report = run_one(session, account, client, settings, step)
-                    except KeyboardInterrupt:
-                        interrupted = True
-                        line = _stopped_line(
-                            name, "interrupted", client, f"interrupted; run {label} again to resume"
-                        )
-                    except Exception as exc:  # noqa: BLE001 - reported as `failed`, exit 4
-                        log.debug("garmin: %s of %s failed", label, name, exc_info=True)
-                        line = _stopped_line(name, "failed", client, _failure_message(exc, label))
-                    finally:
-                        progress.remove_task(task)
-                if line is not None:
-                    # The run's own guard rolled back its unfinished window and recorded the
-                    # sync_run row; drop anything left over (e.g. a failure before the run began).
-                    session.rollback()
-                    console.print(line)
-                    total += client.requests if client is not None else 0
-                    code = max(code, EXIT_FAILED)
-                    if interrupted:
-                        break
-                    continue
-                _print_report(report)
-                total += report.requests
-                code = max(code, _EXIT_FOR_STATUS.get(report.status, 0))
-        console.print(f"{total} requests to Garmin")
+                def step(msg: str, done: int, of: int) -> None:
+                    progress.update(task, description=f"{label} {msg}", completed=done, total=of)
+
+                return run_one(session, account, client, settings, step)
+
+            try:
+                report = locked_run(account_id, body, settings=settings)
+            except AccountBusy:
+                console.print(f"{name}: another sync of this account is running; try again later")
+                code = max(code, EXIT_BUSY)
+                continue
+            except RunStopped as exc:  # Garmin stopped it: the report says how far it got
+                report = exc.report
+            except KeyboardInterrupt:
+                interrupted = True
+                client = clients[0] if clients else None
+                line = _stopped_line(name, "interrupted", client, f"interrupted; run {label} again to resume")
+            except Exception as exc:  # noqa: BLE001 - reported as `failed`, exit 4
+                log.debug("garmin: %s of %s failed", label, name, exc_info=True)
+                line = _stopped_line(
+                    name, "failed", clients[0] if clients else None, _failure_message(exc, label)
+                )
+            finally:
+                progress.remove_task(task)
+            if line is not None or report is None:
+                console.print(line or f"{name}: the Garmin account is gone")
+                total += clients[0].requests if clients else 0
+                code = max(code, EXIT_FAILED)
+                if interrupted:
+                    break
+                continue
+            _print_report(report)
+            total += report.requests
+            code = max(code, _EXIT_FOR_STATUS.get(report.status, 0))
+    console.print(f"{total} requests to Garmin")
     if code:
         raise typer.Exit(code)
 

@@ -41,7 +41,8 @@ def _linked_account_lock(session: Session, athlete: Athlete, settings: Settings)
         return
     with account_lock(account.id, settings, wait_s=CONNECT_WAIT_S) as held:
         if not held:
-            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
+            message = "a sync of this Garmin account is running; try again in a minute"
+            raise AccountBusy(account.id, settings, message=message)
         yield
 
 
@@ -140,3 +141,18 @@ def add_tokens(
 def account_for(session: Session, athlete: Athlete) -> GarminAccount | None:
     """The athlete's Garmin account, if linked."""
     return session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
+
+
+def accounts_with_athletes(
+    session: Session, athlete: str | None = None
+) -> list[tuple[GarminAccount, Athlete]]:
+    """Every Garmin account with its athlete, by athlete name (only `athlete`'s when named)."""
+    query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)
+    if athlete:
+        query = query.where(Athlete.name == athlete)
+    return [(account, who) for account, who in session.execute(query.order_by(Athlete.name))]
+
+
+def all_accounts(session: Session) -> list[GarminAccount]:
+    """Every Garmin account, oldest first."""
+    return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))

@@ -64,9 +64,11 @@ class AccountBusy(TransientError):
     status = "busy"
     max_retries = 30
 
-    def __init__(self, account_id: int, settings: Settings | None = None) -> None:
+    def __init__(
+        self, account_id: int, settings: Settings | None = None, *, message: str | None = None
+    ) -> None:
         super().__init__(
-            "another Garmin call of this account holds its lock",
+            message or "another Garmin call of this account holds its lock",
             retry_after=remaining_s(account_lock_name(account_id), settings),
         )
         self.account_id = account_id
