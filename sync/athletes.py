@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
@@ -151,3 +153,34 @@ def resolve_athlete(session: Session, name: str | None) -> Athlete:
     if len(athletes) > 1:
         raise NotFoundError("several athletes exist: say which one with --athlete NAME")
     return athletes[0]
+
+
+def list_athletes(session: Session) -> list[Athlete]:
+    """Every athlete, oldest first."""
+    return list(session.scalars(select(Athlete).order_by(Athlete.id)))
+
+
+def set_threshold_overrides(
+    session: Session,
+    athlete: Athlete,
+    overrides: dict[str, str],
+    deployment: Mapping[str, Any] | None,
+    *,
+    reset: bool = False,
+) -> dict[str, Any]:
+    """Store the athlete's readiness threshold overrides (`reset` drops the stored ones first).
+
+    Validated, layered on the deployment's `deployment` overrides, before anything is stored: a
+    bad value must not break tomorrow's verdict. Raises `ConfigError` with the one-line reason.
+    Returns the stored overrides.
+    """
+    from sync.readiness import ThresholdsError, layered_thresholds
+
+    merged = {} if reset else dict(athlete.thresholds or {})
+    merged.update(overrides)
+    try:
+        checked = layered_thresholds(deployment, merged)
+    except ThresholdsError as exc:
+        raise ConfigError(str(exc)) from None
+    athlete.thresholds = {k: getattr(checked, k) for k in merged}
+    return athlete.thresholds

@@ -65,13 +65,11 @@ def athlete_add(
 @athlete_app.command("list")
 def athlete_list() -> None:
     """List athletes."""
-    from sqlalchemy import select
-
-    from sync.db.models import Athlete
+    from sync.athletes import list_athletes
 
     with db_session() as (session, _):
         table = Table("id", "name", "email", "timezone", "sex", "max HR", "rest HR", "send at")
-        for a in session.scalars(select(Athlete).order_by(Athlete.id)):
+        for a in list_athletes(session):
             table.add_row(
                 str(a.id),
                 a.name,
@@ -108,19 +106,13 @@ def athlete_set(
     ] = None,
 ) -> None:
     """Change an athlete's settings."""
-    from sync.athletes import resolve_athlete, update_athlete
-    from sync.readiness import ThresholdsError, layered_thresholds
+    from sync.athletes import resolve_athlete, set_threshold_overrides, update_athlete
 
     with db_session() as (session, settings):
         athlete = resolve_athlete(session, name)
-        if reset_thresholds or threshold:
-            overrides = {} if reset_thresholds else dict(athlete.thresholds or {})
-            overrides.update(parse_overrides(threshold or []))
-            try:  # validate before storing: a bad value must not break tomorrow's verdict
-                checked = layered_thresholds(settings.thresholds, overrides)
-            except ThresholdsError as exc:
-                raise fail(str(exc), 2) from None
-            athlete.thresholds = {k: getattr(checked, k) for k in overrides}
+        if reset_thresholds or threshold:  # validated before anything is stored
+            overrides = parse_overrides(threshold or [])
+            set_threshold_overrides(session, athlete, overrides, settings.thresholds, reset=reset_thresholds)
         update_athlete(
             session,
             athlete,

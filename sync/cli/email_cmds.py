@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -25,31 +25,21 @@ def preview_command(
     ] = None,
 ) -> None:
     """Write the next daily email (or that of --date) to an .eml file; nothing is sent."""
-    from sqlalchemy import select
-
     from sync.athletes import resolve_athlete
-    from sync.db.models import EmailDelivery
     from sync.notify.compose import daily_message
+    from sync.notify.status import email_moment, next_email_day
     from sync.private_files import write_private
-    from sync.scheduling import local_moment, local_today
 
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         if day is None:
-            the_day = local_today(who.timezone)
-            sent = session.scalar(
-                select(EmailDelivery.id).where(
-                    EmailDelivery.athlete_id == who.id, EmailDelivery.date == the_day
-                )
-            )
-            if sent is not None:  # today's went: the next one is tomorrow's
-                the_day += timedelta(days=1)
+            the_day = next_email_day(session, who)
         else:
             try:
                 the_day = datetime.strptime(day, "%Y-%m-%d").date()
             except ValueError:
                 raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
-        at = max(datetime.now(UTC), local_moment(the_day, who.send_time, who.timezone))
+        at = email_moment(who, the_day)
         message = daily_message(session, who, the_day, at, settings)
         if not who.email:
             message.replace_header("To", "(no email address set)")

@@ -163,77 +163,12 @@ def beat_alive(settings: Settings, now: float | None = None) -> bool:
     return age <= max(60.0, settings.beat_lease_s)
 
 
-def _last_runs(session: Any, *kinds: str) -> dict[int, datetime]:
-    """Per athlete, when the last fully successful run of these kinds started."""
-    from sqlalchemy import func, select
-
-    from sync.db.models import SyncRun
-
-    rows = session.execute(
-        select(SyncRun.athlete_id, func.max(SyncRun.started_at))
-        .where(SyncRun.kind.in_(kinds), SyncRun.status == "ok")
-        .group_by(SyncRun.athlete_id)
-    )
-    return {athlete_id: moment for athlete_id, moment in rows}
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
-
-
-def status_rows(session: Any, settings: Settings, now: datetime) -> list[dict[str, Any]]:
-    """One dict per Garmin account: last success, next due, rate-limit wait, re-auth need."""
-    from sqlalchemy import select
-
-    from sync.credential_end import days_left
-    from sync.db.models import Athlete, GarminAccount
-    from sync.garmin_sync.due import next_due
-
-    any_ok = _last_runs(session, "sync", "check", "backfill")
-    full_ok = _last_runs(session, "sync", "backfill")
-    query = select(GarminAccount, Athlete).join(Athlete, Athlete.id == GarminAccount.athlete_id)
-    out: list[dict[str, Any]] = []
-    for account, who in session.execute(query.order_by(Athlete.name)):
-        last_ok = _aware(any_ok.get(who.id))
-        last_full = _aware(full_ok.get(who.id))
-        until = _aware(account.rate_limited_until)
-        wait = max(0.0, (until - now).total_seconds()) if until else 0.0
-        reauth = account.status == "needs_reauth"
-        due = None
-        if not reauth:
-            due = next_due(
-                _aware(account.last_sync_at), last_full, now, who.timezone, who.send_time, settings
-            )
-            if until and until > due:
-                due = until
-        out.append(
-            {
-                "athlete": who.name,
-                "account_id": account.id,
-                "status": account.status,
-                "last_success": last_ok.isoformat() if last_ok else None,
-                "last_wellness": last_full.isoformat() if last_full else None,
-                "next_due": due.isoformat() if due else None,
-                "rate_limit_wait_s": round(wait),
-                "needs_reauth": reauth,
-                "credential_kind": account.token_kind,
-                "credential_ends_at": _aware(account.credential_ends_at).isoformat()
-                if account.credential_ends_at
-                else None,
-                "credential_days_left": days_left(account.credential_ends_at, who.timezone, now)
-                if account.credential_ends_at
-                else None,
-            }
-        )
-    return out
-
-
 def status_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per account, as a list.")] = False,
 ) -> None:
     """Every Garmin account: last successful sync, next due, rate-limit wait, re-auth needed."""
+    from sync.garmin_sync.due import status_rows
+
     now = datetime.now(UTC)
     with db_session() as (session, settings):
         rows = status_rows(session, settings, now)

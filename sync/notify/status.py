@@ -1,14 +1,16 @@
-"""What `legday email status` shows: each athlete's latest delivery row, reason included."""
+"""Where an athlete's emails stand: the latest delivery rows (`legday email status`) and which
+day's email is the next one (`legday email preview`)."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete, EmailDelivery
+from sync.scheduling import local_moment, local_today
 
 
 def delivery_rows(session: Session, day: date | None = None) -> list[dict[str, Any]]:
@@ -40,3 +42,18 @@ def delivery_rows(session: Session, day: date | None = None) -> list[dict[str, A
             }
         )
     return out
+
+
+def next_email_day(session: Session, athlete: Athlete, now: datetime | None = None) -> date:
+    """The local day of the athlete's next daily email: today's, or tomorrow's once today's has a
+    delivery row (it went, or is on its way)."""
+    today = local_today(athlete.timezone, now)
+    sent = session.scalar(
+        select(EmailDelivery.id).where(EmailDelivery.athlete_id == athlete.id, EmailDelivery.date == today)
+    )
+    return today if sent is None else today + timedelta(days=1)
+
+
+def email_moment(athlete: Athlete, day: date, now: datetime | None = None) -> datetime:
+    """When the email of `day` is (or would have been) composed: its send time, or now if later."""
+    return max(now or datetime.now(UTC), local_moment(day, athlete.send_time, athlete.timezone))

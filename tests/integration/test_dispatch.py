@@ -20,11 +20,11 @@ from typer.testing import CliRunner
 
 from sync.athletes import add_athlete
 from sync.cli import app as cli_app
-from sync.cli.service_cmds import status_rows
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.due import status_rows
 from sync.garmin_sync.wellness import night_complete
 from sync.scheduling import local_today
 from tests.helpers import redis_db_url
