@@ -17,7 +17,10 @@ whose sleep and readiness are stored already).
 Modules: `run` (the entry points and `open_client`), `guard` (Garmin errors onto the account,
 the sync_run record), `context` (the report and the state the steps share), `activities`
 (listing, FIT download, quarantine), `exercise_sets` (Garmin's set corrections), `heart_rate`
-(max / resting HR from Garmin's zones), `wellness` (the daily recovery values).
+(max / resting HR from Garmin's zones), `wellness` (the daily recovery values), `now` (the
+account lock and `locked_run`, the locked entry point the CLI and the worker share), `due`
+(which sync is due, the dispatcher's marks, `legday status`'s rows), `accounts` (linking
+credentials), `workouts` (the workout push).
 """
 
 from __future__ import annotations
