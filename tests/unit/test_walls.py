@@ -126,3 +126,35 @@ def test_the_check_would_catch_a_crossing(tmp_path: Path) -> None:
         assert imported_names(bad) >= {"sync.db", "sync.db.models", "garth.http"}
     finally:
         REPO = saved
+
+
+SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "text"})
+SQL_RUNNERS = frozenset({"execute", "scalars", "scalar"})
+
+
+def sql_calls(source: str) -> list[str]:
+    """The SQL a module builds or runs: calls of select()/insert()/... and of .execute()/.scalar()."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Name) and node.func.id in SQL_BUILDERS:
+                found.add(node.func.id)
+            elif isinstance(node.func, ast.Attribute) and node.func.attr in SQL_RUNNERS:
+                found.add(node.func.attr)
+    return sorted(found)
+
+
+def test_the_cli_builds_and_runs_no_sql() -> None:
+    """Commands parse, call one library function, print: the queries live in the library."""
+    offenders = {
+        str(p.relative_to(REPO)): calls
+        for p in sorted((REPO / "sync" / "cli").glob("*.py"))
+        if (calls := sql_calls(p.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}
+
+
+def test_the_sql_check_would_catch_a_query() -> None:
+    assert sql_calls("rows = session.scalars(select(Athlete))") == ["scalars", "select"]
+    assert sql_calls("session.execute(text('DELETE FROM athlete'))") == ["execute", "text"]
+    assert sql_calls("console.print(name)") == []
