@@ -98,6 +98,10 @@ class LegdayTask(Task):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
+            if self.request_stack.top is not None:
+                # Run by Celery's tracer (a worker or `apply`), which pushed this run's request
+                # (id, retries, is_eager): Task.__call__ would push a bare one over it.
+                return self.run(*args, **kwargs)
             return super().__call__(*args, **kwargs)
         except PermanentError as exc:
             log.warning("%s: %s; not retried", self.name, exc)

@@ -93,3 +93,14 @@ def test_a_permanent_error_ends_the_task_and_a_transient_one_is_retried(ids: _Id
         _flaky.apply(args=["transient"])
     assert isinstance(retried.value.exc, TransientError)
     assert base.RETRY_BACKOFF_S / 2 <= float(retried.value.when) <= base.RETRY_BACKOFF_S  # type: ignore[arg-type]
+
+
+@app.task(bind=True, name="tests.request")
+def _request(self) -> list[object]:  # noqa: ANN001
+    return [self.request.id, self.request.is_eager, self.request.retries]
+
+
+def test_the_task_sees_its_own_request() -> None:
+    """The base's wrapper must not hide the request Celery pushed (id, is_eager, retries)."""
+    result = _request.apply()
+    assert result.get() == [result.id, True, 0]
