@@ -25,6 +25,7 @@ from contextlib import suppress
 from typing import Any
 
 from celery import Task
+from celery.exceptions import Ignore
 from celery.signals import task_postrun, task_prerun
 from sqlalchemy.exc import OperationalError
 
@@ -89,11 +90,22 @@ class LegdayTask(Task):
         max_retries: int | None = None,
         **options: Any,
     ) -> Any:
-        """Celery's retry, with the countdown and attempt count of `exc` (see the module)."""
+        """Celery's retry, with the countdown and attempt count of `exc` (see the module).
+
+        An in-process (eager) run is not retried: nobody would wait for the countdown, and the
+        caller (a CLI command, a page) must not get Celery's `Retry`. The next dispatch, or the
+        next verdict computation, tries again.
+        """
         if exc is not None and eta is None:
             retry_after = getattr(exc, "retry_after", None)
             countdown = countdown_s(self.request.retries, retry_after)
             max_retries = getattr(exc, "max_retries", None) or max_retries
+            if self.request.is_eager:
+                log.warning("%s: %s; not retried in-process", self.name, _what(exc))
+                raise Ignore()
+            log.warning(
+                "%s: %s; retry %d in %.0f s", self.name, _what(exc), self.request.retries + 1, countdown
+            )
         return super().retry(args, kwargs, exc, throw, eta, countdown, max_retries, **options)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -109,6 +121,14 @@ class LegdayTask(Task):
         except TransientError as exc:  # the retries ran out: the next dispatch tries again
             log.warning("%s: %s; gave up after %d retries", self.name, exc, self.request.retries)
             return getattr(exc, "status", "failed")
+
+
+def _what(exc: BaseException) -> str:
+    # Our errors are written for the log (never a token); anything else is named by its type:
+    # a driver's message may quote a statement and its parameters.
+    from sync.errors import LegdayError
+
+    return str(exc) if isinstance(exc, LegdayError) else type(exc).__name__
 
 
 def _task_ids(task: Task, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, object]:
