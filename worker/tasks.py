@@ -119,12 +119,15 @@ def _marks_for(settings: Settings) -> DueMarks:
 
 
 @app.task(autoretry_for=(), **limits("dispatch"))
-def dispatch_syncs() -> int:
-    """Queue the syncs that are due (each once); returns how many were queued."""
+def dispatch_syncs(now: str | None = None) -> int:
+    """Queue the syncs that are due (each once); returns how many were queued.
+
+    `now` (ISO 8601) is the moment to judge by; beat sends none: the current time.
+    """
     settings = get_settings()
-    now = datetime.now(UTC)
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
     with session_scope() as session:
-        due, considered = claim_due(session, settings, now, _marks_for(settings))
+        due, considered = claim_due(session, settings, moment, _marks_for(settings))
     for account_id, wellness in due:
         expires = None if wellness else settings.activity_check_interval_s
         sync_account.apply_async((account_id, wellness), expires=expires)
