@@ -34,6 +34,18 @@ def _random_request(rng: random.Random) -> tuple[str, str]:
     return method, prefix + tail
 
 
+def _templates(routes: list) -> set[str]:
+    """Every route template of the app, inside included routers too (no prefix is used)."""
+    found: set[str] = set()
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            found |= _templates(inner.routes)
+        elif isinstance(getattr(route, "path", None), str):
+            found.add(route.path)
+    return found
+
+
 def _series(text: str) -> list[dict[str, str]]:
     return [dict(LABEL.findall(labels)) for labels in SERIES.findall(text)]
 
@@ -43,7 +55,7 @@ def test_random_methods_and_paths_leave_metrics_bounded(settings: Settings) -> N
     configured = settings.model_copy(update={"report_secret": SecretStr("metrics-labels-secret")})
     seed_athlete(configured, "ana")
     app = create_app(configured)
-    templates = {getattr(route, "path", "") for route in app.routes}
+    templates = _templates(app.routes)
     rng = random.Random(18)
     with serve(app) as url:
         parts = urlsplit(url)
