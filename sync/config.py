@@ -122,6 +122,10 @@ class Settings(BaseSettings):
     # Report API, HTML report and signed links (`legday serve`)
     serve_host: str = Field("127.0.0.1", description="Address `legday serve` listens on.")
     serve_port: int = Field(8000, description="Port `legday serve` listens on.")
+    serve_header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a connection has to finish its request headers, else it is closed."
+    )
+    serve_keep_alive_s: int = Field(5, ge=1, description="Seconds an idle kept-alive connection stays open.")
     report_base_url: str | None = Field(
         None, description="Public URL of the report server in links; unset: http://serve_host:serve_port."
     )

@@ -8,6 +8,7 @@ import resource
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,12 +44,15 @@ def legday_serve(
         if max_open_files is not None:
             resource.setrlimit(resource.RLIMIT_NOFILE, (max_open_files, max_open_files))
 
+    # stderr goes to a file: a pipe nobody reads would fill up with the server's log lines
+    # (e.g. "out of file descriptors") and block the server itself.
+    log = tempfile.TemporaryFile()
     proc = subprocess.Popen(
         [sys.executable, "-c", "from sync.cli import main; main()", "serve", "--port", str(port)],
         cwd=REPO,
         env=child_env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         preexec_fn=limits,
     )
     url = f"http://127.0.0.1:{port}"
@@ -60,11 +64,13 @@ def legday_serve(
                 break
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    tail = proc.communicate()[1][-2000:]
+                    log.seek(0)
+                    tail = log.read()[-2000:]
                     raise RuntimeError(f"legday serve did not start: {tail!r}") from None
                 time.sleep(0.1)
         yield url, proc
     finally:
+        log.close()
         proc.terminate()
         try:
             proc.wait(15)

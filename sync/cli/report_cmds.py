@@ -20,9 +20,8 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Address (default LEGDAY_SERVE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default LEGDAY_SERVE_PORT, 8000).")] = None,
 ) -> None:
-    """Serve the JSON API, the HTML report and the watch feed (uvicorn)."""
-    import uvicorn
-
+    """Serve the JSON API, the HTML report and the watch feed (uvicorn, with header timeouts)."""
+    from sync.report import serving
     from sync.report.app import create_app
 
     settings = get_settings()
@@ -31,14 +30,7 @@ def serve_command(
         app = create_app(settings)
     except LegdayError as exc:
         raise fail(str(exc), 2) from None
-    uvicorn.run(
-        app,
-        host=host or settings.serve_host,
-        port=port or settings.serve_port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        server_header=False,
-    )
+    serving.run(app, settings, host=host or settings.serve_host, port=port or settings.serve_port)
 
 
 def token_issue(athlete: AthleteName) -> None:
