@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -46,37 +47,40 @@ def legday_serve(
 
     # stderr goes to a file: a pipe nobody reads would fill up with the server's log lines
     # (e.g. "out of file descriptors") and block the server itself.
-    log = tempfile.TemporaryFile()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from sync.cli import main; main()", "serve", "--port", str(port)],
-        cwd=REPO,
-        env=child_env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-        preexec_fn=limits,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    tail = log.read()[-2000:]
-                    raise RuntimeError(f"legday serve did not start: {tail!r}") from None
-                time.sleep(0.1)
-        yield url, proc
-    finally:
-        log.close()
-        proc.terminate()
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from sync.cli import main; main()", "serve", "--port", str(port)],
+            cwd=REPO,
+            env=child_env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            preexec_fn=limits,
+        )
+        url = f"http://127.0.0.1:{port}"
         try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+            _wait_until_up(url, proc, log)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(url + "/healthz", timeout=2)
+            return
+        except httpx.TransportError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                tail = log.read()[-2000:]
+                raise RuntimeError(f"legday serve did not start: {tail!r}") from None
+            time.sleep(0.1)
 
 
 def idle_connections(port: int, n: int, *, half_sent: bool = True) -> list[socket.socket]:
