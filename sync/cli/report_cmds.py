@@ -44,13 +44,15 @@ def token_issue(athlete: AthleteName) -> None:
 
 
 def token_revoke(athlete: AthleteName) -> None:
-    """Revoke the athlete's API token: it gets 401 from now on."""
+    """Revoke the athlete's API token and every report/soreness link issued so far."""
     from sync.athletes import resolve_athlete
     from sync.report.tokens import revoke_token
 
     with db_session() as (session, _):
         had = revoke_token(session, resolve_athlete(session, athlete))
-    typer.echo(f"token of {athlete} revoked" if had else f"{athlete} had no token", err=True)
+    ended = "report and soreness links issued so far no longer work (unsubscribe links do)"
+    token = f"token of {athlete} revoked" if had else f"{athlete} had no token"
+    typer.echo(f"{token}; {ended}", err=True)
 
 
 def report_link_command(

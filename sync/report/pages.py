@@ -25,7 +25,7 @@ from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
 from sync.report.context import AppContext, app_context, in_session
-from sync.report.links import LinkClaims, verify_link
+from sync.report.links import LinkClaims, is_current, verify_link
 from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
@@ -74,7 +74,9 @@ def _athlete(
     if claims is None or claims.kind not in kinds:
         return None
     athlete = session.get(Athlete, claims.athlete_id)
-    return (athlete, claims) if athlete is not None else None
+    if athlete is None or not is_current(claims, athlete):  # revoked: the same 404 as a forgery
+        return None
+    return athlete, claims
 
 
 async def _form(request: Request) -> dict[str, str]:
