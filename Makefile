@@ -36,6 +36,7 @@ soak: $(STAMP)
 	$(BIN)/python scripts/soak.py
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
+	$(BIN)/python bench/soak_web.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
