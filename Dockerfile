@@ -1,5 +1,4 @@
-# One image for every service of docker-compose.yml: migrate, worker, beat, flower (and the API
-# later). A current, patched Python; the `login` extra makes `legday garmin login` work here.
+# One image for every service of docker-compose.yml: migrate, the workers, beat, api, flower. A current, patched Python; the `login` extra makes `legday garmin login` work here.
 FROM python:3.13-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
     LEGDAY_DATA_DIR=/data

@@ -55,3 +55,10 @@ class ConfigError(PermanentError):
 
 class NotFoundError(PermanentError):
     """A named thing (athlete, account) does not exist."""
+
+
+class DeliveryUnknown(LegdayError):
+    """The whole message went to the mail server and no answer came back: it may have arrived.
+
+    Neither transient nor permanent: sending it again could deliver it twice, so it never is.
+    """

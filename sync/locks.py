@@ -127,6 +127,12 @@ def beat_heartbeat_file(settings: Settings) -> Path:
     return settings.data_dir / "beat" / f"{socket.gethostname()}.alive"
 
 
+def worker_heartbeat_file(settings: Settings, node: str) -> Path:
+    """The file a Celery worker node (`sync@host`) touches on its heartbeats (its health check reads it)."""
+    safe = re.sub(r"[^A-Za-z0-9@._-]", "_", node)
+    return settings.data_dir / "workers" / f"{safe}.alive"
+
+
 def lock_file(name: str, settings: Settings) -> Path:
     """The file an embedded lock `name` is taken on."""
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)

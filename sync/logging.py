@@ -38,6 +38,9 @@ class ContextIdsFilter(logging.Filter):
         return True
 
 
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
+
+
 def configure_logging(level: str | int = "WARNING") -> None:
     """Send legday's records to stderr in one format (the CLI and the Celery worker call this)."""
     handler = logging.StreamHandler(sys.stderr)
@@ -46,3 +49,7 @@ def configure_logging(level: str | int = "WARNING") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # Library chatter that tells an operator nothing at INFO: Alembic lists every plugin it sets
+    # up before each migration. Its "Running upgrade a -> b" lines stay.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -81,4 +81,3 @@ TEST_REDIS_BASE = os.environ.get("LEGDAY_TEST_REDIS_URL", "redis://127.0.0.1:637
 def redis_db_url(db: int) -> str:
     """The URL of Redis database number `db` on the test Redis server."""
     return f"{TEST_REDIS_BASE}/{db}"
-

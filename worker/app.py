@@ -7,7 +7,7 @@ machine and one athlete need no broker. With it set, workers scale out on Redis.
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import heartbeat_sent, setup_logging, worker_process_init
 
 from sync.config import get_settings
 
@@ -82,3 +82,31 @@ def _configure_logging(**_: object) -> None:
 
     configure_logging(get_settings().log_level)
     warn_unknown_variables()  # a misspelt LEGDAY_* setting must not pass silently
+
+
+_last_alive = 0.0
+
+
+@heartbeat_sent.connect
+def _mark_alive(sender: object, **_: object) -> None:
+    # A cheap liveness mark for `legday worker --check` (compose's health check), refreshed from
+    # the worker's own event heartbeat (every 2 s; written at most every 10 s): no Celery client
+    # process started per check, and only this node's file, so a dead role shows as dead.
+    import time
+
+    global _last_alive
+    now = time.monotonic()
+    if now - _last_alive < 10:
+        return
+    from sync.locks import worker_heartbeat_file
+
+    hostname = getattr(getattr(sender, "eventer", None), "hostname", None)
+    if not hostname:
+        return
+    path = worker_heartbeat_file(get_settings(), hostname)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+        _last_alive = now
+    except OSError:  # a read-only or full data dir: the health check will say so
+        pass

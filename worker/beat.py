@@ -31,6 +31,7 @@ class LeasedScheduler(PersistentScheduler):
         self._alive = beat_heartbeat_file(settings)
         self._client: Any = None
         self._lease: Lease | None = None
+        self._standing_by = False  # said once per spell, so a standby's log is not silent nor noisy
         if settings.redis_url:
             import redis
 
@@ -48,9 +49,17 @@ class LeasedScheduler(PersistentScheduler):
             if self._lease.held:
                 if not self._lease.renew():
                     log.warning("beat: lease lost; standing by")
+                    self._standing_by = True
                 return self._lease.held
             if self._lease.acquire():
                 log.info("beat: holding the lease; scheduling")
+                self._standing_by = False
+            elif not self._standing_by:
+                log.info(
+                    "beat: standing by: another beat holds the lease; taking over within %.0f s if it stops",
+                    self.lease_s,
+                )
+                self._standing_by = True
             return self._lease.held
         except RedisError as exc:
             log.warning("beat: Redis unavailable (%s); not scheduling", type(exc).__name__)

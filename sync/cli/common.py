@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
 
 from sync.config import Settings, get_settings
 from sync.errors import LegdayError
@@ -18,8 +19,36 @@ if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up lig
     from sqlalchemy.orm import Session
 
 
-console = Console()
-err_console = Console(stderr=True)
+class _CliConsole(Console):
+    """Rich's console, except that piped output is never wrapped.
+
+    On a terminal, text is wrapped to the screen. Into a pipe or a file there is no screen:
+    wrapping at Rich's default 80 columns would split printed commands, paths and links
+    mid-line, so copy-paste breaks. Asked each time, as tests and scripts swap stdout.
+    """
+
+    @property  # type: ignore[override]
+    def soft_wrap(self) -> bool:
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, _value: bool) -> None:  # Console.__init__ sets it; the property decides
+        pass
+
+
+console = _CliConsole()
+err_console = _CliConsole(stderr=True)
+
+
+def print_table(table: Table) -> None:
+    """Print a table whole: fitted to a terminal; piped, as wide as its widest row (no cell cut)."""
+    if console.is_terminal:
+        console.print(table)
+        return
+    width = Console(width=10_000).measure(table).maximum
+    Console(width=max(width, 1)).print(table)
+
+
 _schema_ready: set[str] = set()
 
 AthleteOpt = Annotated[

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrides, progress_bar
+from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrides, print_table, progress_bar
 from sync.config import get_settings
 from sync.errors import FitDecodeError, UnreadableInput
 
@@ -82,7 +82,7 @@ def athlete_list() -> None:
                 str(a.rest_hr or ""),
                 a.send_time.strftime("%H:%M"),
             )
-        console.print(table)
+        print_table(table)
 
 
 @athlete_app.command("set")
@@ -257,7 +257,7 @@ def parse_command(
                 st["set_type"],
                 str(st["lower_body"]),
             )
-        console.print(table)
+        print_table(table)
         console.print(f"lower-body hard sets: {doc['lb_sets']}")
 
 

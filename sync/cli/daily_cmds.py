@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sync.cli.common import AthleteOpt, console, db_session
+from sync.cli.common import AthleteOpt, console, db_session, print_table
 from sync.cli.readiness_cmds import render_verdict
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates a training log can hold
@@ -109,7 +109,7 @@ def history_command(
                 f"{row.hrv_ms:.0f}" if row.hrv_ms else "",
                 f"{row.sleep_hours:.1f}" if row.sleep_hours else "",
             )
-        console.print(table)
+        print_table(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -64,7 +64,11 @@ def dispatch_command(
         str | None, typer.Option("--now", help="Pretend it is this ISO-8601 time (default: the clock).")
     ] = None,
 ) -> None:
-    """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`."""
+    """Send every daily email that is due; prints `sent N, already sent M, not due K, failed F`.
+
+    `, unconfirmed U` is added when messages went out without the server's answer (never sent
+    again: see `legday email status`). Exits 1 when something failed or is unconfirmed.
+    """
     from sync.notify.dispatch import dispatch_due_emails
 
     moment = datetime.now(UTC)
@@ -82,8 +86,48 @@ def dispatch_command(
     except Exception as exc:  # noqa: BLE001 - one line, not a traceback (logs have the details)
         raise fail(f"dispatch stopped: {type(exc).__name__}: {exc}", 1) from None
     print(summary.line())
-    if summary.failed:
+    if summary.failed or summary.unconfirmed:
         raise typer.Exit(1)
+
+
+@email_app.command("status")
+def status_command(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="Only this date, YYYY-MM-DD (default: each athlete's latest)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per row, as a list.")] = False,
+) -> None:
+    """Each athlete's latest email delivery (or that of --date): status, attempts, reason."""
+    import json
+
+    from sync.notify.status import delivery_rows
+
+    the_day = None
+    if day is not None:
+        try:
+            the_day = datetime.strptime(day, "%Y-%m-%d").date()
+        except ValueError:
+            raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
+    with db_session() as (session, _):
+        rows = delivery_rows(session, the_day)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table("athlete", "date", "kind", "status", "attempts", "sent at", "reason")
+    for row in rows:
+        table.add_row(
+            row["athlete"],
+            row["date"],
+            row["kind"],
+            row["status"],
+            str(row["attempts"]),
+            (row["sent_at"] or "")[:16].replace("T", " "),
+            row["reason"] or "",
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from sync.cli.common import AthleteOpt, console, db_session, fail, progress_bar
+from sync.cli.common import AthleteOpt, console, db_session, fail, print_table, progress_bar
 from sync.config import Settings, get_settings
 from sync.errors import LegdayError
 
@@ -133,7 +133,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 str(account.backfill_cursor or ""),
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
             )
-        console.print(table)
+        print_table(table)
 
 
 @garmin_app.command("login")
@@ -256,6 +256,10 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                         progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
                     try:
+                        # The tokens as they are now, not as they were read before the lock
+                        # (another process may have rotated the DI refresh token meanwhile).
+                        session.commit()
+                        session.refresh(account)
                         client = open_client(session, account, settings)
                         report = run_one(session, account, client, settings, step)
                     except KeyboardInterrupt:

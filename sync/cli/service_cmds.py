@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from sync.cli.common import console, db_session, fail
+from sync.cli.common import console, db_session, fail, print_table
 from sync.config import Settings, get_settings
 
 SYNC_THREADS = 12  # below the database pool (5 + 10 overflow): each sync holds one session
@@ -58,7 +58,21 @@ def worker_argv(
     else:
         queues, role_pool, default = [settings.queue, settings.sync_queue], "threads", SYNC_THREADS
     args = ["worker", "-Q", ",".join(queues), "-P", pool or role_pool, "-c", str(concurrency or default)]
+    if not _names_node(extra):
+        # Celery's default node name is celery@host for every worker: two roles on one host would
+        # share it (a ping is answered by either, Flower shows one). Each role gets its own.
+        args += ["-n", node_name(role)]
     return _celery([*args, f"--loglevel={loglevel}", *extra])
+
+
+def node_name(role: Role) -> str:
+    """The default Celery node name of a role's worker (`%h` is the host name)."""
+    return f"{'worker' if role is Role.all else role.value}@%h"
+
+
+def _names_node(extra: list[str]) -> bool:
+    """Whether the operator's own Celery options already give a node name."""
+    return any(a in ("-n", "--hostname") or a.startswith(("--hostname=", "-n")) for a in extra)
 
 
 def beat_argv(settings: Settings, loglevel: str, extra: list[str]) -> list[str]:
@@ -93,9 +107,17 @@ def worker_command(
     pool: Annotated[str | None, typer.Option(help="Override the role's pool (threads, prefork...).")] = None,
     loglevel: Annotated[str, typer.Option(help="Celery's log level.")] = "INFO",
     dry_run: Annotated[bool, typer.Option(help="Print the Celery command instead of running it.")] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Health check: exit 1 unless this host's worker of the role is alive."),
+    ] = False,
 ) -> None:
     """Run a Celery worker on legday's queues (extra options go to `celery worker`)."""
     settings = get_settings()
+    if check:
+        raise typer.Exit(
+            0 if worker_alive(settings, node_name(role).replace("%h", socket.gethostname())) else 1
+        )
     argv = worker_argv(settings, role, concurrency, loglevel, list(ctx.args), pool)
     _exec(argv, settings, dry_run)
 
@@ -113,6 +135,20 @@ def beat_command(
     if check:
         raise typer.Exit(0 if beat_alive(settings) else 1)
     _exec(beat_argv(settings, loglevel, list(ctx.args)), settings, dry_run)
+
+
+WORKER_ALIVE_S = 60.0  # a worker marks itself alive every 10 s: six missed marks mean it is gone
+
+
+def worker_alive(settings: Settings, node: str, now: float | None = None) -> bool:
+    """Whether the worker node `node` (e.g. `sync@host`) marked itself alive within the last minute."""
+    from sync.locks import worker_heartbeat_file
+
+    try:
+        age = (now or time.time()) - worker_heartbeat_file(settings, node).stat().st_mtime
+    except FileNotFoundError:
+        return False
+    return age < WORKER_ALIVE_S
 
 
 def beat_alive(settings: Settings, now: float | None = None) -> bool:
@@ -214,7 +250,7 @@ def status_command(
             f"{wait // 60} min" if wait else "",
             "yes: legday garmin add-tokens" if row["needs_reauth"] else "",
         )
-    console.print(table)
+    print_table(table)
     if not rows:
         console.print("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`")
 

@@ -20,10 +20,23 @@ the sync_run record), `context` (the report and the state the steps share), `act
 (max / resting HR from Garmin's zones), `wellness` (the daily recovery values).
 """
 
-from sync.garmin_sync.activities import STRENGTH_TYPES
-from sync.garmin_sync.context import Progress, SyncReport
-from sync.garmin_sync.run import backfill, open_client, sync_account
-from sync.garmin_sync.wellness import WELLNESS_OVERLAP_DAYS, WELLNESS_WINDOW_DAYS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# Resolved on first use (PEP 562): `legday status` and the dispatchers import `due` or `now`
+# alone, and must not pay for garth and the HTTP stack they never call.
+_EXPORTS = {
+    "STRENGTH_TYPES": "activities",
+    "Progress": "context",
+    "SyncReport": "context",
+    "backfill": "run",
+    "open_client": "run",
+    "sync_account": "run",
+    "WELLNESS_OVERLAP_DAYS": "wellness",
+    "WELLNESS_WINDOW_DAYS": "wellness",
+}
 
 __all__ = [
     "STRENGTH_TYPES",
@@ -35,3 +48,17 @@ __all__ = [
     "open_client",
     "sync_account",
 ]
+
+if TYPE_CHECKING:
+    from sync.garmin_sync.activities import STRENGTH_TYPES
+    from sync.garmin_sync.context import Progress, SyncReport
+    from sync.garmin_sync.run import backfill, open_client, sync_account
+    from sync.garmin_sync.wellness import WELLNESS_OVERLAP_DAYS, WELLNESS_WINDOW_DAYS
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    globals()[name] = value
+    return value

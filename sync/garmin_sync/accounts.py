@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -9,6 +11,9 @@ from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin.client import GarminClient
 from sync.garmin.tokens import Tokens, seal
+from sync.garmin_sync.now import AccountBusy, account_lock
+
+CONNECT_WAIT_S = 30.0  # a person is waiting: a running sync usually ends within this
 
 
 def add_tokens(
@@ -17,15 +22,23 @@ def add_tokens(
     """Verify `tokens` with one profile call (refreshing them if needed), then store them.
 
     Replaces the athlete's previous tokens and clears a needs-re-auth / rate-limit state.
-    Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens.
+    Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens, and
+    `AccountBusy` when a sync or push of the athlete's account keeps its lock past a short wait:
+    the check can refresh a token, so it holds the account's lock like every such call.
     """
     display_name = None
-    if verify:
-        client = GarminClient(tokens, settings)
-        display_name = client.profile().display_name
-        tokens = client.tokens  # may have been refreshed during the check
-    sealed = seal(settings, tokens)
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
+    lock = (
+        account_lock(account.id, settings, wait_s=CONNECT_WAIT_S) if account and verify else nullcontext(True)
+    )
+    with lock as held:
+        if not held:
+            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
+        if verify:
+            client = GarminClient(tokens, settings)
+            display_name = client.profile().display_name
+            tokens = client.tokens  # may have been refreshed during the check
+    sealed = seal(settings, tokens)
     if account is None:
         account = GarminAccount(
             athlete_id=athlete.id, token_kind=tokens.kind, tokens_encrypted=sealed, status="ok", backoff_s=0.0

@@ -4,32 +4,39 @@ The `email_delivery` row of (athlete, local date) is inserted before anything is
 unique constraint decides which dispatcher sends. A row moves through:
 
     claimed -> sending -> sent
+                       -> unconfirmed (the message was out, no reply came: never sent again)
                        -> retry (transient failure; taken up again after a backoff) -> ...
                        -> failed (permanent failure, or too many attempts)
+    claimed -> retry (the database failed while composing: nothing was sent)
+    skipped (the athlete's data cannot say when their day is, e.g. an unknown time zone)
 
 `claimed` means no SMTP server has seen the message yet, so a claim abandoned for longer than
-LEGDAY_EMAIL_CLAIM_TIMEOUT_S is taken over. `sending` is never taken over: the worker may have
-died after the server accepted the message, and a second email is worse than a missing one.
-docs/email.md explains the reasoning.
+LEGDAY_EMAIL_CLAIM_TIMEOUT_S is taken over; so is a `skipped` row once the athlete is due.
+`sending` and `unconfirmed` are never taken over: the server may have the message, and a second
+email is worse than a missing one. One athlete's failure, whatever it is, is recorded on that
+athlete's row and never stops the others. docs/email.md explains the reasoning.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from enum import StrEnum
+from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
+from sync.db import transient
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import session_scope
-from sync.errors import PermanentError, TransientError
+from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
 from sync.notify.compose import daily_message, reauth_message
 from sync.notify.notices import garmin_account, last_successful_sync
@@ -38,7 +45,11 @@ from sync.scheduling import local_moment, local_today
 
 log = logging.getLogger(__name__)
 
-TOLD_STATUSES = ("claimed", "sending", "sent", "retry")
+TOLD_STATUSES = ("claimed", "sending", "sent", "unconfirmed", "retry")
+# Rows no dispatcher takes up again on their day.
+SETTLED_STATUSES = ("sending", "sent", "unconfirmed", "failed")
+# Short in-process retries of a delivery row's write after a database blip (seconds).
+RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
 
 class Outcome(StrEnum):
@@ -48,6 +59,7 @@ class Outcome(StrEnum):
     ALREADY = "already sent"
     NOT_DUE = "not due"
     FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"  # out, no reply: maybe delivered, never sent again
 
 
 @dataclass
@@ -59,19 +71,20 @@ class DispatchSummary:
     not_due: int = 0
     queued: int = 0  # handed off to per-athlete tasks (the worker's fan-out)
     failed: int = 0
+    unconfirmed: int = 0
 
     def add(self, outcome: Outcome) -> None:
         """Count one athlete's outcome."""
-        field = {"sent": "sent", "already sent": "already_sent", "not due": "not_due", "failed": "failed"}
-        name = field[outcome.value]
+        name = outcome.value.replace(" ", "_")
         setattr(self, name, getattr(self, name) + 1)
 
     def line(self) -> str:
-        """`sent N, already sent M, not due K, failed F`."""
-        return (
+        """`sent N, already sent M, not due K, failed F` (`, unconfirmed U` when U > 0)."""
+        line = (
             f"sent {self.sent}, already sent {self.already_sent}, "
             f"not due {self.not_due}, failed {self.failed}"
         )
+        return line + (f", unconfirmed {self.unconfirmed}" if self.unconfirmed else "")
 
 
 def dispatch_due_emails(
@@ -95,9 +108,12 @@ def dispatch_due_emails(
         raise ValueError("dispatch_due_emails needs an aware datetime")
     summary = DispatchSummary()
     with session_scope(settings) as session:
-        ids, settled = _candidates(session, now)
+        ids, settled, problems = _candidates(session, now)
     summary.not_due += settled.count(Outcome.NOT_DUE)
     summary.already_sent += settled.count(Outcome.ALREADY)
+    for athlete_id, problem in problems:
+        with log_context(athlete_id=athlete_id):
+            summary.add(_skip(settings, athlete_id, now, problem))
     if hand_off is not None:
         for athlete_id in ids:
             hand_off(athlete_id, now)
@@ -106,16 +122,32 @@ def dispatch_due_emails(
     sender = sender or sender_from_settings(settings)
     for athlete_id in ids:
         with log_context(athlete_id=athlete_id):
-            summary.add(dispatch_one(athlete_id, now, settings, sender))
+            try:
+                outcome = dispatch_one(athlete_id, now, settings, sender)
+            except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
+                # Before the claim or while recording it (the database went away): nothing
+                # was sent, and the row, if any, is `claimed` and is taken over later.
+                if transient.is_transient(exc):
+                    log.warning(
+                        "email dispatch of this athlete stopped: the database failed (%s); "
+                        "the next tick tries again",
+                        transient.reason(exc),
+                    )
+                else:
+                    log.exception("email dispatch of this athlete stopped; the next tick tries again")
+                outcome = Outcome.FAILED
+            summary.add(outcome)
     return summary
 
 
-def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcome]]:
-    """The athletes `dispatch_one` must look at, and the outcomes of the rest (two queries).
+def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcome], list[tuple[int, str]]]:
+    """The athletes `dispatch_one` must look at, the outcomes of the rest, and the problems.
 
     Not due: the send time has not come, no address, unsubscribed. Already sent: a row of the
-    local day that no dispatcher takes up again (sending, sent, failed). The rest (due, or a
-    `retry` / `claimed` row) go to `dispatch_one`, which decides with the row's claim.
+    local day that no dispatcher takes up again (sending, sent, unconfirmed, failed). The rest
+    (due, or a `retry` / `claimed` / `skipped` row) go to `dispatch_one`, which decides with the
+    row's claim. Problems: (athlete id, reason) of athletes whose day cannot be known (a time
+    zone the installed tzdata lacks); one athlete's bad data never stops the others.
     """
     athletes = session.execute(
         select(
@@ -124,12 +156,21 @@ def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcom
     ).all()
     days: dict[int, date] = {}
     settled: list[Outcome] = []
+    problems: list[tuple[int, str]] = []
     for athlete_id, timezone, send_time, email, enabled in athletes:
-        day = local_today(timezone, now)
-        if not email or not enabled or now < local_moment(day, send_time, timezone):
+        if not email or not enabled:
             settled.append(Outcome.NOT_DUE)
-        else:
+            continue
+        try:
+            day = local_today(timezone, now)
+            due = now >= local_moment(day, send_time, timezone)
+        except Exception as exc:  # noqa: BLE001 - ZoneInfoNotFoundError, a bad key: this athlete's
+            problems.append((athlete_id, _day_problem(timezone, exc)))
+            continue
+        if due:
             days[athlete_id] = day
+        else:
+            settled.append(Outcome.NOT_DUE)
     final = set()
     if days:
         final = set(
@@ -137,7 +178,7 @@ def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcom
                 select(EmailDelivery.athlete_id, EmailDelivery.date).where(
                     EmailDelivery.athlete_id.in_(list(days)),
                     EmailDelivery.date.in_(set(days.values())),
-                    EmailDelivery.status.in_(("sending", "sent", "failed")),
+                    EmailDelivery.status.in_(SETTLED_STATUSES),
                 )
             ).all()
         )
@@ -147,7 +188,46 @@ def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcom
             settled.append(Outcome.ALREADY)
         else:
             ids.append(athlete_id)
-    return ids, settled
+    return ids, settled, problems
+
+
+def _day_problem(timezone: str, exc: Exception) -> str:
+    if isinstance(exc, ZoneInfoNotFoundError):
+        return f"time zone {timezone!r} is not in this machine's tzdata: no email until it is fixed"
+    return f"cannot place the send time in time zone {timezone!r} ({type(exc).__name__}): no email"
+
+
+def _skip(settings: Settings, athlete_id: int, now: datetime, problem: str) -> Outcome:
+    """Record (once per UTC day) that the athlete's email cannot be placed; log it that once.
+
+    The row is dated by UTC, the athlete's own date being unknown; it is `skipped`, so if the
+    problem is fixed the same day the email still goes out (`_claim` takes the row over).
+    """
+    day = now.astimezone(UTC).date()
+    try:
+        with session_scope(settings) as session:
+            exists = session.scalar(
+                select(EmailDelivery.id).where(
+                    EmailDelivery.athlete_id == athlete_id, EmailDelivery.date == day
+                )
+            )
+            if exists is not None:
+                return Outcome.NOT_DUE  # reported today already (or settled before the problem)
+            session.add(
+                EmailDelivery(
+                    athlete_id=athlete_id,
+                    date=day,
+                    kind="daily",
+                    status="skipped",
+                    attempts=0,
+                    updated_at=now,
+                    error=problem[:500],
+                )
+            )
+    except IntegrityError:
+        return Outcome.NOT_DUE  # another dispatcher reported it this very moment
+    log.warning("daily email of %s skipped: %s", day, problem)
+    return Outcome.FAILED
 
 
 def _already_told(session: Session, athlete: Athlete, day: date) -> bool:
@@ -209,7 +289,9 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
         abandoned = now - timedelta(seconds=settings.email_claim_timeout_s)
         if row.status == "retry" and row.next_attempt_at is not None and row.next_attempt_at > now:
             return Outcome.NOT_DUE
-        takeover = (row.status == "retry") or (row.status == "claimed" and row.updated_at <= abandoned)
+        takeover = row.status in ("retry", "skipped") or (
+            row.status == "claimed" and row.updated_at <= abandoned
+        )
         if not takeover:
             return Outcome.ALREADY
         won = session.execute(
@@ -225,11 +307,62 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
         return row.id if won == 1 else Outcome.ALREADY
 
 
-def _record(settings: Settings, delivery_id: int, now: datetime, **values: object) -> None:
-    with session_scope(settings) as session:
-        session.execute(
-            update(EmailDelivery).where(EmailDelivery.id == delivery_id).values(updated_at=now, **values)
-        )
+def _with_db_retries(write: Callable[[], int]) -> int | None:
+    """Run `write` (one transaction); again after a short wait if the database blipped.
+
+    For the row's own writes around sending: a blip there must not leave a row `sending` when
+    its outcome is known. None when it kept failing: the caller logs what stays on the row.
+    """
+    for wait in (*RECORD_RETRY_WAITS_S, None):
+        try:
+            return write()
+        except Exception as exc:
+            if not transient.is_transient(exc):
+                raise
+            if wait is None:
+                log.error("could not write the delivery row: %s", transient.reason(exc))
+                return None
+            time.sleep(wait)
+    return None
+
+
+def _record(settings: Settings, delivery_id: int, now: datetime, **values: object) -> bool:
+    """Write the row's new state (retried through a database blip); False when it could not."""
+
+    def write() -> int:
+        with session_scope(settings) as session:
+            return session.execute(
+                update(EmailDelivery).where(EmailDelivery.id == delivery_id).values(updated_at=now, **values)
+            ).rowcount
+
+    return _with_db_retries(write) is not None
+
+
+def _release(settings: Settings, delivery_id: int, now: datetime, error: str) -> bool:
+    """Give a claim back as `retry` after the database failed while composing: nothing was sent.
+
+    Only while the row is still ours (claimed at `now`, or moved to `sending` by a commit whose
+    answer was lost); a later tick takes it up after the backoff. Not an attempt: the database
+    failed, not the delivery.
+    """
+
+    def write() -> int:
+        with session_scope(settings) as session:
+            return session.execute(
+                update(EmailDelivery)
+                .where(
+                    EmailDelivery.id == delivery_id,
+                    EmailDelivery.status.in_(("claimed", "sending")),
+                    EmailDelivery.updated_at == now,
+                )
+                .values(
+                    status="retry",
+                    error=error[:500],
+                    next_attempt_at=now + timedelta(seconds=settings.email_retry_backoff_s),
+                )
+            ).rowcount
+
+    return _with_db_retries(write) is not None
 
 
 def _prepare(
@@ -277,35 +410,73 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
     try:
         message = _prepare(settings, athlete_id, claimed, day, kind, now)
     except Exception as exc:  # noqa: BLE001 - a bad verdict must not stop the other athletes
+        if transient.is_transient(exc):
+            # A database blip (a restart, terminated backends, a locked SQLite file) says
+            # nothing about this email: it is deferred, never given up.
+            error = f"compose: the database failed ({transient.reason(exc)}); retried later"
+            log.warning("composing the %s email of %s: %s", kind, day, error)
+            if not _release(settings, claimed, now, error):
+                log.error("the row stays claimed; it is taken over after the claim timeout")
+            return Outcome.FAILED
         log.exception("composing the %s email of %s failed", kind, day)
         _record(settings, claimed, now, status="failed", error=f"compose: {type(exc).__name__}: {exc}"[:500])
         return Outcome.FAILED
     if message is None:
         return Outcome.ALREADY
     try:
-        sender.send(message)
-    except TransientError as exc:
-        with session_scope(settings) as session:
-            attempts = session.get(EmailDelivery, claimed).attempts  # type: ignore[union-attr]
-        if attempts >= settings.email_max_attempts:
-            log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
-            _record(settings, claimed, now, status="failed", error=str(exc)[:500])
-        else:
-            wait = settings.email_retry_backoff_s * 2 ** (attempts - 1)
-            log.warning("email of %s deferred (attempt %d), retry in %.0f s: %s", day, attempts, wait, exc)
-            _record(
-                settings,
-                claimed,
-                now,
-                status="retry",
-                error=str(exc)[:500],
-                next_attempt_at=now + timedelta(seconds=wait),
-            )
-        return Outcome.FAILED
+        note = sender.send(message)
+    except DeliveryUnknown as exc:
+        log.warning("email of %s unconfirmed, not sent again: %s", day, exc)
+        _record(
+            settings,
+            claimed,
+            now,
+            status="unconfirmed",
+            sent_at=now,
+            next_attempt_at=None,
+            error=str(exc)[:500],
+        )
+        return Outcome.UNCONFIRMED
     except PermanentError as exc:
         log.warning("email of %s refused for good: %s", day, exc)
         _record(settings, claimed, now, status="failed", error=str(exc)[:500])
         return Outcome.FAILED
-    _record(settings, claimed, now, status="sent", sent_at=now, next_attempt_at=None, error=None)
-    log.info("%s email of %s sent", kind, day)
+    except Exception as exc:  # noqa: BLE001 - TransientError, or a sender's own bug (an OSError...)
+        if not isinstance(exc, TransientError):
+            # Not the sender's contract, so not SMTP's: SmtpSender turns everything after the
+            # message's end into DeliveryUnknown. Retried like a transient failure, counted.
+            log.exception("sending the email of %s raised unexpectedly", day)
+            exc = TransientError(f"sender: {type(exc).__name__}: {exc}")
+        _defer_or_fail(settings, claimed, now, day, exc)
+        return Outcome.FAILED
+    if not _record(settings, claimed, now, status="sent", sent_at=now, next_attempt_at=None, error=note):
+        log.error("%s email of %s sent, but the row stays `sending` (never sent again)", kind, day)
+    log.info("%s email of %s sent%s", kind, day, f" ({note})" if note else "")
     return Outcome.SENT
+
+
+def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: date, exc: Exception) -> None:
+    """After a transient failure: `retry` after a doubling backoff, or `failed` after the last attempt."""
+
+    def read() -> int:
+        with session_scope(settings) as session:
+            return session.get(EmailDelivery, delivery_id).attempts  # type: ignore[union-attr]
+
+    attempts = _with_db_retries(read)
+    if attempts is None:
+        log.error("email of %s not sent (%s); the row stays `sending`", day, exc)
+        return
+    if attempts >= settings.email_max_attempts:
+        log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
+        _record(settings, delivery_id, now, status="failed", error=str(exc)[:500])
+        return
+    wait = settings.email_retry_backoff_s * 2 ** (attempts - 1)
+    log.warning("email of %s deferred (attempt %d), retry in %.0f s: %s", day, attempts, wait, exc)
+    _record(
+        settings,
+        delivery_id,
+        now,
+        status="retry",
+        error=str(exc)[:500],
+        next_attempt_at=now + timedelta(seconds=wait),
+    )

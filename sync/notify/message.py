@@ -36,6 +36,10 @@ def add_delivery_headers(
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = message_id
     if unsubscribe:
+        # A signed https URL is one word longer than the 78-column fold; Python's folder then
+        # rewrites it as RFC 2047 encoded-words, which no mail client reads as a URL. Lines of
+        # up to 998 octets are RFC 5322's hard limit, so allow those and keep the URLs intact.
+        message.policy = message.policy.clone(max_line_length=998)
         message["List-Unsubscribe"] = ", ".join(f"<{u}>" for u in unsubscribe)
         if any(u.startswith("https:") for u in unsubscribe):  # RFC 8058 one-click
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

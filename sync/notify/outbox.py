@@ -6,6 +6,7 @@ import re
 from email.message import EmailMessage
 from pathlib import Path
 
+from sync.errors import TransientError
 from sync.private_files import write_private
 
 
@@ -28,8 +29,15 @@ class OutboxSender:
         self.outbox = outbox
 
     def send(self, message: EmailMessage) -> None:
-        """Write `message` to the outbox."""
-        write_to_outbox(message, self.outbox)
+        """Write `message` to the outbox; an OSError (disk full, permissions) is transient.
+
+        The write is atomic (a temp file, then a rename), so after an error the file is not
+        there and writing it again later is safe; a second write overwrites the first anyway.
+        """
+        try:
+            write_to_outbox(message, self.outbox)
+        except OSError as exc:
+            raise TransientError(f"outbox: {type(exc).__name__}: {exc.strerror or exc}") from None
 
     def __repr__(self) -> str:
         return f"OutboxSender({str(self.outbox)!r})"

@@ -14,7 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from sync.readiness.display import FLAG_COLOURS, FLAG_HEADLINES
+from sync.readiness.display import FLAG_COLOURS, FLAG_HEADLINES, SORENESS_LABELS
 from sync.readiness.texts import NO_RECENT_DATA, num
 from sync.readiness.verdict import Flag
 
@@ -26,16 +26,17 @@ _env = Environment(
 )
 
 # The numbers worth showing an athlete, in this order, with their unit.
-_NUMBER_LINES: tuple[tuple[str, str, str], ...] = (
-    ("lb_sets", "Hard leg sets in the last leg session", ""),
-    ("hours_since_lb", "Hours since that session ended", " h"),
-    ("soreness", "Your soreness rating", "/10"),
-    ("sleep_hours", "Sleep last night", " h"),
-    ("hrv_week_mean_ms", "HRV, 7-night average", " ms"),
-    ("rhr_today", "Resting heart rate today", " bpm"),
-    ("rhr_mean_30d", "Resting heart rate, 30-day average", " bpm"),
-    ("acwr", "Run load, acute:chronic ratio", ""),
-    ("garmin_recovery_hours", "Garmin recovery time left", " h"),
+# (key, label, unit, decimals): as precise as the measurement means something to a runner.
+_NUMBER_LINES: tuple[tuple[str, str, str, int], ...] = (
+    ("lb_sets", "Hard leg sets in the last leg session", "", 1),
+    ("hours_since_lb", "Hours since that session ended", " h", 0),
+    ("soreness", "Your soreness rating", "/10", 0),
+    ("sleep_hours", "Sleep last night", " h", 1),
+    ("hrv_week_mean_ms", "HRV, 7-night average", " ms", 0),
+    ("rhr_today", "Resting heart rate today", " bpm", 0),
+    ("rhr_mean_30d", "Resting heart rate, 30-day average", " bpm", 0),
+    ("acwr", "Run load, acute:chronic ratio", "", 2),
+    ("garmin_recovery_hours", "Garmin recovery time left", " h", 0),
 )
 
 
@@ -80,11 +81,11 @@ def daily_subject(payload: dict[str, Any]) -> str:
 def _numbers(payload: dict[str, Any]) -> list[str]:
     n = payload.get("numbers", {})
     lines = []
-    for key, label, unit in _NUMBER_LINES:
+    for key, label, unit, decimals in _NUMBER_LINES:
         value = n.get(key)
         if value is None or isinstance(value, bool):
             continue
-        shown = num(value, 2) if isinstance(value, float) else str(value)
+        shown = num(value, decimals) if isinstance(value, float) else str(value)
         lines.append(f"{label}: {shown}{unit}")
     return lines
 
@@ -111,6 +112,7 @@ def daily_context(
         "no_recent_data": bool(no_recent),  # then "no warning signs" would claim too much
         "number_lines": _numbers(payload),
         "links": links,
+        "soreness_labels": SORENESS_LABELS,
         "watch": watch,
     }
 

@@ -11,10 +11,10 @@ from sync.notify.smtp import SmtpSender
 
 
 class Sender(Protocol):
-    """Delivers one message, or raises TransientError / PermanentError."""
+    """Delivers one message, or raises TransientError / PermanentError / DeliveryUnknown."""
 
-    def send(self, message: EmailMessage) -> None:
-        """Deliver `message`."""
+    def send(self, message: EmailMessage) -> str | None:
+        """Deliver `message`; may return a note worth keeping on the delivery row."""
 
 
 def sender_from_settings(settings: Settings) -> Sender:

@@ -2,8 +2,10 @@
 
 Transient (retried later): connection refused or reset, timeouts, TLS hiccups, 4xx replies.
 Permanent (recorded, not retried): 5xx replies, every recipient refused with 5xx, a server that
-cannot do the configured security. The password is a SecretStr and never appears in a message,
-a log record or a repr.
+cannot do the configured security. Unknown (never sent again): the message and its final dot
+went out and no reply came (a timeout, a cut connection): the server may have it. Once the
+final reply is 250 the message is sent, whatever QUIT answers. The password is a SecretStr and
+never appears in a message, a log record or a repr.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Literal
 from pydantic import SecretStr
 
 from sync.config import Settings
-from sync.errors import PermanentError, TransientError
+from sync.errors import DeliveryUnknown, LegdayError, PermanentError, TransientError
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -34,6 +36,66 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
         else str(exc.smtp_error)
     )
     return " ".join(text.split())[:200]
+
+
+class _NotesTheDot:
+    """Mixin for smtplib's clients: `dot_sent` turns True once the message body is written.
+
+    smtplib writes the body, final dot included, in the one `send` after `putcmd("data")` (and
+    only after the server's 354). From then on the server may have the message whatever happens.
+    """
+
+    dot_sent = False
+    _body_next = False
+
+    def putcmd(self, cmd: str, args: str = "") -> None:  # noqa: D102 - smtplib's
+        self._body_next = False
+        super().putcmd(cmd, args)  # type: ignore[misc]
+        self._body_next = cmd.lower() == "data"
+
+    def send(self, s: bytes | str) -> None:  # noqa: D102 - smtplib's
+        body, self._body_next = self._body_next, False
+        super().send(s)  # type: ignore[misc]
+        if body:
+            self.dot_sent = True
+
+
+class _SMTP(_NotesTheDot, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_NotesTheDot, smtplib.SMTP_SSL):
+    pass
+
+
+def _failure(exc: Exception, where: str, security: str) -> LegdayError | None:
+    """The transient or permanent error for a failure before the message was out; None: a bug."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in exc.recipients.values()]
+        if any(400 <= c < 500 for c in codes):
+            return TransientError(f"SMTP {where}: recipient deferred {codes}")
+        return PermanentError(f"SMTP {where}: recipient refused {codes}")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return PermanentError(f"SMTP {where}: {security} not supported by the server")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        error = _by_code(exc.smtp_code, where)
+        return type(error)(f"{error}: {_reply(exc)}")
+    if isinstance(exc, smtplib.SMTPException | OSError):  # refused, reset, timeout, TLS
+        return TransientError(f"SMTP {where}: {type(exc).__name__}")
+    return None
+
+
+def _quit(smtp: smtplib.SMTP, where: str) -> str | None:
+    """Say QUIT after the 250; the message is sent whatever comes back. A note when it was odd."""
+    try:
+        code, _ = smtp.docmd("QUIT")
+    except (smtplib.SMTPException, OSError):
+        return None  # a server that hangs up first: common and harmless
+    finally:
+        smtp.close()
+    if code != 221:
+        return f"sent (250); then SMTP {where} answered QUIT with {code}"
+    return None
 
 
 class SmtpSender:
@@ -68,12 +130,12 @@ class SmtpSender:
     def __repr__(self) -> str:  # never the password
         return f"SmtpSender({self.host!r}, {self.port}, security={self.security!r}, user={self.user!r})"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _SMTP | _SMTPSSL:
         if self.security == "ssl":
-            return smtplib.SMTP_SSL(
+            return _SMTPSSL(
                 self.host, self.port, timeout=self.timeout_s, context=ssl.create_default_context()
             )
-        smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout_s)
+        smtp = _SMTP(self.host, self.port, timeout=self.timeout_s)
         if self.security == "starttls":
             try:
                 smtp.starttls(context=ssl.create_default_context())
@@ -82,24 +144,31 @@ class SmtpSender:
                 raise
         return smtp
 
-    def send(self, message: EmailMessage) -> None:
-        """Deliver `message`; raise TransientError (retry later) or PermanentError (do not)."""
+    def send(self, message: EmailMessage) -> str | None:
+        """Deliver `message`; returns a note for the record when the ending was odd, else None.
+
+        Raises TransientError (retry later), PermanentError (do not) or DeliveryUnknown (the
+        message was out and no reply came: never send it again).
+        """
         where = f"{self.host}:{self.port}"
+        smtp: _SMTP | _SMTPSSL | None = None
         try:
-            with self._connect() as smtp:
-                if self.user:
-                    password = self._password.get_secret_value() if self._password else ""
-                    smtp.login(self.user, password)
-                smtp.send_message(message)
-        except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
-            if any(400 <= c < 500 for c in codes):
-                raise TransientError(f"SMTP {where}: recipient deferred {codes}") from None
-            raise PermanentError(f"SMTP {where}: recipient refused {codes}") from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise PermanentError(f"SMTP {where}: {self.security} not supported by the server") from exc
-        except smtplib.SMTPResponseException as exc:
-            error = _by_code(exc.smtp_code, where)
-            raise type(error)(f"{error}: {_reply(exc)}") from None
-        except (smtplib.SMTPException, OSError) as exc:  # refused, reset, timeout, TLS
-            raise TransientError(f"SMTP {where}: {type(exc).__name__}") from None
+            smtp = self._connect()
+            if self.user:
+                password = self._password.get_secret_value() if self._password else ""
+                smtp.login(self.user, password)
+            smtp.send_message(message)
+        except Exception as exc:
+            dot_sent = smtp is not None and smtp.dot_sent
+            if smtp is not None:
+                smtp.close()
+            if dot_sent and not isinstance(exc, smtplib.SMTPResponseException):
+                raise DeliveryUnknown(
+                    f"SMTP {where}: no reply after the message's end ({type(exc).__name__}); "
+                    "it may have arrived, so it is not sent again"
+                ) from None
+            error = _failure(exc, where, self.security)
+            if error is None:
+                raise
+            raise error from None
+        return _quit(smtp, where)

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from sync.readiness.verdict import Flag
 
-__all__ = ["FLAG_COLOURS", "FLAG_HEADLINES", "FLAG_TERMINAL_COLOURS", "flag_colour", "flag_headline"]
+__all__ = [
+    "FLAG_COLOURS",
+    "FLAG_HEADLINES",
+    "FLAG_TERMINAL_COLOURS",
+    "SORENESS_LABELS",
+    "flag_colour",
+    "flag_headline",
+]
 
 FLAG_HEADLINES: dict[Flag, str] = {
     Flag.RUN: "RUN: train as planned",
@@ -19,6 +26,8 @@ FLAG_HEADLINES: dict[Flag, str] = {
 FLAG_COLOURS: dict[Flag, str] = {Flag.RUN: "#1a7f37", Flag.EASY: "#b58105", Flag.REST: "#c62828"}
 # Rich colour names for the terminal.
 FLAG_TERMINAL_COLOURS: dict[Flag, str] = {Flag.RUN: "green", Flag.EASY: "yellow", Flag.REST: "red"}
+# The one-tap soreness check-in values in words (the model's bands: SORE 4-6, SORE_SEVERE 7+).
+SORENESS_LABELS: dict[int, str] = {0: "not sore", 3: "a little stiff", 5: "sore", 8: "can barely walk"}
 
 
 def flag_headline(flag: Flag | str) -> str:

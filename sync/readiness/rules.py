@@ -167,7 +167,7 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
             t.novel_window_h,
         )
 
-    # Soreness (seed article, S1)
+    # Soreness (legday guide, S1)
     numbers["soreness"] = ctx.soreness
     if ctx.soreness is None:
         unknown.append("soreness")

@@ -23,14 +23,16 @@ class Source(BaseModel):
     url: str | None = None
 
 
-SEED = "seed article"
+GUIDE = "legday guide"  # the running-after-leg-day advice legday was built on (no paper of its own)
+_OLD_TAGS = {"seed article": GUIDE}  # how verdicts stored before 2026-12 name it
 
 REFERENCES: dict[str, Source] = {
     s.tag: s
     for s in (
         Source(
-            tag=SEED,
-            title="The article legday was built on: should you run the day after leg day?",
+            tag=GUIDE,
+            title="legday's guide to the day after leg day: sore legs get a lighter day, "
+            "legs that can barely walk get rest",
         ),
         Source(
             tag="data check",
@@ -39,37 +41,39 @@ REFERENCES: dict[str, Source] = {
         Source(
             tag="S1",
             title="Cheung, Hume & Maxwell 2003, Sports Med 33:145: soreness peaks 24-72 h after the session",
-            url="https://abcdocz.com/doc/139800/r-a",
+            url="https://doi.org/10.2165/00007256-200333020-00005",
         ),
         Source(
             tag="S4",
             title="Doma et al. 2017, APNM 42:978: avoid submaximal running for 48 h after leg strength work",
-            url="https://researchonline.jcu.edu.au/49494",
+            url="https://doi.org/10.1139/apnm-2017-0214",
         ),
         Source(
             tag="S5",
             title="Doma & Deakin 2013, APNM: next-day running cost up, time to exhaustion down about 29 %",
-            url="https://studylib.net/doc/27231201/doma2013",
+            url="https://doi.org/10.1139/apnm-2012-0362",
         ),
         Source(
             tag="S6",
             title="Doma & Deakin 2014, Eur J Sport Sci: only hard leg sessions impair running",
-            url="https://mdsite.deno.dev/https://pubmed.ncbi.nlm.nih.gov/24533516",
+            url="https://pubmed.ncbi.nlm.nih.gov/24533516/",
         ),
         Source(
             tag="S7",
             title="Marcora & Bosio 2007, Scand J Med Sci Sports 17:662: muscle damage slows a 30-min run "
             "at 48 h",
+            url="https://doi.org/10.1111/j.1600-0838.2006.00627.x",
         ),
         Source(
             tag="S8",
-            title="Sci & Sports 2023 meta-analysis: running economy and maximal efforts impaired up to 48 h",
-            url="https://lida.sport-iat.de/dvmf/Record/4083761?lng=en",
+            title="Burt, Doma & Connor 2023 meta-analysis, Sci & Sports 38:647: running economy and maximal "
+            "efforts impaired up to 48 h",
+            url="https://doi.org/10.1016/j.scispo.2022.04.003",
         ),
         Source(
             tag="S14",
             title='Gabbett 2016, BJSM 50:273: acute:chronic load above 1.5 is the "danger zone"',
-            url="https://www.naulus.com/research/claim/19208",
+            url="https://doi.org/10.1136/bjsports-2015-095788",
         ),
         Source(
             tag="S15",
@@ -78,29 +82,30 @@ REFERENCES: dict[str, Source] = {
         ),
         Source(
             tag="S16",
-            title="Impellizzeri et al. 2020, Sports Med: the load ratio is a weak predictor, a caution only",
-            url="https://www.scribd.com/document/535371355/10-1007-s40279-020-01378-6",
+            title="Impellizzeri et al. 2021, Sports Med 51:581: the load ratio is a weak predictor, "
+            "a caution only",
+            url="https://doi.org/10.1007/s40279-020-01378-6",
         ),
         Source(
             tag="S17",
             title="Kiviniemi et al. 2007, EJAP: HRV-guided training, low HRV means a lighter day",
-            url="https://zhixidata.com/details/1/872003657/2/3",
+            url="https://doi.org/10.1007/s00421-007-0552-2",
         ),
         Source(
             tag="S18",
             title="Vesterinen et al. 2016, MSSE: hard sessions only with HRV in its normal range",
-            url="http://rvdb.mgc.ac.cn/RVdb_publication/26909534",
+            url="https://doi.org/10.1249/MSS.0000000000000910",
         ),
         Source(
             tag="S19",
             title="Plews et al. 2013, Sports Med 43:773: weekly ln(RMSSD) averages, at least 3 nights",
-            url="http://espace.library.uq.edu.au/view/UQ:310679",
+            url="https://doi.org/10.1007/s40279-013-0071-8",
         ),
         Source(tag="S20", title="HRV4Training: a normal range from 60 days, half a standard deviation wide"),
         Source(
             tag="S21",
             title="Dressendorfer et al. 1985, Phys Sportsmed: morning heart rate +10 bpm with overload",
-            url="https://medluna.com/article/27442738",
+            url="https://doi.org/10.1080/00913847.1985.11708858",
         ),
         Source(
             tag="S22",
@@ -130,7 +135,7 @@ def expand_tags(source: str) -> list[str]:
         if match:
             tags.extend(f"S{n}" for n in range(int(match[1]), int(match[2]) + 1))
         elif part:
-            tags.append(part)
+            tags.append(_OLD_TAGS.get(part, part))
     return tags
 
 

@@ -34,8 +34,8 @@ CODE_ORDER: tuple[str, ...] = (
 
 SOURCES: dict[str, str] = {
     LEG_DAY: "S1, S4-S8",
-    SORE_SEVERE: "seed article, S1",
-    SORE: "seed article, S1",
+    SORE_SEVERE: "legday guide, S1",
+    SORE: "legday guide, S1",
     HRV_LOW: "S17-S20",
     NO_BASELINE: "S19",
     RHR_VERY_HIGH: "S21",

@@ -43,7 +43,7 @@ class Thresholds(BaseModel):
     rhr_very_high: float = Field(10.0, gt=0, le=60, description="RHR_VERY_HIGH at >= baseline + this.")
     # Sleep (S29)
     sleep_short_h: float = Field(6.0, ge=0, le=24, description="SLEEP_SHORT below this many hours.")
-    # Soreness (seed article, S1), 0-10 scale
+    # Soreness (legday guide, S1), 0-10 scale
     sore: float = Field(4.0, ge=0, le=10, description="SORE from this rating.")
     sore_severe: float = Field(7.0, ge=0, le=10, description="SORE_SEVERE from this rating.")
     # Load (S14-S16)

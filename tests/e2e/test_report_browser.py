@@ -83,3 +83,31 @@ def test_report_page_soreness_8_makes_it_rest(settings: Settings, browser_page, 
         shot = tmp_path / "report-rest.png"
         page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 1000
+
+
+def test_a_soreness_link_on_a_phone_asks_to_confirm_first(settings: Settings, browser_page) -> None:  # noqa: ANN001
+    """Tapping "8" in the email: the first screen of a phone says what to do and confirms it."""
+    from datetime import date
+
+    from sync.report.links import soreness_links
+
+    upgrade(settings)
+    configured = settings.model_copy(update={"report_secret": SecretStr("browser-secret")})
+    ana = seed_athlete(configured, "ana")
+    page = browser_page
+    with serve(create_app(configured)) as url:
+        with session_scope(configured) as session:
+            links = soreness_links(session.get(Athlete, ana.id), date.today(), settings=configured, base=url)
+        link = links[8]
+        response = page.goto(link)
+        assert response is not None and response.status == 200
+        confirm = page.locator("#confirm")
+        assert confirm.count() == 1 and confirm.inner_text() == "Confirm soreness 8"
+        box = confirm.bounding_box()
+        screen = page.viewport_size["height"]
+        assert box is not None and box["y"] + box["height"] <= screen, box  # on the first screen
+        assert "You chose 8/10" in page.locator("#confirm-first").inner_text()
+        confirm.click()
+        page.wait_for_load_state()
+        assert page.locator("#flag").inner_text() == "REST"
+        assert "recorded" in page.locator("[role=status]").inner_text()

@@ -8,9 +8,11 @@ Docker cannot run here; instead: the services and their health checks, the start
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
+import socket
 import subprocess
 import sys
 import time
@@ -21,6 +23,8 @@ from typing import Any
 import pytest
 import yaml
 
+from sync.config import Settings
+from tests.helpers import redis_db_url, wait_for
 from tests.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -120,6 +124,8 @@ def test_every_legday_and_celery_command_exists(compose: dict[str, Any], native_
         if argv[:3] == ["legday", "db", "upgrade"]:
             _run(argv, native_env)  # really migrates a temp SQLite database
             assert (Path(native_env["LEGDAY_DATA_DIR"]) / "legday.sqlite3").is_file()
+        elif argv[:2] == ["legday", "worker"] and argv[-1] == "--check":
+            _run(argv, native_env, expect=1)  # no worker runs here: unhealthy, not unknown
         elif argv[:2] == ["legday", "worker"] or argv == ["legday", "beat"]:
             printed = _run([*argv, "--dry-run"], native_env).stdout.strip()
             celery = shlex.split(printed)
@@ -145,3 +151,56 @@ def test_workers_and_beat_refuse_to_start_without_a_broker(native_env: dict[str,
     for command in (["legday", "worker"], ["legday", "beat"]):
         result = _run(command, native_env, expect=2)
         assert "LEGDAY_REDIS_URL" in result.stderr
+
+
+def test_each_worker_role_answers_its_compose_health_check_under_its_own_name(
+    compose: dict[str, Any], native_env: dict[str, str]
+) -> None:
+    """Two roles on one host: two Celery node names, and each health check sees only its own."""
+    env = {**native_env, "LEGDAY_REDIS_URL": redis_db_url(8)}
+    host = socket.gethostname()
+
+    def check(name: str) -> int:
+        argv = compose["services"][name]["healthcheck"]["test"]
+        assert argv[:3] == ["CMD", "legday", "worker"], argv
+        return subprocess.run([str(BIN / "legday"), *argv[2:]], env=env, capture_output=True).returncode
+
+    def start(name: str) -> subprocess.Popen[bytes]:
+        argv = [str(BIN / "legday"), *compose["services"][name]["command"][1:], "-c", "1"]
+        return subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    assert check("worker") == check("worker-compute") == 1  # nothing runs yet
+    sync_worker = start("worker")
+    compute = None
+    try:
+        assert wait_for(lambda: check("worker") == 0, seconds=90, step=1), "the sync worker never got healthy"
+        assert check("worker-compute") == 1  # a live sync worker does not make compute look alive
+        compute = start("worker-compute")
+        assert wait_for(lambda: check("worker-compute") == 0, seconds=90, step=1), "compute never got healthy"
+        ping = subprocess.run(
+            [str(BIN / "celery"), "-A", "worker.app", "inspect", "ping", "--timeout", "5", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        names = set(json.loads(ping.stdout))  # {node name: its reply}
+        assert {f"sync@{host}", f"compute@{host}"} <= names, ping.stdout
+    finally:
+        for proc in (sync_worker, compute):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def test_a_worker_mark_older_than_a_minute_is_dead(settings: Settings) -> None:
+    from sync.cli.service_cmds import worker_alive
+    from sync.locks import worker_heartbeat_file
+
+    mark = worker_heartbeat_file(settings, "sync@somehost")
+    mark.parent.mkdir(parents=True)
+    mark.touch()
+    written = mark.stat().st_mtime
+    assert worker_alive(settings, "sync@somehost", now=written + 5)
+    assert not worker_alive(settings, "sync@somehost", now=written + 61)
+    assert not worker_alive(settings, "compute@somehost", now=written + 5)

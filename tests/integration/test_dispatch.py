@@ -7,6 +7,7 @@ against the sandbox; the "already queued" marks live in Redis as in production.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Iterator
 
@@ -60,13 +61,20 @@ def _runs(settings: Settings) -> list[tuple[str, str, int]]:
         return [(r.kind, r.status, r.requests) for r in rows]
 
 
-def test_new_account_at_once_then_only_cheap_checks(service_env: Settings, sandbox) -> None:  # noqa: ANN001
+def test_new_account_at_once_then_only_cheap_checks(
+    service_env: Settings,
+    sandbox,  # noqa: ANN001
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     with session_scope(service_env) as s:
         athlete = add_athlete(s, "ana", email=None, timezone="UTC")
         account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env).id
         athlete_id = athlete.id
 
-    assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
+    with caplog.at_level(logging.INFO, logger="worker.tasks"):
+        assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
+    # The new account is a candidate twice (new, and its wellness moment): one account, said so.
+    assert "dispatch: 1 syncs queued for 1 accounts considered" in caplog.text
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
     assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
 

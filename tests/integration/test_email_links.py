@@ -61,8 +61,10 @@ def test_soreness_link_from_a_sent_email(
 
         (mail,) = smtp_server.recorder.to("ana@example.org")
         text = mail.get_body(("plain",)).get_content()
-        links = dict(re.findall(rf"^\s+(\d+): ({re.escape(base)}/r/\S+)\s*$", text, re.M))
+        links = dict(re.findall(rf"^\s+(\d+) \([a-z ]+\): ({re.escape(base)}/r/\S+)\s*$", text, re.M))
         assert set(links) == {"0", "3", "5", "8"}
+        assert "  8 (can barely walk): " in text  # a labelled scale
+        assert "0 = not sore, 10 = can barely walk" in text
         assert f"{base}/r/" in mail.get_body(("html",)).get_content()
 
         with httpx.Client(timeout=10) as scanner:  # opens every link, confirms nothing

@@ -159,6 +159,9 @@ def test_two_beats_one_schedules_and_a_standby_takes_over(tmp_path: Path, redis_
         assert len(leaders) == 1, f"both beats scheduled: {counts}"
         (leader,) = leaders
         (standby,) = [tag for tag in beats if tag != leader]
+        # The standby says once that it stands by, not at every tick.
+        assert wait_for(lambda: "standing by" in beats[standby][1].read_text(), 20), "a silent standby"
+        assert beats[standby][1].read_text().count("standing by") == 1
         # The leader dies without a word; the standby takes over within one lease (3 s).
         beats[leader][0].send_signal(signal.SIGKILL)
         beats[leader][0].wait(timeout=10)

@@ -68,12 +68,13 @@ def test_sources_expand_ranges_and_keep_order() -> None:
     from sync.readiness.sources import expand_tags, sources_for
 
     assert expand_tags("S1, S4-S8") == ["S1", "S4", "S5", "S6", "S7", "S8"]
-    assert [s.tag for s in sources_for(["seed article, S1", "S1, S4-S5"])] == [
-        "seed article",
+    assert [s.tag for s in sources_for(["legday guide, S1", "S1, S4-S5"])] == [
+        "legday guide",
         "S1",
         "S4",
         "S5",
     ]
+    assert [s.tag for s in sources_for(["seed article, S1"])] == ["legday guide", "S1"]  # stored before
     assert [s.tag for s in sources_for(["S17-S20", "S99"])] == [
         "S17",
         "S18",

@@ -98,3 +98,13 @@ def test_schema_at_head(tmp_path: Path, url_kind: str) -> None:
         assert schema_at_head(engine)
         ensure_head(engine=engine)  # a no-op now
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["status"], ["athlete", "list"], ["token", "issue", "--athlete", "ana"]],
+    ids=["status", "athlete list", "token issue"],
+)
+def test_everyday_commands_load_no_garmin_client_broker_or_email(tmp_path: Path, args: list[str]) -> None:
+    loaded_by(["athlete", "add", "ana", "--timezone", "Europe/Berlin"], tmp_path)  # migrates
+    assert loaded_by(args, tmp_path, ("requests", "fitparse")) == []
