@@ -54,7 +54,14 @@ main()
 """
 
 
-@pytest.mark.parametrize("command", [["sync"], ["backfill", "--since", "2026-11-01"], ["status"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sync"],
+        ["backfill", "--since", "2026-11-01"],
+        ["garmin", "add-tokens", "--athlete", "ana", "--garth-dir", "/nonexistent"],
+    ],
+)
 def test_no_legday_command_obeys_garth_telemetry_variables(
     child_env: dict[str, str], command: list[str]
 ) -> None:
