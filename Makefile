@@ -37,7 +37,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_athlete_day.py
 
-# The long reliability runs of issue 12 (fuzz, secret leaks): under an hour on 2 cores,
+# The long reliability runs of issues 12 and 18 (fuzz, secret leaks, crashes, Garmin chaos and
+# edges: concurrent pushes, lost answers, gzip bombs): under an hour on 2 cores,
 # ends with the table of docs/reliability.md. Needs PostgreSQL like `make test`.
 soak: $(STAMP)
 	bash scripts/services.sh
@@ -45,6 +46,7 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
 	$(BIN)/python bench/soak_email.py
+	$(BIN)/python bench/soak_garmin_edges.py
 
 clean:
 	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache

@@ -103,7 +103,10 @@ class Settings(BaseSettings):
     garmin_overlap_days: int = Field(3, description="Re-read this many days before the cursor.")
     garmin_initial_days: int = Field(60, description="First sync reaches this many days back.")
     garmin_max_download_bytes: int = Field(
-        32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin."
+        32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin (decoded bytes)."
+    )
+    garmin_max_body_bytes: int = Field(
+        16 * 1024 * 1024, ge=64 * 1024, description="Largest JSON reply read from Garmin (decoded bytes)."
     )
     garmin_global_rps: float | None = Field(
         None, description="Requests per second to Garmin across all workers (needs Redis); unset: none."

@@ -7,6 +7,7 @@ The bridge between storage and the pure readiness model: all the I/O is here, no
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +31,8 @@ from sync.errors import ConfigError
 from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
 from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
+
+log = logging.getLogger(__name__)
 
 RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
 
@@ -165,10 +168,69 @@ def gather_context(
             del raw[key]
     try:
         return DayContext.model_validate(raw)
-    except ValidationError as exc:  # a stored value out of range: say which, never a traceback
+    except ValidationError:
+        # One stored value outside the model's bounds (a negative HRV kept before the adapter
+        # dropped such values) must cost that value only, never the day: drop it, say why.
+        _drop_out_of_range(raw, athlete.name, day)
+    try:
+        return DayContext.model_validate(raw)
+    except ValidationError as exc:  # cannot happen once every value passed alone; one line
         raise ConfigError(
             f"athlete {athlete.name}: stored data for {day} is out of range: {summarize_errors(exc)}"
         ) from None
+
+
+def _fails(now: str, key: str, value: object) -> str | None:
+    """Why the model refuses `value` as the context's `key` on its own (None: it is accepted)."""
+    try:
+        DayContext.model_validate({"now": now, key: value})
+    except ValidationError as exc:
+        return summarize_errors(exc)
+    return None
+
+
+def _drop_out_of_range(raw: dict, name: str, day: date) -> None:
+    """Remove from `raw`, in place, each value the model refuses, logging each with its reason.
+
+    Each value is tried alone against the model's own bounds (sync/readiness/context.py), so
+    the rule never drifts from the model's: a series loses one date, a scalar its key, the
+    athlete one field, a strength session one set.
+    """
+    now = raw["now"]
+    dropped: list[str] = []
+    for key in [k for k in raw if k != "now"]:
+        value = raw[key]
+        if key == "athlete" and isinstance(value, dict):
+            for field in [f for f in value if value[f] is not None]:
+                reason = _fails(now, key, {field: value[field]})
+                if reason:
+                    dropped.append(f"athlete {field}={value[field]!r} ({reason})")
+                    value[field] = None
+            reason = _fails(now, key, value)
+            if reason:  # each alone is fine, together not (max HR not above resting HR)
+                dropped.append(f"athlete HR pair ({reason})")
+                value["max_hr"] = value["rest_hr"] = None
+        elif isinstance(value, dict):
+            for d in list(value):
+                reason = _fails(now, key, {d: value[d]})
+                if reason:
+                    dropped.append(f"{key} {d}={value[d]!r} ({reason})")
+                    del value[d]
+            if not value:
+                del raw[key]
+        elif key == "strength" and isinstance(value, list):
+            for session in value:
+                bad = [s for s in session["sets"] if _fails(now, key, [{"end": session["end"], "sets": [s]}])]
+                for s in bad:
+                    dropped.append(f"strength set {s!r} of {session['end']}")
+                    session["sets"].remove(s)
+        else:
+            reason = _fails(now, key, value)
+            if reason:
+                dropped.append(f"{key}={value!r} ({reason})")
+                del raw[key]
+    for item in dropped:
+        log.warning("athlete %s, %s: stored value dropped from the verdict: %s", name, day, item)
 
 
 def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresholds:

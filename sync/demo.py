@@ -27,6 +27,7 @@ from sync.errors import ConfigError
 from sync.garmin import crypto
 from sync.garmin_sync import SyncReport, open_client, sync_account
 from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.now import account_lock
 from sync.garmin_sync.workouts import PushResult, push_workout
 from sync.readiness import Verdict
 from sync.sandbox import Sandbox
@@ -89,7 +90,8 @@ def run_demo(settings: Settings, fit_dir: Path, *, timezone: str = "UTC") -> Dem
                 athlete = add_athlete(session, DEMO_ATHLETE, email=None, timezone=timezone)
             athlete.push_workouts = True  # the demo shows the workout on the (sandbox) watch
             account = add_tokens(session, athlete, sandbox.issue_garth_tokens(), demo)
-            report = sync_account(session, account, open_client(session, account, demo), settings=demo)
+            with account_lock(account.id, demo, wait_s=60.0):  # as every Garmin call must
+                report = sync_account(session, account, open_client(session, account, demo), settings=demo)
             result = DemoResult(athlete.id, athlete.name, athlete.timezone, sandbox.url, report)
             for act in session.scalars(
                 select(Activity).where(Activity.athlete_id == athlete.id).order_by(Activity.start_utc)
@@ -112,6 +114,7 @@ def run_demo(settings: Settings, fit_dir: Path, *, timezone: str = "UTC") -> Dem
                 result.day = result.last_activity_date + timedelta(days=1)
                 result.verdict = compute_verdict(session, athlete, result.day)
                 session.commit()
-                client = open_client(session, account, demo)
-                result.push = push_workout(session, athlete, result.day, client, settings=demo)
+                with account_lock(account.id, demo, wait_s=60.0):
+                    client = open_client(session, account, demo)
+                    result.push = push_workout(session, athlete, result.day, client, settings=demo)
     return result

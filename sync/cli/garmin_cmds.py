@@ -331,6 +331,10 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                         progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
                     try:
+                        # The tokens as they are now, not as they were read before the lock
+                        # (another process may have rotated the DI refresh token meanwhile).
+                        session.commit()
+                        session.refresh(account)
                         client = open_client(session, account, settings)
                         report = run_one(session, account, client, settings, step)
                     except KeyboardInterrupt:

@@ -268,6 +268,7 @@ class PushedWorkout(Base):
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
     # pending (not on the calendar yet, or half done) | scheduled | removed | none
+    # | creating / unsure (a create / schedule was sent and its answer not seen: look first)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     flag: Mapped[str | None] = mapped_column(String(8))  # the verdict flag it follows
     name: Mapped[str | None] = mapped_column(String(120))

@@ -40,6 +40,11 @@ class GarminUnavailable(TransientError, GarminError):
     """5xx, connection reset, timeout or truncated body, after our bounded retries."""
 
 
+class GarminAnswerLost(GarminUnavailable):
+    """A call that changes something was sent, but its answer was cut short or never came:
+    Garmin may have done it. Never sent again blindly: look first (sync/garmin_sync/workouts.py)."""
+
+
 class GarminNotFound(PermanentError, GarminError):
     """404: the resource does not exist (deleted activity, unknown id)."""
 

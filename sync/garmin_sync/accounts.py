@@ -6,6 +6,7 @@ Personal API key (one token exchange and one profile-settings call).
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -17,9 +18,22 @@ from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
 from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import Tokens, personal_api_from_key, seal
+from sync.garmin_sync.now import AccountBusy, account_lock
+
+CONNECT_WAIT_S = 30.0  # a person is waiting: a running sync usually ends within this
 
 # The expiries Garmin Connect offers when the athlete creates a Personal API key.
 PERSONAL_API_KEY_DAYS = (30, 90, 180, 365)
+
+
+def _lock_for(
+    session: Session, athlete: Athlete, settings: Settings, *, verify: bool
+) -> AbstractContextManager[bool]:
+    """The athlete's account lock for a credential check (nothing to hold for a new account)."""
+    account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
+    if account is None or not verify:
+        return nullcontext(True)
+    return account_lock(account.id, settings, wait_s=CONNECT_WAIT_S)
 
 
 def _store(
@@ -79,9 +93,14 @@ def connect_personal_api(
     moment = now or datetime.now(UTC)
     ends = moment + timedelta(days=expires_in_days)
     tokens = personal_api_from_key(key, key_expires_at=ends.timestamp())
-    client = PersonalApiClient(tokens, settings, clock=lambda: moment.timestamp())
-    client.exchange()
-    display_name = client.profile().display_name
+    # Held like every credential check, so a running sync cannot save its old credential over
+    # the new key afterwards.
+    with _lock_for(session, athlete, settings, verify=True) as held:
+        if not held:
+            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
+        client = PersonalApiClient(tokens, settings, clock=lambda: moment.timestamp())
+        client.exchange()
+        display_name = client.profile().display_name
     return _store(
         session, athlete, client.tokens, settings, display_name=display_name, credential_ends_at=ends
     )
@@ -93,13 +112,18 @@ def add_tokens(
     """Verify `tokens` with one profile call (refreshing them if needed), then store them.
 
     Replaces the athlete's previous tokens and clears a needs-re-auth / rate-limit state.
-    Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens.
+    Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens, and
+    `AccountBusy` when a sync or push of the athlete's account keeps its lock past a short wait:
+    the check can refresh a token, so it holds the account's lock like every such call.
     """
     display_name = None
-    if verify:
-        client = GarminClient(tokens, settings)
-        display_name = client.profile().display_name
-        tokens = client.tokens  # may have been refreshed during the check
+    with _lock_for(session, athlete, settings, verify=verify) as held:
+        if not held:
+            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
+        if verify:
+            client = GarminClient(tokens, settings)
+            display_name = client.profile().display_name
+            tokens = client.tokens  # may have been refreshed during the check
     return _store(session, athlete, tokens, settings, display_name=display_name, credential_ends_at=None)
 
 

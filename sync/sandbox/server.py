@@ -20,6 +20,7 @@ the HTTP handler; the endpoints live in auth.py and the routes_*.py mixins.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import socket
 import struct
@@ -43,7 +44,7 @@ from sync.sandbox.auth import (
     WWW_AUTH_401,
     AuthMixin,
 )
-from sync.sandbox.faults import Faults
+from sync.sandbox.faults import Faults, gzip_bomb
 from sync.sandbox.model import (
     BEARER,
     LoggedRequest,
@@ -246,12 +247,19 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         entry.status = reply.status
         if "Retry-After" in reply.headers:
             entry.retry_after = parse_retry_after(reply.headers["Retry-After"])
+        # Faults after the work: Garmin did what was asked, but its answer never arrives whole.
+        after = self.faults.take(method, path, account_name, ("truncate_after", "reset_after"))
+        if after is not None and after.kind == "reset_after":
+            writer.reset()
+            return None
+        if after is not None:
+            return dataclasses.replace(reply, truncate=True)
         return reply
 
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:
         """Apply a matching injected fault (None: no fault, or the connection was broken)."""
         fault = self.faults.take(
-            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate")
+            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate", "gzip_bomb")
         )
         if fault is None:
             return None
@@ -263,6 +271,9 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
             return None
         if fault.kind == "cloudflare_429":
             return Reply(429, CLOUDFLARE_429, "text/html")
+        if fault.kind == "gzip_bomb":
+            # Garmin gzips its JSON; a hostile or broken proxy could send this instead.
+            return Reply(200, gzip_bomb(fault.decoded), headers={"Content-Encoding": "gzip"})
         if fault.kind == "truncate":
             return Reply(200, b'{"truncated": "this body is cut short by the sandbox ... "}', truncate=True)
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
