@@ -98,7 +98,7 @@ def connect_personal_api(
     with _lock_for(session, athlete, settings, verify=True) as held:
         if not held:
             raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
-        client = PersonalApiClient(tokens, settings, clock=lambda: moment.timestamp())
+        client = PersonalApiClient(tokens, settings)
         client.exchange()
         display_name = client.profile().display_name
     return _store(
