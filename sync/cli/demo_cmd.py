@@ -79,7 +79,9 @@ def demo_command(
         validate_timezone(timezone)
         console.print(
             f"[bold]1.[/] Garmin sandbox on loopback, seeded with {len(list(SAMPLES.glob('*.fit')))} "
-            f"sample FIT files; syncing the demo athlete through garth..."
+            "sample FIT files. The demo athlete connects with a (sandbox) Garmin Personal API key, "
+            "the way you will connect for real: `legday athlete invite NAME` gives a link to paste "
+            "the key in, or `legday garmin connect --athlete NAME`. Syncing..."
         )
         result = run_demo(settings, SAMPLES, timezone=timezone)
     except LegdayError as exc:
@@ -87,9 +89,15 @@ def demo_command(
     finally:
         remember_demo_entries(demo_dir, before)
     report = result.report
+    ends = (
+        f", the key expires {result.key_ends} (legday warns 14, 7 and 1 days before)"
+        if result.key_ends
+        else ""
+    )
+    console.print(f"   connected {result.athlete_name} with a Personal API key{ends}")
     console.print(
         f"   synced {report.activities_imported} activities and {result.wellness_days} wellness days "
-        f"in {result.requests} Garmin requests (status {report.status})"
+        f"in {result.requests} Personal API requests (status {report.status})"
     )
     table = Table("date", "sport", "minutes", "leg sets", "sets from Garmin")
     for a in result.activities:
@@ -106,6 +114,11 @@ def demo_command(
     day, verdict = result.day, result.verdict
     console.print(f"[bold]2.[/] Verdict for {day} (the morning after the last session):")
     render_verdict(console, verdict)
+    if result.watch_athlete:
+        console.print(
+            "   The Personal API is read-only: it cannot put a workout on your watch. To show that part, "
+            f"a second demo athlete, {result.watch_athlete}, is on DI tokens (the Connect API), same data:"
+        )
     print_push(result.push)
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)

@@ -7,7 +7,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -86,6 +86,11 @@ def add_tokens_command(
         console.print(
             f"linked {name} to Garmin user {account.display_name} ({tokens.kind} tokens, stored encrypted)"
         )
+        if account.credential_ends_at is not None:
+            console.print(
+                f"these tokens end about {account.credential_ends_at:%Y-%m-%d} (legday warns 14, 7 and 1 "
+                f"days before); a Personal API key is the lasting way in: `legday athlete invite {name}`"
+            )
     if sync_now:
         sync_command(name)
     elif settings.redis_url:
@@ -178,6 +183,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "wellness to",
             "backfilled to",
             "last sync",
+            "credential ends",
         )
         for account, who in session.execute(query.order_by(Athlete.name)):
             detail = ""
@@ -195,8 +201,24 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 str(account.wellness_cursor or ""),
                 str(account.backfill_cursor or ""),
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
+                credential_end_cell(account.token_kind, account.credential_ends_at, who.timezone),
             )
         print_table(table)
+
+
+def credential_end_cell(kind: str, ends_at: datetime | None, timezone: str) -> str:
+    """`2027-01-05 (in 7 days: connect again)` for a status table; `unknown` without a date."""
+    from sync.credential_end import WARN_DAYS, days_left
+
+    if ends_at is None:
+        return "unknown"
+    left = days_left(ends_at, timezone, datetime.now(UTC))
+    day = ends_at.strftime("%Y-%m-%d")
+    if ends_at <= datetime.now(UTC):
+        return f"{day} (ended: `legday athlete invite` or `legday garmin connect`)"
+    if left <= WARN_DAYS[0]:
+        return f"{day} (in {left} days: connect again with a Personal API key)"
+    return f"{day} (in {left} days)"
 
 
 @garmin_app.command("login")

@@ -310,3 +310,16 @@ class Quarantine(Base):
     garmin_activity_id: Mapped[int | None] = mapped_column(BigInteger)  # a download that failed
     store_path: Mapped[str | None] = mapped_column(String(200))
     quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A used onboarding invite. Invite links are signed and carry a random nonce; the row is
+    written when one is used, and the unique nonce is what makes a link single-use: of two
+    concurrent posts, the database lets exactly one insert it."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,7 +6,8 @@ Personal API key (one token exchange and one profile-settings call).
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -16,24 +17,32 @@ from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
+from sync.garmin.lifetime import credential_end
 from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import Tokens, personal_api_from_key, seal
 from sync.garmin_sync.now import AccountBusy, account_lock
 
-CONNECT_WAIT_S = 30.0  # a person is waiting: a running sync usually ends within this
-
 # The expiries Garmin Connect offers when the athlete creates a Personal API key.
 PERSONAL_API_KEY_DAYS = (30, 90, 180, 365)
+CONNECT_WAIT_S = 30.0  # a person is waiting: a running sync usually ends within this
 
 
-def _lock_for(
-    session: Session, athlete: Athlete, settings: Settings, *, verify: bool
-) -> AbstractContextManager[bool]:
-    """The athlete's account lock for a credential check (nothing to hold for a new account)."""
+@contextmanager
+def _linked_account_lock(session: Session, athlete: Athlete, settings: Settings) -> Iterator[None]:
+    """Hold the lock of the athlete's existing account (if any) while a credential is checked.
+
+    A check can refresh or replace the credential a running sync or push is using, so it holds
+    the account's lock like every such call; a new athlete has no account to race with yet.
+    Raises `AccountBusy` when a sync or push keeps the lock past a short wait.
+    """
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
-    if account is None or not verify:
-        return nullcontext(True)
-    return account_lock(account.id, settings, wait_s=CONNECT_WAIT_S)
+    if account is None:
+        yield
+        return
+    with account_lock(account.id, settings, wait_s=CONNECT_WAIT_S) as held:
+        if not held:
+            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
+        yield
 
 
 def _store(
@@ -83,7 +92,7 @@ def connect_personal_api(
     Raises `PersonalApiKeyRejected` (one line, never the key) when Garmin refuses the key
     (wrong, expired or revoked), `TokenFormatError` for a key that cannot be sent, `ConfigError`
     for an expiry Garmin does not offer, and the client's transient errors otherwise; nothing
-    is stored then.
+    is stored then; `AccountBusy` when a sync of the athlete's account keeps its lock.
     """
     if expires_in_days not in PERSONAL_API_KEY_DAYS:
         raise ConfigError(
@@ -93,12 +102,9 @@ def connect_personal_api(
     moment = now or datetime.now(UTC)
     ends = moment + timedelta(days=expires_in_days)
     tokens = personal_api_from_key(key, key_expires_at=ends.timestamp())
-    # Held like every credential check, so a running sync cannot save its old credential over
-    # the new key afterwards.
-    with _lock_for(session, athlete, settings, verify=True) as held:
-        if not held:
-            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
-        client = PersonalApiClient(tokens, settings)
+    # The real clock: a frozen one could wait forever on a 429 pause of the key's gate.
+    client = PersonalApiClient(tokens, settings)
+    with _linked_account_lock(session, athlete, settings):
         client.exchange()
         display_name = client.profile().display_name
     return _store(
@@ -107,24 +113,29 @@ def connect_personal_api(
 
 
 def add_tokens(
-    session: Session, athlete: Athlete, tokens: Tokens, settings: Settings, *, verify: bool = True
+    session: Session,
+    athlete: Athlete,
+    tokens: Tokens,
+    settings: Settings,
+    *,
+    verify: bool = True,
+    now: datetime | None = None,
 ) -> GarminAccount:
-    """Verify `tokens` with one profile call (refreshing them if needed), then store them.
+    """Verify `tokens` with one profile call (refreshing them if needed), then store them with
+    the date the credential ends (sync.garmin.lifetime).
 
     Replaces the athlete's previous tokens and clears a needs-re-auth / rate-limit state.
     Raises the client's errors (GarminAuthError...) when Garmin refuses the tokens, and
-    `AccountBusy` when a sync or push of the athlete's account keeps its lock past a short wait:
-    the check can refresh a token, so it holds the account's lock like every such call.
+    `AccountBusy` when a sync or push of the athlete's account keeps its lock past a short wait.
     """
     display_name = None
-    with _lock_for(session, athlete, settings, verify=verify) as held:
-        if not held:
-            raise AccountBusy("a sync of this Garmin account is running; try again in a minute")
-        if verify:
+    if verify:
+        with _linked_account_lock(session, athlete, settings):
             client = GarminClient(tokens, settings)
             display_name = client.profile().display_name
             tokens = client.tokens  # may have been refreshed during the check
-    return _store(session, athlete, tokens, settings, display_name=display_name, credential_ends_at=None)
+    ends = credential_end(tokens, now)
+    return _store(session, athlete, tokens, settings, display_name=display_name, credential_ends_at=ends)
 
 
 def account_for(session: Session, athlete: Athlete) -> GarminAccount | None:

@@ -14,6 +14,7 @@ from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavail
 from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.expiry import expire_if_ended
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ def guarded(
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests
+    if account.status != "needs_reauth" and expire_if_ended(account, moment):
+        session.commit()  # the end of the credential: no call to Garmin, no retry loop
     if account.status == "needs_reauth":
         report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
         return report

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount
+from sync.garmin.lifetime import credential_end, end_after_refresh
 from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
@@ -34,9 +35,12 @@ def open_client(
     """
     settings = settings or get_settings()
     tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
+    if account.credential_ends_at is None:  # stored before legday knew (or an old backup)
+        account.credential_ends_at = credential_end(tokens)
 
     def save(new: Tokens) -> None:
         account.tokens_encrypted = seal(settings, new)
+        account.credential_ends_at = end_after_refresh(new) or account.credential_ends_at
         session.commit()
         log.info("garmin: refreshed %s token saved for account %s", new.kind, account.id)
 

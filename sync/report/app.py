@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
-from sync.report import api, pages
+from sync.report import api, onboarding, pages
 from sync.report.context import AppContext
 from sync.report.health import health
 from sync.report.metrics import CONTENT_TYPE
@@ -27,6 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)
+    onboarding.install(app, ctx)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["ops"])
     def healthz() -> JSONResponse:

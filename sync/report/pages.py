@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, SorenessReport
+from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
@@ -138,6 +139,13 @@ def _render_report(
         sources=sources_for([r["source"] for r in (payload or {}).get("reasons", [])]),
         on_watch=(watch_line(session, athlete.id, day, payload["flag"]) if payload else None)
         or push_impossible_line(session, athlete.id),
+        reconnect=reconnect_notice(
+            session,
+            athlete,
+            ctx.settings,
+            include_ended=True,
+            base=ctx.settings.report_base_url or str(request.base_url),
+        ),
         chosen=chosen,
         confirm=claims.kind == "soreness" and message is None,
         stored=stored,

@@ -245,8 +245,6 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         elif reply is None:
             reply = self._route(method, path, query, headers, body, kind, account_name, bearer)
         entry.status = reply.status
-        if "Retry-After" in reply.headers:
-            entry.retry_after = parse_retry_after(reply.headers["Retry-After"])
         # Faults after the work: Garmin did what was asked, but its answer never arrives whole.
         after = self.faults.take(method, path, account_name, ("truncate_after", "reset_after"))
         if after is not None and after.kind == "reset_after":
@@ -254,6 +252,8 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
             return None
         if after is not None:
             return dataclasses.replace(reply, truncate=True)
+        if "Retry-After" in reply.headers:
+            entry.retry_after = parse_retry_after(reply.headers["Retry-After"])
         return reply
 
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:
