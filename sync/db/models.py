@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -117,11 +118,18 @@ class RawFile(Base):
     """Raw FIT bytes, content-addressed, kept so decoders and models can re-run offline."""
 
     __tablename__ = "raw_file"
-    __table_args__ = (UniqueConstraint("athlete_id", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "sha256"),
+        # One recording, one stored file, whatever its bytes: enforced by the database, so two
+        # imports of twin copies running at once cannot both store it (docs/decisions.md).
+        UniqueConstraint("athlete_id", "recording_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     sha256: Mapped[str] = mapped_column(String(64))
+    # "<first session start, unix seconds>/<sport>"; None for files without a session
+    recording_key: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)
     store_path: Mapped[str] = mapped_column(String(200))  # relative to the raw store
     source: Mapped[str] = mapped_column(String(32))  # folder | zip | garmin
@@ -137,7 +145,12 @@ class Activity(Base):
     """One session of an activity (a multisport file gives several)."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("athlete_id", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "source_id"),
+        # The verdict's windows (sync/daily.py): strength sessions by end, run load by date.
+        Index("ix_activity_athlete_id_end_utc", "athlete_id", "end_utc"),
+        Index("ix_activity_athlete_id_sport_local_date", "athlete_id", "sport", "local_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
