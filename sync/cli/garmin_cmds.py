@@ -179,10 +179,10 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "tokens",
             "status",
             "until / reason",
-            "activities to",
+            "activities to (UTC)",
             "wellness to",
             "backfilled to",
-            "last sync",
+            "last sync (UTC)",
             "credential ends",
         )
         for account, who in session.execute(query.order_by(Athlete.name)):
