@@ -278,7 +278,7 @@ def part_bombs(count: int, seed: int) -> Row:
         "calls (exerciseSets, HRV range, activity list) and FIT downloads, child with 1 GiB RLIMIT_AS",
         f"{count} calls",
         "each one clear refused call (GarminBadResponse / UnsafeArchiveError), no MemoryError",
-        f"{got['refused']} refused with \"decodes to more than ...\", {got['other']} other outcomes; "
+        f'{got["refused"]} refused with "decodes to more than ...", {got["other"]} other outcomes; '
         f"peak RSS {got['peak_mib']} MiB",
         got["refused"] == count and got["other"] == 0 and done.returncode == 0,
     )

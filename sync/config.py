@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     max_fit_bytes: int = Field(64 * 1024 * 1024, description="Files above this are quarantined.")
     max_zip_ratio: float = Field(200.0, description="Compression ratio above which a ZIP member is refused.")
     max_zip_total_bytes: int = Field(2 * 1024 * 1024 * 1024, description="Total extracted bytes per ZIP.")
+    # What one FIT file may produce (sync.fit.types.FitLimits has the same defaults and why).
+    max_fit_sessions: int = Field(
+        200, ge=1, description="Sessions per FIT file above which it is quarantined."
+    )
+    max_fit_sets: int = Field(
+        3000, ge=1, description="Strength sets per FIT file above which it is quarantined."
+    )
+    max_fit_records: int = Field(
+        1_000_000, ge=1, description="Data records (messages) per FIT file above which it is quarantined."
+    )
     accept_bad_crc: bool = Field(
         True, description="Use a file whose only fault is a bad CRC (kept, flagged crc_ok=false)."
     )
@@ -116,6 +126,11 @@ class Settings(BaseSettings):
         None, description="Requests per second to Garmin across all workers (needs Redis); unset: none."
     )
     garmin_global_burst: int = Field(10, description="Requests the shared budget allows in a burst.")
+    garmin_personal_inline_wait_s: float = Field(
+        30.0,
+        description="Personal API: a 429 whose Retry-After is at most this is waited out inside "
+        "the sync (every request of the key pauses); longer, the account waits for a later run.",
+    )
     auto_secret_key: bool | None = Field(
         None,
         description="Create data_dir/secret.key (0600) when no secret_key is set; "

@@ -17,7 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
+from sync.db.models import (
+    Activity,
+    Athlete,
+    GarminAccount,
+    SorenessReport,
+    StrengthSet,
+    VerdictRecord,
+    WellnessDay,
+)
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
 from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
@@ -56,47 +64,79 @@ class Lookback:
         )
 
 
+# Bounds on what one verdict reads, so its cost does not grow with the stored history: far
+# above any real athlete (a few activities a day, 100-200 sets a session), reached only by data
+# stored before the per-file caps (docs/fit-decoding.md). Past a bound the newest rows win.
+GATHER_MAX_ACTIVITIES = 300  # activities of the strength window looked at, newest first
+GATHER_MAX_SETS = 2000  # strength sets read, newest session first
+GATHER_MAX_RUNS = 1000  # runs of the load window read, newest first
+
+
 def _strength_sessions(session: Session, athlete: Athlete, now: datetime, back: timedelta) -> list[dict]:
-    since = now - back
-    rows = session.execute(
-        select(Activity.id, Activity.end_utc, StrengthSet)
-        .join(StrengthSet, StrengthSet.activity_id == Activity.id)
-        .where(Activity.athlete_id == athlete.id, Activity.end_utc > since, Activity.end_utc <= now)
-        .order_by(Activity.end_utc, StrengthSet.set_index)
+    """The strength sessions that ended in (now - back, now], oldest first, with their sets.
+
+    Every query is an index range with a limit: the newest activities of the window (on
+    activity (athlete_id, end_utc)), those with sets (one index probe each), then each
+    session's sets in order (on strength_set (activity_id, set_index)) until the bound.
+    """
+    recent = (
+        select(Activity.id, Activity.end_utc)
+        .where(Activity.athlete_id == athlete.id, Activity.end_utc > now - back, Activity.end_utc <= now)
+        .order_by(Activity.end_utc.desc(), Activity.id.desc())
+        .limit(GATHER_MAX_ACTIVITIES)
+        .subquery()
+    )
+    with_sets = session.execute(
+        select(recent.c.id, recent.c.end_utc)
+        .where(select(StrengthSet.id).where(StrengthSet.activity_id == recent.c.id).exists())
+        .order_by(recent.c.end_utc.desc(), recent.c.id.desc())
     ).all()
-    sessions: dict[int, dict] = {}
-    for activity_id, end, st in rows:
-        entry = sessions.setdefault(activity_id, {"end": end.isoformat(), "sets": []})
-        entry["sets"].append(
-            {
-                "category": st.category,
-                "exercise": st.exercise,
-                "reps": st.reps,
-                "weight_kg": st.weight_kg,
-                "set_type": st.set_type,
-            }
-        )
-    return list(sessions.values())
+    sessions: list[dict] = []
+    left = GATHER_MAX_SETS
+    for activity_id, end in with_sets:
+        if left <= 0:
+            break
+        sets = session.execute(
+            select(
+                StrengthSet.category,
+                StrengthSet.exercise,
+                StrengthSet.reps,
+                StrengthSet.weight_kg,
+                StrengthSet.set_type,
+            )
+            .where(StrengthSet.activity_id == activity_id)
+            .order_by(StrengthSet.set_index)
+            .limit(left)
+        ).all()
+        left -= len(sets)
+        sessions.append({"end": end.isoformat(), "sets": [row._asdict() for row in sets]})
+    sessions.reverse()
+    return sessions
 
 
 def _daily_load(session: Session, athlete: Athlete, day: date, now: datetime, days: int) -> dict[str, float]:
     """Daily run load (Banister TRIMP of runs) by local date, for the ACWR.
 
     Only runs finished by `now` count, so the verdict for D does not change when D's own run
-    is synced later in the day.
+    is synced later in the day. One index range (activity (athlete_id, sport, local_date)),
+    newest first, at most GATHER_MAX_RUNS rows; the other conditions are checked here, so
+    every row read counts against the bound.
     """
     rows = session.execute(
-        select(Activity.local_date, Activity.trimp).where(
+        select(Activity.local_date, Activity.trimp, Activity.end_utc)
+        .where(
             Activity.athlete_id == athlete.id,
             Activity.sport == RUN_SPORT,
             Activity.local_date >= day - timedelta(days=days),
-            Activity.end_utc <= now,
-            Activity.trimp.is_not(None),
+            Activity.local_date <= day,
         )
+        .order_by(Activity.local_date.desc())
+        .limit(GATHER_MAX_RUNS)
     ).all()
     totals: dict[str, float] = defaultdict(float)
-    for local_date, trimp in rows:
-        totals[local_date.isoformat()] += trimp
+    for local_date, trimp, end in rows:
+        if trimp is not None and end <= now:
+            totals[local_date.isoformat()] += trimp
     return {d: round(v, 2) for d, v in sorted(totals.items())}
 
 
@@ -144,6 +184,9 @@ def gather_context(
     }
     if soreness is not None:
         raw["soreness"] = soreness
+    kind = session.scalar(select(GarminAccount.token_kind).where(GarminAccount.athlete_id == athlete.id))
+    if kind == "personal_api":
+        raw["garmin_personal_api"] = True  # what the verdict cannot know, it says why
     if today is not None:
         if today.hrv_status:
             raw["hrv_status"] = today.hrv_status

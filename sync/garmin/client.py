@@ -61,6 +61,7 @@ from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
 from sync.garmin.activities import ActivityCalls
 from sync.garmin.budget import global_budget_from
+from sync.garmin.capabilities import CONNECT_API, Capabilities
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
     GarminAnswerLost,
@@ -234,6 +235,8 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
     This class is the transport and the auth; the calls themselves (paths, answers turned into
     records) come from the endpoint mixins in `profile`, `activities`, `wellness`, `workouts`.
     """
+
+    capabilities: Capabilities = CONNECT_API
 
     def __init__(
         self,

@@ -50,7 +50,7 @@ from sync.garmin_sync.now import account_lock
 from sync.garmin_sync.run import open_client
 from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_today
-from sync.workout_plan import easy_plan, step_lines
+from sync.workout_plan import PUSH_IMPOSSIBLE, easy_plan, step_lines
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +269,8 @@ def push_workout(
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
+    if not client.capabilities.writes:  # the Personal API is read-only: not even one request
+        return PushResult(day, "skipped", PUSH_IMPOSSIBLE)
     if day < local_today(athlete.timezone, now):
         return PushResult(day, "skipped", "the day is past")
     payload = _verdict_payload(session, athlete, day)

@@ -97,6 +97,7 @@ def daily_context(
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
     watch: str | None = None,
+    reconnect: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template context: the verdict payload plus display words, notices and links."""
     flag = Flag(payload["flag"])
@@ -114,6 +115,7 @@ def daily_context(
         "links": links,
         "soreness_labels": SORENESS_LABELS,
         "watch": watch,
+        "reconnect": reconnect,
     }
 
 
@@ -126,14 +128,18 @@ def render_daily_email(
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
     watch: str | None = None,
+    reconnect: dict[str, Any] | None = None,
 ) -> EmailMessage:
     """Build the daily email for a verdict payload (`Verdict.to_json_dict()`).
 
     `notices` are extra lines shown above the reasons (stale sync, late overnight data);
-    `links` is the report hook described in the module docstring. Delivery headers (Date,
+    `links` is the report hook described in the module docstring; `reconnect` ({text, link})
+    warns that the Garmin credential ends soon (sync.notify.compose.reconnect_notice). Delivery headers (Date,
     Message-ID, List-Unsubscribe) are added by `sync.notify.message.add_delivery_headers`.
     """
-    context = daily_context(payload, name=name, notices=notices, links=links, watch=watch)
+    context = daily_context(
+        payload, name=name, notices=notices, links=links, watch=watch, reconnect=reconnect
+    )
     message = EmailMessage()
     message["Subject"] = daily_subject(payload)
     message["From"] = sender
@@ -144,10 +150,21 @@ def render_daily_email(
 
 
 def render_reauth_email(
-    *, to: str, sender: str, name: str | None, reason: str | None, links: dict[str, Any] | None = None
+    *,
+    to: str,
+    sender: str,
+    name: str | None,
+    reason: str | None,
+    links: dict[str, Any] | None = None,
+    connect: str | None = None,
+    kind: str | None = None,
 ) -> EmailMessage:
-    """The one email an athlete gets when their Garmin account needs new tokens."""
-    context = {"name": name, "reason": reason, "links": links}
+    """The one email an athlete gets when their Garmin account needs new tokens.
+
+    `connect` is an invite link to connect again with a Personal API key; `kind` is the
+    account's credential kind (a Personal API account is told to make a new key).
+    """
+    context = {"name": name, "reason": reason, "links": links, "connect": connect, "kind": kind}
     message = EmailMessage()
     message["Subject"] = "legday needs you: reconnect Garmin to get your daily answer again"
     message["From"] = sender

@@ -7,7 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
-from sync.report import api, pages
+from sync.report import api, onboarding, pages
 from sync.report.context import AppContext
 from sync.report.health import health
 from sync.report.metrics import CONTENT_TYPE
@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)
+    onboarding.install(app, ctx)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, SorenessReport
+from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
@@ -30,7 +31,7 @@ from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.report.verdicts import athlete_today, verdict_for_day
-from sync.workout_plan import watch_line
+from sync.workout_plan import push_impossible_line, watch_line
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -141,7 +142,15 @@ def _render_report(
         charts=charts,
         # From the reasons, so verdicts stored before v1.2 (without `sources`) are explained too.
         sources=sources_for([r["source"] for r in (payload or {}).get("reasons", [])]),
-        on_watch=watch_line(session, athlete.id, day, payload["flag"]) if payload else None,
+        on_watch=(watch_line(session, athlete.id, day, payload["flag"]) if payload else None)
+        or push_impossible_line(session, athlete.id),
+        reconnect=reconnect_notice(
+            session,
+            athlete,
+            ctx.settings,
+            include_ended=True,
+            base=ctx.settings.report_base_url or str(request.base_url),
+        ),
         chosen=chosen,
         confirm=claims.kind == "soreness" and message is None,
         stored=stored,

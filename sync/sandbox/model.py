@@ -52,6 +52,7 @@ class LoggedRequest:
     account: str | None
     at: float  # sandbox clock
     status: int = 0
+    retry_after: float | None = None  # seconds the answer's Retry-After asked for, if any
 
 
 @dataclass

@@ -68,6 +68,12 @@ def test_sandbox_serve_starts_once_and_refuses_a_taken_port(
     try:
         first = proc.stdout.readline()  # before the fix: "Address already in use" and exit
         assert first.startswith("Garmin sandbox at http://127.0.0.1:"), first + proc.stderr.read()
+        proc.stdout.readline()  # the export line
+        connect = proc.stdout.readline()  # the official way first: a Personal API key, from a file
+        key_file = tmp_path / "tokens" / "personal_api_key.txt"
+        assert "legday garmin connect --athlete NAME --key - --expires-in 90 <" in connect, connect
+        assert key_file.read_text().startswith("GCDC_") and key_file.stat().st_mode & 0o077 == 0
+        assert key_file.read_text() not in connect
         time.sleep(0.5)
         assert proc.poll() is None  # still serving
     finally:

@@ -171,7 +171,8 @@ def test_two_in_process_pushes_at_once_keep_the_di_account(
 
 @pytest.mark.parametrize("db_settings", ["sqlite", "postgresql"], indirect=True)
 def test_connecting_new_tokens_waits_for_the_accounts_lock(
-    garmin_env, monkeypatch: pytest.MonkeyPatch  # noqa: ANN001 - the GarminEnv fixture
+    garmin_env,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001 - the GarminEnv fixture
 ) -> None:
     from sync.garmin_sync import accounts
     from sync.garmin_sync.now import AccountBusy, account_lock

@@ -1,7 +1,7 @@
 """report links: a link generation per athlete, bumped by `legday token revoke`
 
 Revision ID: 0007_link_generation
-Revises: 0004_workouts
+Revises: 0010_recording_key
 Create Date: 2026-12-02 00:15:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_link_generation"
-down_revision = "0004_workouts"
+down_revision = "0010_recording_key"
 branch_labels = None
 depends_on = None
 
