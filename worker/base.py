@@ -78,6 +78,7 @@ class LegdayTask(Task):
     retry_backoff_max = MAX_RETRY_COUNTDOWN_S
     retry_jitter = False
     max_retries = MAX_RETRIES
+    retry_eagerly = True  # see `retry`
 
     def retry(  # type: ignore[override]
         self,
@@ -92,15 +93,16 @@ class LegdayTask(Task):
     ) -> Any:
         """Celery's retry, with the countdown and attempt count of `exc` (see the module).
 
-        An in-process (eager) run is not retried: nobody would wait for the countdown, and the
-        caller (a CLI command, a page) must not get Celery's `Retry`. The next dispatch, or the
-        next verdict computation, tries again.
+        An in-process (eager) run of a task with `retry_eagerly = False` is not retried (it
+        ends with a warning): nobody would wait for its countdown and its caller must not get
+        Celery's `Retry` (the workout push, queued from inside a verdict computation). Others
+        raise Celery's `Retry` to their in-process caller, as Celery does.
         """
         if exc is not None and eta is None:
             retry_after = getattr(exc, "retry_after", None)
             countdown = countdown_s(self.request.retries, retry_after)
             max_retries = getattr(exc, "max_retries", None) or max_retries
-            if self.request.is_eager:
+            if self.request.is_eager and not self.retry_eagerly:
                 log.warning("%s: %s; not retried in-process", self.name, _what(exc))
                 raise Ignore()
             log.warning(

@@ -49,7 +49,7 @@ def compute_verdict(self, athlete_id: int, day: str | None = None) -> str | None
     return flag
 
 
-@app.task(bind=True, max_retries=8, **limits("push"))
+@app.task(bind=True, max_retries=8, retry_eagerly=False, **limits("push"))
 def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
     """Make the athlete's Garmin calendar for `day` match its stored verdict (opt-in).
 
@@ -60,10 +60,9 @@ def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
     dropped. An in-process (eager) run waits for the lock instead, and is not retried: the next
     verdict computation pushes again.
     """
-    eager = self.request.is_eager
-    result = push_workout_now(athlete_id, date.fromisoformat(day), wait_s=EAGER_LOCK_WAIT_S if eager else 0.0)
-    if not eager:
-        result.raise_if_deferred()
+    wait_s = EAGER_LOCK_WAIT_S if self.request.is_eager else 0.0
+    result = push_workout_now(athlete_id, date.fromisoformat(day), wait_s=wait_s)
+    result.raise_if_deferred()
     return result.status
 
 

@@ -78,17 +78,17 @@ def test_every_task_has_limits_under_the_visibility_timeout() -> None:
         assert task.time_limit + base.MAX_RETRY_COUNTDOWN_S < settings.visibility_timeout_s, task.name
 
 
-@app.task(bind=True, name="tests.flaky")
+@app.task(bind=True, name="tests.flaky", retry_eagerly=False)
 def _flaky(self, kind: str) -> str:  # noqa: ANN001
     if kind == "permanent":
         raise ConfigError("max HR below resting HR")
     raise TransientError("Garmin answered 503", retry_after=None)
 
 
-def test_a_permanent_error_ends_the_task_and_an_eager_transient_one_is_not_retried(ids: _Ids) -> None:
+def test_a_permanent_error_ends_the_task_and_an_eager_push_like_one_is_not_retried(ids: _Ids) -> None:
     assert _flaky.apply(args=["permanent"]).get() == "failed"
     assert any("max HR below resting HR; not retried" in line for line in ids.lines)
-    # In-process (eager) runs are not retried: nobody would wait for the countdown.
+    # An in-process (eager) run of such a task is not retried: nobody would wait for the countdown.
     assert _flaky.apply(args=["transient"]).state == "IGNORED"
     assert any("Garmin answered 503; not retried in-process" in line for line in ids.lines)
 
