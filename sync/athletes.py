@@ -155,6 +155,11 @@ def resolve_athlete(session: Session, name: str | None) -> Athlete:
     return athletes[0]
 
 
+def athlete_ids(session: Session) -> list[int]:
+    """Every athlete's id, oldest first."""
+    return list(session.scalars(select(Athlete.id).order_by(Athlete.id)))
+
+
 def list_athletes(session: Session) -> list[Athlete]:
     """Every athlete, oldest first."""
     return list(session.scalars(select(Athlete).order_by(Athlete.id)))

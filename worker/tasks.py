@@ -11,8 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
-
+from sync.athletes import athlete_ids
 from sync.config import Settings, get_settings
 from sync.daily import compute_verdict as compute_verdict_for
 from sync.daily import missing_verdicts
@@ -70,7 +69,7 @@ def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
 def dispatch_verdicts() -> int:
     """Queue today's verdict for every athlete; returns how many were queued."""
     with session_scope() as session:
-        ids = session.scalars(select(Athlete.id)).all()
+        ids = athlete_ids(session)
     for athlete_id in ids:
         compute_verdict.delay(athlete_id)
     return len(ids)
