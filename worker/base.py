@@ -120,7 +120,7 @@ class LegdayTask(Task):
         except PermanentError as exc:
             log.warning("%s: %s; not retried", self.name, exc)
             return getattr(exc, "status", "failed")
-        except TransientError as exc:  # the retries ran out: the next dispatch tries again
+        except TransientError as exc:  # the retries ran out (or none): the next dispatch tries again
             log.warning("%s: %s; gave up after %d retries", self.name, exc, self.request.retries)
             return getattr(exc, "status", "failed")
 
