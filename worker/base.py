@@ -72,8 +72,8 @@ class LegdayTask(Task):
     """Base of legday's tasks (set as the app's `task_cls`)."""
 
     autoretry_for = (TransientError, OperationalError)
-    # Celery computes the plain exponential countdown (no jitter of its own: it may reach
-    # zero); `retry` below adds ours and honours `retry_after`.
+    # Celery's autoretry passes `retry` a plain exponential countdown (its own jitter is off: it
+    # may reach zero); `retry` below replaces it with `countdown_s`, the one rule.
     retry_backoff = RETRY_BACKOFF_S
     retry_backoff_max = MAX_RETRY_COUNTDOWN_S
     retry_jitter = False
