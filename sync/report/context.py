@@ -7,6 +7,7 @@ Several hops holding one pooled connection could otherwise starve the pool under
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -34,11 +35,11 @@ class AppContext:
     key: bytes
 
     @classmethod
-    def build(cls, settings: Settings) -> AppContext:
-        """Resolve the secret and connect the limiter (Redis when configured)."""
+    def build(cls, settings: Settings, clock: Callable[[], float] = time.time) -> AppContext:
+        """Resolve the secret and connect the limiter (Redis when configured) on `clock`."""
         return cls(
             settings=settings,
-            limiter=RateLimiter(settings.soreness_rate_per_minute, settings.redis_url),
+            limiter=RateLimiter(settings.soreness_rate_per_minute, settings.redis_url, clock=clock),
             metrics=Metrics(settings),
             key=report_key(settings),
         )

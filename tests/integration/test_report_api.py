@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +35,7 @@ class Env:
     settings: Settings
     ana: Seeded
     bob: Seeded
+    clock: list[float]  # the server's clock (epoch seconds): the rate limit counts on it
 
     def get(self, path: str, token: str | None = None, **kw: object) -> httpx.Response:
         headers = dict(kw.pop("headers", {}) or {})
@@ -53,8 +55,9 @@ def env(db_settings: Settings) -> Iterator[Env]:
     settings = db_settings.model_copy(update={"report_secret": SecretStr("test-report-secret")})
     ana = seed_athlete(settings, "ana")
     bob = seed_athlete(settings, "bob", history=False)
-    with serve(create_app(settings)) as url:
-        yield Env(url, settings, ana, bob)
+    clock = [time.time() // 60 * 60 + 59]  # a second before a minute boundary
+    with serve(create_app(settings, clock=lambda: clock[0])) as url:
+        yield Env(url, settings, ana, bob, clock)
 
 
 def _refusal(r: httpx.Response) -> tuple[int, bytes, str | None]:
@@ -123,10 +126,16 @@ def test_soreness_recomputes_and_is_rate_limited(env: Env) -> None:
     assert r.status_code == 200
     assert r.json()["flag"] == "REST" and "SORE_SEVERE" in r.json()["codes"]
     assert env.get("/v1/verdicts/today", env.ana.token).json()["flag"] == "REST"
-    statuses = [env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code for _ in range(8)]
-    assert 429 in statuses
+    limit = env.settings.soreness_rate_per_minute
+    post = {"json": {"value": 2}}
+    statuses = [env.post("/v1/soreness", env.ana.token, **post).status_code for _ in range(limit - 2)]
+    env.clock[0] += 2  # straddle the boundary: the window slides, it does not reset
+    statuses.append(env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code)
+    assert statuses == [200] * (limit - 1)
     limited = env.post("/v1/soreness", env.ana.token, json={"value": 2})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    env.clock[0] += 61  # a minute after all of them: allowed again
+    assert env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code == 200
     # Another athlete has his own allowance.
     assert env.post("/v1/soreness", env.bob.token, json={"value": 2}).status_code == 200
 

@@ -54,6 +54,22 @@ def test_rate_limit_in_process_and_in_redis() -> None:
     assert RateLimiter(1, redis_db_url(9)).hit(key) is not None  # another server counts too
 
 
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_rate_limit_window_slides_across_minute_boundaries(backend: str) -> None:
+    now = [1199.0]  # a second before a minute boundary: a fixed window would reset at 1200
+    url = redis_db_url(9) if backend == "redis" else None
+    limiter = RateLimiter(2, url, clock=lambda: now[0])
+    key = f"test:{uuid.uuid4().hex}"
+    assert limiter.hit(key) is None
+    now[0] = 1230.0
+    assert limiter.hit(key) is None
+    now[0] = 1201.0 + 30  # across the boundary, both hits are still within the last minute
+    assert limiter.hit(key) == pytest.approx(28.0)  # the first leaves the window at 1259
+    now[0] = 1259.0
+    assert limiter.hit(key) is None  # ... and its slot is free again
+    assert limiter.hit(key) == pytest.approx(31.0)  # the 1230 hit holds the other until 1290
+
+
 def test_charts_are_plain_svg_and_skip_unknown_days() -> None:
     from datetime import date, timedelta
 
