@@ -204,12 +204,15 @@ def due_syncs(session: Session, settings: Settings, now: datetime) -> list[tuple
 
 
 @app.task
-def dispatch_syncs() -> int:
-    """Queue the syncs that are due (each once); returns how many were queued."""
+def dispatch_syncs(now: str | None = None) -> int:
+    """Queue the syncs that are due (each once); returns how many were queued.
+
+    `now` (ISO 8601) is the moment to judge by; beat sends none: the current time.
+    """
     settings = get_settings()
-    now = datetime.now(UTC)
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
     with session_scope() as session:
-        candidates = due_syncs(session, settings, now)
+        candidates = due_syncs(session, settings, moment)
     claimed = _Marks(settings).claim([(key, ttl) for _, _, key, ttl in candidates])
     queued: set[int] = set()
     for (account_id, wellness, _, _), fresh in zip(candidates, claimed, strict=True):
