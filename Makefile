@@ -36,15 +36,20 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_backfill.py
 	$(BIN)/python bench/bench_api.py
 	$(BIN)/python bench/bench_athlete_day.py
+	$(BIN)/python bench/bench_fit_caps.py
 
-# The long reliability runs of issue 12 (fuzz, secret leaks): under an hour on 2 cores,
-# ends with the table of docs/reliability.md. Needs PostgreSQL like `make test`.
+# The long reliability runs of issues 12 and 18 (fuzz, secret leaks, crashes, Garmin chaos and
+# edges: concurrent pushes, lost answers, gzip bombs; concurrent imports of twin FIT files):
+# under an hour on 2 cores, ends with the table of docs/reliability.md. Needs PostgreSQL like `make test`.
 soak: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/python scripts/soak.py
 	$(BIN)/python bench/soak_crash.py
 	$(BIN)/python bench/soak_garmin.py
 	$(BIN)/python bench/soak_email.py
+	$(BIN)/python bench/soak_garmin_edges.py
+	$(BIN)/python bench/soak_import.py
+	$(BIN)/python bench/soak_web.py
 
 clean:
 	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache

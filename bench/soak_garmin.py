@@ -7,6 +7,11 @@ fault and check (runs, expected, observed) and exits 1 when a check failed. The 
 checks are in tests/chaos_garmin.py; tests/integration/test_garmin_chaos.py runs a short one.
 
     .venv/bin/python bench/soak_garmin.py [--athletes 50] [--minutes 30] [--seed 12]
+    .venv/bin/python bench/soak_garmin.py --kind personal_api [--parallel 4]
+
+`--kind personal_api` connects every athlete with a Personal API key instead (short
+Retry-Afters in seconds and HTTP dates join the faults, a key is revoked instead of a refresh
+token) and reports the requests beyond the Personal API's limits (goal 0).
 
 PostgreSQL at LEGDAY_BENCH_PG_ADMIN (a scratch database is created and dropped); the emails go
 to an SMTP sink on a free loopback port.
@@ -53,6 +58,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=int, default=30)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--fault-share", type=float, default=0.25, help="Share of accounts hit per tick.")
+    parser.add_argument("--kind", choices=("garth", "personal_api"), default="garth")
+    parser.add_argument("--parallel", type=int, default=1, help="Syncs of a tick run on this many threads.")
     args = parser.parse_args()
 
     db_name = f"legday_soak_{uuid.uuid4().hex[:8]}"
@@ -75,7 +82,14 @@ def main() -> int:
                 smtp_security="none",
                 mail_from="legday <legday@example.org>",
             )
-            engine = GarminChaos(sb, chaos_settings(base, sb), athletes=args.athletes, seed=args.seed)
+            engine = GarminChaos(
+                sb,
+                chaos_settings(base, sb),
+                athletes=args.athletes,
+                seed=args.seed,
+                kind=args.kind,
+                parallel=args.parallel,
+            )
             engine.messages = recorder.messages
             result = engine.run(args.minutes, fault_share=args.fault_share)
     finally:
@@ -85,7 +99,10 @@ def main() -> int:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         admin.dispose()
     took = time.monotonic() - started
-    print(f"{args.athletes} athletes, {args.minutes} simulated minutes, seed {args.seed}: {took:.0f} s")
+    print(
+        f"{args.athletes} {args.kind} athletes, {args.minutes} simulated minutes, seed {args.seed}, "
+        f"{args.parallel} thread(s): {took:.0f} s"
+    )
     print_table(table(result))
     for problem in (
         result.missing_activities
@@ -95,6 +112,8 @@ def main() -> int:
         + result.after_reauth_requests
         + result.hot_loops
         + result.email_problems
+        + result.personal_api_violations
+        + result.retry_after_ignored
     )[:40]:
         print("PROBLEM:", problem)
     print("all checks held" if result.ok else "SOME CHECKS FAILED")

@@ -7,6 +7,7 @@ The bridge between storage and the pure readiness model: all the I/O is here, no
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,12 +17,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete, SorenessReport, StrengthSet, VerdictRecord, WellnessDay
+from sync.db.models import (
+    Activity,
+    Athlete,
+    GarminAccount,
+    SorenessReport,
+    StrengthSet,
+    VerdictRecord,
+    WellnessDay,
+)
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
 from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
 from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
+
+log = logging.getLogger(__name__)
 
 RUN_SPORT = "running"  # run load is running only (treadmill, trail and indoor are sub-sports)
 
@@ -53,47 +64,79 @@ class Lookback:
         )
 
 
+# Bounds on what one verdict reads, so its cost does not grow with the stored history: far
+# above any real athlete (a few activities a day, 100-200 sets a session), reached only by data
+# stored before the per-file caps (docs/fit-decoding.md). Past a bound the newest rows win.
+GATHER_MAX_ACTIVITIES = 300  # activities of the strength window looked at, newest first
+GATHER_MAX_SETS = 2000  # strength sets read, newest session first
+GATHER_MAX_RUNS = 1000  # runs of the load window read, newest first
+
+
 def _strength_sessions(session: Session, athlete: Athlete, now: datetime, back: timedelta) -> list[dict]:
-    since = now - back
-    rows = session.execute(
-        select(Activity.id, Activity.end_utc, StrengthSet)
-        .join(StrengthSet, StrengthSet.activity_id == Activity.id)
-        .where(Activity.athlete_id == athlete.id, Activity.end_utc > since, Activity.end_utc <= now)
-        .order_by(Activity.end_utc, StrengthSet.set_index)
+    """The strength sessions that ended in (now - back, now], oldest first, with their sets.
+
+    Every query is an index range with a limit: the newest activities of the window (on
+    activity (athlete_id, end_utc)), those with sets (one index probe each), then each
+    session's sets in order (on strength_set (activity_id, set_index)) until the bound.
+    """
+    recent = (
+        select(Activity.id, Activity.end_utc)
+        .where(Activity.athlete_id == athlete.id, Activity.end_utc > now - back, Activity.end_utc <= now)
+        .order_by(Activity.end_utc.desc(), Activity.id.desc())
+        .limit(GATHER_MAX_ACTIVITIES)
+        .subquery()
+    )
+    with_sets = session.execute(
+        select(recent.c.id, recent.c.end_utc)
+        .where(select(StrengthSet.id).where(StrengthSet.activity_id == recent.c.id).exists())
+        .order_by(recent.c.end_utc.desc(), recent.c.id.desc())
     ).all()
-    sessions: dict[int, dict] = {}
-    for activity_id, end, st in rows:
-        entry = sessions.setdefault(activity_id, {"end": end.isoformat(), "sets": []})
-        entry["sets"].append(
-            {
-                "category": st.category,
-                "exercise": st.exercise,
-                "reps": st.reps,
-                "weight_kg": st.weight_kg,
-                "set_type": st.set_type,
-            }
-        )
-    return list(sessions.values())
+    sessions: list[dict] = []
+    left = GATHER_MAX_SETS
+    for activity_id, end in with_sets:
+        if left <= 0:
+            break
+        sets = session.execute(
+            select(
+                StrengthSet.category,
+                StrengthSet.exercise,
+                StrengthSet.reps,
+                StrengthSet.weight_kg,
+                StrengthSet.set_type,
+            )
+            .where(StrengthSet.activity_id == activity_id)
+            .order_by(StrengthSet.set_index)
+            .limit(left)
+        ).all()
+        left -= len(sets)
+        sessions.append({"end": end.isoformat(), "sets": [row._asdict() for row in sets]})
+    sessions.reverse()
+    return sessions
 
 
 def _daily_load(session: Session, athlete: Athlete, day: date, now: datetime, days: int) -> dict[str, float]:
     """Daily run load (Banister TRIMP of runs) by local date, for the ACWR.
 
     Only runs finished by `now` count, so the verdict for D does not change when D's own run
-    is synced later in the day.
+    is synced later in the day. One index range (activity (athlete_id, sport, local_date)),
+    newest first, at most GATHER_MAX_RUNS rows; the other conditions are checked here, so
+    every row read counts against the bound.
     """
     rows = session.execute(
-        select(Activity.local_date, Activity.trimp).where(
+        select(Activity.local_date, Activity.trimp, Activity.end_utc)
+        .where(
             Activity.athlete_id == athlete.id,
             Activity.sport == RUN_SPORT,
             Activity.local_date >= day - timedelta(days=days),
-            Activity.end_utc <= now,
-            Activity.trimp.is_not(None),
+            Activity.local_date <= day,
         )
+        .order_by(Activity.local_date.desc())
+        .limit(GATHER_MAX_RUNS)
     ).all()
     totals: dict[str, float] = defaultdict(float)
-    for local_date, trimp in rows:
-        totals[local_date.isoformat()] += trimp
+    for local_date, trimp, end in rows:
+        if trimp is not None and end <= now:
+            totals[local_date.isoformat()] += trimp
     return {d: round(v, 2) for d, v in sorted(totals.items())}
 
 
@@ -141,6 +184,9 @@ def gather_context(
     }
     if soreness is not None:
         raw["soreness"] = soreness
+    kind = session.scalar(select(GarminAccount.token_kind).where(GarminAccount.athlete_id == athlete.id))
+    if kind == "personal_api":
+        raw["garmin_personal_api"] = True  # what the verdict cannot know, it says why
     if today is not None:
         if today.hrv_status:
             raw["hrv_status"] = today.hrv_status
@@ -154,10 +200,69 @@ def gather_context(
             del raw[key]
     try:
         return DayContext.model_validate(raw)
-    except ValidationError as exc:  # a stored value out of range: say which, never a traceback
+    except ValidationError:
+        # One stored value outside the model's bounds (a negative HRV kept before the adapter
+        # dropped such values) must cost that value only, never the day: drop it, say why.
+        _drop_out_of_range(raw, athlete.name, day)
+    try:
+        return DayContext.model_validate(raw)
+    except ValidationError as exc:  # cannot happen once every value passed alone; one line
         raise ConfigError(
             f"athlete {athlete.name}: stored data for {day} is out of range: {summarize_errors(exc)}"
         ) from None
+
+
+def _fails(now: str, key: str, value: object) -> str | None:
+    """Why the model refuses `value` as the context's `key` on its own (None: it is accepted)."""
+    try:
+        DayContext.model_validate({"now": now, key: value})
+    except ValidationError as exc:
+        return summarize_errors(exc)
+    return None
+
+
+def _drop_out_of_range(raw: dict, name: str, day: date) -> None:
+    """Remove from `raw`, in place, each value the model refuses, logging each with its reason.
+
+    Each value is tried alone against the model's own bounds (sync/readiness/context.py), so
+    the rule never drifts from the model's: a series loses one date, a scalar its key, the
+    athlete one field, a strength session one set.
+    """
+    now = raw["now"]
+    dropped: list[str] = []
+    for key in [k for k in raw if k != "now"]:
+        value = raw[key]
+        if key == "athlete" and isinstance(value, dict):
+            for field in [f for f in value if value[f] is not None]:
+                reason = _fails(now, key, {field: value[field]})
+                if reason:
+                    dropped.append(f"athlete {field}={value[field]!r} ({reason})")
+                    value[field] = None
+            reason = _fails(now, key, value)
+            if reason:  # each alone is fine, together not (max HR not above resting HR)
+                dropped.append(f"athlete HR pair ({reason})")
+                value["max_hr"] = value["rest_hr"] = None
+        elif isinstance(value, dict):
+            for d in list(value):
+                reason = _fails(now, key, {d: value[d]})
+                if reason:
+                    dropped.append(f"{key} {d}={value[d]!r} ({reason})")
+                    del value[d]
+            if not value:
+                del raw[key]
+        elif key == "strength" and isinstance(value, list):
+            for session in value:
+                bad = [s for s in session["sets"] if _fails(now, key, [{"end": session["end"], "sets": [s]}])]
+                for s in bad:
+                    dropped.append(f"strength set {s!r} of {session['end']}")
+                    session["sets"].remove(s)
+        else:
+            reason = _fails(now, key, value)
+            if reason:
+                dropped.append(f"{key}={value!r} ({reason})")
+                del raw[key]
+    for item in dropped:
+        log.warning("athlete %s, %s: stored value dropped from the verdict: %s", name, day, item)
 
 
 def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresholds:

@@ -19,7 +19,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.db.models import PushedWorkout
+from sync.db.models import Athlete, GarminAccount, PushedWorkout
+
+# What the CLI, the report page and the email say when push is on for an athlete connected
+# through Garmin's Personal API (read-only: no workouts, no calendar).
+PUSH_IMPOSSIBLE = (
+    "Workout push is on, but legday cannot put a workout on your watch: your Garmin account is "
+    "connected with a Personal API key, and Garmin's Personal API is read-only."
+)
 
 MIN_RUN_MINUTES = 5  # a run step shorter than this is not worth a step: the warm-up gives way
 HR_RANGE_WIDTH = 25  # bpm below the cap: wide, so the watch never nags during a slow jog
@@ -95,3 +102,13 @@ def watch_line(session: Session, athlete_id: int, day: date, flag: str) -> str |
         f'On your watch: "{row.name}" is on your Garmin calendar for {day.isoformat()} and shows on '
         f"the watch after its next sync. Steps: {'; '.join(step_lines(row.plan))}."
     )
+
+
+def push_impossible_line(session: Session, athlete_id: int) -> str | None:
+    """`PUSH_IMPOSSIBLE` when the athlete has push on but a Personal API account, else None."""
+    row = session.execute(
+        select(Athlete.push_workouts, GarminAccount.token_kind)
+        .join(GarminAccount, GarminAccount.athlete_id == Athlete.id)
+        .where(Athlete.id == athlete_id)
+    ).first()
+    return PUSH_IMPOSSIBLE if row is not None and row[0] and row[1] == "personal_api" else None

@@ -18,16 +18,26 @@ stop and the clock runs on until every rate limit has lapsed, and the checks run
 Time is simulated: the sandbox clock is moved forward and each sync gets the same moment as
 `now`, so 30 minutes (plus the wait for the longest rate limit) take a minute or two of real
 time. Only the 'hang' stalls are real (a sandbox thread sleeps; the client times out first).
+
+With `kind="personal_api"` the athletes connect with Personal API keys instead of garth tokens
+(the faults add 429s with a short Retry-After in seconds or as an HTTP date, which the client
+waits out itself; "losing the refresh token" is the key revoked), the syncs of a tick run on
+`parallel` threads, and one more check counts the requests the sandbox saw beyond the Personal
+API's limits (page size, range caps, the ZIP Accept type, more than two requests of one key at
+once, and a request sent before a 429's Retry-After had passed): the goal is 0.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from time import time as wall_time
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -37,7 +47,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, EmailDelivery, GarminAccount, WellnessDay
 from sync.db.session import session_scope
-from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import sync_account_now
 from sync.notify.dispatch import dispatch_due_emails
 from sync.sandbox import Sandbox
@@ -58,6 +68,11 @@ FAULTS: tuple[tuple[str, int], ...] = (
     ("404 sets", 1),
     ("deleted activity", 1),
     ("expired token", 2),
+)
+# The Personal API's own: Retry-After short enough to be waited out inside the sync.
+PERSONAL_API_FAULTS: tuple[tuple[str, int], ...] = (
+    ("429 short Retry-After", 2),
+    ("429 Retry-After HTTP date", 1),
 )
 
 
@@ -86,6 +101,9 @@ class GarminChaosResult:
     emails: dict[str, Counter[str]] = field(default_factory=dict)
     email_problems: list[str] = field(default_factory=list)
     hot_loops: list[str] = field(default_factory=list)
+    kind: str = "garth"
+    personal_api_violations: list[str] = field(default_factory=list)  # beyond the API's limits
+    retry_after_ignored: list[str] = field(default_factory=list)  # sent again before Retry-After
 
     @property
     def ok(self) -> bool:
@@ -98,6 +116,8 @@ class GarminChaosResult:
             or self.after_reauth_requests
             or self.hot_loops
             or self.email_problems
+            or self.personal_api_violations
+            or self.retry_after_ignored
             or sorted(self.reauth_expected) != sorted(self.reauth_marked)
         )
 
@@ -123,7 +143,20 @@ def chaos_settings(base: Settings, sandbox: Sandbox) -> Settings:
 class GarminChaos:
     """Seeds the sandbox and the database, runs the simulated half hour, checks the outcome."""
 
-    def __init__(self, sandbox: Sandbox, settings: Settings, *, athletes: int, seed: int) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        settings: Settings,
+        *,
+        athletes: int,
+        seed: int,
+        kind: str = "garth",
+        parallel: int = 1,
+    ) -> None:
+        self.kind = kind
+        self.parallel = parallel
+        self.keys: dict[str, str] = {}  # name -> Personal API key
+        self._result_lock = threading.Lock()
         self.sb = sandbox
         self.settings = settings
         self.rng = random.Random(seed)
@@ -178,8 +211,12 @@ class GarminChaos:
                 athlete = add_athlete(session, name, email=f"{name}@example.org", timezone="UTC")
                 athlete.max_hr, athlete.rest_hr = 190, 50
                 athlete.send_time = time(0, 0)  # due whenever the dispatcher looks
-                tokens = self.sb.issue_garth_tokens(name)
-                account = add_tokens(session, athlete, tokens, self.settings, verify=False)
+                if self.kind == "personal_api":
+                    self.keys[name] = key = self.sb.issue_personal_api_key(name, expires_in_days=90)
+                    account = connect_personal_api(session, athlete, key, 90, self.settings)
+                else:
+                    tokens = self.sb.issue_garth_tokens(name)
+                    account = add_tokens(session, athlete, tokens, self.settings, verify=False)
                 account.display_name = name
                 session.flush()
                 self.account_ids[name] = account.id
@@ -187,11 +224,26 @@ class GarminChaos:
     # -- faults ------------------------------------------------------------------------------
 
     def _inject(self, name: str, result: GarminChaosResult) -> None:
-        kinds, weights = zip(*FAULTS, strict=True)
+        menu = FAULTS + (PERSONAL_API_FAULTS if self.kind == "personal_api" else ())
+        kinds, weights = zip(*menu, strict=True)
         kind = self.rng.choices(kinds, weights)[0]
         add = self.sb.faults.add
         acct = self.sb.accounts[name]
-        if kind == "429 Retry-After":
+        if kind == "429 short Retry-After":  # a few requests of the key at once, as Garmin says
+            add(
+                "status",
+                "",
+                status=429,
+                retry_after=str(self.rng.randint(1, 3)),
+                account=name,
+                times=self.rng.randint(1, 2),
+            )
+        elif kind == "429 Retry-After HTTP date":
+            from email.utils import formatdate
+
+            # A server's HTTP date is wall-clock time (the client reads it against its own clock).
+            add("status", "", status=429, retry_after=formatdate(wall_time() + 3, usegmt=True), account=name)
+        elif kind == "429 Retry-After":
             add("status", "", status=429, retry_after=str(self.rng.randint(30, 400)), account=name)
         elif kind == "429 bare":
             add("status", "", status=429, account=name)
@@ -231,7 +283,11 @@ class GarminChaos:
         result.faults[kind] += 1
 
     def _break_refresh(self, name: str) -> None:
-        """The athlete's OAuth1 token dies (revoked in Connect) and the access token with it."""
+        """The athlete's OAuth1 token dies (revoked in Connect) and the access token with it;
+        a Personal API athlete deletes the key in Connect."""
+        if self.kind == "personal_api":
+            self.sb.revoke_personal_api_key(self.keys[name])
+            return
         self.sb.accounts[name].oauth1.clear()
         self.sb.faults.add("expire_token", "", times=None, account=name)
 
@@ -240,11 +296,12 @@ class GarminChaos:
     def _sync(self, name: str, result: GarminChaosResult) -> None:
         moment = self.now()
         outcome = sync_account_now(self.account_ids[name], settings=self.settings, now=moment)
-        result.statuses[outcome.status] += 1
-        if outcome.report is None:
-            return
-        result.syncs += 1
-        result.max_requests_one_sync = max(result.max_requests_one_sync, outcome.report.requests)
+        with self._result_lock:
+            result.statuses[outcome.status] += 1
+            if outcome.report is None:
+                return
+            result.syncs += 1
+            result.max_requests_one_sync = max(result.max_requests_one_sync, outcome.report.requests)
         after = self.sb.clock.now()
         with session_scope(self.settings) as session:
             account = session.get(GarminAccount, self.account_ids[name])
@@ -283,9 +340,7 @@ class GarminChaos:
                     if new is not None:
                         acts.append(new)  # type: ignore[arg-type]
             log_mark = self._repeats_since(log_mark, result)
-            for name in self.names:
-                self._sync(name, result)
-                log_mark = self._repeats_since(log_mark, result)
+            log_mark = self._sync_all(result, log_mark)
             if tick % 10 == 9:
                 self._dispatch(result)
             self.sb.clock.advance(tick_s)
@@ -297,9 +352,7 @@ class GarminChaos:
             waiting = self._rate_limited_until()
             if waiting:
                 self.sb.clock.advance(max(0.0, max(waiting) - self.sb.clock.now()) + 1)
-            for name in self.names:
-                self._sync(name, result)
-                log_mark = self._repeats_since(log_mark, result)
+            log_mark = self._sync_all(result, log_mark)
             if not self._rate_limited_until():
                 break
         self._dispatch(result)
@@ -311,6 +364,17 @@ class GarminChaos:
         self._dispatch(result)
         self._check(result)
         return result
+
+    def _sync_all(self, result: GarminChaosResult, log_mark: int) -> int:
+        """One sync of every athlete: one after the other, or on `parallel` threads."""
+        if self.parallel <= 1:
+            for name in self.names:
+                self._sync(name, result)
+                log_mark = self._repeats_since(log_mark, result)
+            return log_mark
+        with ThreadPoolExecutor(self.parallel) as pool:
+            list(pool.map(lambda name: self._sync(name, result), self.names))
+        return self._repeats_since(log_mark, result)
 
     def _rate_limited_until(self) -> list[float]:
         with session_scope(self.settings) as session:
@@ -354,6 +418,11 @@ class GarminChaos:
             for r in log:
                 if r.account == name and r.at > marked:
                     result.after_reauth_requests.append(f"{name}: {r.method} {r.path}")
+        result.kind = self.kind
+        if self.kind == "personal_api":
+            with self.sb._lock:
+                result.personal_api_violations = list(self.sb.personal_api_violations)
+            self._check_retry_after(log, result)
         today = self.sb.clock.today("UTC")
         with session_scope(self.settings) as session:
             for name in self.names:
@@ -409,6 +478,26 @@ class GarminChaos:
                 result.email_problems.append(
                     f"{name}: {sent[name]} (want one daily on each of {sorted(self.dispatched_days)})"
                 )
+
+    def _check_retry_after(self, log: list, result: GarminChaosResult) -> None:  # type: ignore[type-arg]
+        """No request of an account left before a short 429's Retry-After (seconds) was over."""
+        for i, r in enumerate(log):
+            if r.status != 429 or r.account is None:
+                continue
+            fault_wait = self._retry_after_of(r)
+            if fault_wait is None:
+                continue
+            for later in log[i + 1 :]:
+                if later.account == r.account and later.at < r.at + fault_wait - 0.05:
+                    result.retry_after_ignored.append(
+                        f"{r.account}: {later.method} {later.path} {r.at + fault_wait - later.at:.2f}s early"
+                    )
+                    break
+
+    @staticmethod
+    def _retry_after_of(entry: object) -> float | None:
+        """The Retry-After (seconds) the sandbox sent with a logged 429, when it recorded one."""
+        return getattr(entry, "retry_after", None)
 
     @staticmethod
     def reauth_expected_set(result: GarminChaosResult) -> set[str]:
@@ -513,4 +602,19 @@ def table(result: GarminChaosResult) -> list[tuple[str, str, str, str]]:
         ),
         ("email problems", str(n), "0", str(len(result.email_problems))),
     ]
+    if result.kind == "personal_api":
+        rows += [
+            (
+                "requests above the Personal API's limits",
+                str(result.requests),
+                "0",
+                str(len(result.personal_api_violations)),
+            ),
+            (
+                "requests sent before Retry-After",
+                str(result.requests),
+                "0",
+                str(len(result.retry_after_ignored)),
+            ),
+        ]
     return rows

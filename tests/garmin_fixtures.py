@@ -18,10 +18,10 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin import client as garmin_client
-from sync.garmin.client import GarminClient
+from sync.garmin.source import GarminSource
 from sync.garmin.tokens import Tokens
 from sync.garmin_sync import open_client
-from sync.garmin_sync.accounts import add_tokens
+from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.sandbox import Sandbox
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
@@ -39,6 +39,9 @@ def sandbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbox]:
     monkeypatch.setattr(garmin_client.garth_sso, "OAUTH_CONSUMER", {})
     with Sandbox(fit_dir=SAMPLES, layout="recent") as sb:
         yield sb
+        # A test that went beyond a Personal API limit (page size, range cap, Accept type,
+        # requests of one key at once) fails, even where the client recovered.
+        sb.assert_personal_api_limits()
 
 
 def garmin_settings_for(base: Settings, sandbox: Sandbox) -> Settings:
@@ -72,11 +75,18 @@ class GarminEnv:
         """Link `athlete` to the sandbox's default account (garth tokens unless given)."""
         return add_tokens(self.session, athlete, tokens or self.sandbox.issue_garth_tokens(), self.settings)
 
-    def client(self, account: GarminAccount) -> GarminClient:
+    def link_personal_api(
+        self, athlete: Athlete, *, expires_in_days: int = 90, account: str | None = None
+    ) -> GarminAccount:
+        """Link `athlete` with a Personal API key the sandbox issues (one exchange + one call)."""
+        key = self.sandbox.issue_personal_api_key(account, expires_in_days=expires_in_days)
+        return connect_personal_api(self.session, athlete, key, expires_in_days, self.settings)
+
+    def client(self, account: GarminAccount) -> GarminSource:
         """A client for the stored account (refreshes are saved back)."""
         return open_client(self.session, account, self.settings)
 
-    def client_factory(self) -> Callable[[GarminAccount], GarminClient]:
+    def client_factory(self) -> Callable[[GarminAccount], GarminSource]:
         """For code that opens its own clients."""
         return self.client
 

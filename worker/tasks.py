@@ -19,11 +19,9 @@ from sync.daily import missing_verdicts
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
-from sync.garmin_sync import open_client
-from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.due import latest_slot
 from sync.garmin_sync.now import account_lock_name, sync_account_now
-from sync.garmin_sync.workouts import push_workout as push_workout_for
+from sync.garmin_sync.workouts import push_workout_now
 from sync.locks import remaining_s
 from sync.logging import log_context
 from sync.notify.dispatch import dispatch_due_emails, dispatch_one
@@ -36,6 +34,7 @@ from worker.app import app
 # accounts until their time has come.
 MAX_RETRY_COUNTDOWN_S = 300
 BUSY_MAX_RETRIES = 30  # about half an hour of "another worker holds this account"
+EAGER_LOCK_WAIT_S = 120.0  # in-process (eager) push: nobody retries it later, so it waits
 
 log = logging.getLogger(__name__)
 
@@ -68,16 +67,19 @@ def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
     """Make the athlete's Garmin calendar for `day` match its stored verdict (opt-in).
 
     Safe to run twice or on two workers: the library locks the (athlete, day) row and keeps
-    Garmin's ids, so a retry after a 429 finishes the work instead of repeating it.
+    Garmin's ids, so a retry after a 429 finishes the work instead of repeating it. It holds the
+    account's lock like a sync (a DI refresh token rotates); while another Garmin call of the
+    account holds it, the task is retried once the lease can have lapsed, never dropped.
     """
-    with log_context(athlete_id=athlete_id, task_id=self.request.id), session_scope() as session:
-        athlete = session.get(Athlete, athlete_id)
-        account = account_for(session, athlete) if athlete is not None else None
-        if athlete is None or account is None or not athlete.push_workouts:
-            return "skipped"
-        result = push_workout_for(session, athlete, date.fromisoformat(day), open_client(session, account))
+    eager = self.request.is_eager
+    with log_context(athlete_id=athlete_id, task_id=self.request.id):
+        result = push_workout_now(
+            athlete_id, date.fromisoformat(day), wait_s=EAGER_LOCK_WAIT_S if eager else 0.0
+        )
+    if result.status == "busy" and result.account_id is not None and not eager:
+        return _retry_when_free(self, account_lock_name(result.account_id))
     # In-process (eager) runs do not retry: the next verdict computation pushes again.
-    if result.status in ("rate_limited", "unavailable") and not self.request.is_eager:
+    if result.status in ("rate_limited", "unavailable") and not eager:
         wait = result.retry_after_s or 60 * 2**self.request.retries
         raise self.retry(countdown=min(MAX_RETRY_COUNTDOWN_S, max(wait, 1.0)))
     return result.status

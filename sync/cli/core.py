@@ -134,6 +134,13 @@ def athlete_set(
             push_workouts=None if push_workouts is None else push_workouts is OnOff.on,
         )
         console.print(f"updated athlete {athlete.name}")
+        if push_workouts is OnOff.on:
+            from sync.workout_plan import push_impossible_line
+
+            session.flush()
+            impossible = push_impossible_line(session, athlete.id)
+            if impossible:
+                console.print(impossible)
 
 
 def import_command(
@@ -214,7 +221,7 @@ def parse_command(
 ) -> None:
     """Decode one FIT file and print what legday sees in it."""
     from sync.fit.decode import decode_fit
-    from sync.ingest.importer import default_trimp_athlete, unusable_reason
+    from sync.ingest.importer import default_trimp_athlete, fit_limits, unusable_reason
     from sync.ingest.reading import read_file_capped
 
     settings = get_settings()
@@ -223,7 +230,7 @@ def parse_command(
     except UnreadableInput as exc:
         raise fail(f"{file}: {exc.reason}") from None
     try:
-        decoded = decode_fit(data, default_trimp_athlete(settings))
+        decoded = decode_fit(data, default_trimp_athlete(settings), limits=fit_limits(settings))
     except FitDecodeError as exc:
         raise fail(f"{file}: {exc.reason}") from None
     reason = unusable_reason(data, decoded, settings)  # the same policy as `legday import`

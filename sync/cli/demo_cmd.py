@@ -63,10 +63,9 @@ def demo_command(
     from sync.db.models import Athlete
     from sync.db.session import dispose_engines, session_scope
     from sync.demo import run_demo
-    from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+    from sync.notify.compose import daily_message
     from sync.notify.outbox import write_to_outbox
-    from sync.notify.render import render_daily_email
-    from sync.workout_plan import watch_line
+    from sync.report.links import report_link
 
     base = get_settings()
     demo_dir = base.data_dir / "demo"
@@ -79,7 +78,9 @@ def demo_command(
         validate_timezone(timezone)
         console.print(
             f"[bold]1.[/] Garmin sandbox on loopback, seeded with {len(list(SAMPLES.glob('*.fit')))} "
-            f"sample FIT files; syncing the demo athlete through garth..."
+            "sample FIT files. The demo athlete connects with a (sandbox) Garmin Personal API key, "
+            "the way you will connect for real: `legday athlete invite NAME` gives a link to paste "
+            "the key in, or `legday garmin connect --athlete NAME`. Syncing..."
         )
         result = run_demo(settings, SAMPLES, timezone=timezone)
     except LegdayError as exc:
@@ -87,9 +88,15 @@ def demo_command(
     finally:
         remember_demo_entries(demo_dir, before)
     report = result.report
+    ends = (
+        f", the key expires {result.key_ends} (legday warns 14, 7 and 1 days before)"
+        if result.key_ends
+        else ""
+    )
+    console.print(f"   connected {result.athlete_name} with a Personal API key{ends}")
     console.print(
         f"   synced {report.activities_imported} activities and {result.wellness_days} wellness days "
-        f"in {result.requests} Garmin requests (status {report.status})"
+        f"in {result.requests} Personal API requests (status {report.status})"
     )
     table = Table("date", "sport", "minutes", "leg sets", "sets from Garmin")
     for a in result.activities:
@@ -106,29 +113,35 @@ def demo_command(
     day, verdict = result.day, result.verdict
     console.print(f"[bold]2.[/] Verdict for {day} (the morning after the last session):")
     render_verdict(console, verdict)
+    if result.watch_athlete:
+        console.print(
+            "   The Personal API is read-only: it cannot put a workout on your watch. To show that part, "
+            f"a second demo athlete, {result.watch_athlete}, is on DI tokens (the Connect API), same data:"
+        )
     print_push(result.push)
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
         assert athlete is not None
-        watch = watch_line(session, athlete.id, day, str(verdict.to_json_dict()["flag"]))
-    message = render_daily_email(
-        verdict.to_json_dict(),
-        to="demo@example.org",
-        sender="legday@localhost",
-        name="demo athlete",
-        watch=watch,
-    )
-    add_delivery_headers(
-        message,
-        sent_at=verdict_time(athlete, day),
-        message_id=stable_message_id(athlete.id, day, "daily", "legday@localhost"),
-        unsubscribe=[unsubscribe_mailto("legday@localhost")],
-    )
+        # The very email a real morning sends (report, soreness and unsubscribe links included),
+        # written to the local outbox instead of an SMTP server.
+        message = daily_message(session, athlete, day, verdict_time(athlete, day), settings)
+        if not message["To"]:
+            message.replace_header("To", "demo@example.org")
+        link = report_link(athlete, day=day, settings=settings)
     path = write_to_outbox(message, settings.data_dir / "outbox")
     console.print(f"[bold]3.[/] The morning email is in {path}")
-    console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
+    console.print("   (report, soreness check-in and unsubscribe links included, as a real one)")
     legday = Path(sys.argv[0]) if Path(sys.argv[0]).name == "legday" else Path("legday")
+    console.print("[bold]4.[/] The report page, its charts and the check-in: start the report server")
+    console.print(f"     LEGDAY_DATA_DIR={demo_dir} {legday} serve")
+    console.print("   then open this signed link (7 days; like a password: share it with care):")
+    console.print(f"     {link}")
+    console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
     console.print(f"   Explore it: LEGDAY_DATA_DIR={demo_dir} {legday} history --until {day}")
+    console.print(
+        "   The API and the watch feed take a token: "
+        f"LEGDAY_DATA_DIR={demo_dir} {legday} token issue --athlete {athlete.name}"
+    )
 
 
 def print_push(push: PushResult | None) -> None:

@@ -7,7 +7,7 @@ import json
 import logging
 import tempfile
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -86,6 +86,74 @@ def add_tokens_command(
         console.print(
             f"linked {name} to Garmin user {account.display_name} ({tokens.kind} tokens, stored encrypted)"
         )
+        if account.credential_ends_at is not None:
+            console.print(
+                f"these tokens end about {account.credential_ends_at:%Y-%m-%d} (legday warns 14, 7 and 1 "
+                f"days before); a Personal API key is the lasting way in: `legday athlete invite {name}`"
+            )
+    if sync_now:
+        sync_command(name)
+    elif settings.redis_url:
+        console.print(f"the workers sync it within {settings.dispatch_interval_s:.0f} s (`legday status`)")
+    else:
+        console.print(f"next: `legday sync --athlete {name}`")
+
+
+@garmin_app.command("connect")
+def connect_command(
+    athlete: AthleteOpt = None,
+    key: Annotated[
+        str | None,
+        typer.Option(help="'-' reads the Personal API key from stdin; without it, it is asked (not shown)."),
+    ] = None,
+    expires_in: Annotated[
+        int | None,
+        typer.Option(help="The expiry you chose when creating the key: 30, 90, 180 or 365 days."),
+    ] = None,
+    sync_now: Annotated[
+        bool, typer.Option("--sync", help="Run the first sync right away, in this process.")
+    ] = False,
+) -> None:
+    """Connect an athlete with a Garmin Connect Personal API key (docs/garmin.md).
+
+    Create the key in Garmin Connect on the web: Settings -> Personal API Token -> Create Key.
+    It is checked with one token exchange and one profile-settings call, then stored encrypted.
+    """
+    from sync.athletes import resolve_athlete
+    from sync.garmin.errors import PersonalApiKeyRejected
+    from sync.garmin_sync.accounts import PERSONAL_API_KEY_DAYS, connect_personal_api
+
+    if key is not None and key != "-":
+        # A key on the command line ends up in the shell history and in `ps`: refuse it.
+        raise fail("pass the key on stdin with `--key -`, or leave --key out to be asked for it", 2)
+    if key == "-":
+        if expires_in is None:
+            raise fail("with `--key -`, give the key's expiry too: --expires-in 30|90|180|365", 2)
+        text = typer.get_text_stream("stdin").read()
+    else:
+        text = typer.prompt("Garmin Personal API key (not shown)", hide_input=True)
+    if not text.strip():
+        raise fail("no Personal API key given", 2)
+    if expires_in is None:
+        expires_in = typer.prompt("Days until the key expires, as chosen in Garmin Connect", type=int)
+    if expires_in not in PERSONAL_API_KEY_DAYS:
+        raise fail(f"--expires-in must be one of {', '.join(map(str, PERSONAL_API_KEY_DAYS))}", 2)
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        try:
+            account = connect_personal_api(session, who, text, expires_in, settings)
+        except PersonalApiKeyRejected as exc:  # nothing was stored
+            hint = (
+                ""
+                if text.strip().startswith("GCDC_")
+                else " (the keys Garmin makes start with GCDC_: was all of it pasted?)"
+            )
+            raise fail(f"{exc}{hint}", 2) from None
+        name, ends = who.name, account.credential_ends_at
+        console.print(
+            f"connected {name} to Garmin user {account.display_name} with a Personal API key "
+            f"(stored encrypted; it expires on {ends:%Y-%m-%d})"
+        )
     if sync_now:
         sync_command(name)
     elif settings.redis_url:
@@ -111,10 +179,11 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "tokens",
             "status",
             "until / reason",
-            "activities to",
+            "activities to (UTC)",
             "wellness to",
             "backfilled to",
-            "last sync",
+            "last sync (UTC)",
+            "credential ends",
         )
         for account, who in session.execute(query.order_by(Athlete.name)):
             detail = ""
@@ -132,8 +201,24 @@ def status_command(athlete: AthleteOpt = None) -> None:
                 str(account.wellness_cursor or ""),
                 str(account.backfill_cursor or ""),
                 account.last_sync_at.strftime("%Y-%m-%d %H:%M") if account.last_sync_at else "never",
+                credential_end_cell(account.token_kind, account.credential_ends_at, who.timezone),
             )
         print_table(table)
+
+
+def credential_end_cell(kind: str, ends_at: datetime | None, timezone: str) -> str:
+    """`2027-01-05 (in 7 days: connect again)` for a status table; `unknown` without a date."""
+    from sync.credential_end import WARN_DAYS, days_left
+
+    if ends_at is None:
+        return "unknown"
+    left = days_left(ends_at, timezone, datetime.now(UTC))
+    day = ends_at.strftime("%Y-%m-%d")
+    if ends_at <= datetime.now(UTC):
+        return f"{day} (ended: `legday athlete invite` or `legday garmin connect`)"
+    if left <= WARN_DAYS[0]:
+        return f"{day} (in {left} days: connect again with a Personal API key)"
+    return f"{day} (in {left} days)"
 
 
 @garmin_app.command("login")
@@ -141,20 +226,24 @@ def login_command(
     athlete: AthleteOpt = None,
     email: Annotated[str | None, typer.Option(help="Garmin account e-mail (prompted if absent).")] = None,
 ) -> None:
-    """Log in once with python-garminconnect (>= 0.3) to get DI tokens; the password is not kept."""
+    """Log in once with python-garminconnect 0.3 to get DI tokens; the password is not kept.
+
+    Needs `pip install 'legday-sync[login]'`. Garmin's official way in is a Personal API key:
+    `legday garmin connect` (no password at all).
+    """
     from sync.athletes import resolve_athlete
     from sync.garmin import tokens as tokenlib
+    from sync.garmin.login_support import installed_version, login_problem
     from sync.garmin_sync.accounts import add_tokens
 
-    try:
-        from garminconnect import Garmin  # type: ignore[import-not-found]
-    except ImportError:
-        raise fail(
-            "an interactive login needs python-garminconnect >= 0.3 (Python >= 3.12): "
-            "`pip install garminconnect`. Without it, log in elsewhere and import the tokens with "
-            "`legday garmin add-tokens --di-tokens FILE` (see docs/garmin.md).",
-            2,
-        ) from None
+    problem = login_problem(installed_version())
+    if problem is None:
+        try:
+            from garminconnect import Garmin  # type: ignore[import-not-found]
+        except ImportError as exc:  # installed but broken (a missing curl_cffi wheel...)
+            problem = f"python-garminconnect cannot be imported ({type(exc).__name__}): reinstall it"
+    if problem is not None:
+        raise fail(problem, 2)
     email = email or typer.prompt("Garmin e-mail")
     password = getpass.getpass("Garmin password (not stored): ")
     with tempfile.TemporaryDirectory() as store:
@@ -203,7 +292,11 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     if athlete is not None:
         account = account_for(session, resolve_athlete(session, athlete))
         if account is None:
-            raise fail(f"{athlete} has no Garmin account: `legday garmin add-tokens --athlete {athlete}`", 2)
+            raise fail(
+                f"{athlete} has no Garmin account: `legday garmin connect --athlete {athlete}` "
+                "(a Personal API key; or `legday garmin add-tokens`)",
+                2,
+            )
         return [account]
     return list(session.scalars(select(GarminAccount).order_by(GarminAccount.id)))
 
@@ -238,7 +331,11 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
     with db_session() as (session, settings):
         accounts = _accounts(session, athlete)
         if not accounts:
-            raise fail("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`", 2)
+            raise fail(
+                "no Garmin account yet: `legday garmin connect --athlete NAME` (a Personal API key; "
+                "or `legday garmin add-tokens`)",
+                2,
+            )
         with progress_bar() as progress:
             for account in accounts:
                 name = account.athlete.name
@@ -256,6 +353,10 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                         progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
                     try:
+                        # The tokens as they are now, not as they were read before the lock
+                        # (another process may have rotated the DI refresh token meanwhile).
+                        session.commit()
+                        session.refresh(account)
                         client = open_client(session, account, settings)
                         report = run_one(session, account, client, settings, step)
                     except KeyboardInterrupt:
@@ -341,6 +442,7 @@ def sandbox_serve(
     """Serve a Garmin Connect look-alike on 127.0.0.1 until Ctrl-C."""
     from sync.athletes import validate_timezone
     from sync.garmin import tokens as tokenlib
+    from sync.private_files import write_private
     from sync.sandbox import Sandbox
 
     settings = get_settings()
@@ -362,15 +464,18 @@ def sandbox_serve(
         raise fail(str(exc), 2) from None
     out = tokens_dir or settings.data_dir / "sandbox-tokens"
     garth = sandbox.issue_garth_tokens()
-    (out / "garth").mkdir(parents=True, exist_ok=True)
-    (out / "garth" / tokenlib.OAUTH1_FILE).write_text(json.dumps(garth.oauth1))
-    (out / "garth" / tokenlib.OAUTH2_FILE).write_text(json.dumps(garth.oauth2))
-    (out / tokenlib.DI_FILE).write_text(sandbox.issue_di_tokens().to_json().decode())
+    # Owner-only like every secret legday writes, sandbox tokens included (they open the sandbox).
+    write_private(out / "garth" / tokenlib.OAUTH1_FILE, json.dumps(garth.oauth1).encode())
+    write_private(out / "garth" / tokenlib.OAUTH2_FILE, json.dumps(garth.oauth2).encode())
+    write_private(out / tokenlib.DI_FILE, sandbox.issue_di_tokens().to_json())
+    key_file = write_private(out / "personal_api_key.txt", sandbox.issue_personal_api_key().encode())
     console.print(
         f"Garmin sandbox at {sandbox.url} with {len(sandbox.account.activities)} activities\n"
         f"  export LEGDAY_GARMIN_BASE_URL={sandbox.url} LEGDAY_GARMIN_MIN_INTERVAL_S=0\n"
-        f"  legday garmin add-tokens --athlete NAME --garth-dir {out / 'garth'}\n"
-        f"  (or --di-tokens {out / tokenlib.DI_FILE}); tokens live until the sandbox stops"
+        f"  legday garmin connect --athlete NAME --key - --expires-in 90 < {key_file}\n"
+        f"  (or: legday garmin add-tokens --athlete NAME --garth-dir {out / 'garth'}, or --di-tokens "
+        f"{out / tokenlib.DI_FILE}); the key and tokens live until the sandbox stops",
+        soft_wrap=True,
     )
     sandbox.serve_forever()
 

@@ -187,6 +187,7 @@ def status_rows(session: Any, settings: Settings, now: datetime) -> list[dict[st
     """One dict per Garmin account: last success, next due, rate-limit wait, re-auth need."""
     from sqlalchemy import select
 
+    from sync.credential_end import days_left
     from sync.db.models import Athlete, GarminAccount
     from sync.garmin_sync.due import next_due
 
@@ -217,6 +218,13 @@ def status_rows(session: Any, settings: Settings, now: datetime) -> list[dict[st
                 "next_due": due.isoformat() if due else None,
                 "rate_limit_wait_s": round(wait),
                 "needs_reauth": reauth,
+                "credential_kind": account.token_kind,
+                "credential_ends_at": _aware(account.credential_ends_at).isoformat()
+                if account.credential_ends_at
+                else None,
+                "credential_days_left": days_left(account.credential_ends_at, who.timezone, now)
+                if account.credential_ends_at
+                else None,
             }
         )
     return out
@@ -233,7 +241,14 @@ def status_command(
         print(json.dumps(rows, indent=2))
         return
     table = Table(
-        "athlete", "status", "last success", "last wellness", "next due", "rate-limit wait", "re-auth"
+        "athlete",
+        "status",
+        "last success (UTC)",
+        "last wellness (UTC)",
+        "next due (UTC)",
+        "rate-limit wait",
+        "re-auth",
+        "credential ends",
     )
 
     def short(value: str | None) -> str:
@@ -248,11 +263,21 @@ def status_command(
             short(row["last_wellness"]),
             short(row["next_due"]) if row["next_due"] else "-",
             f"{wait // 60} min" if wait else "",
-            "yes: legday garmin add-tokens" if row["needs_reauth"] else "",
+            "yes: legday athlete invite" if row["needs_reauth"] else "",
+            _ends_cell(row),
         )
     print_table(table)
     if not rows:
         console.print("no Garmin account yet: `legday garmin add-tokens --athlete NAME ...`")
+
+
+def _ends_cell(row: dict[str, Any]) -> str:
+    """`2027-01-05 (personal_api, 7 days)`; a warning mark inside the 14-day window."""
+    if row["credential_ends_at"] is None:
+        return "unknown"
+    left = row["credential_days_left"]
+    mark = "!" if left is not None and left <= 14 else ""
+    return f"{mark}{row['credential_ends_at'][:10]} ({row['credential_kind']}, {left} days)"
 
 
 def register(app: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -79,6 +80,8 @@ class Athlete(Base):
     email_enabled: Mapped[bool] = mapped_column(default=True)
     # Opt-in: put EASY days on the athlete's Garmin calendar (docs/workouts.md).
     push_workouts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Signed links carry it; `legday token revoke` bumps it, ending every link issued before.
+    link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     accounts: Mapped[list[GarminAccount]] = relationship(back_populates="athlete")
@@ -91,7 +94,7 @@ class GarminAccount(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
-    token_kind: Mapped[str] = mapped_column(String(8))  # garth | di
+    token_kind: Mapped[str] = mapped_column(String(16))  # personal_api | di | garth
     tokens_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | needs_reauth | rate_limited
     status_reason: Mapped[str | None] = mapped_column(Text)
@@ -102,6 +105,10 @@ class GarminAccount(Base):
     backfill_cursor: Mapped[date | None] = mapped_column(Date)
     wellness_cursor: Mapped[date | None] = mapped_column(Date)
     last_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the credential stops working (UTC): a Personal API key's chosen expiry; a garth
+    # token's issue time plus its lifetime when known; a DI refresh token's idle limit. None:
+    # not known.
+    credential_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     athlete: Mapped[Athlete] = relationship(back_populates="accounts")
 
@@ -113,11 +120,18 @@ class RawFile(Base):
     """Raw FIT bytes, content-addressed, kept so decoders and models can re-run offline."""
 
     __tablename__ = "raw_file"
-    __table_args__ = (UniqueConstraint("athlete_id", "sha256"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "sha256"),
+        # One recording, one stored file, whatever its bytes: enforced by the database, so two
+        # imports of twin copies running at once cannot both store it (docs/decisions.md).
+        UniqueConstraint("athlete_id", "recording_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     sha256: Mapped[str] = mapped_column(String(64))
+    # "<first session start, unix seconds>/<sport>"; None for files without a session
+    recording_key: Mapped[str | None] = mapped_column(String(80))
     size: Mapped[int] = mapped_column(Integer)
     store_path: Mapped[str] = mapped_column(String(200))  # relative to the raw store
     source: Mapped[str] = mapped_column(String(32))  # folder | zip | garmin
@@ -133,7 +147,12 @@ class Activity(Base):
     """One session of an activity (a multisport file gives several)."""
 
     __tablename__ = "activity"
-    __table_args__ = (UniqueConstraint("athlete_id", "source_id"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "source_id"),
+        # The verdict's windows (sync/daily.py): strength sessions by end, run load by date.
+        Index("ix_activity_athlete_id_end_utc", "athlete_id", "end_utc"),
+        Index("ix_activity_athlete_id_sport_local_date", "athlete_id", "sport", "local_date"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
@@ -264,6 +283,7 @@ class PushedWorkout(Base):
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
     # pending (not on the calendar yet, or half done) | scheduled | removed | none
+    # | creating / unsure (a create / schedule was sent and its answer not seen: look first)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     flag: Mapped[str | None] = mapped_column(String(8))  # the verdict flag it follows
     name: Mapped[str | None] = mapped_column(String(120))
@@ -305,3 +325,16 @@ class Quarantine(Base):
     garmin_activity_id: Mapped[int | None] = mapped_column(BigInteger)  # a download that failed
     store_path: Mapped[str | None] = mapped_column(String(200))
     quarantined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Invite(Base):
+    """A used onboarding invite. Invite links are signed and carry a random nonce; the row is
+    written when one is used, and the unique nonce is what makes a link single-use: of two
+    concurrent posts, the database lets exactly one insert it."""
+
+    __tablename__ = "invite"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(64), unique=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    used_at: Mapped[datetime] = mapped_column(UTCDateTime())

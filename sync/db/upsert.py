@@ -63,6 +63,21 @@ def upsert(
     return int(row_id)
 
 
+def insert_if_new(session: Session, model: type[Base], values: dict[str, Any]) -> int | None:
+    """Insert `values` unless the row would break any unique key; return its id, or None.
+
+    `INSERT ... ON CONFLICT DO NOTHING` without a conflict target, so every unique constraint
+    of the table counts. The database decides, also between concurrent writers: a second
+    transaction inserting the same key waits for the first and then inserts nothing, which
+    no check before the insert can guarantee.
+    """
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    stmt = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
+    row_id = session.execute(stmt).scalar()
+    return None if row_id is None else int(row_id)
+
+
 def upsert_many(
     session: Session,
     model: type[Base],

@@ -13,6 +13,8 @@ Design (see docs/fit-decoding.md):
   193 and message 216).
 - Any failure becomes `FitDecodeError` with one line of reason. A file whose only fault is a
   bad CRC is still used, flagged `crc_ok=False`.
+- What one file may produce is capped (`FitLimits`: sessions, sets, data records): parsing
+  stops at the first message past a cap, so a small crafted file cannot ask for unbounded work.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from sync.fit.records import (
     scaled,
 )
 from sync.fit.trimp import HrMessageClock
-from sync.fit.types import DecodedFile, TrimpAthlete
+from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
 
 __all__ = ["decode_fit", "decode_fit_reference", "FitDecodeError"]
 
@@ -228,6 +230,8 @@ class _FitReader(fitparse.FitFile):
         size = self._size
         record_add = state.record_trimp.add
         parse_message = fitparse.FitFile._parse_message
+        records = 0  # data records read so far, every kind
+        max_records = state.limits.records
         while True:
             if self._bytes_left <= 0:
                 self._read_and_assert_crc()
@@ -250,16 +254,23 @@ class _FitReader(fitparse.FitFile):
                 def_mesg = self._local_mesgs.get(head & 0xF)
                 time_offset = None
             if def_mesg is None or def_mesg.mesg_num in _FULL:
-                _collect_message(parse_message(self), state)
+                message = parse_message(self)
+                records += 1
+                if records > max_records:
+                    raise FitDecodeError(too_many_records(max_records))
+                _collect_message(message, state)
                 continue
 
             plan = self._plan(def_mesg)
             if plan is None:  # a definition fitparse rejects when reading: its error
-                _collect_message(parse_message(self), state)
+                _collect_message(parse_message(self), state)  # it raises before returning
                 continue
             end = pos + plan.size
             if end > size:
                 raise FitEOFError(f"Tried to read {plan.size} bytes from .FIT file but got {size - pos}")
+            records += 1
+            if records > max_records:
+                raise FitDecodeError(too_many_records(max_records))
             self._pos = end
             self._bytes_left -= plan.size
             t: Any = None
@@ -350,8 +361,16 @@ _NAMES = EnumNames(_profile_table)
 # Decoding
 
 
+def too_many_records(cap: int) -> str:
+    """The quarantine reason of a file with more than `cap` data records."""
+    return f"too many records: more than {cap} data records in one file (LEGDAY_MAX_FIT_RECORDS)"
+
+
 def _collect_message(message: Any, state: FitMessages) -> None:
-    """Hand one message parsed in full by fitparse to `state` (definitions are ignored)."""
+    """Hand one message parsed in full by fitparse to `state` (definitions are ignored).
+
+    Raises `FitDecodeError` on the first session or set past the file's cap.
+    """
     if message is None or message.type != "data":
         return
     num = message.def_mesg.mesg_num
@@ -374,8 +393,15 @@ def _collect_message(message: Any, state: FitMessages) -> None:
         _add_hr_message(message, state.hr_messages)
     elif num == MESG_SESSION:
         state.sessions.append(_native_fields(message))
+        if len(state.sessions) > state.limits.sessions:
+            cap = state.limits.sessions
+            raise FitDecodeError(f"too many sessions: more than {cap} in one file (LEGDAY_MAX_FIT_SESSIONS)")
     elif num == MESG_SET:
         state.sets.append(_native_fields(message))
+        if len(state.sets) > state.limits.sets:
+            raise FitDecodeError(
+                f"too many sets: more than {state.limits.sets} in one file (LEGDAY_MAX_FIT_SETS)"
+            )
     elif num == MESG_TIME_IN_ZONE:
         state.add_time_in_zone(_native_fields(message))
     elif num == MESG_FILE_ID and state.file_id is None:
@@ -433,9 +459,11 @@ class _ReferenceFitFile(fitparse.FitFile):
         self._messages = _Discard()
 
 
-def _fast_pass(data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool) -> tuple[FitMessages, str | None]:
+def _fast_pass(
+    data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool, limits: FitLimits
+) -> tuple[FitMessages, str | None]:
     """One parse on the fast path; the CRC problem, if checked and any, comes back with it."""
-    state = FitMessages(trimp_athlete)
+    state = FitMessages(trimp_athlete, limits)
     with _FITPARSE_LOCK:
         fitparse.records.DEV_TYPES.clear()
         try:
@@ -447,14 +475,22 @@ def _fast_pass(data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool) -> tup
     return state, (reader.crc_problem() if check_crc else None)
 
 
-def _reference_pass(data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool) -> FitMessages:
-    state = FitMessages(trimp_athlete)
+def _reference_pass(
+    data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool, limits: FitLimits
+) -> FitMessages:
+    state = FitMessages(trimp_athlete, limits)
+    records = 0
     with _FITPARSE_LOCK:
         fitparse.records.DEV_TYPES.clear()
         try:
             ff = _ReferenceFitFile(data, check_crc)
             while not ff._complete:
-                _collect_message(ff._parse_message(), state)
+                message = ff._parse_message()
+                if message is not None and message.type == "data":
+                    records += 1
+                    if records > limits.records:
+                        raise FitDecodeError(too_many_records(limits.records))
+                _collect_message(message, state)
         finally:
             fitparse.records.DEV_TYPES.clear()
     state.finish()
@@ -470,12 +506,15 @@ def _checked_bytes(data: Any) -> bytes:
     return data
 
 
-def decode_fit(data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True) -> DecodedFile:
+def decode_fit(
+    data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True, limits: FitLimits | None = None
+) -> DecodedFile:
     """Decode the bytes of a FIT file into sessions, strength sets and file metadata.
 
     `hr` gives the athlete's sex, max and resting HR for TRIMP (defaults: male, 190/60).
     `check_crc=False` skips the CRC check, for bytes that were already checked once (a
-    re-decode from the raw store, the benchmark).
+    re-decode from the raw store, the benchmark). `limits` caps what the file may produce
+    (default `FitLimits()`); past a cap the reason says which and the parse stops there.
 
     A file whose only fault is a bad CRC is decoded anyway and returned with
     `crc_ok=False` and a warning. Anything else unusable raises `FitDecodeError` with a
@@ -486,7 +525,7 @@ def decode_fit(data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool =
     try:
         # One pass: the CRCs are checked after parsing (a parse error is the reason even
         # when a CRC is wrong too, as with fitparse's check-then-retry).
-        state, crc_reason = _fast_pass(data, trimp_athlete, check_crc)
+        state, crc_reason = _fast_pass(data, trimp_athlete, check_crc, limits or FitLimits())
         if crc_reason is None:
             return build_decoded(state, True, [], _NAMES)
         # Worded as `_reason` words a CRC error: an odd first header (size byte 10, say,
@@ -500,14 +539,15 @@ def decode_fit(data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool =
 
 
 def decode_fit_reference(
-    data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True
+    data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True, limits: FitLimits | None = None
 ) -> DecodedFile:
     """`decode_fit` the slow way, for tests and the benchmark: every message through
     fitparse in full, fitparse's own CRC check, and a second pass without it on a mismatch."""
     trimp_athlete = hr or TrimpAthlete()
+    limits = limits or FitLimits()
     data = _checked_bytes(data)
     try:
-        state = _reference_pass(data, trimp_athlete, check_crc)
+        state = _reference_pass(data, trimp_athlete, check_crc, limits)
         return build_decoded(state, True, [], _NAMES)
     except FitCRCError as crc_exc:
         crc_reason = _reason(crc_exc, data)
@@ -516,7 +556,9 @@ def decode_fit_reference(
     except (Exception, RecursionError) as exc:  # noqa: BLE001
         raise FitDecodeError(_reason(exc, data)) from None
     try:
-        state = _reference_pass(data, trimp_athlete, False)
+        state = _reference_pass(data, trimp_athlete, False, limits)
         return build_decoded(state, False, [f"{crc_reason}; decoded without the CRC check"], _NAMES)
+    except FitDecodeError:
+        raise
     except (Exception, RecursionError) as exc:  # noqa: BLE001
         raise FitDecodeError(_reason(exc, data)) from None

@@ -16,7 +16,7 @@ from sync.fit import exercises
 from sync.fit.metrics import banister_trimp
 from sync.fit.names import EnumNames
 from sync.fit.trimp import CumulativeTrimp, HrMessageClock
-from sync.fit.types import DecodedFile, SessionRecord, SetRecord, TrimpAthlete
+from sync.fit.types import DecodedFile, FitLimits, SessionRecord, SetRecord, TrimpAthlete
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z as a Unix timestamp
 MIN_ABSOLUTE_TIME = 0x10000000  # smaller date_time values are device uptime, not dates
@@ -59,6 +59,7 @@ class FitMessages:
     the running TRIMP of the `record` and `hr` heart rate series."""
 
     trimp_athlete: TrimpAthlete
+    limits: FitLimits = field(default_factory=FitLimits)
     file_id: RawMessage | None = None
     sessions: list[RawMessage] = field(default_factory=list)
     sets: list[RawMessage] = field(default_factory=list)

@@ -22,6 +22,23 @@ class TrimpAthlete:
 
 
 @dataclass(frozen=True)
+class FitLimits:
+    """What one file may produce; the decoder stops with `FitDecodeError` past any of them.
+
+    Far under the byte cap a crafted file can hold 50,000 sessions (0.95 MB) or 300,000 sets
+    (6 MB), each a stored row the verdicts then read, or 4 million 2-byte records (8 MB, 19 s
+    of decoding). Real files stay far below: a triathlon has about 5 sessions, a long strength
+    session 100-200 sets, a day-long ultra about 250,000 data records. `records` counts data
+    records (FIT's word for messages) of every kind. Settings: LEGDAY_MAX_FIT_SESSIONS,
+    LEGDAY_MAX_FIT_SETS, LEGDAY_MAX_FIT_RECORDS.
+    """
+
+    sessions: int = 200
+    sets: int = 3000
+    records: int = 1_000_000
+
+
+@dataclass(frozen=True)
 class SessionRecord:
     """One FIT `session` message: a sport segment of an activity."""
 

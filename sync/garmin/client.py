@@ -11,8 +11,11 @@ What it adds to garth:
 - a timeout on every request, and a count of every HTTP request (retries included);
 - a 401 is refreshed once and retried once (garth never does), then it is `GarminAuthError`;
 - 429 is `GarminRateLimited` at once (urllib3 must not sleep minutes inside a call);
-- 5xx / resets / timeouts are retried with bounded backoff, then `GarminUnavailable`;
+- 5xx / resets / timeouts are retried with bounded backoff, then `GarminUnavailable`; a POST
+  whose answer was lost (cut short, reset, timed out) is never re-sent: `GarminAnswerLost`;
 - 204 / empty / `null` bodies are "no data" (None), never an error;
+- every body is read with a cap on its decoded size (sync/garmin/decoding.py): a gzip bomb is
+  one refused call (`GarminBadResponse`, or `UnsafeArchiveError` for a download), never memory;
 - both token kinds: garth's OAuth1->OAuth2 exchange and DI Bearer tokens with refresh.
 Refreshed tokens are handed to `on_refresh` every time, so the caller can persist them.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 import warnings
@@ -32,14 +36,24 @@ from urllib.parse import urlsplit
 
 import requests
 
+# garth builds a module-level `Client()` when it is imported, and that client reads
+# GARTH_TELEMETRY_* (print a session id, set up logfire, ship response bodies: health data) and
+# GARTH_HOME / GARTH_TOKEN (load tokens from disk) from the environment. legday's tokens come
+# from its database and its telemetry is off, so those variables are removed from this
+# process before garth is imported: nothing in the environment can switch them on here.
 with warnings.catch_warnings():
+    for _name in [n for n in os.environ if n.upper().startswith(("GARTH_TELEMETRY_", "GARTH_HOME"))]:
+        del os.environ[_name]
+    os.environ.pop("GARTH_TOKEN", None)
     # garth warns on import that it is unmaintained; we know (DESIGN.md section 2).
     warnings.simplefilter("ignore", DeprecationWarning)
+    from garth import http as _garth_http
     from garth import sso as garth_sso
     from garth.auth_tokens import OAuth1Token, OAuth2Token
     from garth.exc import GarthHTTPError
     from garth.http import Client as _GarthClient
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from sync.config import Settings
@@ -47,7 +61,10 @@ from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
 from sync.garmin.activities import ActivityCalls
 from sync.garmin.budget import global_budget_from
+from sync.garmin.capabilities import CONNECT_API, Capabilities
+from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
+    GarminAnswerLost,
     GarminAuthError,
     GarminBadResponse,
     GarminForbidden,
@@ -125,16 +142,28 @@ class _CountingRetry(Retry):
         return retry
 
 
+class ReplyRefused(requests.exceptions.RequestException):
+    """A reply body refused by the decoded-size cap (or an encoding not asked for)."""
+
+
 class _GarminAdapter(HTTPAdapter):
-    """Counts requests, enforces a timeout, and (sandbox) rewrites https://{host} to base_url."""
+    """Counts requests, enforces a timeout, caps decoded bodies, and (sandbox) rewrites
+    https://{host} to base_url."""
 
     def __init__(
-        self, *, base_url: str | None, counter: RequestCounter, timeout: float, max_retries: Retry
+        self,
+        *,
+        base_url: str | None,
+        counter: RequestCounter,
+        timeout: float,
+        max_retries: Retry,
+        max_body: int,
     ) -> None:
         super().__init__(max_retries=max_retries)
         self.base_url = base_url.rstrip("/") if base_url else None
         self.counter = counter
         self.timeout = timeout
+        self.max_body = max_body
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
@@ -144,12 +173,36 @@ class _GarminAdapter(HTTPAdapter):
             request.headers["Host"] = parts.netloc  # the sandbox routes like Garmin's hosts
             query = f"?{parts.query}" if parts.query else ""
             request.url = f"{self.base_url}{parts.path}{query}"
+        # Only encodings our bounded decoder reads (requests may offer br or zstd too).
+        request.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.counter.add()
-        return super().send(request, **kwargs)
+        resp = super().send(request, **kwargs)
+        if not kwargs.get("stream"):
+            # requests would inflate the whole body (`.content`): read it here, capped, instead.
+            # Streamed bodies (downloads) are read by the client with their own cap.
+            try:
+                resp._content = read_capped(  # noqa: SLF001 - the documented preload slot
+                    resp.raw.stream(64 * 1024, decode_content=False),
+                    resp.headers.get("Content-Encoding"),
+                    self.max_body,
+                )
+            except BodyRefused as exc:
+                resp.close()  # the rest is unread: the connection must not go back to the pool
+                raise ReplyRefused(f"the reply {exc}", response=resp) from None
+            except (BodyUndecodable, Urllib3Error, OSError) as exc:
+                resp.close()
+                raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
+            resp._content_consumed = True  # noqa: SLF001
+            resp.raw.release_conn()
+        return resp
 
 
 def _drop_telemetry(_data: dict) -> None:
     """Where garth's telemetry would go: nowhere."""
+
+
+# And should garth have been imported before this module, its global client is pinned off too.
+_garth_http.client.telemetry.configure(enabled=False, send_to_logfire=False, callback=_drop_telemetry)
 
 
 class _Garth(_GarthClient):
@@ -182,6 +235,8 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
     This class is the transport and the auth; the calls themselves (paths, answers turned into
     records) come from the endpoint mixins in `profile`, `activities`, `wellness`, `workouts`.
     """
+
+    capabilities: Capabilities = CONNECT_API
 
     def __init__(
         self,
@@ -241,7 +296,11 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         )
         retry.counter = self.counter
         return _GarminAdapter(
-            base_url=self._base_url, counter=self.counter, timeout=self._timeout, max_retries=retry
+            base_url=self._base_url,
+            counter=self.counter,
+            timeout=self._timeout,
+            max_retries=retry,
+            max_body=self.settings.garmin_max_body_bytes,
         )
 
     def _url(self, subdomain: str, path: str) -> str:
@@ -408,11 +467,19 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
                 raise self._map_status(resp, path, forbidden_is_auth=forbidden_is_auth) from None
             except requests.exceptions.RetryError:
                 raise GarminUnavailable(f"{path}: server errors persisted after retries") from None
+            except ReplyRefused as exc:
+                raise GarminBadResponse(f"{path}: {exc}: refused") from None
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
                 raise _BodyBroken(path) from None
             except requests.Timeout:
+                if method == "POST":  # sent: Garmin may have done it
+                    raise GarminAnswerLost(
+                        f"{path}: timed out after sending; it may have been done"
+                    ) from None
                 raise GarminUnavailable(f"{path}: timed out") from None
             except requests.ConnectionError:
+                if method == "POST":
+                    raise GarminAnswerLost(f"{path}: connection lost; it may have been done") from None
                 raise GarminUnavailable(f"{path}: connection failed") from None
             except (requests.exceptions.InvalidHeader, UnicodeEncodeError) as exc:
                 # The only header that varies is Authorization: the stored token cannot be sent.
@@ -460,6 +527,13 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
             except ValueError:
                 raise _BodyBroken(path) from None  # cut short or an HTML error page
 
+        if method == "POST":
+            # Not idempotent (a second create is a second workout): a broken answer is never
+            # fetched again by re-sending; the caller looks at what Garmin did instead.
+            try:
+                return call()
+            except _BodyBroken:
+                raise GarminAnswerLost(f"{path}: the answer was cut short; it may have been done") from None
         return self._with_body_retries(call, path)
 
     def _download(self, path: str, cap: int) -> bytes:
@@ -471,17 +545,17 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
                 declared = resp.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > cap:
                     raise UnsafeArchiveError(f"download is {declared} bytes, over the {cap}-byte cap")
-                chunks: list[bytes] = []
-                size = 0
                 try:
-                    for chunk in resp.iter_content(64 * 1024):
-                        size += len(chunk)
-                        if size > cap:
-                            raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
-                        chunks.append(chunk)
-                except requests.RequestException:  # cut short, reset, undecodable: fetched again
+                    # The cap holds for the decoded bytes, not only those on the wire.
+                    return read_capped(
+                        resp.raw.stream(64 * 1024, decode_content=False),
+                        resp.headers.get("Content-Encoding"),
+                        cap,
+                    )
+                except BodyRefused as exc:
+                    raise UnsafeArchiveError(f"download {exc} (the cap)") from None
+                except (BodyUndecodable, Urllib3Error, OSError):  # cut short, reset: fetched again
                     raise _BodyBroken(path) from None
-            return b"".join(chunks)
 
         return self._with_body_retries(call, path)
 

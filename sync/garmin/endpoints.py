@@ -22,6 +22,7 @@ HR_ZONES = "/biometric-service/heartRateZones"
 
 ACTIVITY_LIST = "/activitylist-service/activities/search/activities"
 WORKOUT_CREATE = "/workout-service/workout"
+WORKOUT_LIST = "/workout-service/workouts"  # ?start=&limit=: the library, without steps
 
 # The widest ranges Garmin's range endpoints answer in one call (garth pages at 28 days).
 HRV_RANGE_MAX_DAYS = 28
@@ -94,3 +95,8 @@ def schedule_workout(workout_id: int) -> str:
 def workout_schedule(schedule_id: int) -> str:
     """One calendar entry (GET or DELETE by its workoutScheduleId)."""
     return f"/workout-service/schedule/{int(schedule_id)}"
+
+
+def calendar_month(year: int, month: int) -> str:
+    """A calendar month's items (workouts scheduled, activities); Garmin counts months from 0."""
+    return f"/calendar-service/year/{int(year)}/month/{int(month) - 1}"

@@ -17,6 +17,17 @@ class GarminAuthError(PermanentError, GarminError):
     """Tokens rejected even after one refresh: the account needs re-authentication."""
 
 
+class PersonalApiKeyRejected(GarminAuthError):
+    """Garmin refused a Personal API key at the token exchange: wrong, expired or revoked.
+
+    The athlete must create a new key in Garmin Connect; the message never holds the key.
+    """
+
+
+class GarminNotSupported(PermanentError, GarminError):
+    """A call this kind of account cannot make (the Personal API is read-only: no workouts)."""
+
+
 class GarminRateLimited(TransientError, GarminError):
     """Garmin answered 429: the account must wait `retry_after` seconds before the next call."""
 
@@ -27,6 +38,11 @@ class GarminRateLimited(TransientError, GarminError):
 
 class GarminUnavailable(TransientError, GarminError):
     """5xx, connection reset, timeout or truncated body, after our bounded retries."""
+
+
+class GarminAnswerLost(GarminUnavailable):
+    """A call that changes something was sent, but its answer was cut short or never came:
+    Garmin may have done it. Never sent again blindly: look first (sync/garmin_sync/workouts.py)."""
 
 
 class GarminNotFound(PermanentError, GarminError):

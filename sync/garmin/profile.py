@@ -6,6 +6,7 @@ from typing import Any
 
 from sync.garmin import endpoints as ep
 from sync.garmin.errors import GarminBadResponse
+from sync.garmin.plausible import MAX_HR, ZONE_REST_HR, kept_int
 from sync.garmin.records import HeartRateZones, Profile
 from sync.garmin.transport import Transport
 
@@ -47,8 +48,8 @@ class ProfileCalls(Transport):
         return [
             HeartRateZones(
                 sport=z.get("sport"),
-                max_hr=_int_or_none(z.get("maxHeartRateUsed")),
-                rest_hr=_int_or_none(z.get("restingHeartRateUsed")),
+                max_hr=kept_int(_int_or_none(z.get("maxHeartRateUsed")), MAX_HR),
+                rest_hr=kept_int(_int_or_none(z.get("restingHeartRateUsed")), ZONE_REST_HR),
             )
             for z in zones
         ]

@@ -2,8 +2,8 @@
 
 Plain frozen dataclasses built by the endpoint modules (`profile`, `activities`, `wellness`)
 from Garmin Connect's answers (shapes in shared/garmin-connect/API.md). Values are carried
-as Garmin sends them (no range checks, no defaults invented): deciding what to keep is the
-caller's job.
+as Garmin sends them (no defaults invented), except that a wellness or heart-rate value
+outside its plausible range (sync/garmin/plausible.py) is None, with a logged reason.
 """
 
 from __future__ import annotations

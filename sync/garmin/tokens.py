@@ -1,6 +1,7 @@
-"""Garmin token bundles: garth's OAuth1+OAuth2 pair and garminconnect's DI Bearer tokens.
+"""Garmin credentials: garth's OAuth1+OAuth2 pair, garminconnect's DI Bearer tokens, and a
+Personal API key with its cached 24 h bearer token.
 
-Both are plain data here (no garth import): parsed from what the athlete hands us, serialised
+All are plain data here (no garth import): parsed from what the athlete hands us, serialised
 to JSON, sealed with Fernet before they touch the database. A token never appears in a repr,
 a log line or an error message: errors name the problem, never the value.
 """
@@ -19,7 +20,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 from sync.garmin import crypto
 
-TokenKind = Literal["garth", "di"]
+TokenKind = Literal["garth", "di", "personal_api"]
 
 OAUTH1_FILE = "oauth1_token.json"
 OAUTH2_FILE = "oauth2_token.json"
@@ -134,7 +135,65 @@ class DITokens:
         return f"DITokens(client_id={self.di_client_id!r}, expires_at={self.expires_at!r}, <redacted>)"
 
 
-Tokens = GarthTokens | DITokens
+# The Personal API's documented access-token lifetime; used when a token's `exp` is unreadable.
+PERSONAL_API_TOKEN_TTL_S = 24 * 3600.0
+
+
+@dataclass(frozen=True, repr=False)
+class PersonalApiTokens:
+    """A Garmin Connect Personal API key (the athlete's own, made in Connect's settings) and
+    the bearer token last exchanged for it (cached so each sync does not exchange again).
+
+    `key_expires_at` is the expiry the athlete chose when creating the key (epoch seconds);
+    `access_expires_at` is the cached token's `exp` (or its issue time plus 24 h).
+    """
+
+    api_key: str
+    key_expires_at: float | None = None
+    access_token: str | None = None
+    access_expires_at: float | None = None
+    kind: TokenKind = field(default="personal_api", init=False)
+
+    def __post_init__(self) -> None:
+        if not self.api_key:
+            raise TokenFormatError("the Personal API key is empty")
+        _check_clean("Personal API", "key", self.api_key)
+        if self.access_token is not None:
+            _check_clean("Personal API", "access token", self.access_token)
+
+    @property
+    def expires_at(self) -> float | None:
+        """Epoch seconds when the cached bearer token expires (None: no token yet)."""
+        return self.access_expires_at if self.access_token else None
+
+    def with_access(self, token: str, expires_at: float) -> PersonalApiTokens:
+        """The same key with a newly exchanged bearer token."""
+        return PersonalApiTokens(self.api_key, self.key_expires_at, token, expires_at)
+
+    def to_json(self) -> bytes:
+        """JSON of the key and the cached token (to be encrypted, never logged)."""
+        return json.dumps(
+            {
+                "api_key": self.api_key,
+                "key_expires_at": self.key_expires_at,
+                "access_token": self.access_token,
+                "access_expires_at": self.access_expires_at,
+            }
+        ).encode()
+
+    def __repr__(self) -> str:
+        return (
+            f"PersonalApiTokens(key_expires_at={self.key_expires_at!r}, "
+            f"expires_at={self.expires_at!r}, <redacted>)"
+        )
+
+
+def personal_api_from_key(text: str, *, key_expires_at: float | None = None) -> PersonalApiTokens:
+    """A key as pasted by the athlete (surrounding whitespace dropped; the value never echoed)."""
+    return PersonalApiTokens(api_key=text.strip(), key_expires_at=key_expires_at)
+
+
+Tokens = GarthTokens | DITokens | PersonalApiTokens
 
 
 def _b64url(segment: str) -> bytes:
@@ -219,6 +278,13 @@ def from_json(kind: str, blob: bytes) -> Tokens:
         return GarthTokens(oauth1=data["oauth1"], oauth2=data.get("oauth2"))
     if kind == "di":
         return di_from_text(blob.decode())
+    if kind == "personal_api":
+        return PersonalApiTokens(
+            api_key=str(data.get("api_key") or ""),
+            key_expires_at=data.get("key_expires_at"),
+            access_token=data.get("access_token"),
+            access_expires_at=data.get("access_expires_at"),
+        )
     raise TokenFormatError(f"unknown token kind {kind!r}")
 
 

@@ -1,4 +1,8 @@
-"""Wellness endpoints: HRV, sleep, resting HR, body battery, stress, training readiness."""
+"""Wellness endpoints: HRV, sleep, resting HR, body battery, stress, training readiness.
+
+Every value in a record is inside its plausible range (sync/garmin/plausible.py) or None: one
+bad number is dropped with a logged reason, the day keeps its other values.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from datetime import date
 from typing import Any
 
 from sync.garmin import endpoints as ep
+from sync.garmin.plausible import HRV_MS, RECOVERY_MINUTES, RESTING_HR, SCORE, SLEEP_SECONDS, kept, kept_int
 from sync.garmin.records import BodyBatteryDay, HrvNight, ReadinessSnapshot, SleepNight, iso_day
 from sync.garmin.transport import Transport
 from sync.garmin.windows import date_windows
@@ -13,43 +18,46 @@ from sync.garmin.windows import date_windows
 
 def hrv_night(summary: dict[str, Any]) -> HrvNight:
     """One entry of `hrvSummaries` as a record."""
+    day = iso_day(summary.get("calendarDate"))
+    status = summary.get("status")
     return HrvNight(
-        day=iso_day(summary.get("calendarDate")),
-        last_night_avg_ms=summary.get("lastNightAvg"),
-        weekly_avg_ms=summary.get("weeklyAvg"),
-        status=summary.get("status"),
+        day=day,
+        last_night_avg_ms=kept(summary.get("lastNightAvg"), HRV_MS, day),
+        weekly_avg_ms=kept(summary.get("weeklyAvg"), HRV_MS, day, "HRV weekly average"),
+        status=status if isinstance(status, str) else None,
     )
 
 
-def sleep_night(body: dict[str, Any]) -> SleepNight:
+def sleep_night(body: dict[str, Any], day: date | None = None) -> SleepNight:
     """A dailySleepData answer as a record."""
     dto = body.get("dailySleepDTO") or {}
+    score = ((dto.get("sleepScores") or {}).get("overall") or {}).get("value")
     return SleepNight(
-        sleep_seconds=dto.get("sleepTimeSeconds"),
-        sleep_score=((dto.get("sleepScores") or {}).get("overall") or {}).get("value"),
-        resting_hr=body.get("restingHeartRate"),
+        sleep_seconds=kept_int(dto.get("sleepTimeSeconds"), SLEEP_SECONDS, day),
+        sleep_score=kept_int(score, SCORE, day, "sleep score"),
+        resting_hr=kept(body.get("restingHeartRate"), RESTING_HR, day),
     )
 
 
 def body_battery_day(report: dict[str, Any]) -> BodyBatteryDay | None:
     """The day's highest level from one daily report; None without a date or levels."""
+    day = iso_day(str(report["date"])) if report.get("date") else None
     levels = [
         v[1]
         for v in report.get("bodyBatteryValuesArray") or []
-        if isinstance(v, list) and len(v) > 1 and isinstance(v[1], int | float)
+        if isinstance(v, list) and len(v) > 1 and isinstance(v[1], int | float) and not isinstance(v[1], bool)
     ]
-    if not (levels and report.get("date")):
+    if not levels or day is None:
         return None
-    peak = int(max(levels))
-    day = iso_day(str(report["date"]))
-    return BodyBatteryDay(day=day, peak=peak) if day is not None else None
+    peak = kept_int(max(levels), SCORE, day, "body battery")
+    return BodyBatteryDay(day=day, peak=peak) if peak is not None else None
 
 
-def readiness_snapshot(snapshot: dict[str, Any]) -> ReadinessSnapshot:
+def readiness_snapshot(snapshot: dict[str, Any], day: date | None = None) -> ReadinessSnapshot:
     """One training-readiness snapshot as a record."""
     return ReadinessSnapshot(
-        score=snapshot.get("score"),
-        recovery_minutes=snapshot.get("recoveryTime"),
+        score=kept_int(snapshot.get("score"), SCORE, day, "training readiness"),
+        recovery_minutes=kept(snapshot.get("recoveryTime"), RECOVERY_MINUTES, day),
         after_wakeup_reset=snapshot.get("inputContext") == "AFTER_WAKEUP_RESET",
     )
 
@@ -76,7 +84,7 @@ class WellnessCalls(Transport):
         if not isinstance(data, dict):
             return None
         dto = data.get("dailySleepDTO") or {}
-        return sleep_night(data) if dto.get("id") is not None else None
+        return sleep_night(data, day) if dto.get("id") is not None else None
 
     def sleep_scores(self, start: date, end: date) -> list[dict[str, Any]]:
         """[{calendarDate, value}] for the range, as Garmin sends them (not read by the sync yet)."""
@@ -109,10 +117,10 @@ class WellnessCalls(Transport):
             )
             for item in metrics.get("WELLNESS_RESTING_HEART_RATE") or []:
                 if item.get("value") is not None and item.get("calendarDate"):
-                    value = float(item["value"])
                     day = iso_day(str(item["calendarDate"]))
-                    if day is not None:  # a day not in ISO form is no day the sync asks for
-                        out[day] = value
+                    value = kept(item["value"], RESTING_HR, day)
+                    if day is not None and value is not None:  # a day not in ISO form: not asked for
+                        out[day] = float(value)
         return out
 
     def body_battery_reports(self, start: date, end: date) -> list[BodyBatteryDay]:
@@ -136,4 +144,6 @@ class WellnessCalls(Transport):
     def training_readiness(self, day: date) -> list[ReadinessSnapshot]:
         """Readiness snapshots of one day, newest first (`[]` when none)."""
         data = self._json("GET", ep.training_readiness(day))
-        return [readiness_snapshot(s) for s in data] if isinstance(data, list) else []
+        if not isinstance(data, list):
+            return []
+        return [readiness_snapshot(s, day) for s in data if isinstance(s, dict)]

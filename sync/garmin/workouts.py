@@ -1,4 +1,6 @@
-"""Workout endpoints: store, schedule, unschedule and delete workouts in the athlete's calendar.
+"""Workout endpoints: store, schedule, unschedule and delete workouts in the athlete's calendar,
+and read back the library and a day of the calendar (to see what a call whose answer was lost
+did: creating and scheduling are not idempotent, so they are never sent twice blindly).
 
 `create_running_workout` takes legday's own plan (`workout_body.RunningWorkout`) and returns a
 typed record; `create_workout` still passes a Garmin JSON body through unchanged (a workout the
@@ -55,6 +57,46 @@ class WorkoutCalls(Transport):
             workout_id=inner.get("workoutId") if isinstance(inner, dict) else None,
             day=iso_day(data.get("calendarDate")),
         )
+
+    def list_workouts(self, *, page_size: int = 100, max_pages: int = 10) -> list[StoredWorkout]:
+        """The athlete's workout library (every page, up to `max_pages`), without steps."""
+        out: list[StoredWorkout] = []
+        for page in range(max_pages):
+            data = self._json("GET", ep.WORKOUT_LIST, params={"start": page * page_size, "limit": page_size})
+            items = data if isinstance(data, list) else []
+            for item in items:
+                wid = item.get("workoutId") if isinstance(item, dict) else None
+                if isinstance(wid, int) and not isinstance(wid, bool):
+                    owner = item.get("ownerId")
+                    name = item.get("workoutName")
+                    out.append(
+                        StoredWorkout(
+                            workout_id=wid,
+                            name=name if isinstance(name, str) else None,
+                            owner_id=owner if isinstance(owner, int) else None,
+                        )
+                    )
+            if len(items) < page_size:
+                break
+        return out
+
+    def scheduled_on(self, day: date) -> list[ScheduledWorkout]:
+        """The workouts on the athlete's calendar on `day` (its month's calendar items)."""
+        data = self._json("GET", ep.calendar_month(day.year, day.month))
+        items = data.get("calendarItems") if isinstance(data, dict) else None
+        out: list[ScheduledWorkout] = []
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict) or item.get("itemType") != "workout":
+                continue
+            sid, wid = item.get("id"), item.get("workoutId")
+            when = iso_day(str(item.get("date") or "")[:10])
+            if isinstance(sid, int) and not isinstance(sid, bool) and when == day:
+                out.append(
+                    ScheduledWorkout(
+                        schedule_id=sid, workout_id=wid if isinstance(wid, int) else None, day=when
+                    )
+                )
+        return out
 
     def unschedule_workout(self, schedule_id: int) -> None:
         """Remove one calendar entry (the stored workout stays)."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
-from sync.garmin.client import GarminClient
+from sync.garmin.source import GarminSource
 from sync.ingest.archive import ArchiveLimits
 
 Progress = Callable[[str, int, int], None]  # (message, done, total)
@@ -49,7 +49,7 @@ class RunContext:
         self,
         session: Session,
         account: GarminAccount,
-        client: GarminClient,
+        client: GarminSource,
         settings: Settings,
         report: SyncReport,
         progress: Progress | None,

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
-from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
+from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.expiry import expire_if_ended
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 def guarded(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     report: SyncReport,
     settings: Settings,
     body: Callable[[], None],
@@ -36,6 +37,8 @@ def guarded(
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests
+    if account.status != "needs_reauth" and expire_if_ended(account, moment):
+        session.commit()  # the end of the credential: no call to Garmin, no retry loop
     if account.status == "needs_reauth":
         report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
         return report
@@ -84,7 +87,7 @@ def guarded(
 def _record_run(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     report: SyncReport,
     started: datetime,
     requests_before: int,

@@ -1,12 +1,16 @@
 """Sync one account now, under its lock: the entry point the CLI and the worker share.
 
-One lock per account (`account_lock`): two syncs of one account would race on its cursors and
-on a rotating DI refresh token. With Redis it is a lease renewed while the holder lives; without,
-a file lock in the data dir (sync/locks.py). Neither caller ever takes it any other way.
+One lock per account (`account_lock`): every Garmin call that can refresh a token holds it
+(syncs, backfills, workout pushes, connecting new tokens), in every process, because a DI
+refresh token rotates: two refreshes with the same one get one refusal, and the account would
+need re-auth. Two syncs would also race on the cursors. With Redis it is a lease renewed while
+the holder lives; without, a file lock in the data dir (sync/locks.py). The tokens are read
+only once the lock is held, so a holder always starts from the newest refresh token.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,13 +19,20 @@ from datetime import datetime
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
+from sync.errors import TransientError
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.run import open_client, sync_account
 from sync.garmin_sync.wellness import night_complete
 from sync.locks import exclusive
 from sync.scheduling import local_today
 
-__all__ = ["LockedSync", "account_lock", "account_lock_name", "sync_account_now"]
+__all__ = ["AccountBusy", "LockedSync", "account_lock", "account_lock_name", "sync_account_now"]
+
+_LOCK_POLL_S = 0.25
+
+
+class AccountBusy(TransientError):
+    """Another Garmin call of the account holds its lock: try again shortly."""
 
 
 def account_lock_name(account_id: int) -> str:
@@ -30,10 +41,19 @@ def account_lock_name(account_id: int) -> str:
 
 
 @contextmanager
-def account_lock(account_id: int, settings: Settings | None = None) -> Iterator[bool]:
-    """Hold the account's sync lock for the `with` block; yields whether it was acquired."""
-    with exclusive(account_lock_name(account_id), settings=settings) as acquired:
-        yield acquired
+def account_lock(account_id: int, settings: Settings | None = None, *, wait_s: float = 0.0) -> Iterator[bool]:
+    """Hold the account's lock for the `with` block; yields whether it was acquired.
+
+    `wait_s` > 0 polls that long for a busy lock (an in-process caller with nobody to retry it
+    later); the worker never waits (it retries the task once the lease can have lapsed).
+    """
+    deadline = time.monotonic() + wait_s
+    while True:
+        with exclusive(account_lock_name(account_id), settings=settings) as acquired:
+            if acquired or time.monotonic() >= deadline:
+                yield acquired
+                return
+        time.sleep(_LOCK_POLL_S)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount
-from sync.garmin.client import GarminClient
+from sync.garmin.lifetime import credential_end, end_after_refresh
+from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
 from sync.garmin_sync.activities import backfill_activities, sync_activities
@@ -25,27 +26,31 @@ log = logging.getLogger(__name__)
 
 def open_client(
     session: Session, account: GarminAccount, settings: Settings | None = None, **kwargs: Any
-) -> GarminClient:
-    """A client for a stored account; refreshed tokens are sealed and committed at once.
+) -> GarminSource:
+    """A client for a stored account (of any kind); new tokens are sealed and committed at once.
 
     DI refresh tokens rotate (the old one dies), so a refresh must reach the database even if
-    the rest of the sync fails later: hence the immediate commit.
+    the rest of the sync fails later: hence the immediate commit. A Personal API account's
+    bearer token is kept the same way, so the next sync does not exchange the key again.
     """
     settings = settings or get_settings()
     tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
+    if account.credential_ends_at is None:  # stored before legday knew (or an old backup)
+        account.credential_ends_at = credential_end(tokens)
 
     def save(new: Tokens) -> None:
         account.tokens_encrypted = seal(settings, new)
+        account.credential_ends_at = end_after_refresh(new) or account.credential_ends_at
         session.commit()
         log.info("garmin: refreshed %s token saved for account %s", new.kind, account.id)
 
-    return GarminClient(tokens, settings, on_refresh=save, **kwargs)
+    return client_for(tokens, settings, on_refresh=save, **kwargs)
 
 
 def sync_account(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     *,
     settings: Settings | None = None,
     now: datetime | None = None,
@@ -106,7 +111,7 @@ def advance_sync_cursors(run: RunContext, through: date) -> None:
 def backfill(
     session: Session,
     account: GarminAccount,
-    client: GarminClient,
+    client: GarminSource,
     since: date,
     *,
     settings: Settings | None = None,

@@ -72,16 +72,19 @@ def sync_wellness(run: RunContext, today: date) -> None:
 
 
 def _settled_days(run: RunContext, start: date, today: date) -> frozenset[date]:
-    """Past days of the overlap whose sleep and readiness are stored (today is never settled)."""
-    rows = run.session.scalars(
-        select(WellnessDay.date).where(
-            WellnessDay.athlete_id == run.athlete.id,
-            WellnessDay.date >= start,
-            WellnessDay.date < today,
-            WellnessDay.sleep_seconds.is_not(None),
-            WellnessDay.training_readiness.is_not(None),
-        )
-    )
+    """Past days of the overlap whose sleep and readiness are stored (today is never settled).
+
+    An account without Garmin readiness (the Personal API) never stores one: sleep settles it.
+    """
+    conditions = [
+        WellnessDay.athlete_id == run.athlete.id,
+        WellnessDay.date >= start,
+        WellnessDay.date < today,
+        WellnessDay.sleep_seconds.is_not(None),
+    ]
+    if run.client.capabilities.readiness:
+        conditions.append(WellnessDay.training_readiness.is_not(None))
+    rows = run.session.scalars(select(WellnessDay.date).where(*conditions))
     return frozenset(rows)
 
 

@@ -6,12 +6,23 @@ schedules it on that date; REST and RUN remove a workout legday scheduled earlie
 date (REST: no run; RUN: the athlete's own plan stands). Nothing else is ever deleted: legday
 only touches the Garmin ids it stored on its `pushed_workout` row.
 
+`push_workout_now(athlete_id, day)` is the worker's entry point (the demo takes the same lock
+itself): it holds the account's lock (sync/garmin_sync/now.py) for the whole push, as every call that can
+refresh a token must, and reads the tokens only once it holds it; `busy` when another Garmin
+call of the account holds it (the worker retries the task later; it is never dropped).
+
 Exactly once: the row for (athlete, date) is unique and is locked (an UPDATE, which holds a
 row lock on PostgreSQL and the write lock on SQLite) for the whole push, so a second worker
 waits and then finds the work done. Each Garmin id is written to the row as soon as Garmin
 answers, and kept when a later call fails (a 429 between create and schedule): the retry
 schedules the stored workout instead of creating another. Pushing the same plan again makes
 no request at all.
+
+A lost answer never doubles it: creating and scheduling are not idempotent, so the row is
+marked `creating` / `unsure` before each, and when Garmin's answer is lost (cut short, reset,
+timed out: `GarminAnswerLost`) the push looks in the library / on the day's calendar and
+adopts what Garmin made; a later retry of a row so marked looks first as well, and only then
+sends the call again.
 """
 
 from __future__ import annotations
@@ -27,15 +38,19 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
+from sync.db.session import session_scope
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
-from sync.garmin.errors import GarminError, GarminNotFound, GarminUnavailable
+from sync.garmin.errors import GarminAnswerLost, GarminError, GarminNotFound, GarminUnavailable
 from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
+from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.guard import guarded
+from sync.garmin_sync.now import account_lock
+from sync.garmin_sync.run import open_client
 from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_today
-from sync.workout_plan import easy_plan, step_lines
+from sync.workout_plan import PUSH_IMPOSSIBLE, easy_plan, step_lines
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +62,15 @@ class PushResult:
     """What one push did, for the worker, the CLI and the demo."""
 
     day: date
-    # scheduled | unchanged | removed | nothing | skipped | rate_limited | needs_reauth | unavailable
+    # scheduled | unchanged | removed | nothing | skipped | busy | rate_limited | needs_reauth
+    # | unavailable
     status: str
     message: str | None = None
     name: str | None = None
     steps: list[str] = field(default_factory=list)
     retry_after_s: float | None = None
     requests: int = 0
+    account_id: int | None = None  # whose lock a `busy` push waits for
 
     @property
     def done(self) -> bool:
@@ -123,18 +140,70 @@ def _remove(client: GarminClient, session: Session, row: PushedWorkout) -> None:
         session.flush()
 
 
+def _recover(client: GarminClient, session: Session, row: PushedWorkout, day: date) -> bool:
+    """Look at what an earlier call whose answer was lost did, and adopt it (no call re-sent);
+    True when that put the workout on the calendar already.
+
+    `creating`: a create was sent; legday's workout may be in the library without legday
+    knowing its id. `unsure`: a schedule was sent; the workout may be on the calendar.
+    """
+    if row.state == "creating" and row.garmin_workout_id is None and row.plan:
+        row.garmin_workout_id = _find_created(client, session, row)
+        if row.garmin_workout_id is not None:
+            log.info("workout push: adopted workout %s whose create answer was lost", row.garmin_workout_id)
+        row.state = "pending"
+    if row.state == "unsure" and row.garmin_workout_id is not None and row.garmin_schedule_id is None:
+        row.garmin_schedule_id = _find_scheduled(client, row.garmin_workout_id, day)
+        row.state = "scheduled" if row.garmin_schedule_id is not None else "pending"
+    session.flush()
+    return row.state == "scheduled"
+
+
+def _find_created(client: GarminClient, session: Session, row: PushedWorkout) -> int | None:
+    """legday's workout of this row in the library: its name, and no other day of legday's
+    stores its id (the newest of them when a lost answer left several)."""
+    taken = set(
+        session.scalars(
+            select(PushedWorkout.garmin_workout_id).where(
+                PushedWorkout.athlete_id == row.athlete_id,
+                PushedWorkout.id != row.id,
+                PushedWorkout.garmin_workout_id.is_not(None),
+            )
+        )
+    )
+    found = [
+        w.workout_id
+        for w in client.list_workouts()
+        if w.name == row.plan["name"] and w.workout_id not in taken
+    ]
+    return max(found) if found else None
+
+
+def _find_scheduled(client: GarminClient, workout_id: int, day: date) -> int | None:
+    """The calendar entry of `workout_id` on `day`, if a schedule whose answer was lost made one."""
+    entries = sorted(e.schedule_id for e in client.scheduled_on(day) if e.workout_id == workout_id)
+    return entries[0] if entries else None
+
+
+def _sending(session: Session, row: PushedWorkout, state: str) -> None:
+    """Mark the row before a call that is not idempotent: if its answer is lost, the row says to
+    look first. Flushed, not committed: the row stays locked for the call (a second worker waits),
+    and a lost answer's state is committed with the run's record (guard.py)."""
+    row.state = state
+    session.flush()
+
+
 def _apply(
     client: GarminClient, session: Session, row: PushedWorkout, flag: str, plan: dict | None, day: date
 ) -> str:
     """Make the calendar match `plan` (None: no legday workout); returns the result status."""
+    recovered = row.state in ("creating", "unsure") and _recover(client, session, row, day)
     same = plan is not None and row.name == plan["name"] and row.plan == plan
     if same and row.state == "scheduled" and row.garmin_schedule_id is not None:
         row.flag = flag
-        return "unchanged"
+        return "scheduled" if recovered else "unchanged"
     had_one = row.garmin_workout_id is not None or row.garmin_schedule_id is not None
-    # "unsure": a schedule call timed out, so the workout may sit on the calendar without legday
-    # knowing its schedule id. Deleting the workout clears its calendar entries: start over.
-    if not same or row.state == "unsure":
+    if not same:
         _remove(client, session, row)
     row.flag, row.error = flag, None
     if plan is None:
@@ -143,17 +212,38 @@ def _apply(
     row.state, row.name, row.plan = "pending", plan["name"], plan
     session.flush()
     if row.garmin_workout_id is None:
-        row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
+        # Creating is not idempotent: a lost answer is looked for, never sent again blindly.
+        _sending(session, row, "creating")
+        try:
+            row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
+        except GarminAnswerLost:
+            row.garmin_workout_id = _find_created(client, session, row)
+            if row.garmin_workout_id is None:
+                raise  # not there (yet): the retry looks again before creating
+        except GarminUnavailable:
+            raise  # no usable answer (5xx): it may have been done; the retry looks first
+        except GarminError:
+            row.state = "pending"  # Garmin said no (429, 4xx): nothing was created
+            raise
         # Committed at once so that even a crash cannot lose the id (the retry schedules this
         # workout); committing releases the lock, so take it again and look at the row afresh.
+        row.state = "pending"
         session.commit()
         row = _lock(session, row.id)
         if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
             return "scheduled"
+    # Scheduling is not idempotent either (the same workout can sit on a date twice).
+    _sending(session, row, "unsure")
     try:
         row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
+    except GarminAnswerLost:
+        row.garmin_schedule_id = _find_scheduled(client, row.garmin_workout_id, day)
+        if row.garmin_schedule_id is None:
+            raise  # the retry looks at the calendar again before scheduling
     except GarminUnavailable:
-        row.state = "unsure"  # no answer: Garmin may have scheduled it anyway
+        raise  # "unsure": the retry looks at the calendar first
+    except GarminError:
+        row.state = "pending"  # Garmin said no: nothing was scheduled
         raise
     row.state = "scheduled"
     session.flush()
@@ -179,6 +269,8 @@ def push_workout(
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
+    if not client.capabilities.writes:  # the Personal API is read-only: not even one request
+        return PushResult(day, "skipped", PUSH_IMPOSSIBLE)
     if day < local_today(athlete.timezone, now):
         return PushResult(day, "skipped", "the day is past")
     payload = _verdict_payload(session, athlete, day)
@@ -218,3 +310,38 @@ def push_workout(
         steps=step_lines(plan) if plan else [],
         requests=report.requests,
     )
+
+
+def push_workout_now(
+    athlete_id: int,
+    day: date,
+    *,
+    settings: Settings | None = None,
+    wait_s: float = 0.0,
+    now: datetime | None = None,
+) -> PushResult:
+    """`push_workout` under the account's lock, in a session of its own (see the module doc).
+
+    `busy` (with the account id) when another Garmin call of the account holds the lock, after
+    waiting up to `wait_s`; `skipped` when the athlete, the account or the opt-in is gone.
+    """
+    settings = settings or get_settings()
+    with session_scope(settings) as session:
+        athlete = session.get(Athlete, athlete_id)
+        account = account_for(session, athlete) if athlete is not None else None
+        if athlete is None or account is None or not athlete.push_workouts:
+            return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
+        account_id = account.id
+    with account_lock(account_id, settings, wait_s=wait_s) as acquired:
+        if not acquired:
+            return PushResult(
+                day, "busy", "another Garmin call of this account is running", account_id=account_id
+            )
+        # A new session, begun under the lock: it reads the newest (maybe just rotated) tokens.
+        with session_scope(settings) as session:
+            athlete = session.get(Athlete, athlete_id)
+            account = account_for(session, athlete) if athlete is not None else None
+            if athlete is None or account is None:
+                return PushResult(day, "skipped", "the athlete or the Garmin account is gone")
+            client = open_client(session, account, settings)
+            return push_workout(session, athlete, day, client, settings=settings, now=now)

@@ -16,10 +16,10 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
-from sync.db.upsert import upsert, upsert_many
-from sync.errors import FitDecodeError
+from sync.db.upsert import insert_if_new, upsert, upsert_many
+from sync.errors import FitDecodeError, TransientError
 from sync.fit.decode import decode_fit
-from sync.fit.types import DecodedFile, TrimpAthlete
+from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
 from sync.ingest.rawstore import RawStore, sha256_hex
 
 Status = Literal["imported", "known", "quarantined"]
@@ -49,6 +49,13 @@ def trimp_athlete_for(athlete: Athlete, settings: Settings) -> TrimpAthlete:
         sex="female" if athlete.sex == "female" else "male",
         max_hr=athlete.max_hr or settings.default_max_hr,
         rest_hr=athlete.rest_hr or settings.default_rest_hr,
+    )
+
+
+def fit_limits(settings: Settings) -> FitLimits:
+    """What one file may produce under the configured caps (LEGDAY_MAX_FIT_SESSIONS...)."""
+    return FitLimits(
+        sessions=settings.max_fit_sessions, sets=settings.max_fit_sets, records=settings.max_fit_records
     )
 
 
@@ -96,27 +103,39 @@ def quarantine(
     return ImportOutcome(name=name, status="quarantined", reason=reason, sha256=sha)
 
 
-def same_recording(session: Session, athlete: Athlete, decoded: DecodedFile) -> tuple[int, str] | None:
-    """(raw file id, its name) of a stored file holding the same recording, if there is one.
+def recording_key(decoded: DecodedFile) -> str | None:
+    """What makes two files the same recording: the first session's start (to the second,
+    UTC) and sport, as `"<unix seconds>/<sport>"`; None for a file without a session.
 
-    A recording is its first session's start (to the second) and sport: what a watch copy, an
-    export copy and a re-saved file share, whatever their bytes.
+    A watch copy, an export copy and a re-saved file share it, whatever their bytes.
+    `raw_file.recording_key` is unique per athlete, so the database itself keeps a recording
+    from being stored twice (migration 0010 computes it the same way for older rows).
     """
     if not decoded.sessions:
         return None
     first = decoded.sessions[0]
+    return f"{int(first.start.timestamp())}/{first.sport}"
+
+
+def _stored_instead(
+    session: Session, athlete: Athlete, sha: str, key: str | None
+) -> tuple[int, str | None, str | None, bool]:
+    """The stored raw file that made an insert do nothing: (id, name, file type, same bytes)."""
     row = session.execute(
-        select(RawFile.id, RawFile.original_name)
-        .join(Activity, Activity.raw_file_id == RawFile.id)
-        .where(
-            Activity.athlete_id == athlete.id,
-            Activity.session_index == first.index,
-            Activity.start_utc == first.start,
-            Activity.sport == first.sport,
+        select(RawFile.id, RawFile.original_name, RawFile.file_type).where(
+            RawFile.athlete_id == athlete.id, RawFile.sha256 == sha
         )
-        .limit(1)
     ).first()
-    return (row.id, row.original_name) if row is not None else None
+    if row is not None:
+        return row.id, row.original_name, row.file_type, True
+    row = session.execute(
+        select(RawFile.id, RawFile.original_name, RawFile.file_type).where(
+            RawFile.athlete_id == athlete.id, RawFile.recording_key == key
+        )
+    ).first()
+    if row is None:  # the winner vanished between its insert and our look-up (athlete deleted)
+        raise TransientError("the raw file this one collided with is gone; import it again")
+    return row.id, row.original_name, row.file_type, False
 
 
 def forget_quarantine(session: Session, athlete: Athlete, *, sha: str, name: str, source: str) -> None:
@@ -154,7 +173,7 @@ def import_fit_bytes(
     reason = unusable_reason(data, None, settings)
     if reason is None:
         try:
-            decoded = decode_fit(data, trimp_athlete_for(athlete, settings))
+            decoded = decode_fit(data, trimp_athlete_for(athlete, settings), limits=fit_limits(settings))
         except FitDecodeError as exc:
             reason = exc.reason
         else:
@@ -162,26 +181,17 @@ def import_fit_bytes(
     if reason is not None:
         return quarantine(session, athlete, name=name, source=source, reason=reason, data=data, sha=sha)
 
-    twin = same_recording(session, athlete, decoded)
-    if twin is not None:
-        # Other bytes, same recording (a copy from the watch and one from an export, a re-saved
-        # file): stored once, or the run load would count twice in the ACWR.
-        raw_id, original = twin
-        forget_quarantine(session, athlete, sha=sha, name=name, source=source)
-        reason = f"same recording as {original} (same start and sport), not stored twice"
-        return ImportOutcome(
-            name, "known", reason=reason, sha256=sha, raw_file_id=raw_id, file_type=decoded.file_type
-        )
-
-    rel = RawStore(settings.raw_store_dir).put(data, sha)
-    raw_id = upsert(
+    store = RawStore(settings.raw_store_dir)
+    key = recording_key(decoded)
+    raw_id = insert_if_new(
         session,
         RawFile,
         {
             "athlete_id": athlete.id,
             "sha256": sha,
+            "recording_key": key,
             "size": len(data),
-            "store_path": rel,
+            "store_path": store.relative_path(sha),
             "source": source,
             "original_name": name[:500],
             "status": "decoded",
@@ -190,8 +200,21 @@ def import_fit_bytes(
             "product": decoded.product,
             "received_at": datetime.now(UTC),
         },
-        ["athlete_id", "sha256"],
     )
+    if raw_id is None:
+        # The same bytes, or other bytes of the same recording (a watch copy and an export
+        # copy, a re-saved file), are stored already, maybe by an import running right now:
+        # the insert waited for it and did nothing. Stored once, or the run load would count
+        # twice in the ACWR; this import reuses the stored rows.
+        raw_id, original, file_type, same_bytes = _stored_instead(session, athlete, sha, key)
+        forget_quarantine(session, athlete, sha=sha, name=name, source=source)
+        reason = (
+            None if same_bytes else f"same recording as {original} (same start and sport), not stored twice"
+        )
+        return ImportOutcome(
+            name, "known", reason=reason, sha256=sha, raw_file_id=raw_id, file_type=file_type
+        )
+    store.put(data, sha)  # after the row: an import that lost the race writes no bytes
     activity_ids = store_decoded(
         session, athlete, decoded, sha=sha, raw_file_id=raw_id, garmin_activity_id=garmin_activity_id
     )

@@ -16,7 +16,7 @@ from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
-from sync.ingest.importer import store_decoded, trimp_athlete_for
+from sync.ingest.importer import fit_limits, store_decoded, trimp_athlete_for
 from sync.ingest.rawstore import RawStore
 
 
@@ -36,6 +36,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
     """
     store = RawStore(settings.raw_store_dir)
     profile = trimp_athlete_for(athlete, settings)
+    limits = fit_limits(settings)
     report = ReprocessReport(failed=[])
     raws = session.scalars(
         select(RawFile)
@@ -44,7 +45,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
     ).all()
     for raw in raws:
         try:
-            decoded = decode_fit(store.get(raw.store_path), profile, check_crc=False)
+            decoded = decode_fit(store.get(raw.store_path), profile, check_crc=False, limits=limits)
         except (FitDecodeError, OSError) as exc:
             report.failed.append(f"{raw.original_name or raw.sha256}: {exc}")
             continue

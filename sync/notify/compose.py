@@ -10,14 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
+from sync.credential_end import ended_reason, has_ended
 from sync.daily import compute_verdict, verdict_time
 from sync.db.models import Athlete, GarminAccount, VerdictRecord
-from sync.notify.links import links_for
+from sync.notify.links import connect_link, links_for
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
+from sync.onboarding.reminder import reconnect_notice
 from sync.readiness import MODEL_VERSION
-from sync.workout_plan import watch_line
+from sync.workout_plan import push_impossible_line, watch_line
 
 
 def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
@@ -70,7 +72,9 @@ def daily_message(
         name=athlete.name,
         notices=notices,
         links=links,
-        watch=watch_line(session, athlete.id, day, str(payload["flag"])),
+        watch=watch_line(session, athlete.id, day, str(payload["flag"]))
+        or push_impossible_line(session, athlete.id),
+        reconnect=reconnect_notice(session, athlete, settings, now),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)
 
@@ -80,7 +84,15 @@ def reauth_message(
 ) -> EmailMessage:
     """The one email telling the athlete their Garmin account needs new tokens."""
     links = links_for(session, athlete, day, settings)
+    ends = account.credential_ends_at
+    reason = ended_reason(account.token_kind, ends, athlete.timezone) if has_ended(ends, now) else None
     message = render_reauth_email(
-        to=athlete.email or "", sender=settings.mail_from, name=athlete.name, reason=None, links=links
+        to=athlete.email or "",
+        sender=settings.mail_from,
+        name=athlete.name,
+        reason=reason,
+        links=links,
+        connect=connect_link(athlete, settings, days=30),
+        kind=account.token_kind,
     )
     return _finish(message, athlete, day, "reauth", now, settings, links)

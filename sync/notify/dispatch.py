@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
+from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import session_scope
@@ -261,7 +262,9 @@ def _what_is_due(session: Session, athlete_id: int, now: datetime) -> tuple[date
         log.info("no email address or unsubscribed: skipped")
         return None
     account = garmin_account(session, athlete)
-    if account is not None and account.status == "needs_reauth":
+    if account is not None and (
+        account.status == "needs_reauth" or has_ended(account.credential_ends_at, now)
+    ):
         if _already_told(session, athlete, day):
             return None  # the athlete knows; no stale verdict either
         return day, "reauth"

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.errors import ConfigError
+from sync.onboarding.invites import invite_link
 from sync.report.links import report_link, soreness_links, unsubscribe_link
 
 log = logging.getLogger(__name__)
@@ -34,4 +35,13 @@ def links_for(session: Session, athlete: Athlete, day: date, settings: Settings)
         }
     except ConfigError as exc:
         log.warning("email without report links: %s", exc)
+        return None
+
+
+def connect_link(athlete: Athlete, settings: Settings, *, days: int = 14) -> str | None:
+    """A single-use invite to connect with a Personal API key (None without a signing secret)."""
+    try:
+        return invite_link(athlete, settings, days=days)
+    except ConfigError as exc:
+        log.warning("email without a connect link: %s", exc)
         return None

@@ -76,5 +76,5 @@ def late_data_line(session: Session, athlete: Athlete, day: date) -> str | None:
     verb = "has" if len(missing) == 1 else "have"
     return (
         f"Last night's {names} {verb} not arrived yet: this verdict uses what was known at "
-        f"send time. `legday today` shows the update once your watch has synced."
+        f"send time. Once your watch has synced, your report page shows the updated verdict."
     )

@@ -26,16 +26,17 @@ _env = Environment(
 )
 
 # The numbers worth showing an athlete, in this order, with their unit.
-_NUMBER_LINES: tuple[tuple[str, str, str], ...] = (
-    ("lb_sets", "Hard leg sets in the last leg session", ""),
-    ("hours_since_lb", "Hours since that session ended", " h"),
-    ("soreness", "Your soreness rating", "/10"),
-    ("sleep_hours", "Sleep last night", " h"),
-    ("hrv_week_mean_ms", "HRV, 7-night average", " ms"),
-    ("rhr_today", "Resting heart rate today", " bpm"),
-    ("rhr_mean_30d", "Resting heart rate, 30-day average", " bpm"),
-    ("acwr", "Run load, acute:chronic ratio", ""),
-    ("garmin_recovery_hours", "Garmin recovery time left", " h"),
+# (key, label, unit, decimals): as precise as the measurement means something to a runner.
+_NUMBER_LINES: tuple[tuple[str, str, str, int], ...] = (
+    ("lb_sets", "Hard leg sets in the last leg session", "", 1),
+    ("hours_since_lb", "Hours since that session ended", " h", 0),
+    ("soreness", "Your soreness rating", "/10", 0),
+    ("sleep_hours", "Sleep last night", " h", 1),
+    ("hrv_week_mean_ms", "HRV, 7-night average", " ms", 0),
+    ("rhr_today", "Resting heart rate today", " bpm", 0),
+    ("rhr_mean_30d", "Resting heart rate, 30-day average", " bpm", 0),
+    ("acwr", "Run load, acute:chronic ratio", "", 2),
+    ("garmin_recovery_hours", "Garmin recovery time left", " h", 0),
 )
 
 
@@ -80,11 +81,11 @@ def daily_subject(payload: dict[str, Any]) -> str:
 def _numbers(payload: dict[str, Any]) -> list[str]:
     n = payload.get("numbers", {})
     lines = []
-    for key, label, unit in _NUMBER_LINES:
+    for key, label, unit, decimals in _NUMBER_LINES:
         value = n.get(key)
         if value is None or isinstance(value, bool):
             continue
-        shown = num(value, 2) if isinstance(value, float) else str(value)
+        shown = num(value, decimals) if isinstance(value, float) else str(value)
         lines.append(f"{label}: {shown}{unit}")
     return lines
 
@@ -96,6 +97,7 @@ def daily_context(
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
     watch: str | None = None,
+    reconnect: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The template context: the verdict payload plus display words, notices and links."""
     flag = Flag(payload["flag"])
@@ -113,6 +115,7 @@ def daily_context(
         "links": links,
         "soreness_labels": SORENESS_LABELS,
         "watch": watch,
+        "reconnect": reconnect,
     }
 
 
@@ -125,14 +128,18 @@ def render_daily_email(
     notices: list[str] | None = None,
     links: dict[str, Any] | None = None,
     watch: str | None = None,
+    reconnect: dict[str, Any] | None = None,
 ) -> EmailMessage:
     """Build the daily email for a verdict payload (`Verdict.to_json_dict()`).
 
     `notices` are extra lines shown above the reasons (stale sync, late overnight data);
-    `links` is the report hook described in the module docstring. Delivery headers (Date,
+    `links` is the report hook described in the module docstring; `reconnect` ({text, link})
+    warns that the Garmin credential ends soon (sync.notify.compose.reconnect_notice). Delivery headers (Date,
     Message-ID, List-Unsubscribe) are added by `sync.notify.message.add_delivery_headers`.
     """
-    context = daily_context(payload, name=name, notices=notices, links=links, watch=watch)
+    context = daily_context(
+        payload, name=name, notices=notices, links=links, watch=watch, reconnect=reconnect
+    )
     message = EmailMessage()
     message["Subject"] = daily_subject(payload)
     message["From"] = sender
@@ -143,10 +150,21 @@ def render_daily_email(
 
 
 def render_reauth_email(
-    *, to: str, sender: str, name: str | None, reason: str | None, links: dict[str, Any] | None = None
+    *,
+    to: str,
+    sender: str,
+    name: str | None,
+    reason: str | None,
+    links: dict[str, Any] | None = None,
+    connect: str | None = None,
+    kind: str | None = None,
 ) -> EmailMessage:
-    """The one email an athlete gets when their Garmin account needs new tokens."""
-    context = {"name": name, "reason": reason, "links": links}
+    """The one email an athlete gets when their Garmin account needs new tokens.
+
+    `connect` is an invite link to connect again with a Personal API key; `kind` is the
+    account's credential kind (a Personal API account is told to make a new key).
+    """
+    context = {"name": name, "reason": reason, "links": links, "connect": connect, "kind": kind}
     message = EmailMessage()
     message["Subject"] = "legday needs you: reconnect Garmin to get your daily answer again"
     message["From"] = sender

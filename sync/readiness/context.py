@@ -177,6 +177,10 @@ class DayContext(_Model):
     daily_load: dict[date, float] | None = None
     acwr: float | None = Field(None, ge=0)
     garmin_recovery_hours: float | None = Field(None, ge=0)
+    # The athlete's Garmin data comes through Garmin's official Personal API, which has no
+    # Training Readiness or recovery time and no Garmin-edited exercise sets: the verdict says
+    # so instead of listing them as merely missing.
+    garmin_personal_api: bool = False
 
     @field_validator("now")
     @classmethod

@@ -262,6 +262,8 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
         unknown.append("garmin_recovery")
     elif ctx.garmin_recovery_hours > t.garmin_recovery_h:
         fired[GARMIN_RECOVERY] = texts.garmin_recovery(ctx.garmin_recovery_hours)
+    if ctx.garmin_personal_api:
+        unknown.append("garmin_sets")  # the strength sets come from the FIT files only
 
     # Freshness: informs only, never changes the flag (scenarios/README.md)
     if not has_recent_data(ctx, t):
@@ -279,7 +281,8 @@ def evaluate(ctx: DayContext, thresholds: Thresholds | None = None) -> Verdict:
     if legs.unclassified:
         notes.append(texts.unclassified(legs.unclassified))
     if unknown:
-        notes.append("Not known, so not used: " + ", ".join(texts.UNKNOWN_LABELS[u] for u in unknown) + ".")
+        labels = (texts.unknown_label(u, ctx.garmin_personal_api) for u in unknown)
+        notes.append("Not known, so not used: " + ", ".join(labels) + ".")
     return Verdict(
         flag=flag,
         day=day,

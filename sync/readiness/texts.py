@@ -183,4 +183,19 @@ UNKNOWN_LABELS: dict[str, str] = {
     "acwr": "training load (ACWR)",
     "garmin_recovery": "Garmin recovery time",
     "hr_profile": "max and resting heart rate (for the HR cap)",
+    "garmin_sets": "Garmin-edited exercise sets",
 }
+
+# For an athlete on Garmin's Personal API: what it does not offer at all, said as such.
+PERSONAL_API_LABELS: dict[str, str] = {
+    "garmin_recovery": "Garmin readiness and recovery time (not available on Garmin's Personal API)",
+    "garmin_sets": (
+        "Garmin-edited exercise sets (not available on the Personal API: the sets your watch "
+        "recorded are used)"
+    ),
+}
+
+
+def unknown_label(code: str, personal_api: bool) -> str:
+    """How the "not known, so not used" line names one unknown input."""
+    return (PERSONAL_API_LABELS.get(code) if personal_api else None) or UNKNOWN_LABELS[code]

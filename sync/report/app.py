@@ -5,11 +5,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
-from sync.report import api, pages
+from sync.report import api, onboarding, pages
 from sync.report.context import AppContext
 from sync.report.health import health
 from sync.report.metrics import CONTENT_TYPE
@@ -33,6 +34,13 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)
+    onboarding.install(app, ctx)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 in FastAPI's shape, without echoing the input: an echoed NaN or 1e309 (a float
+        infinity once parsed) cannot be written as JSON, and made FastAPI's own handler a 500."""
+        return JSONResponse({"detail": validation_details(exc)}, status_code=422)
 
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["ops"])
     def healthz() -> JSONResponse:
@@ -47,3 +55,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
 
     app.add_middleware(GuardMiddleware, max_body=settings.api_max_body_bytes, metrics=ctx.metrics)
     return app
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Each error's `loc`, `msg` and `type`: plain strings and ints, always valid JSON."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]

@@ -15,7 +15,16 @@ from collections.abc import Callable
 
 import redis
 
+from sync.errors import TransientError
+
 WINDOW_S = 60
+# What a client is told to wait when the shared count cannot be read (Redis down).
+UNAVAILABLE_RETRY_S = 30
+
+
+class LimiterUnavailable(TransientError):
+    """The shared count (Redis) cannot be reached: the caller answers 503 with Retry-After."""
+
 
 # Atomic check-and-log on one sorted set per key (score = the hit's time): two servers sharing
 # Redis never both take the last slot. Returns nil when allowed, else the seconds to wait.
@@ -50,12 +59,22 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def hit(self, key: str) -> float | None:
-        """Count one hit; None when allowed, else the seconds until the next one would be."""
+        """Count one hit; None when allowed, else the seconds until the next one would be.
+
+        Raises LimiterUnavailable when Redis is configured but cannot be reached.
+        """
         now = self._clock()
         if self._script is not None:
-            wait = self._script(
-                keys=[f"legday:ratelimit:{key}"], args=[repr(now), WINDOW_S, self.limit, uuid.uuid4().hex]
-            )
+            try:
+                wait = self._script(
+                    keys=[f"legday:ratelimit:{key}"], args=[repr(now), WINDOW_S, self.limit, uuid.uuid4().hex]
+                )
+            except redis.RedisError as exc:
+                # Not counted is not allowed: without the shared count every server would let
+                # an attacker through, so the post is refused for now (503), never a 500.
+                raise LimiterUnavailable(
+                    f"rate limit store unavailable ({type(exc).__name__})", retry_after=UNAVAILABLE_RETRY_S
+                ) from None
             return None if wait is None else max(float(wait), 0.001)
         with self._lock:
             for name in [k for k, log in self._hits.items() if not log or log[-1] <= now - WINDOW_S]:

@@ -9,12 +9,21 @@ import json
 import re
 import secrets
 import time
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from sync.garmin.tokens import DITokens, GarthTokens
 from sync.sandbox import bodies
 from sync.sandbox.model import OPEN, Reply, RouteSpec, SandboxState, json_reply
+
+GARTH_LOGIN_AGE_S = 90 * 86400  # the sandbox's garth tokens come from a login 90 days ago
+
+
+def _iso(epoch_s: float) -> str:
+    """garth's `mfa_expiration_timestamp` format: naive ISO seconds, UTC."""
+    return datetime.fromtimestamp(epoch_s, UTC).replace(tzinfo=None).isoformat(timespec="seconds")
+
 
 CONSUMER = {"consumer_key": "SANDBOX_CONSUMER_KEY", "consumer_secret": "SANDBOX_CONSUMER_SECRET"}
 DI_CLIENT_ID = "GARMIN_CONNECT_MOBILE_ANDROID_DI_2025Q2"
@@ -62,7 +71,9 @@ class AuthMixin(SandboxState):
                 "oauth_token": oauth_token,
                 "oauth_token_secret": acct.oauth1[oauth_token],
                 "mfa_token": "sbx_mfa",
-                "mfa_expiration_timestamp": "2027-03-18T05:33:02",
+                # A year after the (simulated) login, which lies GARTH_LOGIN_AGE_S in the past:
+                # relative to the sandbox clock, so tests never reach the token's end by the calendar.
+                "mfa_expiration_timestamp": _iso(self.clock.now() + 365 * 86400 - GARTH_LOGIN_AGE_S),
                 "domain": "garmin.com",
             },
             oauth2=oauth2,

@@ -6,6 +6,7 @@ Kept apart from server.py so the route modules can use them without importing th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -51,6 +52,7 @@ class LoggedRequest:
     account: str | None
     at: float  # sandbox clock
     status: int = 0
+    retry_after: float | None = None  # seconds the answer's Retry-After asked for, if any
 
 
 @dataclass
@@ -70,6 +72,8 @@ class SandboxAccount:
     workouts: dict[int, dict[str, Any]] = field(default_factory=dict)
     schedules: dict[int, dict[str, Any]] = field(default_factory=dict)
     workout_requests: dict[int, dict[str, Any]] = field(default_factory=dict)  # bodies as sent
+    # A test switch: a day's generated values replaced as given (a negative HRV, 25 h of sleep...).
+    wellness_overrides: dict[date, dict[str, Any]] = field(default_factory=dict)
     _recent: list[float] = field(default_factory=list)
 
     def newest_first(self) -> list[SandboxActivity]:
@@ -78,7 +82,9 @@ class SandboxAccount:
 
     def wellness_day(self, day: date, today: date) -> WellnessValues | None:
         """Generated wellness for a date (None: no data)."""
-        return self.wellness.day(day, today) if self.wellness else None
+        values = self.wellness.day(day, today) if self.wellness else None
+        patch = self.wellness_overrides.get(day)
+        return dataclasses.replace(values, **patch) if values is not None and patch else values
 
 
 @dataclass

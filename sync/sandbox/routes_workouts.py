@@ -1,4 +1,5 @@
-"""Sandbox workout routes: create, read, update and delete workouts, and schedule them."""
+"""Sandbox workout routes: create, read, update and delete workouts, schedule them, and list
+the workout library and a month of the calendar (what a client reads to see what Garmin did)."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ class WorkoutRoutes(SandboxState):
             ("POST", r"/workout-service/schedule/(\d+)", BEARER, self._r_schedule),
             ("GET", r"/workout-service/schedule/(\d+)", BEARER, self._r_schedule_get),
             ("DELETE", r"/workout-service/schedule/(\d+)", BEARER, self._r_schedule_delete),
+            ("GET", r"/workout-service/workouts", BEARER, self._r_workout_list),
+            ("GET", r"/calendar-service/year/(\d{4})/month/(\d{1,2})", BEARER, self._r_calendar_month),
         ]
 
     def _r_workout_create(self, a: SandboxAccount, q: dict[str, str], body: bytes) -> Reply:
@@ -140,3 +143,40 @@ class WorkoutRoutes(SandboxState):
         if a.schedules.pop(int(sid), None) is None:
             return _not_found()
         return Reply(204, b"", None)
+
+    def _r_workout_list(self, a: SandboxAccount, q: dict[str, str], body: bytes) -> Reply:
+        """The library, newest first, `start`/`limit` paged: each workout without its steps."""
+        try:
+            start, limit = max(0, int(q.get("start", 0))), max(0, min(1000, int(q.get("limit", 20))))
+        except ValueError:
+            return _bad_request()
+        items = sorted(
+            a.workouts.values(), key=lambda w: (w.get("updatedDate") or "", w["workoutId"]), reverse=True
+        )
+        return json_reply(
+            [{k: v for k, v in w.items() if k != "workoutSegments"} for w in items[start : start + limit]]
+        )
+
+    def _r_calendar_month(
+        self, a: SandboxAccount, q: dict[str, str], body: bytes, year: str, month: str
+    ) -> Reply:
+        """A calendar month (Garmin counts months from 0): its scheduled workouts as calendar items."""
+        y, m0 = int(year), int(month)
+        if not 0 <= m0 <= 11:
+            return _bad_request()
+        prefix = f"{y:04d}-{m0 + 1:02d}-"
+        items = [
+            {
+                "id": sid,
+                "groupId": None,
+                "trainingPlanId": None,
+                "itemType": "workout",
+                "workoutId": s["workout"].get("workoutId"),
+                "title": s["workout"].get("workoutName"),
+                "date": s["calendarDate"],
+                "sportTypeKey": (s["workout"].get("sportType") or {}).get("sportTypeKey"),
+            }
+            for sid, s in sorted(a.schedules.items())
+            if str(s.get("calendarDate", "")).startswith(prefix)
+        ]
+        return json_reply({"year": y, "month": m0, "calendarItems": items})

@@ -10,7 +10,8 @@ Run it with `legday sandbox serve`, or in-process:
 
 It checks Bearer tokens and their expiry against a clock tests can move, serves garth's
 OAuth1->OAuth2 exchange and the DI token endpoint (with refresh-token rotation), and refuses
-SSO logins with a Cloudflare-style 429 unless told otherwise.
+SSO logins with a Cloudflare-style 429 unless told otherwise. Requests for the Personal API's
+host (`personal.connectapi.garmin.com`) go to personal_api.py: its keys, tokens and limits.
 
 This module holds the Sandbox itself (lifecycle, request log, fault injection, routing) and
 the HTTP handler; the endpoints live in auth.py and the routes_*.py mixins.
@@ -19,6 +20,7 @@ the HTTP handler; the endpoints live in auth.py and the routes_*.py mixins.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import socket
 import struct
@@ -32,6 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from sync.garmin.ratelimit import parse_retry_after
 from sync.sandbox.auth import (
     CLOUDFLARE_429,
     CONSUMER,
@@ -41,7 +44,7 @@ from sync.sandbox.auth import (
     WWW_AUTH_401,
     AuthMixin,
 )
-from sync.sandbox.faults import Faults
+from sync.sandbox.faults import Faults, gzip_bomb
 from sync.sandbox.model import (
     BEARER,
     LoggedRequest,
@@ -49,6 +52,7 @@ from sync.sandbox.model import (
     SandboxAccount,
     SandboxClock,
 )
+from sync.sandbox.personal_api import PERSONAL_API_HOST, PersonalApiRoutes
 from sync.sandbox.routes_activities import ActivityRoutes
 from sync.sandbox.routes_profile import ProfileRoutes
 from sync.sandbox.routes_wellness import WellnessRoutes
@@ -78,7 +82,7 @@ __all__ = [
 Route = tuple[str, re.Pattern[str], str, Callable[..., Reply]]
 
 
-class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes):
+class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes, PersonalApiRoutes):
     """A Garmin Connect look-alike on a loopback port (see the module docstring)."""
 
     def __init__(
@@ -107,6 +111,7 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         self._di_used = set()
         self._next_workout = 900_000_001
         self._next_schedule = 1_400_000_001
+        self._init_personal_api()
         account = SandboxAccount(timezone=timezone)
         today = self.clock.today(timezone)
         if fit_dir is not None:
@@ -220,27 +225,41 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         parts = urlsplit(raw_path)
         path = parts.path
         query = dict(parse_qsl(parts.query))
-        kind, account_name, bearer = self._identify(headers.get("Authorization", ""))
+        # The Personal API has a host of its own, with its own keys and tokens.
+        personal = (headers.get("Host") or "").split(":")[0] == PERSONAL_API_HOST
+        identify = self._pa_identify if personal else self._identify
+        kind, account_name, bearer = identify(headers.get("Authorization", ""))
         entry = LoggedRequest(
             method, headers.get("Host", ""), path, query, kind, account_name, self.clock.now()
         )
         with self._lock:
             self.log.append(entry)
-        if self.faults.latency_ms:
+        if self.faults.latency_ms and not personal:  # the Personal API's is inside its in-flight count
             time.sleep(self.faults.latency_ms / 1000)
         reply = self._faulted(method, path, account_name, writer)
         if reply is None and writer.broken:
             entry.status = -1
             return None
-        if reply is None:
+        if reply is None and personal:
+            reply = self._pa_route(method, path, query, headers, kind, bearer)
+        elif reply is None:
             reply = self._route(method, path, query, headers, body, kind, account_name, bearer)
         entry.status = reply.status
+        # Faults after the work: Garmin did what was asked, but its answer never arrives whole.
+        after = self.faults.take(method, path, account_name, ("truncate_after", "reset_after"))
+        if after is not None and after.kind == "reset_after":
+            writer.reset()
+            return None
+        if after is not None:
+            return dataclasses.replace(reply, truncate=True)
+        if "Retry-After" in reply.headers:
+            entry.retry_after = parse_retry_after(reply.headers["Retry-After"])
         return reply
 
     def _faulted(self, method: str, path: str, account: str | None, writer: _Handler) -> Reply | None:
         """Apply a matching injected fault (None: no fault, or the connection was broken)."""
         fault = self.faults.take(
-            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate")
+            method, path, account, ("reset", "hang", "status", "cloudflare_429", "truncate", "gzip_bomb")
         )
         if fault is None:
             return None
@@ -252,6 +271,9 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
             return None
         if fault.kind == "cloudflare_429":
             return Reply(429, CLOUDFLARE_429, "text/html")
+        if fault.kind == "gzip_bomb":
+            # Garmin gzips its JSON; a hostile or broken proxy could send this instead.
+            return Reply(200, gzip_bomb(fault.decoded), headers={"Content-Encoding": "gzip"})
         if fault.kind == "truncate":
             return Reply(200, b'{"truncated": "this body is cut short by the sandbox ... "}', truncate=True)
         headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}

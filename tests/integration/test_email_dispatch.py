@@ -225,7 +225,11 @@ def test_reauth_is_told_once_per_problem_instead_of_stale_verdicts(
         dispatch_due_emails(day1 + timedelta(days=days), settings=settings)
     (told,) = smtp_server.recorder.messages
     assert "reconnect Garmin" in told["Subject"]
-    assert "legday garmin add-tokens --athlete ana" in told.get_body(("plain",)).get_content()
+    text = told.get_body(("plain",)).get_content()
+    # The way back in: an invite link (the embedded default signs one) or, without a link
+    # secret (the PostgreSQL case here), the command.
+    assert "Personal API key" in text
+    assert ("/join/" in text) if db_settings.database_url is None else ("legday garmin connect" in text)
     assert told.get_body(("html",)) is not None
 
     # Fixed and synced: daily emails again, and the stale-sync line once the data ages.

@@ -35,6 +35,30 @@ def test_sync_converges_under_random_garmin_faults(
     assert result.ok
 
 
+def test_personal_api_athletes_converge_within_the_limits(
+    service_settings: Settings, smtp_server: SmtpServer
+) -> None:
+    """Personal API keys under the same storm plus short Retry-Afters, synced on three threads:
+    converged, and not one request beyond the Personal API's limits or before a Retry-After."""
+    with Sandbox() as sb:
+        settings = chaos_settings(service_settings, sb)
+        engine = GarminChaos(sb, settings, athletes=6, seed=8, kind="personal_api", parallel=3)
+        engine.messages = smtp_server.recorder.messages
+        result = engine.run(12, fault_share=0.35, reauth=1)
+    for row in table(result):
+        print(" | ".join(row))
+    assert sum(result.faults.values()) >= 10, result.faults
+    assert result.rate_limit_windows >= 1, "no long 429 landed: the rate-limit check checked nothing"
+    assert any(k.startswith("429 short") or "HTTP date" in k for k in result.faults), result.faults
+    assert result.personal_api_violations == []
+    assert result.retry_after_ignored == []
+    assert result.missing_activities == [] and result.wellness_mismatches == []
+    assert result.early_requests == [] and result.after_reauth_requests == []
+    assert result.reauth_marked == result.reauth_expected
+    assert result.email_problems == []
+    assert result.ok
+
+
 def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(service_settings: Settings) -> None:
     """`sync_account_now(now=...)` decides "last night is stored already" at `now`, not the wall clock.
 

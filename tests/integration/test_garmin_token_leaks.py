@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from sync.db.models import SyncRun
 from sync.garmin.errors import GarminAuthError
-from sync.garmin.tokens import DITokens, GarthTokens, Tokens, unseal
+from sync.garmin.tokens import DITokens, GarthTokens, PersonalApiTokens, Tokens, unseal
 from sync.garmin_sync import sync_account
 from tests.garmin_fixtures import GarminEnv
 
@@ -26,6 +26,10 @@ def secrets_of(tokens: Tokens) -> set[str]:
     if isinstance(tokens, GarthTokens):
         found = {tokens.oauth1["oauth_token"], tokens.oauth1["oauth_token_secret"]}
         found |= {tokens.oauth2[k] for k in ("access_token", "refresh_token") if tokens.oauth2.get(k)}
+    elif isinstance(tokens, PersonalApiTokens):  # the key, and the bearer token with its signature
+        found = {tokens.api_key}
+        if tokens.access_token:
+            found |= {tokens.access_token, tokens.access_token.rsplit(".", 1)[1]}
     else:
         assert isinstance(tokens, DITokens)
         found = {tokens.di_token, tokens.di_refresh_token, tokens.di_token.rsplit(".", 1)[1]}

@@ -69,6 +69,16 @@ def test_sandbox_serve_starts_once_and_refuses_a_taken_port(
     try:
         first = proc.stdout.readline()  # before the fix: "Address already in use" and exit
         assert first.startswith("Garmin sandbox at http://127.0.0.1:"), first + proc.stderr.read()
+        proc.stdout.readline()  # the export line
+        connect = proc.stdout.readline()  # the official way first: a Personal API key, from a file
+        key_file = tmp_path / "tokens" / "personal_api_key.txt"
+        assert "legday garmin connect --athlete NAME --key - --expires-in 90 <" in connect, connect
+        assert key_file.read_text().startswith("GCDC_") and key_file.stat().st_mode & 0o077 == 0
+        assert key_file.read_text() not in connect
+        tokens = tmp_path / "tokens"  # owner-only, as the README promises for every secret
+        for path in (tokens, tokens / "garth", *tokens.rglob("*.json")):
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+        assert len(list(tokens.rglob("*.json"))) == 3
         # Still serving: it answers HTTP (any status) after printing its address.
         base = first.split(" at ", 1)[1].split()[0]
         try:

@@ -4,7 +4,8 @@ Extends test_garmin_token_leaks.py (one Garmin sync, logs and reprs) to the whol
 its failure paths, on SQLite and PostgreSQL:
 
 - Garmin: a garth and a DI account; a refresh that succeeds, then the sandbox's 401 switch on
-  the activity list and a refused refresh (needs re-auth);
+  the activity list and a refused refresh (needs re-auth); a Personal API account: its key, its
+  first bearer token, a second one after a 401, then the key revoked (needs re-auth);
 - SMTP: a login refused with 535 and a message refused with 550 (a real aiosmtpd server that
   requires AUTH), with LEGDAY_SMTP_PASSWORD set to a unique marker;
 - the report server: a bearer token used, a wrong one tried, a signed link opened, with
@@ -42,6 +43,7 @@ from sync.db.session import engine_for, session_scope
 from sync.garmin.tokens import unseal
 from sync.garmin_sync import now as sync_now
 from sync.garmin_sync import sync_account
+from sync.garmin_sync.accounts import connect_personal_api
 from sync.notify.dispatch import dispatch_due_emails
 from sync.report.app import create_app
 from sync.report.links import report_link
@@ -153,7 +155,11 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
             garth_tokens, di_tokens = sandbox.issue_garth_tokens(), sandbox.issue_di_tokens()
             ana = add_athlete(session, "ana", email="ana@example.org", timezone="UTC")
             ben = add_athlete(session, "ben", email="ben@example.org", timezone="UTC")
+            cy = add_athlete(session, "cy", email="cy@example.org", timezone="UTC")
             accounts = {"garth": env.link(ana, garth_tokens), "di": env.link(ben, di_tokens)}
+            personal_key = sandbox.issue_personal_api_key()
+            personal = connect_personal_api(session, cy, personal_key, 90, settings)
+            personal_tokens = [unseal(settings, "personal_api", personal.tokens_encrypted)]
             bearer = issue_token(session, ana)
             link = report_link(ana, settings=settings, base="http://testserver")
 
@@ -174,6 +180,18 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
             assert reauth.status == "needs_reauth"
             texts += [str(x) for x in (first, after_401, reauth, *accounts.values())]
             texts += [repr(x) for x in (first, after_401, reauth, *accounts.values())]
+
+            # The Personal API: a 401 on the cached token (one new exchange), then the key revoked.
+            sandbox.expire_personal_api_tokens()
+            personal_client = env.client(personal)
+            synced = sync_account(session, personal, personal_client, settings=settings)
+            assert synced.status == "ok", synced.message
+            personal_tokens.append(unseal(settings, "personal_api", personal.tokens_encrypted))
+            sandbox.revoke_personal_api_key(personal_key)
+            revoked = sync_account(session, personal, env.client(personal), settings=settings)
+            assert revoked.status == "needs_reauth"
+            texts += [str(x) for x in (synced, revoked, personal, personal_client, *personal_tokens)]
+            texts += [repr(x) for x in (synced, revoked, personal, personal_client, *personal_tokens)]
 
         # 2. SMTP: the login refused (535), then the message refused (550) the next day.
         summary_535 = dispatch_due_emails(datetime(2026, 3, 10, 7, 0, tzinfo=UTC), settings=settings)
@@ -220,6 +238,8 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
 
     secrets = {f"garmin {k}": secrets_of(t) for k, t in (("garth", garth_tokens), ("di", di_tokens))}
     secrets |= {f"garmin {k} refreshed": secrets_of(t) for k, t in refreshed.items()}
+    secrets |= {f"personal api {i}": secrets_of(t) for i, t in enumerate(personal_tokens)}
+    assert personal_tokens[0].access_token != personal_tokens[1].access_token  # a second exchange
     secrets["smtp password"] = _forms(smtp_password) | {_auth_plain(SMTP_USER, smtp_password)}
     secrets["report secret"] = _forms(report_secret)
     secrets["fernet key"] = _forms(fernet_key)

@@ -304,9 +304,10 @@ def test_demo_pushes_the_workout(settings: Settings) -> None:
 
 
 @sqlite_only
-def test_schedule_without_an_answer_starts_over(garmin_env: GarminEnv) -> None:
+def test_schedule_without_an_answer_looks_before_scheduling_again(garmin_env: GarminEnv) -> None:
     """A schedule call that got no usable answer may have worked: the retry must not add a second
-    calendar entry, so it deletes that workout (clearing its entries) and schedules a new one."""
+    calendar entry, so it looks at the day on the calendar first; not there, it schedules the
+    same workout (issue 18 item 10; test_workout_lost_answers.py has the lost answers)."""
     env = garmin_env
     athlete, account, day = setup(env)
     store_verdict(env, athlete, day, "EASY")
@@ -319,4 +320,4 @@ def test_schedule_without_an_answer_starts_over(garmin_env: GarminEnv) -> None:
     assert fault.hits >= 1
     assert push(env, athlete, account, day).status == "scheduled"
     (workout,) = legday_workouts(env)
-    assert workout["workoutId"] != first_id and len(on_calendar(env, day)) == 1
+    assert workout["workoutId"] == first_id and len(on_calendar(env, day)) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 from datetime import UTC, date, datetime
 from email import policy
 from pathlib import Path
@@ -86,3 +87,17 @@ def test_delivery_headers_are_stable_per_athlete_day() -> None:
     assert parsed["Message-ID"] == "<legday.daily.2026-03-10.a7@example.org>"
     assert parsed["Date"] == "Tue, 10 Mar 2026 05:30:00 +0000"
     assert parsed["List-Unsubscribe"] == "<mailto:legday@example.org?subject=unsubscribe>"
+
+
+def test_numbers_are_as_precise_as_they_mean_something() -> None:
+    payload = _payload(5)
+    payload["numbers"].update(hours_since_lb=34.2137, rhr_today=55.6, rhr_mean_30d=50.7432, acwr=1.23456)
+    text = (
+        render_daily_email(payload, to="a@example.org", sender="l@example.org")
+        .get_body(("plain",))
+        .get_content()
+    )
+    assert "Hours since that session ended: 34 h" in text
+    assert "Resting heart rate today: 56 bpm" in text and "30-day average: 51 bpm" in text
+    assert "acute:chronic ratio: 1.23" in text
+    assert not re.search(r"\d\.\d\d (h|bpm|ms)\b", text), text  # never "34.21 h" or "50.74 bpm"

@@ -1,0 +1,82 @@
+"""Start a newly connected account's first sync at once, the way the rest of legday would.
+
+With Redis configured, the workers run syncs: the worker's own `sync_account` task is sent by
+name (`sync` never imports `worker`), with the account id only, never a credential. Without
+Redis (the embedded default) the sync runs in this process, under the account's lock, then
+today's and tomorrow's verdicts are computed, as the worker does after a sync. If the broker
+cannot be reached the dispatcher still finds the new account (it has never synced) on its next
+tick.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from sync.config import Settings
+from sync.daily import compute_verdict
+from sync.db.models import Athlete
+from sync.db.session import session_scope
+from sync.garmin_sync.now import sync_account_now
+from sync.scheduling import local_today
+
+log = logging.getLogger(__name__)
+
+SYNC_TASK = "worker.tasks.sync_account"  # worker/tasks.py; its route is the sync queue
+
+
+@lru_cache(maxsize=4)
+def _producer(broker_url: str) -> Any:  # noqa: ANN401 - a Celery app, imported lazily
+    from celery import Celery
+
+    app = Celery("legday-producer", broker=broker_url)
+    app.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    return app
+
+
+def queue_first_sync(account_id: int, settings: Settings) -> bool:
+    """Send the worker's sync task for the account (wellness included); False when there is no
+    broker configured, or it could not be reached (then the dispatcher's next tick queues it)."""
+    if not settings.redis_url:
+        return False
+    try:
+        _producer(settings.redis_url).send_task(
+            SYNC_TASK, args=[account_id, True], queue=settings.sync_queue, retry=False
+        )
+    except Exception as exc:  # noqa: BLE001 - any broker failure means the same: the dispatcher will
+        log.warning(
+            "first sync of account %s not queued (%s); the dispatcher picks it up",
+            account_id,
+            type(exc).__name__,
+        )
+        return False
+    log.info("first sync of account %s queued", account_id)
+    return True
+
+
+def run_first_sync(account_id: int, settings: Settings, *, now: datetime | None = None) -> str:
+    """Sync the account here (under its lock), then compute today's and tomorrow's verdicts;
+    returns the sync's status (`busy` when another sync holds the account, `failed` when it
+    stopped on an error: logged by type only, and the dispatcher or the next sync tries again)."""
+    try:
+        return _sync_then_verdicts(account_id, settings, now)
+    except Exception as exc:  # noqa: BLE001 - runs after the response: nobody else would log it
+        log.warning(
+            "first sync of account %s stopped (%s); the next sync retries", account_id, type(exc).__name__
+        )
+        return "failed"
+
+
+def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | None) -> str:
+    result = sync_account_now(account_id, settings=settings, now=now)
+    if result.report is None or result.status not in ("ok", "partial"):
+        return result.status
+    with session_scope(settings) as session:
+        athlete = session.get(Athlete, result.athlete_id)
+        if athlete is not None:
+            today = local_today(athlete.timezone, now)
+            for day in (today, today + timedelta(days=1)):
+                compute_verdict(session, athlete, day)
+    return result.status
