@@ -12,9 +12,9 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sync.daily import RUN_SPORT
 from sync.db.models import Activity, Athlete, StrengthSet, VerdictRecord, WellnessDay
 from sync.fit.exercises import hard_lower_body_sets
+from sync.verdicts.compute import RUN_SPORT
 
 __all__ = ["DaySummary", "day_summaries"]
 

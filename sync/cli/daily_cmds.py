@@ -33,7 +33,7 @@ def _parse_day(value: str | None, timezone: str) -> date:
 def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
     """Compute the verdict for a day from stored data, store it and show it."""
     from sync.athletes import resolve_athlete
-    from sync.daily import compute_verdict
+    from sync.verdicts.compute import compute_verdict
 
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
@@ -44,8 +44,8 @@ def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
 def tomorrow_command(athlete: AthleteOpt = None) -> None:
     """The evening question: should I run tomorrow? (Recomputed in the morning with the night's data.)"""
     from sync.athletes import resolve_athlete
-    from sync.daily import compute_verdict
     from sync.scheduling import local_today
+    from sync.verdicts.compute import compute_verdict
 
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
@@ -63,7 +63,7 @@ def soreness_command(
 ) -> None:
     """Record today's soreness (0-10)."""
     from sync.athletes import resolve_athlete
-    from sync.daily import record_soreness
+    from sync.verdicts.compute import record_soreness
 
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)

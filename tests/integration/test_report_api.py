@@ -14,12 +14,12 @@ from pydantic import SecretStr
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.db.session import session_scope
+from sync.links.build import report_link, sign_link
+from sync.links.secret import report_key
+from sync.links.signing import sign
 from sync.report.app import create_app
-from sync.report.links import report_link, sign_link
-from sync.report.secret import report_key
-from sync.report.signing import sign
 from sync.report.tokens import revoke_token
-from sync.report.verdicts import athlete_today
+from sync.verdicts.read import athlete_today
 from tests.helpers import redis_db_url
 from tests.report_server import Seeded, seed_athlete, serve
 

@@ -44,9 +44,9 @@ from sync.garmin.tokens import unseal
 from sync.garmin_sync import now as sync_now
 from sync.garmin_sync import sync_account
 from sync.garmin_sync.accounts import connect_personal_api
-from sync.notify.dispatch import dispatch_due_emails
+from sync.links.build import report_link
+from sync.morning_email import dispatch_due_emails
 from sync.report.app import create_app
-from sync.report.links import report_link
 from sync.report.tokens import issue_token
 from sync.sandbox import Sandbox
 from tests.garmin_fixtures import GarminEnv, garmin_settings_for

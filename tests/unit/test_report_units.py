@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
+from sync.links.signing import sign, verify
 from sync.report.charts import band_chart, bar_chart
 from sync.report.ratelimit import RateLimiter
-from sync.report.signing import sign, verify
 from sync.report.watch import ADVICE_MAX, advice_line, etag_matches
 from tests.helpers import redis_db_url
 

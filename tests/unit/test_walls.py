@@ -83,7 +83,7 @@ def test_the_garmin_adapter_knows_no_storage_orchestration_sandbox_or_cli() -> N
         "sync.db",
         "sync.garmin_sync",
         "sync.ingest",
-        "sync.daily",
+        "sync.verdicts.compute",
         "sync.sandbox",
         "sync.cli",
         "sync.demo",
