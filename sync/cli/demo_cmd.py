@@ -123,9 +123,9 @@ def demo_command(
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
         assert athlete is not None
-        watch = watch_line(session, athlete.id, day, str(verdict.to_json_dict()["flag"]))
+        watch = watch_line(session, athlete.id, day, verdict.flag)
     message = render_daily_email(
-        verdict.to_json_dict(),
+        verdict,
         to="demo@example.org",
         sender="legday@localhost",
         name="demo athlete",

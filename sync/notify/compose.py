@@ -71,8 +71,7 @@ def daily_message(
         name=athlete.name,
         notices=notices,
         links=links,
-        watch=watch_line(session, athlete.id, day, verdict.flag)
-        or push_impossible_line(session, athlete.id),
+        watch=watch_line(session, athlete.id, day, verdict.flag) or push_impossible_line(session, athlete.id),
         reconnect=reconnect_notice(session, athlete, settings, now),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)

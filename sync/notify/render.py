@@ -28,6 +28,7 @@ _env = Environment(
     keep_trailing_newline=True,
 )
 
+
 def daily_context(
     verdict: Verdict,
     *,
