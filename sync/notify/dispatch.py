@@ -411,7 +411,8 @@ def dispatch_one(
 ) -> Outcome:
     """Send one athlete's due email, if any; see the module docstring for the states.
 
-    `prepare(athlete_id, day, settings)`, when given, runs before a daily email is composed:
+    `prepare(athlete_id, day, settings)`, when given, runs once the row is claimed, before a
+    daily email is composed (its database failures defer the email like the compose's own):
     the glue that sends (the worker's task, the CLI) passes the verdicts package's
     `ensure_morning_verdict_of`, so the morning verdict is computed first and the email only
     reads it. Without it, a day with no stored verdict is deferred (`NoVerdictYet`).
@@ -421,12 +422,12 @@ def dispatch_one(
     if due is None:
         return Outcome.NOT_DUE
     day, kind = due
-    if prepare is not None and kind == "daily":
-        prepare(athlete_id, day, settings)
     claimed = _claim(settings, athlete_id, day, kind, now)
     if isinstance(claimed, Outcome):
         return claimed
     try:
+        if prepare is not None and kind == "daily":  # after the claim: once per email, not per tick
+            prepare(athlete_id, day, settings)
         message = _prepare(settings, athlete_id, claimed, day, kind, now)
     except Exception as exc:  # noqa: BLE001 - a bad verdict must not stop the other athletes
         if isinstance(exc, NoVerdictYet) or transient.is_transient(exc):
