@@ -61,15 +61,15 @@ def soreness_command(
     athlete: AthleteOpt = None,
     day: DateOpt = None,
 ) -> None:
-    """Record today's soreness (0-10)."""
+    """Record today's soreness (0-10) and recompute the day's verdict (the watch follows)."""
     from sync.athletes import resolve_athlete
-    from sync.verdicts.compute import record_soreness
+    from sync.verdicts.policy import record_soreness_and_recompute
 
-    with db_session() as (session, _):
+    with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         the_day = _parse_day(day, who.timezone)
-        record_soreness(session, who, the_day, value)
-        console.print(f"soreness {value}/10 recorded for {who.name} on {the_day}")
+        stored = record_soreness_and_recompute(session, who, the_day, value, settings)
+        console.print(f"soreness {value}/10 recorded for {who.name} on {the_day}: {stored.flag} now")
 
 
 def history_command(

@@ -20,7 +20,7 @@ from sync.demo import run_demo
 from sync.garmin.errors import GarminBadResponse
 from sync.links.build import report_link
 from sync.notify.compose import daily_message
-from sync.readiness import MODEL_VERSION
+from sync.readiness import MODEL_VERSION, Prescription, Verdict
 from sync.report.app import create_app
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
@@ -46,7 +46,19 @@ def store_verdict(env: GarminEnv, athlete: Athlete, day: date, flag: str, minute
         row = VerdictRecord(athlete_id=athlete.id, date=day, model_version=MODEL_VERSION, codes=[])
         env.session.add(row)
     row.flag, row.computed_at = flag, datetime.now(UTC)
-    row.payload = {"flag": flag, "codes": [], "prescription": prescription}
+    verdict = Verdict(
+        flag=flag,
+        day=day,
+        codes=[],
+        reasons=[],
+        unknown=[],
+        numbers={},
+        prescription=Prescription(
+            kind=flag.lower(), run=flag != "REST", summary=f"{flag} test", **prescription
+        ),
+        model_version=MODEL_VERSION,
+    )
+    row.payload = verdict.to_json_dict()
     env.session.commit()
 
 
