@@ -139,6 +139,7 @@ def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Pa
     """`legday serve` in a subprocess, on SQLite without Redis: health, a token, the watch feed."""
     assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
     token = run_cli("token", "issue", "--athlete", "ana").stdout.strip()
+    assert run_cli("today", "--athlete", "ana").exit_code == 0  # the feed reads it, never computes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
