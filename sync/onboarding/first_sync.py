@@ -11,15 +11,15 @@ tick.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.garmin_sync.now import sync_account_now
 from sync.queue import producer
-from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
+from sync.verdicts.policy import days_after_sync
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,7 @@ def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | Non
         return result.status
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
-        if athlete is not None:
-            today = local_today(athlete.timezone, now)
-            for day in (today, today + timedelta(days=1)):
+        if athlete is not None:  # the after-sync policy: this morning's and tomorrow's
+            for day in days_after_sync(session, athlete.id, athlete.timezone, new_data=True, now=now):
                 compute_verdict(session, athlete, day)
     return result.status
