@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from sync.db.models import Athlete
 from sync.db.session import engine_for
 from sync.report.context import app_context, in_session
+from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.reads import owner_and_verdict
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token
@@ -156,6 +157,7 @@ async def watch(
     responses={
         413: {"model": Problem, "description": "Body too large."},
         429: {"model": Problem, "description": "Too many soreness posts: retry later."},
+        503: {"model": Problem, "description": "Cannot be recorded right now (Retry-After)."},
     },
     tags=["soreness"],
 )
@@ -170,7 +172,15 @@ async def post_soreness(report: SorenessIn, request: Request, credentials: Crede
             raise unprocessable(
                 ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
             )
-        retry = limiter.hit(f"soreness:{athlete.id}")
+        try:
+            retry = limiter.hit(f"soreness:{athlete.id}")
+        except LimiterUnavailable as exc:
+            wait = int(exc.retry_after or UNAVAILABLE_RETRY_S)
+            raise HTTPException(
+                503,
+                f"soreness cannot be recorded right now: try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            ) from None
         if retry is not None:
             raise HTTPException(
                 429,

@@ -9,6 +9,7 @@ Works without JavaScript.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -22,12 +23,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete, SorenessReport
-from sync.links.build import LinkClaims, verify_link
+from sync.links.build import LinkClaims, is_current, verify_link
 from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
 from sync.report.context import AppContext, app_context, in_session
+from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.verdicts.policy import record_soreness_and_recompute
@@ -42,6 +44,7 @@ TEMPLATES = Environment(
 )
 INVALID_LINK = "This link is not valid or has expired. Open the newest email, or ask for a new link."
 CHART_DAYS = 14
+SORENESS_FORM_VALUE = re.compile(r"[0-9]{1,2}")
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,7 +78,9 @@ def _athlete(
     if claims is None or claims.kind not in kinds:
         return None
     athlete = session.get(Athlete, claims.athlete_id)
-    return (athlete, claims) if athlete is not None else None
+    if athlete is None or not is_current(claims, athlete):  # revoked: the same 404 as a forgery
+        return None
+    return athlete, claims
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -211,7 +216,9 @@ def _post_soreness(
             error="This form had expired. Please choose the value again and confirm.",
         )
     raw = form.get("value", "")
-    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+    # ASCII digits only: str.isdigit() is true for "²" (int() then fails) and for other
+    # scripts' digits ("٣" is 3), which are no way to type a soreness value.
+    if not SORENESS_FORM_VALUE.fullmatch(raw) or not 0 <= int(raw) <= 10:
         return _render_report(
             request,
             session,
@@ -222,7 +229,23 @@ def _post_soreness(
             status=422,
             error="Choose a soreness value from 0 to 10.",
         )
-    if ctx.limiter.hit(f"soreness:{athlete.id}") is not None:
+    try:
+        limited = ctx.limiter.hit(f"soreness:{athlete.id}") is not None
+    except LimiterUnavailable as exc:
+        wait = int(exc.retry_after or UNAVAILABLE_RETRY_S)
+        response = _render_report(
+            request,
+            session,
+            ctx,
+            athlete,
+            claims,
+            signed,
+            status=503,
+            error=f"Soreness cannot be recorded right now: please try again in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if limited:
         return _render_report(
             request,
             session,
