@@ -6,15 +6,19 @@ legday's EASY run is off the calendar before the request returns.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 
 import httpx
 import pytest
+import redis
 from pydantic import SecretStr
 
-from sync.config import get_settings
+from sync.athletes import add_athlete
+from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
+from sync.db.session import session_scope
 from sync.links.build import base_url, report_link, soreness_links
 from sync.report.app import create_app
 from sync.report.tokens import issue_token
@@ -22,7 +26,7 @@ from sync.scheduling import local_today
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.workouts.push import push_workout
 from tests.garmin_fixtures import GarminEnv
-from tests.helpers import run_cli
+from tests.helpers import redis_db_url, run_cli
 from tests.report_server import serve
 
 
@@ -104,3 +108,27 @@ def test_the_cli_checkin_re_pushes_too(garmin_env: GarminEnv, monkeypatch: pytes
     assert "REST" in result.output
     assert _on_calendar(env, day) == []
     get_settings.cache_clear()
+
+
+def test_with_redis_the_push_task_is_queued_at_commit_never_on_rollback(db_settings: Settings) -> None:
+    """A service install: the check-in sends the worker's `push_workout` task by name once its
+    transaction commits (so the task reads the new verdict); a rolled-back check-in sends none."""
+    settings = db_settings.model_copy(update={"redis_url": redis_db_url(7)})
+    broker = redis.Redis.from_url(settings.redis_url)
+    broker.flushdb()
+    with session_scope(settings) as session:
+        athlete = add_athlete(session, "rae", email=None, timezone="UTC")
+        athlete.push_workouts = True
+        athlete_id, day = athlete.id, local_today("UTC")
+    with pytest.raises(RuntimeError), session_scope(settings) as session:
+        record_soreness_and_recompute(session, session.get(Athlete, athlete_id), day, 8, settings)
+        raise RuntimeError("the request failed after the check-in")
+    assert broker.llen(settings.queue) == 0
+    with session_scope(settings) as session:
+        record_soreness_and_recompute(session, session.get(Athlete, athlete_id), day, 8, settings)
+        assert broker.llen(settings.queue) == 0  # not before the commit
+    sent = [json.loads(m) for m in broker.lrange(settings.queue, 0, -1)]
+    assert [(m["headers"]["task"], m["headers"]["argsrepr"]) for m in sent] == [
+        ("worker.tasks.push_workout", repr([athlete_id, day.isoformat()]))
+    ]
+    broker.flushdb()
