@@ -11,16 +11,19 @@ from datetime import timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from sync.config import Settings
-from sync.db.models import Athlete
+from sync.db.models import Athlete, VerdictRecord
 from sync.db.session import session_scope
+from sync.links.build import report_link, sign_link
+from sync.links.secret import report_key
+from sync.links.signing import sign
 from sync.report.app import create_app
-from sync.report.links import report_link, sign_link
-from sync.report.secret import report_key
-from sync.report.signing import sign
 from sync.report.tokens import revoke_token
-from sync.report.verdicts import athlete_today
+from sync.verdicts.compute import compute_verdict
+from sync.verdicts.policy import days_after_sync
+from sync.verdicts.read import athlete_today
 from tests.helpers import redis_db_url
 from tests.report_server import Seeded, seed_athlete, serve
 
@@ -231,8 +234,21 @@ def test_health_checks_redis_when_configured(settings: Settings) -> None:
     assert r.status_code == 503 and r.json()["checks"]["redis"].startswith("down")
 
 
-def test_tomorrow_is_computed_on_demand(env: Env) -> None:
+def test_tomorrow_is_read_once_computed_never_by_the_get(env: Env) -> None:
+    """A GET never computes (it used to store tomorrow's verdict): 404 until the after-sync
+    policy has computed it, then the verdict that counts."""
     with session_scope(env.settings) as session:
         tomorrow = athlete_today(session.get(Athlete, env.ana.id)) + timedelta(days=1)
+    assert env.get(f"/v1/verdicts/{tomorrow.isoformat()}", env.ana.token).status_code == 404
+    with session_scope(env.settings) as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(VerdictRecord).where(VerdictRecord.date == tomorrow)
+            )
+            == 0
+        )
+        ana = session.get(Athlete, env.ana.id)
+        for day in days_after_sync(session, ana.id, ana.timezone, new_data=True):
+            compute_verdict(session, ana, day)
     r = env.get(f"/v1/verdicts/{tomorrow.isoformat()}", env.ana.token)
     assert r.status_code == 200 and r.json()["date"] == tomorrow.isoformat()
