@@ -9,20 +9,20 @@ or the delivery row's own backoff, takes them up.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from sync.athletes import athlete_ids
 from sync.config import Settings, get_settings
-from sync.daily import compute_verdict as compute_verdict_for
-from sync.daily import missing_verdicts
 from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.garmin_sync.due import DueMarks, claim_due
 from sync.garmin_sync.now import sync_account_now
-from sync.garmin_sync.workouts import push_workout_now
 from sync.notify.dispatch import dispatch_due_emails, dispatch_one
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict as compute_verdict_for
+from sync.verdicts.policy import days_after_sync, ensure_morning_verdict_of
+from sync.workouts.push import push_workout_now
 from worker.app import app
 from worker.base import MAX_RETRY_COUNTDOWN_S as MAX_RETRY_COUNTDOWN_S  # the policy: worker/base.py
 from worker.base import limits
@@ -91,14 +91,9 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
         return result.status
     athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
     if report.status in ("ok", "partial"):
-        today = local_today(timezone)
-        days = [today, today + timedelta(days=1)]  # this morning's and tomorrow's
-        if not (wellness or report.activities_imported):
-            # Nothing new: recompute only what is missing. A run killed after committing its
-            # work but before queueing these (SIGKILL, OOM) left them missing, and its
-            # redelivery finds nothing new to import.
-            with session_scope() as session:
-                days = missing_verdicts(session, athlete_id, days)
+        with session_scope() as session:  # this morning's and tomorrow's (the policy's choice)
+            new_data = bool(wellness or report.activities_imported)
+            days = days_after_sync(session, athlete_id, timezone, new_data=new_data)
         for day in days:
             compute_verdict.delay(athlete_id, day.isoformat())
     return report.status
@@ -157,9 +152,15 @@ def dispatch_emails(self, now: str | None = None) -> dict[str, int]:  # noqa: AN
 def send_daily_email(self, athlete_id: int, now: str) -> str:  # noqa: ANN001
     """Send one athlete's due email (or its re-auth notice), at most once; returns the outcome.
 
-    Not retried by Celery (like the dispatcher): the delivery row keeps the retry state.
+    The morning verdict is computed first when missing or stale (the verdicts package), then
+    the email, which only reads it, is sent. Not retried by Celery (like the dispatcher): the
+    delivery row keeps the retry state.
     """
     settings = get_settings()
     return dispatch_one(
-        athlete_id, datetime.fromisoformat(now), settings, sender_from_settings(settings)
+        athlete_id,
+        datetime.fromisoformat(now),
+        settings,
+        sender_from_settings(settings),
+        prepare=ensure_morning_verdict_of,
     ).value

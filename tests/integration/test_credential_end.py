@@ -24,7 +24,7 @@ from sync.db.session import session_scope
 from sync.garmin.lifetime import DI_REFRESH_IDLE
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import AccountNeedsReauth, sync_account_now
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.scheduling import local_moment
 from tests.garmin_fixtures import garmin_settings_for
