@@ -57,9 +57,7 @@ def upgrade(
     _run_alembic("upgrade", engine or engine_for((settings or get_settings()).sqlalchemy_url), revision)
 
 
-def downgrade(
-    settings: Settings | None = None, *, engine: Engine | None = None, revision: str
-) -> None:
+def downgrade(settings: Settings | None = None, *, engine: Engine | None = None, revision: str) -> None:
     """Take the database schema back to `revision` (each newer migration's `downgrade()`)."""
     _run_alembic("downgrade", engine or engine_for((settings or get_settings()).sqlalchemy_url), revision)
 
