@@ -20,7 +20,7 @@ the sync_run record), `context` (the report and the state the steps share), `act
 (max / resting HR from Garmin's zones), `wellness` (the daily recovery values), `now` (the
 account lock and `locked_run`, the locked entry point the CLI and the worker share), `due`
 (which sync is due, the dispatcher's marks, `legday status`'s rows), `accounts` (linking
-credentials), `workouts` (the workout push).
+credentials). The workout push is an output: `sync/workouts/`.
 """
 
 from __future__ import annotations
