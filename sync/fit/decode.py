@@ -32,9 +32,7 @@ from fitparse.records import FieldDefinition
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from sync.errors import FitDecodeError
-from sync.fit.crc import fit_crc
-from sync.fit.names import EnumNames
-from sync.fit.records import (
+from sync.fit.build import (
     FIELD_TIMESTAMP,
     MESG_SESSION,
     FitMessages,
@@ -43,6 +41,8 @@ from sync.fit.records import (
     build_decoded,
     scaled,
 )
+from sync.fit.crc import fit_crc
+from sync.fit.names import EnumNames
 from sync.fit.trimp import HrMessageClock
 from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
 
@@ -299,7 +299,7 @@ class _FitReader(fitparse.FitFile):
 
 
 # ---------------------------------------------------------------------------------------
-# Reading fitparse messages into plain values (record building is in sync.fit.records)
+# Reading fitparse messages into plain values (building our typed records is in sync.fit.build)
 
 
 def _native_fields(message: Any) -> RawMessage:

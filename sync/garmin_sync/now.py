@@ -20,7 +20,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
 from sync.errors import TransientError
-from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.run import open_client, sync_account
 from sync.garmin_sync.wellness import night_complete
 from sync.locks import exclusive
@@ -61,7 +61,7 @@ class LockedSync:
     """How `sync_account_now` ended: `busy` and `skipped` carry no report."""
 
     status: str  # busy | skipped | the report's status
-    report: SyncReport | None = None
+    report: SyncOutcome | None = None
     athlete_id: int | None = None
     timezone: str | None = None
     wellness: bool = True  # whether wellness was fetched (False: the cheap activity check)

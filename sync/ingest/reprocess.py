@@ -21,7 +21,7 @@ from sync.ingest.rawstore import RawStore
 
 
 @dataclass
-class ReprocessReport:
+class ReprocessOutcome:
     """How many stored files were decoded again, and which could not be."""
 
     files: int = 0
@@ -29,7 +29,7 @@ class ReprocessReport:
     failed: list[str] | None = None
 
 
-def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) -> ReprocessReport:
+def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) -> ReprocessOutcome:
     """Decode every stored file of `athlete` again and refresh its activities and FIT sets.
 
     Sets that came from Garmin's API (the athlete's corrections) are kept as they are.
@@ -37,7 +37,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
     store = RawStore(settings.raw_store_dir)
     profile = trimp_athlete_for(athlete, settings)
     limits = fit_limits(settings)
-    report = ReprocessReport(failed=[])
+    report = ReprocessOutcome(failed=[])
     raws = session.scalars(
         select(RawFile)
         .where(RawFile.athlete_id == athlete.id, RawFile.status == "decoded")

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sync.fit.build import FIT_EPOCH_S, FitMessages, build_decoded
 from sync.fit.metrics import banister_trimp
 from sync.fit.names import EnumNames
-from sync.fit.records import FIT_EPOCH_S, FitMessages, build_decoded
 from sync.fit.types import TrimpAthlete
 
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)
@@ -32,7 +32,7 @@ def _messages(athlete: TrimpAthlete | None = None) -> FitMessages:
 
 def test_record_building_does_not_need_fitparse() -> None:
     code = (
-        "import sys, sync.fit.records, sync.fit.names, sync.fit.trimp;"
+        "import sys, sync.fit.build, sync.fit.names, sync.fit.trimp;"
         "sys.exit(any(m.split('.')[0] == 'fitparse' for m in sys.modules))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
