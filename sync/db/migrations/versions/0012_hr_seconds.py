@@ -8,7 +8,7 @@ HR profile changes (`sync.ingest.load.recompute_trimp`). A migration does not de
 files: that needs the raw store and the decoder, neither of which belongs in a migration.
 
 Revision ID: 0012_hr_seconds
-Revises: 0010_recording_key
+Revises: 0007_link_generation
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_hr_seconds"
-down_revision = "0010_recording_key"
+down_revision = "0007_link_generation"
 branch_labels = None
 depends_on = None
 
