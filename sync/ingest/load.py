@@ -9,11 +9,13 @@ from the database alone, without decoding a file again (`recompute_trimp`).
 
 Rows stored before migration 0012 have a TRIMP but no histogram. `legday reprocess` fills
 them (it re-decodes every stored file); otherwise the first profile change decodes just
-those files from the raw store, once, and stores their histograms (lazy backfill).
+those files from the raw store, once, and stores their histograms (lazy backfill); a file
+whose bytes are gone keeps its TRIMP, and a warning names it.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -24,6 +26,8 @@ from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile
 from sync.fit.metrics import trimp_from_seconds
 from sync.fit.types import HrSeconds, TrimpAthlete
+
+log = logging.getLogger(__name__)
 
 # What TRIMP depends on besides the recording: a change of any of these recomputes it
 HR_PROFILE_FIELDS = ("sex", "max_hr", "rest_hr")
@@ -56,7 +60,7 @@ def hr_seconds_from_json(stored: Mapping[str, float] | None) -> HrSeconds | None
 
 
 @dataclass
-class TrimpRecompute:
+class RecomputeOutcome:
     """What a recompute changed: activities whose TRIMP was recomputed, files decoded
     again to backfill their histograms, and files that could not be (their TRIMP stays)."""
 
@@ -65,7 +69,9 @@ class TrimpRecompute:
     failed: list[str] = field(default_factory=list)
 
 
-def _backfill_histograms(session: Session, athlete: Athlete, settings: Settings, out: TrimpRecompute) -> None:
+def _backfill_histograms(
+    session: Session, athlete: Athlete, settings: Settings, out: RecomputeOutcome
+) -> None:
     """Decode again the stored files whose activities have a TRIMP but no histogram (stored
     before migration 0012); `redecode_file` stores their histograms and TRIMP."""
     raw_ids = select(Activity.raw_file_id).where(
@@ -88,19 +94,22 @@ def _backfill_histograms(session: Session, athlete: Athlete, settings: Settings,
         try:
             redecode_file(session, athlete, raw, settings)
         except (FitDecodeError, OSError) as exc:
-            out.failed.append(f"{raw.original_name or raw.sha256}: {exc}")
+            line = f"{raw.original_name or raw.sha256}: {exc}"
+            # its TRIMP stays the one computed for the old profile until `legday reprocess`
+            log.warning("TRIMP not recomputed, no histogram and no readable raw file: %s", line)
+            out.failed.append(line)
             continue
         out.redecoded_files += 1
 
 
-def recompute_trimp(session: Session, athlete: Athlete, settings: Settings) -> TrimpRecompute:
+def recompute_trimp(session: Session, athlete: Athlete, settings: Settings) -> RecomputeOutcome:
     """Recompute the TRIMP of every stored activity of `athlete` from its histogram and the
     athlete's current HR profile. The caller owns the transaction.
 
     Activities without any heart rate keep a NULL TRIMP; those stored before migration 0012
     get their histogram from the raw store first (see the module docstring).
     """
-    out = TrimpRecompute()
+    out = RecomputeOutcome()
     _backfill_histograms(session, athlete, settings, out)
     profile = trimp_athlete_for(athlete, settings)
     activities = session.scalars(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 
+import pytest
 from sqlalchemy import func, select, update
 
 from sync.config import Settings
@@ -115,3 +117,25 @@ def test_rows_stored_before_0012_get_their_histogram_from_the_raw_store(db_setti
     assert _trimps(db_settings) == _decoded_trimps(TrimpAthlete("male", 185, 60))
     with session_scope(db_settings) as s:
         assert s.scalar(select(func.count()).where(Activity.hr_seconds.is_(None))) == 0
+
+
+def test_a_row_without_histogram_or_raw_file_keeps_its_trimp_and_says_so(
+    db_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No histogram and no raw bytes: the edit still succeeds, that TRIMP stays, a warning names the file."""
+    assert (
+        run_cli("athlete", "add", "ana", "--timezone", "UTC", "--max-hr", "200", "--rest-hr", "60").exit_code
+        == 0
+    )
+    assert run_cli("import", RUN_FIT).exit_code == 0
+    with session_scope(db_settings) as s:
+        s.execute(update(Activity).values(hr_seconds=None))
+    before = _trimps(db_settings)
+    shutil.rmtree(db_settings.raw_store_dir)
+    with caplog.at_level(logging.WARNING, logger="sync.ingest.load"):
+        result = run_cli("athlete", "set", "ana", "--max-hr", "185")
+    assert result.exit_code == 0, result.output
+    assert _trimps(db_settings) == before
+    assert any(
+        "TRIMP not recomputed" in r.getMessage() and RUN_FIT.name in r.getMessage() for r in caplog.records
+    )
