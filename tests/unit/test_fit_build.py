@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.fit.build import FIT_EPOCH_S, FitMessages, build_decoded
+from sync.fit.hr_seconds import MAX_BPM, MAX_GAP_S, CumulativeHr
 from sync.fit.metrics import banister_trimp, trimp_from_seconds
 from sync.fit.names import EnumNames
 from sync.fit.types import TrimpAthlete
@@ -115,3 +119,38 @@ def test_sets_without_a_session_are_warned_about() -> None:
     decoded = build_decoded(state, False, ["CRC mismatch"])
     assert decoded.crc_ok is False
     assert decoded.warnings == ("CRC mismatch", "1 set messages but no session message")
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 40), st.one_of(st.integers(-5, 300), st.floats(allow_nan=True))),
+        max_size=200,
+    )
+)
+def test_seconds_per_bpm_over_the_whole_stream_are_the_naive_ones(steps: list[tuple[int, object]]) -> None:
+    """Over a span that holds the whole stream, the histogram is what a naive walk gives:
+    each valid sample's HR (whole bpm, at most 250) holds until the next later sample, 10 s
+    at most, whatever the checkpoints and their interpolation do in between."""
+    series = CumulativeHr()
+    naive: dict[int, float] = {}
+    t, last = 1_000_000, None
+    for dt, hr in steps:
+        t += dt
+        series.add(t, hr)
+        if not isinstance(hr, (int, float)) or not math.isfinite(hr) or round(hr) <= 0:
+            continue
+        if last is not None and t > last[0]:
+            naive[last[1]] = naive.get(last[1], 0.0) + min(t - last[0], MAX_GAP_S)
+        last = (t, min(round(hr), MAX_BPM))
+    series.finish()
+    bins, _, covered = series.between(0, 10_000_000)
+    assert dict(bins) == pytest.approx({bpm: s for bpm, s in naive.items() if s > 0})
+    assert [bpm for bpm, _ in bins] == sorted(bpm for bpm, _ in bins)
+    assert sum(s for _, s in bins) == pytest.approx(covered)
+    # two sessions cut anywhere (between checkpoints too) share the seconds out, none lost
+    middle = (1_000_000 + t) / 2 + 0.3
+    halves: dict[int, float] = {}
+    for part in (series.between(0, middle)[0], series.between(middle, 10_000_000)[0]):
+        for bpm, seconds in part:
+            halves[bpm] = halves.get(bpm, 0.0) + seconds
+    assert halves == pytest.approx(dict(bins))
