@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
+from sync.ingest.load import HR_PROFILE_FIELDS, recompute_trimp
 
 SEXES = ("male", "female")
 NAME_MAX = 120  # the column's length
@@ -108,8 +110,14 @@ def add_athlete(
     return athlete
 
 
-def update_athlete(session: Session, athlete: Athlete, **changes: object) -> Athlete:
-    """Change fields of an athlete, validating the result as a whole."""
+def update_athlete(
+    session: Session, athlete: Athlete, *, settings: Settings | None = None, **changes: object
+) -> Athlete:
+    """Change fields of an athlete, validating the result as a whole.
+
+    A new sex, max or resting HR recomputes the TRIMP of every stored activity from its
+    heart-rate histogram (`sync.ingest.load.recompute_trimp`): no re-decode, no reprocess.
+    """
     changes = {k: v for k, v in changes.items() if v is not None}
     if "email" in changes:
         changes["email"] = validate_email(str(changes["email"]))
@@ -123,10 +131,13 @@ def update_athlete(session: Session, athlete: Athlete, **changes: object) -> Ath
     rest_hr = changes.get("rest_hr", athlete.rest_hr)
     validate_heart_rates(max_hr, rest_hr)  # type: ignore[arg-type]
     new_zone = "timezone" in changes and changes["timezone"] != athlete.timezone
+    new_hr_profile = any(k in changes and changes[k] != getattr(athlete, k) for k in HR_PROFILE_FIELDS)
     for key, value in changes.items():
         setattr(athlete, key, value)
     if new_zone:
         relocal_dates(session, athlete)
+    if new_hr_profile:
+        recompute_trimp(session, athlete, settings or get_settings())
     session.flush()
     return athlete
 

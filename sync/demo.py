@@ -27,7 +27,7 @@ from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.db.session import session_scope
 from sync.errors import ConfigError
 from sync.garmin import crypto
-from sync.garmin_sync import SyncReport, open_client, sync_account
+from sync.garmin_sync import SyncOutcome, open_client, sync_account
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import account_lock
 from sync.readiness import Verdict
@@ -59,7 +59,7 @@ class DemoResult:
     athlete_name: str
     timezone: str
     sandbox_url: str
-    report: SyncReport
+    report: SyncOutcome
     activities: list[DemoActivity] = field(default_factory=list)
     wellness_days: int = 0
     last_activity_date: date | None = None

@@ -17,7 +17,7 @@ from sync.config import get_settings
 from sync.errors import FitDecodeError, UnreadableInput
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
-    from sync.fit.types import DecodedFile
+    from sync.fit.types import DecodedFile, TrimpAthlete
 
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -190,8 +190,12 @@ def _plain(record: object) -> dict:
     return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))  # type: ignore[call-overload]
 
 
-def decoded_to_json(decoded: DecodedFile) -> dict:
-    """The `legday parse --json` document: every decoded field, names not numbers."""
+def decoded_to_json(decoded: DecodedFile, profile: TrimpAthlete) -> dict:
+    """The `legday parse --json` document: every decoded field, names not numbers, and each
+    session's TRIMP for `profile`."""
+    from sync.fit.metrics import trimp_from_seconds
+    from sync.ingest.load import hr_seconds_json
+
     return {
         "file_type": decoded.file_type,
         "manufacturer": decoded.manufacturer,
@@ -199,7 +203,14 @@ def decoded_to_json(decoded: DecodedFile) -> dict:
         "serial_number": decoded.serial_number,
         "crc_ok": decoded.crc_ok,
         "sessions": [
-            {**_plain(s), "end": s.end.isoformat(), "rpe_load": s.rpe_load} for s in decoded.sessions
+            {
+                **_plain(s),
+                "hr_seconds": hr_seconds_json(s.hr_seconds),
+                "trimp": trimp_from_seconds(s.hr_seconds, profile),
+                "end": s.end.isoformat(),
+                "rpe_load": s.rpe_load,
+            }
+            for s in decoded.sessions
         ],
         "sets": [_plain(st) for st in decoded.sets],
         "lb_sets": decoded.lb_sets,
@@ -213,7 +224,8 @@ def parse_command(
 ) -> None:
     """Decode one FIT file and print what legday sees in it."""
     from sync.fit.decode import decode_fit
-    from sync.ingest.importer import default_trimp_athlete, fit_limits, unusable_reason
+    from sync.ingest.importer import fit_limits, unusable_reason
+    from sync.ingest.load import default_trimp_athlete
     from sync.ingest.reading import read_file_capped
 
     settings = get_settings()
@@ -222,13 +234,13 @@ def parse_command(
     except UnreadableInput as exc:
         raise fail(f"{file}: {exc.reason}") from None
     try:
-        decoded = decode_fit(data, default_trimp_athlete(settings), limits=fit_limits(settings))
+        decoded = decode_fit(data, limits=fit_limits(settings))
     except FitDecodeError as exc:
         raise fail(f"{file}: {exc.reason}") from None
     reason = unusable_reason(data, decoded, settings)  # the same policy as `legday import`
     if reason is not None:
         raise fail(f"{file}: {reason}")
-    doc = decoded_to_json(decoded)
+    doc = decoded_to_json(decoded, default_trimp_athlete(settings))
     if as_json:
         json.dump(doc, sys.stdout, indent=2)
         sys.stdout.write("\n")

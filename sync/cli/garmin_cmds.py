@@ -24,9 +24,9 @@ if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up lig
     from sync.db.models import GarminAccount
     from sync.garmin.client import GarminClient
     from sync.garmin_sync import Progress as ProgressFn
-    from sync.garmin_sync import SyncReport
+    from sync.garmin_sync import SyncOutcome
 
-    RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncReport]
+    RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncOutcome]
 
 
 log = logging.getLogger(__name__)
@@ -261,7 +261,7 @@ def login_command(
             console.print(f"linked {who.name} to Garmin user {account.display_name}")
 
 
-def _print_report(report: SyncReport) -> None:
+def _print_report(report: SyncOutcome) -> None:
     line = (
         f"{report.athlete}: {report.status}, {report.activities_imported} new activities "
         f"({report.activities_known} known, {report.activities_quarantined} quarantined, "
@@ -333,7 +333,7 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
         for account_id, name in accounts:
             clients: list[GarminClient] = []
             line: str | None = None
-            report: SyncReport | None = None
+            report: SyncOutcome | None = None
             interrupted = False
             task = progress.add_task(f"{name}: {label}", total=None, visible=False)
 
@@ -344,7 +344,7 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                 settings: Settings,
                 task: int = task,
                 clients: list[GarminClient] = clients,
-            ) -> SyncReport:
+            ) -> SyncOutcome:
                 clients.append(client)  # to count its requests however the run ends
                 progress.update(task, visible=True)
 
@@ -398,7 +398,7 @@ def sync_command(athlete: AthleteOpt = None) -> None:
 
     def run_one(
         session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
-    ) -> SyncReport:
+    ) -> SyncOutcome:
         return sync_account(session, account, client, settings=settings, progress=step)
 
     _run_accounts(athlete, "sync", run_one)
@@ -421,7 +421,7 @@ def backfill_command(
 
     def run_one(
         session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
-    ) -> SyncReport:
+    ) -> SyncOutcome:
         return backfill(session, account, client, start, settings=settings, progress=step)
 
     _run_accounts(athlete, "backfill", run_one)

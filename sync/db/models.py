@@ -169,7 +169,10 @@ class Activity(Base):
     distance_m: Mapped[float | None] = mapped_column(Float)
     avg_hr: Mapped[int | None] = mapped_column(Integer)
     max_hr: Mapped[int | None] = mapped_column(Integer)
-    trimp: Mapped[float | None] = mapped_column(Float)
+    trimp: Mapped[float | None] = mapped_column(Float)  # Banister TRIMP, from hr_seconds
+    # {"<bpm>": seconds} (sync.ingest.load): what trimp is computed from, so a new max or
+    # resting HR recomputes it without decoding again; NULL for rows stored before 0012
+    hr_seconds: Mapped[dict[str, float] | None] = mapped_column(JSON(none_as_null=True))
     aerobic_te: Mapped[float | None] = mapped_column(Float)
     anaerobic_te: Mapped[float | None] = mapped_column(Float)
     training_load_peak: Mapped[float | None] = mapped_column(Float)

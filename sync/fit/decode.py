@@ -32,9 +32,7 @@ from fitparse.records import FieldDefinition
 from fitparse.utils import FitCRCError, FitEOFError, FitHeaderError, FitParseError
 
 from sync.errors import FitDecodeError
-from sync.fit.crc import fit_crc
-from sync.fit.names import EnumNames
-from sync.fit.records import (
+from sync.fit.build import (
     FIELD_TIMESTAMP,
     MESG_SESSION,
     FitMessages,
@@ -43,8 +41,10 @@ from sync.fit.records import (
     build_decoded,
     scaled,
 )
-from sync.fit.trimp import HrMessageClock
-from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
+from sync.fit.crc import fit_crc
+from sync.fit.hr_seconds import HrMessageClock
+from sync.fit.names import EnumNames
+from sync.fit.types import DecodedFile, FitLimits
 
 __all__ = ["decode_fit", "decode_fit_reference", "FitDecodeError"]
 
@@ -228,7 +228,7 @@ class _FitReader(fitparse.FitFile):
         through fitparse and `_collect_message`."""
         buf = self._buf
         size = self._size
-        record_add = state.record_trimp.add
+        record_add = state.record_series.add
         parse_message = fitparse.FitFile._parse_message
         records = 0  # data records read so far, every kind
         max_records = state.limits.records
@@ -299,7 +299,7 @@ class _FitReader(fitparse.FitFile):
 
 
 # ---------------------------------------------------------------------------------------
-# Reading fitparse messages into plain values (record building is in sync.fit.records)
+# Reading fitparse messages into plain values (building our typed records is in sync.fit.build)
 
 
 def _native_fields(message: Any) -> RawMessage:
@@ -388,7 +388,7 @@ def _collect_message(message: Any, state: FitMessages) -> None:
                 elif dn == FIELD_TIMESTAMP:
                     t = fd.raw_value
         if t is not None and hr is not None:
-            state.record_trimp.add(t, hr)
+            state.record_series.add(t, hr)
     elif num == MESG_HR:
         _add_hr_message(message, state.hr_messages)
     elif num == MESG_SESSION:
@@ -459,11 +459,9 @@ class _ReferenceFitFile(fitparse.FitFile):
         self._messages = _Discard()
 
 
-def _fast_pass(
-    data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool, limits: FitLimits
-) -> tuple[FitMessages, str | None]:
+def _fast_pass(data: bytes, check_crc: bool, limits: FitLimits) -> tuple[FitMessages, str | None]:
     """One parse on the fast path; the CRC problem, if checked and any, comes back with it."""
-    state = FitMessages(trimp_athlete, limits)
+    state = FitMessages(limits)
     with _FITPARSE_LOCK:
         fitparse.records.DEV_TYPES.clear()
         try:
@@ -475,10 +473,8 @@ def _fast_pass(
     return state, (reader.crc_problem() if check_crc else None)
 
 
-def _reference_pass(
-    data: bytes, trimp_athlete: TrimpAthlete, check_crc: bool, limits: FitLimits
-) -> FitMessages:
-    state = FitMessages(trimp_athlete, limits)
+def _reference_pass(data: bytes, check_crc: bool, limits: FitLimits) -> FitMessages:
+    state = FitMessages(limits)
     records = 0
     with _FITPARSE_LOCK:
         fitparse.records.DEV_TYPES.clear()
@@ -506,26 +502,26 @@ def _checked_bytes(data: Any) -> bytes:
     return data
 
 
-def decode_fit(
-    data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True, limits: FitLimits | None = None
-) -> DecodedFile:
+def decode_fit(data: bytes, *, check_crc: bool = True, limits: FitLimits | None = None) -> DecodedFile:
     """Decode the bytes of a FIT file into sessions, strength sets and file metadata.
 
-    `hr` gives the athlete's sex, max and resting HR for TRIMP (defaults: male, 190/60).
-    `check_crc=False` skips the CRC check, for bytes that were already checked once (a
-    re-decode from the raw store, the benchmark). `limits` caps what the file may produce
-    (default `FitLimits()`); past a cap the reason says which and the parse stops there.
+    The decoder knows no athlete: each session carries the seconds spent at each heart rate
+    (`SessionRecord.hr_seconds`), and the load (TRIMP) is computed from them for an athlete
+    when it is stored (`sync.fit.metrics.trimp_from_seconds`), so a new max or resting HR
+    needs no re-decode. `check_crc=False` skips the CRC check, for bytes that were already
+    checked once (a re-decode from the raw store, the benchmark). `limits` caps what the file
+    may produce (default `FitLimits()`); past a cap the reason says which and the parse stops
+    there.
 
     A file whose only fault is a bad CRC is decoded anyway and returned with
     `crc_ok=False` and a warning. Anything else unusable raises `FitDecodeError` with a
     one-line reason; no other exception escapes.
     """
-    trimp_athlete = hr or TrimpAthlete()
     data = _checked_bytes(data)
     try:
         # One pass: the CRCs are checked after parsing (a parse error is the reason even
         # when a CRC is wrong too, as with fitparse's check-then-retry).
-        state, crc_reason = _fast_pass(data, trimp_athlete, check_crc, limits or FitLimits())
+        state, crc_reason = _fast_pass(data, check_crc, limits or FitLimits())
         if crc_reason is None:
             return build_decoded(state, True, [], _NAMES)
         # Worded as `_reason` words a CRC error: an odd first header (size byte 10, say,
@@ -539,15 +535,14 @@ def decode_fit(
 
 
 def decode_fit_reference(
-    data: bytes, hr: TrimpAthlete | None = None, *, check_crc: bool = True, limits: FitLimits | None = None
+    data: bytes, *, check_crc: bool = True, limits: FitLimits | None = None
 ) -> DecodedFile:
     """`decode_fit` the slow way, for tests and the benchmark: every message through
     fitparse in full, fitparse's own CRC check, and a second pass without it on a mismatch."""
-    trimp_athlete = hr or TrimpAthlete()
     limits = limits or FitLimits()
     data = _checked_bytes(data)
     try:
-        state = _reference_pass(data, trimp_athlete, check_crc, limits)
+        state = _reference_pass(data, check_crc, limits)
         return build_decoded(state, True, [], _NAMES)
     except FitCRCError as crc_exc:
         crc_reason = _reason(crc_exc, data)
@@ -556,7 +551,7 @@ def decode_fit_reference(
     except (Exception, RecursionError) as exc:  # noqa: BLE001
         raise FitDecodeError(_reason(exc, data)) from None
     try:
-        state = _reference_pass(data, trimp_athlete, False, limits)
+        state = _reference_pass(data, False, limits)
         return build_decoded(state, False, [f"{crc_reason}; decoded without the CRC check"], _NAMES)
     except FitDecodeError:
         raise

@@ -6,7 +6,7 @@ Sources: reference/readiness-science.md S23 (Banister), S24 (Edwards), S25 (sRPE
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from sync.fit.types import TrimpAthlete
 
@@ -36,41 +36,18 @@ def banister_trimp(minutes: float, avg_hr: float, athlete: TrimpAthlete) -> floa
     return minutes * banister_weight(avg_hr, athlete)
 
 
-class TrimpAccumulator:
-    """Banister TRIMP summed sample by sample, so a HR series never has to be held in memory.
+def trimp_from_seconds(hr_seconds: Iterable[tuple[int, float]] | None, athlete: TrimpAthlete) -> float | None:
+    """Banister TRIMP from the seconds spent at each heart rate, rounded to 0.01.
 
-    Each sample weighs the time until the next one; gaps longer than `max_gap_s` (watch
-    paused, recording gap) count only `max_gap_s`.
+    None when there is no heart rate (`hr_seconds` is None); an empty histogram is 0.0. The
+    bins are summed in bpm order, so the same histogram always gives the same value.
     """
-
-    def __init__(self, athlete: TrimpAthlete, max_gap_s: float = 10.0) -> None:
-        self.athlete = athlete
-        self.max_gap_s = max_gap_s
-        self.total = 0.0
-        self.samples = 0
-        self._last: tuple[float, float] | None = None  # (t seconds, hr)
-        # banister_weight is a pure function of the HR for one athlete, and a recording has
-        # a few dozen distinct HR values over thousands of samples: computed once each
-        self._weights: dict[float, float] = {}
-
-    def add(self, t_seconds: float, hr: float | None) -> None:
-        """Add one heart-rate sample at time `t_seconds` (any monotonic origin)."""
-        if hr is None or hr <= 0:
-            return
-        if self._last is not None:
-            t0, hr0 = self._last
-            dt = t_seconds - t0
-            if dt > 0:
-                weight = self._weights.get(hr0)
-                if weight is None:
-                    weight = self._weights[hr0] = banister_weight(hr0, self.athlete)
-                self.total += min(dt, self.max_gap_s) / 60.0 * weight
-        self._last = (t_seconds, hr)
-        self.samples += 1
-
-    def result(self) -> float | None:
-        """The TRIMP so far, or None when there were fewer than two samples."""
-        return round(self.total, 2) if self.samples >= 2 else None
+    if hr_seconds is None:
+        return None
+    total = 0.0
+    for bpm, seconds in sorted(hr_seconds):
+        total += seconds / 60.0 * banister_weight(bpm, athlete)
+    return round(total, 2)
 
 
 def edwards_trimp(minutes_in_zones: Sequence[float]) -> float:

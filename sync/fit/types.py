@@ -10,6 +10,8 @@ from sync.fit.exercises import hard_lower_body_sets
 
 SetType = Literal["active", "rest"]
 Sex = Literal["male", "female"]
+# Seconds spent at each heart rate, as (bpm, seconds) pairs sorted by bpm: what TRIMP needs
+HrSeconds = tuple[tuple[int, float], ...]
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,10 @@ class SessionRecord:
     distance_m: float | None
     avg_hr: int | None
     max_hr: int | None
-    trimp: float | None  # Banister TRIMP from the per-second HR series
+    # Seconds at each heart rate, the input of TRIMP (`sync.fit.metrics.trimp_from_seconds`):
+    # the recorded HR series over the session, or, when it covers under half the session, the
+    # session's average HR over its whole duration (one bin). None: no heart rate at all.
+    hr_seconds: HrSeconds | None
     aerobic_te: float | None
     anaerobic_te: float | None
     training_load_peak: float | None = None  # field 168, Garmin's load for the activity

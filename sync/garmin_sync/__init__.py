@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS = {
     "STRENGTH_TYPES": "activities",
     "Progress": "context",
-    "SyncReport": "context",
+    "SyncOutcome": "context",
     "backfill": "run",
     "open_client": "run",
     "sync_account": "run",
@@ -46,7 +46,7 @@ __all__ = [
     "WELLNESS_OVERLAP_DAYS",
     "WELLNESS_WINDOW_DAYS",
     "Progress",
-    "SyncReport",
+    "SyncOutcome",
     "backfill",
     "open_client",
     "sync_account",
@@ -54,7 +54,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from sync.garmin_sync.activities import STRENGTH_TYPES
-    from sync.garmin_sync.context import Progress, SyncReport
+    from sync.garmin_sync.context import Progress, SyncOutcome
     from sync.garmin_sync.run import backfill, open_client, sync_account
     from sync.garmin_sync.wellness import WELLNESS_OVERLAP_DAYS, WELLNESS_WINDOW_DAYS
 

@@ -1,4 +1,4 @@
-"""What one run reports (`SyncReport`) and the state its steps share (`RunContext`)."""
+"""What one run did (`SyncOutcome`) and the state its steps share (`RunContext`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ Progress = Callable[[str, int, int], None]  # (message, done, total)
 
 
 @dataclass
-class SyncReport:
+class SyncOutcome:
     """What one sync or backfill did, for the CLI, the worker and the sync_run row."""
 
     athlete: str
@@ -51,7 +51,7 @@ class RunContext:
         account: GarminAccount,
         client: GarminSource,
         settings: Settings,
-        report: SyncReport,
+        report: SyncOutcome,
         progress: Progress | None,
     ) -> None:
         self.session = session

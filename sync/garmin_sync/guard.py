@@ -13,7 +13,7 @@ from sync.db.models import GarminAccount, SyncRun
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.source import GarminSource
-from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.expiry import expire_if_ended
 
 log = logging.getLogger(__name__)
@@ -23,11 +23,11 @@ def guarded(
     session: Session,
     account: GarminAccount,
     client: GarminSource,
-    report: SyncReport,
+    report: SyncOutcome,
     settings: Settings,
     body: Callable[[], None],
     now: datetime | None = None,
-) -> SyncReport:
+) -> SyncOutcome:
     """Run `body` and map Garmin errors onto account state; record a sync_run row.
 
     Anything else that escapes `body` (Ctrl-C, a bug, a lost database) is recorded as
@@ -88,7 +88,7 @@ def _record_run(
     session: Session,
     account: GarminAccount,
     client: GarminSource,
-    report: SyncReport,
+    report: SyncOutcome,
     started: datetime,
     requests_before: int,
 ) -> None:

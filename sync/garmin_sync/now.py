@@ -32,7 +32,7 @@ from sync.db.models import GarminAccount
 from sync.db.session import session_scope
 from sync.errors import LegdayError, PermanentError, TransientError
 from sync.garmin.source import GarminSource
-from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.run import open_client, sync_account
 from sync.garmin_sync.wellness import night_complete
 from sync.locks import exclusive, remaining_s
@@ -77,7 +77,7 @@ class AccountBusy(TransientError):
 class RunStopped(LegdayError):
     """Base of the errors that end a run Garmin stopped: `report` is what the run did."""
 
-    report: SyncReport
+    report: SyncOutcome
 
     @property
     def status(self) -> str:
@@ -88,7 +88,7 @@ class RunStopped(LegdayError):
 class GarminDown(RunStopped, TransientError):
     """Garmin was unavailable (5xx, timeouts) mid-run: the run stopped; try it again later."""
 
-    def __init__(self, report: SyncReport) -> None:
+    def __init__(self, report: SyncOutcome) -> None:
         super().__init__(report.message or "Garmin unavailable")
         self.report = report
 
@@ -96,7 +96,7 @@ class GarminDown(RunStopped, TransientError):
 class AccountNeedsReauth(RunStopped, PermanentError):
     """Garmin refused the account's tokens (or they ended): nothing works until a new login."""
 
-    def __init__(self, report: SyncReport) -> None:
+    def __init__(self, report: SyncOutcome) -> None:
         super().__init__(report.message or "tokens rejected")
         self.report = report
 
@@ -127,7 +127,7 @@ class LockedSync:
     """How `sync_account_now` ended without an error: `skipped` carries no report."""
 
     status: str  # skipped | the report's status (ok, partial, rate_limited)
-    report: SyncReport | None = None
+    report: SyncOutcome | None = None
     athlete_id: int | None = None
     timezone: str | None = None
     wellness: bool = True  # whether wellness was fetched (False: the cheap activity check)
@@ -135,12 +135,12 @@ class LockedSync:
 
 def locked_run(
     account_id: int,
-    body: Callable[[Session, GarminAccount, GarminSource, Settings], SyncReport],
+    body: Callable[[Session, GarminAccount, GarminSource, Settings], SyncOutcome],
     *,
     settings: Settings | None = None,
     wait_s: float = 0.0,
     skip_locked_out: bool = False,
-) -> SyncReport | None:
+) -> SyncOutcome | None:
     """Run `body(session, account, client, settings)` under the account's lock, in a session of
     its own; returns its report (None for an account that is gone, or with `skip_locked_out`
     one that needs new tokens: no call to Garmin).
@@ -162,7 +162,7 @@ def locked_run(
     return report
 
 
-def raise_for_status(report: SyncReport) -> None:
+def raise_for_status(report: SyncOutcome) -> None:
     """Raise the error of a run that Garmin stopped (see the module); else nothing."""
     if report.status == "unavailable":
         raise GarminDown(report)
@@ -188,7 +188,7 @@ def sync_account_now(
 
     def body(
         session: Session, account: GarminAccount, client: GarminSource, settings: Settings
-    ) -> SyncReport:
+    ) -> SyncOutcome:
         seen.update(athlete_id=account.athlete_id, timezone=account.athlete.timezone)
         fetch = wellness
         # Last night as of `now` (not the wall clock): a caller may sync for another moment.

@@ -16,7 +16,7 @@ from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
 from sync.garmin_sync.activities import backfill_activities, sync_activities
-from sync.garmin_sync.context import Progress, RunContext, SyncReport
+from sync.garmin_sync.context import Progress, RunContext, SyncOutcome
 from sync.garmin_sync.guard import guarded
 from sync.garmin_sync.heart_rate import fill_max_and_rest_hr
 from sync.garmin_sync.wellness import WELLNESS_WINDOW_DAYS, sync_wellness, sync_wellness_window
@@ -56,14 +56,14 @@ def sync_account(
     now: datetime | None = None,
     progress: Progress | None = None,
     wellness: bool = True,
-) -> SyncReport:
+) -> SyncOutcome:
     """Incremental sync of one account: new activities, then wellness days through today.
 
     `wellness=False` is the cheap check a scheduler runs often: the activity list (one
     request when nothing is new) and the downloads of new activities, nothing else.
     """
     settings = settings or get_settings()
-    report = SyncReport(athlete=account.athlete.name, kind="sync" if wellness else "check")
+    report = SyncOutcome(athlete=account.athlete.name, kind="sync" if wellness else "check")
     run = RunContext(session, account, client, settings, report, progress)
 
     def body() -> None:
@@ -117,10 +117,10 @@ def backfill(
     settings: Settings | None = None,
     today: date | None = None,
     progress: Progress | None = None,
-) -> SyncReport:
+) -> SyncOutcome:
     """Activities and wellness from the backfill cursor (or today) back to `since`, resumable."""
     settings = settings or get_settings()
-    report = SyncReport(athlete=account.athlete.name, kind="backfill")
+    report = SyncOutcome(athlete=account.athlete.name, kind="backfill")
     run = RunContext(session, account, client, settings, report, progress)
 
     def body() -> None:

@@ -19,7 +19,9 @@ from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
 from sync.db.upsert import insert_if_new, upsert, upsert_many
 from sync.errors import FitDecodeError, TransientError
 from sync.fit.decode import decode_fit
+from sync.fit.metrics import trimp_from_seconds
 from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
+from sync.ingest.load import hr_seconds_json, trimp_athlete_for
 from sync.ingest.rawstore import RawStore, sha256_hex
 
 Status = Literal["imported", "known", "quarantined"]
@@ -36,20 +38,6 @@ class ImportOutcome:
     raw_file_id: int | None = None
     activity_ids: list[int] = field(default_factory=list)
     file_type: str | None = None
-
-
-def default_trimp_athlete(settings: Settings) -> TrimpAthlete:
-    """The configured HR profile for files that belong to no athlete (`legday parse`)."""
-    return TrimpAthlete(settings.default_sex, settings.default_max_hr, settings.default_rest_hr)
-
-
-def trimp_athlete_for(athlete: Athlete, settings: Settings) -> TrimpAthlete:
-    """The athlete's HR profile for TRIMP, with the configured defaults filling gaps."""
-    return TrimpAthlete(
-        sex="female" if athlete.sex == "female" else "male",
-        max_hr=athlete.max_hr or settings.default_max_hr,
-        rest_hr=athlete.rest_hr or settings.default_rest_hr,
-    )
 
 
 def fit_limits(settings: Settings) -> FitLimits:
@@ -173,7 +161,7 @@ def import_fit_bytes(
     reason = unusable_reason(data, None, settings)
     if reason is None:
         try:
-            decoded = decode_fit(data, trimp_athlete_for(athlete, settings), limits=fit_limits(settings))
+            decoded = decode_fit(data, limits=fit_limits(settings))
         except FitDecodeError as exc:
             reason = exc.reason
         else:
@@ -216,7 +204,13 @@ def import_fit_bytes(
         )
     store.put(data, sha)  # after the row: an import that lost the race writes no bytes
     activity_ids = store_decoded(
-        session, athlete, decoded, sha=sha, raw_file_id=raw_id, garmin_activity_id=garmin_activity_id
+        session,
+        athlete,
+        decoded,
+        sha=sha,
+        raw_file_id=raw_id,
+        garmin_activity_id=garmin_activity_id,
+        trimp_athlete=trimp_athlete_for(athlete, settings),
     )
     forget_quarantine(session, athlete, sha=sha, name=name, source=source)
     return ImportOutcome(
@@ -237,8 +231,14 @@ def store_decoded(
     sha: str,
     raw_file_id: int | None,
     garmin_activity_id: int | None = None,
+    trimp_athlete: TrimpAthlete,
 ) -> list[int]:
-    """Upsert one Activity per session and its strength sets; return the activity ids."""
+    """Upsert one Activity per session and its strength sets; return the activity ids.
+
+    Each activity keeps its session's seconds per heart rate, and its TRIMP computed from
+    them for `trimp_athlete` (`sync.ingest.load`: recomputed from the stored histogram when
+    the athlete's HR profile changes).
+    """
     tz = ZoneInfo(athlete.timezone)
     ids: list[int] = []
     set_rows: list[dict[str, Any]] = []  # written in one statement after the loop
@@ -261,7 +261,8 @@ def store_decoded(
                 "distance_m": s.distance_m,
                 "avg_hr": s.avg_hr,
                 "max_hr": s.max_hr,
-                "trimp": s.trimp,
+                "trimp": trimp_from_seconds(s.hr_seconds, trimp_athlete),
+                "hr_seconds": hr_seconds_json(s.hr_seconds),
                 "aerobic_te": s.aerobic_te,
                 "anaerobic_te": s.anaerobic_te,
                 "training_load_peak": s.training_load_peak,

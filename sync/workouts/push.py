@@ -48,7 +48,7 @@ from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAnswerLost, GarminError, GarminNotFound, GarminUnavailable
 from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
 from sync.garmin_sync.accounts import account_for
-from sync.garmin_sync.context import SyncReport
+from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.guard import guarded
 from sync.garmin_sync.now import AccountBusy, account_lock
 from sync.garmin_sync.run import open_client
@@ -284,7 +284,7 @@ def push_workout(
     if stored is None:
         return PushResult(day, "skipped", "no verdict stored for the day")
     flag, plan = str(stored.flag), easy_plan(stored.verdict)
-    report = SyncReport(athlete=athlete.name, kind="push")
+    report = SyncOutcome(athlete=athlete.name, kind="push")
     outcome: dict[str, str] = {}
 
     def body() -> None:

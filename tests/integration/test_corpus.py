@@ -8,6 +8,7 @@ from the repo root). Missing corpus: skipped with a plain message locally, a fai
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 
 from sync.config import get_settings
 from sync.errors import FitDecodeError
-from sync.fit import decode_fit
+from sync.fit import TrimpAthlete, decode_fit
+from sync.fit.metrics import trimp_from_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.corpus
@@ -87,7 +89,9 @@ def test_usable_file(row: dict[str, str]) -> None:
     assert decoded.product in (product, f"{manufacturer}:{product}")
     for s in decoded.sessions:
         assert s.start.tzinfo is not None
-        assert s.trimp is None or s.trimp >= 0
+        bins = s.hr_seconds or ()
+        assert len(bins) < 250 and all(0 < bpm <= 250 and seconds > 0 for bpm, seconds in bins)
+        assert [bpm for bpm, _ in bins] == sorted({bpm for bpm, _ in bins})
     for st in decoded.sets:
         assert 0 <= st.session_index < max(1, len(decoded.sessions))
 
@@ -152,13 +156,14 @@ def test_strength_leg_day_sets() -> None:
 
 def test_run_distance_duration_and_trimp() -> None:
     (session,) = _decode("run/fr110-run-01.fit").sessions
+    trimp = trimp_from_seconds(session.hr_seconds, TrimpAthlete())
     assert session.distance_m == pytest.approx(4835.38)
     assert session.duration_s == pytest.approx(2625.14)
     assert session.avg_hr == 147
     # TRIMP sanity: 44 min at avg 147 (male, 190/60) is about 73 by the average-HR formula;
     # the per-second series must land close to it.
-    assert session.trimp == pytest.approx(72.67, abs=0.5)
-    assert 50 < session.trimp < 100
+    assert trimp == pytest.approx(72.67, abs=0.5)
+    assert trimp is not None and 50 < trimp < 100
 
 
 def test_newer_names() -> None:
@@ -171,7 +176,8 @@ def test_newer_names() -> None:
 
 def test_time_jump_falls_back_to_average_hr() -> None:
     decoded = _decode("run/fr225-run-time-jump-01.fit")
-    assert decoded.sessions[0].trimp is not None and decoded.sessions[0].trimp > 50
+    trimp = trimp_from_seconds(decoded.sessions[0].hr_seconds, TrimpAthlete())
+    assert trimp is not None and trimp > 50
     assert any("HR series covers" in w for w in decoded.warnings)
 
 
@@ -194,3 +200,29 @@ def test_fast_path_matches_full_fitparse(row: dict[str, str]) -> None:
             except FitDecodeError as exc:
                 outcomes.append(f"FitDecodeError: {exc.reason}")
         assert outcomes[0] == outcomes[1], f"check_crc={check_crc}"
+
+
+# --- TRIMP from the histogram: the values of the decoder that computed it inside ----------
+
+# Pinned with the decoder before issue 19 item 6 (decode_fit(data, hr) computed TRIMP while
+# streaming): file -> profile -> TRIMP per session. The histogram path must give exactly these.
+TODAYS_TRIMP = json.loads((REPO / "tests" / "fixtures" / "corpus_trimp.json").read_text())
+PROFILES = {
+    "male-190-60": TrimpAthlete(),
+    "female-200-50": TrimpAthlete("female", 200, 50),
+    "male-175-45": TrimpAthlete("male", 175, 45),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TODAYS_TRIMP))
+def test_trimp_from_the_histogram_is_the_trimp_of_before(name: str) -> None:
+    decoded = _decode(name)
+    for profile, expected in TODAYS_TRIMP[name].items():
+        got = [trimp_from_seconds(s.hr_seconds, PROFILES[profile]) for s in decoded.sessions]
+        assert got == expected, profile
+
+
+def test_the_pinned_trimp_covers_every_usable_file() -> None:
+    _require_corpus()
+    usable = {r["file"] for r in ROWS if r["fitparse_ok"] == "True"} | CRC_ONLY
+    assert set(TODAYS_TRIMP) == usable

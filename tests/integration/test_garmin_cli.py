@@ -16,7 +16,7 @@ from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.demo import run_demo
 from sync.garmin.tokens import GarthTokens
-from sync.garmin_sync import SyncReport
+from sync.garmin_sync import SyncOutcome
 from sync.locks import exclusive
 from sync.sandbox import Sandbox
 from tests.garmin_fixtures import SAMPLES
@@ -148,10 +148,10 @@ def test_add_tokens_refuses_a_di_store_with_a_stray_newline(cli_env: Sandbox, tm
     assert cli_env.log == []  # refused before any request
 
 
-def _stop_at_first_step(real: Callable[..., SyncReport], exc: BaseException) -> Callable[..., SyncReport]:
+def _stop_at_first_step(real: Callable[..., SyncOutcome], exc: BaseException) -> Callable[..., SyncOutcome]:
     """`real` (backfill / sync_account) with a progress callback that raises `exc` at once."""
 
-    def run(*args: object, **kwargs: object) -> SyncReport:
+    def run(*args: object, **kwargs: object) -> SyncOutcome:
         def step(msg: str, done: int, of: int) -> None:
             raise exc
 

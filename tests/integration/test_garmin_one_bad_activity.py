@@ -37,7 +37,7 @@ def _sets_by_source(env: GarminEnv, garmin_id: int) -> dict[str, int]:
     return dict(rows)
 
 
-def _sync(env: GarminEnv):  # noqa: ANN202 - SyncReport
+def _sync(env: GarminEnv):  # noqa: ANN202 - SyncOutcome
     athlete = env.athlete()
     account = env.link(athlete)
     report = sync_account(env.session, account, env.client(account), settings=env.settings)

@@ -327,3 +327,30 @@ def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminE
     assert sorted(stored_days) == sorted(expected_days)
     again = backfill(env.session, account, env.client(account), since, settings=env.settings, today=today)
     assert again.status == "ok" and again.requests == 0 and again.activities_imported == 0
+
+
+@sqlite_only
+def test_hr_profile_from_garmin_recomputes_the_trimp_of_earlier_imports(garmin_env: GarminEnv) -> None:
+    """A file imported from a folder before the first sync got the default profile's TRIMP;
+    the max and resting HR the sync takes from Garmin's zones recompute it."""
+    from sync.fit.metrics import trimp_from_seconds
+    from sync.fit.types import TrimpAthlete
+    from sync.ingest.importer import import_fit_bytes
+    from tests.helpers import SHORT_RUN_FIT
+
+    env = garmin_env
+    athlete = env.athlete()
+    data = SHORT_RUN_FIT.read_bytes()
+    outcome = import_fit_bytes(env.session, athlete, data, source="folder", name=SHORT_RUN_FIT.name)
+    assert outcome.status == "imported"
+    (hr_seconds,) = [s.hr_seconds for s in decode_fit(data).sessions]
+    activity = env.session.get(Activity, outcome.activity_ids[0])
+    assert activity is not None
+    assert activity.trimp == trimp_from_seconds(hr_seconds, TrimpAthlete())  # defaults 190/60
+    account = env.link(athlete)
+    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    assert report.status == "ok", report.message
+    assert (athlete.max_hr, athlete.rest_hr) == (185, 42)
+    env.session.refresh(activity)
+    assert activity.trimp == trimp_from_seconds(hr_seconds, TrimpAthlete("male", 185, 42))
+    assert activity.trimp != trimp_from_seconds(hr_seconds, TrimpAthlete())

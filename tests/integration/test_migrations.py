@@ -124,3 +124,23 @@ def test_0010_keys_old_rows_and_keeps_the_first_of_twins_stored_twice(db_setting
         garmin = c.scalar(select(n["activity"].c.garmin_activity_id).where(n["activity"].c.id == kept))
         assert garmin == 4242
     test_models_and_migrations_agree(db_settings)
+
+
+def test_0012_adds_hr_seconds_and_takes_it_away(db_settings: Settings) -> None:
+    """Down to the revision before 0012 and up again: the column goes and comes back, empty
+    for the rows that existed (they are filled by `legday reprocess` or lazily)."""
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
+
+    from sync.db.migrate import upgrade
+
+    cfg = alembic_config()
+    before = ScriptDirectory.from_config(cfg).get_revision("0012_hr_seconds").down_revision
+    engine = engine_for(db_settings.sqlalchemy_url)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, str(before))
+    assert "hr_seconds" not in {c["name"] for c in inspect(engine).get_columns("activity")}
+    upgrade(db_settings)
+    assert "hr_seconds" in {c["name"] for c in inspect(engine).get_columns("activity")}
+    test_models_and_migrations_agree(db_settings)

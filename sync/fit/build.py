@@ -1,4 +1,4 @@
-"""Build legday's typed records from FIT messages given as plain dicts (no fitparse).
+"""Build legday's typed records (`DecodedFile`) from FIT messages given as plain dicts (no fitparse).
 
 `sync.fit.decode` streams a file and fills a `FitMessages` with each wanted message's native
 fields as `{field definition number: raw value}` (values before scale/offset) and the heart
@@ -13,10 +13,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sync.fit import exercises
-from sync.fit.metrics import banister_trimp
+from sync.fit.hr_seconds import MAX_BPM, CumulativeHr, HrMessageClock
 from sync.fit.names import EnumNames
-from sync.fit.trimp import CumulativeTrimp, HrMessageClock
-from sync.fit.types import DecodedFile, FitLimits, SessionRecord, SetRecord, TrimpAthlete
+from sync.fit.types import DecodedFile, FitLimits, HrSeconds, SessionRecord, SetRecord
 
 FIT_EPOCH_S = 631065600  # 1989-12-31T00:00:00Z as a Unix timestamp
 MIN_ABSOLUTE_TIME = 0x10000000  # smaller date_time values are device uptime, not dates
@@ -56,22 +55,21 @@ def fit_time(value: Any) -> datetime | None:
 @dataclass
 class FitMessages:
     """What one pass over a file's messages collects: the raw dicts legday builds from and
-    the running TRIMP of the `record` and `hr` heart rate series."""
+    the seconds per heart rate of the `record` and `hr` heart rate series."""
 
-    trimp_athlete: TrimpAthlete
     limits: FitLimits = field(default_factory=FitLimits)
     file_id: RawMessage | None = None
     sessions: list[RawMessage] = field(default_factory=list)
     sets: list[RawMessage] = field(default_factory=list)
     zones: dict[int, tuple[float, ...]] = field(default_factory=dict)
-    record_trimp: CumulativeTrimp = field(init=False)
-    hr_trimp: CumulativeTrimp = field(init=False)
+    record_series: CumulativeHr = field(init=False)
+    hr_message_series: CumulativeHr = field(init=False)
     hr_messages: HrMessageClock = field(init=False)
 
     def __post_init__(self) -> None:
-        self.record_trimp = CumulativeTrimp(self.trimp_athlete)
-        self.hr_trimp = CumulativeTrimp(self.trimp_athlete)
-        self.hr_messages = HrMessageClock(self.hr_trimp)
+        self.record_series = CumulativeHr()
+        self.hr_message_series = CumulativeHr()
+        self.hr_messages = HrMessageClock(self.hr_message_series)
 
     def add_file_id(self, raw: RawMessage) -> None:
         """The file's `file_id` message; only the first one counts."""
@@ -87,8 +85,8 @@ class FitMessages:
 
     def finish(self) -> None:
         """Close both HR series; call once the last message has been added."""
-        self.record_trimp.finish()
-        self.hr_trimp.finish()
+        self.record_series.finish()
+        self.hr_message_series.finish()
 
 
 def _session_record(
@@ -116,21 +114,19 @@ def _session_record(
     span_end = span_start + (elapsed or duration)
     avg_hr = _int(raw.get(16))
 
-    trimp_value, samples, covered = state.record_trimp.between(span_start, span_end)
+    series, samples, covered = state.record_series.between(span_start, span_end)
     if samples < 2:
-        trimp_value, samples, covered = state.hr_trimp.between(span_start, span_end)
-    trimp: float | None = None
-    if samples >= 2:
-        trimp = round(trimp_value, 2)
+        series, samples, covered = state.hr_message_series.between(span_start, span_end)
+    hr_seconds: HrSeconds | None = series if samples >= 2 else None
     # A series that covers under half the session (clock jump, HR lost) would understate
     # the load: the session's average HR over its whole duration is the better estimate.
-    if avg_hr and duration > 0 and (trimp is None or covered < 0.5 * duration):
-        if trimp is not None:
+    if avg_hr and duration > 0 and (hr_seconds is None or covered < 0.5 * duration):
+        if hr_seconds is not None:
             warnings.append(
                 f"session {index}: HR series covers {covered / duration:.0%} of the session;"
                 " TRIMP from its average HR"
             )
-        trimp = round(banister_trimp(duration / 60.0, avg_hr, state.trimp_athlete), 2)
+        hr_seconds = ((min(avg_hr, MAX_BPM), duration),)
 
     message_index = raw.get(FIELD_MESSAGE_INDEX)
     zones = state.zones.get(message_index if isinstance(message_index, int) else index)
@@ -144,7 +140,7 @@ def _session_record(
         distance_m=scaled(raw.get(9), 100.0),
         avg_hr=avg_hr,
         max_hr=_int(raw.get(17)),
-        trimp=trimp,
+        hr_seconds=hr_seconds,
         aerobic_te=scaled(raw.get(24), 10.0),
         anaerobic_te=scaled(raw.get(137), 10.0),
         training_load_peak=scaled(raw.get(168), 65536.0),
