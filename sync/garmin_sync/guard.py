@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
+from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.source import GarminSource
@@ -27,18 +28,26 @@ def guarded(
     settings: Settings,
     body: Callable[[], None],
     now: datetime | None = None,
+    *,
+    checkpoint: Checkpoint | None = None,
 ) -> SyncReport:
     """Run `body` and map Garmin errors onto account state; record a sync_run row.
+
+    The guard never commits itself: it keeps state through `checkpoint` (default: commit
+    `session`, sync/db/tx.py) at three points: an ended credential, the clean start before
+    the run (so that an aborted run rolls back only its own work), and the sync_run row,
+    which must be stored however the run ended.
 
     Anything else that escapes `body` (Ctrl-C, a bug, a lost database) is recorded as
     `interrupted` / `failed` and raised again: a run that stopped half-way must never be
     stored as "ok". `now` stands in for the clock when deciding whether a 429 wait is over.
     """
+    checkpoint = checkpoint or keep_progress(session)
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests
     if account.status != "needs_reauth" and expire_if_ended(account, moment):
-        session.commit()  # the end of the credential: no call to Garmin, no retry loop
+        checkpoint()  # the end of the credential: no call to Garmin, no retry loop
     if account.status == "needs_reauth":
         report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
         return report
@@ -47,9 +56,9 @@ def guarded(
         report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
         report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
         return report
-    # The run commits as it goes; start from a clean transaction so that a run that aborts
-    # rolls back only its own unfinished work, never the caller's (e.g. a just-added account).
-    session.commit()
+    # The run keeps progress as it goes; start from a clean transaction so that a run that
+    # aborts rolls back only its own unfinished work, never the caller's (a just-added account).
+    checkpoint()
     try:
         if not account.display_name:
             account.display_name = client.profile().display_name
@@ -80,7 +89,7 @@ def guarded(
         report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"[:500]
         raise
     finally:
-        _record_run(session, account, client, report, started, before)
+        _record_run(session, account, client, report, started, before, checkpoint)
     return report
 
 
@@ -91,6 +100,7 @@ def _record_run(
     report: SyncReport,
     started: datetime,
     requests_before: int,
+    checkpoint: Checkpoint,
 ) -> None:
     """Store the sync_run row (and last_sync_at) however the run ended."""
     report.requests = client.requests - requests_before
@@ -112,7 +122,7 @@ def _record_run(
                 summary=report.summary(),
             )
         )
-        session.commit()
+        checkpoint()
     except Exception:
         if not aborted:
             raise

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
+from sync.db.tx import Checkpoint, keep_progress
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAnswerLost, GarminError, GarminNotFound, GarminUnavailable
@@ -194,7 +195,13 @@ def _sending(session: Session, row: PushedWorkout, state: str) -> None:
 
 
 def _apply(
-    client: GarminClient, session: Session, row: PushedWorkout, flag: str, plan: dict | None, day: date
+    client: GarminClient,
+    session: Session,
+    row: PushedWorkout,
+    flag: str,
+    plan: dict | None,
+    day: date,
+    checkpoint: Checkpoint,
 ) -> str:
     """Make the calendar match `plan` (None: no legday workout); returns the result status."""
     recovered = row.state in ("creating", "unsure") and _recover(client, session, row, day)
@@ -225,10 +232,10 @@ def _apply(
         except GarminError:
             row.state = "pending"  # Garmin said no (429, 4xx): nothing was created
             raise
-        # Committed at once so that even a crash cannot lose the id (the retry schedules this
-        # workout); committing releases the lock, so take it again and look at the row afresh.
+        # Kept at once (the checkpoint) so that even a crash cannot lose the id (the retry
+        # schedules this workout); committing releases the lock, so take it again and look afresh.
         row.state = "pending"
-        session.commit()
+        checkpoint()
         row = _lock(session, row.id)
         if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
             return "scheduled"
@@ -258,14 +265,19 @@ def push_workout(
     *,
     settings: Settings | None = None,
     now: datetime | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> PushResult:
     """Make the athlete's Garmin calendar for `day` match the stored verdict (see module doc).
+
+    Each Garmin id is kept through `checkpoint` (default: commit `session`, sync/db/tx.py) the
+    moment it is known, and so is the outcome at the end.
 
     Skipped (no request) when push is off, the day is past, or no verdict is stored. Garmin
     errors land on the account as in a sync (a 429 sets `rate_limited_until`) and come back
     as the result's status, with the ids created so far kept for the retry.
     """
     settings = settings or get_settings()
+    checkpoint = checkpoint or keep_progress(session)
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
@@ -284,7 +296,7 @@ def push_workout(
         row = _locked_row(session, athlete, day)
         row.attempts += 1
         try:
-            outcome["status"] = _apply(client, session, row, flag, plan, day)
+            outcome["status"] = _apply(client, session, row, flag, plan, day, checkpoint)
         except GarminError as exc:
             # populate_existing re-reads update the same identity-mapped object, so `row` is current.
             row.error = str(exc)[:500]  # the ids stored so far stay for the retry
@@ -292,10 +304,10 @@ def push_workout(
         report.message = f"{flag}: {outcome['status']}"
 
     last_sync = account.last_sync_at
-    guarded(session, account, client, report, settings, body, now)
+    guarded(session, account, client, report, settings, body, now, checkpoint=checkpoint)
     # The guard records a `push` run; it is not a data sync, so "last synced" must not move.
     account.last_sync_at = last_sync
-    session.commit()
+    checkpoint()
     if report.status != "ok":
         return PushResult(
             day, report.status, report.message, retry_after_s=report.retry_after_s, requests=report.requests

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
+from sync.db.tx import Checkpoint, keep_progress
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.ingest.importer import fit_limits, store_decoded, trimp_athlete_for
@@ -29,11 +30,15 @@ class ReprocessReport:
     failed: list[str] | None = None
 
 
-def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) -> ReprocessReport:
+def reprocess_athlete(
+    session: Session, athlete: Athlete, settings: Settings, *, checkpoint: Checkpoint | None = None
+) -> ReprocessReport:
     """Decode every stored file of `athlete` again and refresh its activities and FIT sets.
 
-    Sets that came from Garmin's API (the athlete's corrections) are kept as they are.
+    Sets that came from Garmin's API (the athlete's corrections) are kept as they are. Each
+    re-decoded file is kept through `checkpoint` (default: commit `session`, sync/db/tx.py).
     """
+    checkpoint = checkpoint or keep_progress(session)
     store = RawStore(settings.raw_store_dir)
     profile = trimp_athlete_for(athlete, settings)
     limits = fit_limits(settings)
@@ -62,7 +67,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
         ids = store_decoded(
             session, athlete, decoded, sha=raw.sha256, raw_file_id=raw.id, garmin_activity_id=garmin_id
         )
-        session.commit()  # file by file: an interrupt keeps what was done
+        checkpoint()  # file by file: an interrupt keeps what was done
         report.files += 1
         report.activities += len(ids)
     return report
