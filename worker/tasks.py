@@ -18,6 +18,7 @@ from sync.daily import compute_verdict as compute_verdict_for
 from sync.daily import missing_verdicts
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
+from sync.db.statuses import AccountStatus
 from sync.errors import TransientError
 from sync.garmin_sync.due import latest_slot
 from sync.garmin_sync.now import account_lock_name, sync_account_now
@@ -185,7 +186,7 @@ def due_syncs(session: Session, settings: Settings, now: datetime) -> list[tuple
         select(GarminAccount.id, GarminAccount.last_sync_at, Athlete.timezone, Athlete.send_time)
         .join(Athlete, Athlete.id == GarminAccount.athlete_id)
         .where(
-            GarminAccount.status != "needs_reauth",
+            GarminAccount.status != AccountStatus.NEEDS_REAUTH,
             or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
         )
     ).all()

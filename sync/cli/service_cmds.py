@@ -22,6 +22,7 @@ from rich.table import Table
 
 from sync.cli.common import console, db_session, fail, print_table
 from sync.config import Settings, get_settings
+from sync.db.statuses import AccountStatus, SyncRunStatus
 
 SYNC_THREADS = 12  # below the database pool (5 + 10 overflow): each sync holds one session
 BEAT_SCHEDULER = "worker.beat:LeasedScheduler"
@@ -171,7 +172,7 @@ def _last_runs(session: Any, *kinds: str) -> dict[int, datetime]:
 
     rows = session.execute(
         select(SyncRun.athlete_id, func.max(SyncRun.started_at))
-        .where(SyncRun.kind.in_(kinds), SyncRun.status == "ok")
+        .where(SyncRun.kind.in_(kinds), SyncRun.status == SyncRunStatus.OK)
         .group_by(SyncRun.athlete_id)
     )
     return {athlete_id: moment for athlete_id, moment in rows}
@@ -200,7 +201,7 @@ def status_rows(session: Any, settings: Settings, now: datetime) -> list[dict[st
         last_full = _aware(full_ok.get(who.id))
         until = _aware(account.rate_limited_until)
         wait = max(0.0, (until - now).total_seconds()) if until else 0.0
-        reauth = account.status == "needs_reauth"
+        reauth = account.status == AccountStatus.NEEDS_REAUTH
         due = None
         if not reauth:
             due = next_due(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
+from sync.db.statuses import SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.source import GarminSource
 from sync.ingest.archive import ArchiveLimits
@@ -24,8 +25,7 @@ class SyncReport:
 
     athlete: str
     kind: str = "sync"
-    # ok | partial | rate_limited | needs_reauth | unavailable | interrupted | failed
-    status: str = "ok"
+    status: str = SyncRunStatus.OK  # stored as sync_run.status
     message: str | None = None
     requests: int = 0
     activities_seen: int = 0

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
+from sync.db.statuses import AccountStatus, SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
@@ -46,13 +47,13 @@ def guarded(
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests
-    if account.status != "needs_reauth" and expire_if_ended(account, moment):
+    if account.status != AccountStatus.NEEDS_REAUTH and expire_if_ended(account, moment):
         checkpoint()  # the end of the credential: no call to Garmin, no retry loop
-    if account.status == "needs_reauth":
-        report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
+    if account.status == AccountStatus.NEEDS_REAUTH:
+        report.status, report.message = SyncRunStatus.NEEDS_REAUTH, account.status_reason or "tokens rejected"
         return report
     if account.rate_limited_until is not None and account.rate_limited_until > moment:
-        report.status = "rate_limited"
+        report.status = SyncRunStatus.RATE_LIMITED
         report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
         report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
         return report
@@ -64,7 +65,7 @@ def guarded(
             account.display_name = client.profile().display_name
         client.display_name = account.display_name
         body()
-        account.status, account.status_reason, account.backoff_s = "ok", None, 0.0
+        account.status, account.status_reason, account.backoff_s = AccountStatus.OK, None, 0.0
         account.rate_limited_until = None
     except GarminRateLimited as exc:
         wait = next_429_backoff(
@@ -75,18 +76,18 @@ def guarded(
         )
         account.backoff_s = wait
         account.rate_limited_until = (now or datetime.now(UTC)) + timedelta(seconds=wait)
-        account.status, account.status_reason = "rate_limited", str(exc)
-        report.status, report.message, report.retry_after_s = "rate_limited", str(exc), wait
+        account.status, account.status_reason = AccountStatus.RATE_LIMITED, str(exc)
+        report.status, report.message, report.retry_after_s = SyncRunStatus.RATE_LIMITED, str(exc), wait
     except GarminAuthError as exc:
-        account.status, account.status_reason = "needs_reauth", str(exc)
-        report.status, report.message = "needs_reauth", str(exc)
+        account.status, account.status_reason = AccountStatus.NEEDS_REAUTH, str(exc)
+        report.status, report.message = SyncRunStatus.NEEDS_REAUTH, str(exc)
     except GarminUnavailable as exc:
-        report.status, report.message = "unavailable", str(exc)
+        report.status, report.message = SyncRunStatus.UNAVAILABLE, str(exc)
     except KeyboardInterrupt:
-        report.status, report.message = "interrupted", "interrupted; run it again to resume"
+        report.status, report.message = SyncRunStatus.INTERRUPTED, "interrupted; run it again to resume"
         raise
     except Exception as exc:
-        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        report.status, report.message = SyncRunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:500]
         raise
     finally:
         _record_run(session, account, client, report, started, before, checkpoint)
@@ -104,7 +105,7 @@ def _record_run(
 ) -> None:
     """Store the sync_run row (and last_sync_at) however the run ended."""
     report.requests = client.requests - requests_before
-    aborted = report.status in ("interrupted", "failed")
+    aborted = report.status in (SyncRunStatus.INTERRUPTED, SyncRunStatus.FAILED)
     try:
         if aborted:
             # The session may hold half a window or a failed flush: drop it. Committed

@@ -19,6 +19,7 @@ from datetime import datetime
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
+from sync.db.statuses import AccountStatus
 from sync.errors import TransientError
 from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.run import open_client, sync_account
@@ -86,7 +87,7 @@ def sync_account_now(
             return LockedSync("busy")
         with session_scope(settings) as session:
             account = session.get(GarminAccount, account_id)
-            if account is None or account.status == "needs_reauth":
+            if account is None or account.status == AccountStatus.NEEDS_REAUTH:
                 return LockedSync("skipped")
             timezone = account.athlete.timezone
             # Last night as of `now` (not the wall clock): a caller may sync for another moment.

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount
+from sync.db.statuses import SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.lifetime import credential_end, end_after_refresh
 from sync.garmin.source import GarminSource, client_for
@@ -150,7 +151,7 @@ def backfill(
         windows = list(reversed(date_windows(since, top, WELLNESS_WINDOW_DAYS)))
         for i, (lo, hi) in enumerate(windows):
             if not backfill_activities(run, lo, hi):
-                report.status = "partial"
+                report.status = SyncRunStatus.PARTIAL
                 report.message = f"a download between {lo} and {hi} failed; run backfill again"
                 return  # the cursor stays above this window: it is redone next time
             sync_wellness_window(run, lo, hi)

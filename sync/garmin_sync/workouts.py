@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
+from sync.db.statuses import PushState
 from sync.db.tx import Checkpoint, keep_progress
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
@@ -148,16 +149,16 @@ def _recover(client: GarminClient, session: Session, row: PushedWorkout, day: da
     `creating`: a create was sent; legday's workout may be in the library without legday
     knowing its id. `unsure`: a schedule was sent; the workout may be on the calendar.
     """
-    if row.state == "creating" and row.garmin_workout_id is None and row.plan:
+    if row.state == PushState.CREATING and row.garmin_workout_id is None and row.plan:
         row.garmin_workout_id = _find_created(client, session, row)
         if row.garmin_workout_id is not None:
             log.info("workout push: adopted workout %s whose create answer was lost", row.garmin_workout_id)
-        row.state = "pending"
-    if row.state == "unsure" and row.garmin_workout_id is not None and row.garmin_schedule_id is None:
+        row.state = PushState.PENDING
+    if row.state == PushState.UNSURE and row.garmin_workout_id is not None and row.garmin_schedule_id is None:
         row.garmin_schedule_id = _find_scheduled(client, row.garmin_workout_id, day)
-        row.state = "scheduled" if row.garmin_schedule_id is not None else "pending"
+        row.state = PushState.SCHEDULED if row.garmin_schedule_id is not None else PushState.PENDING
     session.flush()
-    return row.state == "scheduled"
+    return row.state == PushState.SCHEDULED
 
 
 def _find_created(client: GarminClient, session: Session, row: PushedWorkout) -> int | None:
@@ -204,9 +205,9 @@ def _apply(
     checkpoint: Checkpoint,
 ) -> str:
     """Make the calendar match `plan` (None: no legday workout); returns the result status."""
-    recovered = row.state in ("creating", "unsure") and _recover(client, session, row, day)
+    recovered = row.state in (PushState.CREATING, PushState.UNSURE) and _recover(client, session, row, day)
     same = plan is not None and row.name == plan["name"] and row.plan == plan
-    if same and row.state == "scheduled" and row.garmin_schedule_id is not None:
+    if same and row.state == PushState.SCHEDULED and row.garmin_schedule_id is not None:
         row.flag = flag
         return "scheduled" if recovered else "unchanged"
     had_one = row.garmin_workout_id is not None or row.garmin_schedule_id is not None
@@ -214,13 +215,17 @@ def _apply(
         _remove(client, session, row)
     row.flag, row.error = flag, None
     if plan is None:
-        row.state, row.name, row.plan = "removed" if had_one or row.state == "removed" else "none", None, {}
+        row.state, row.name, row.plan = (
+            PushState.REMOVED if had_one or row.state == PushState.REMOVED else PushState.NONE,
+            None,
+            {},
+        )
         return "removed" if had_one else "nothing"
     row.state, row.name, row.plan = "pending", plan["name"], plan
     session.flush()
     if row.garmin_workout_id is None:
         # Creating is not idempotent: a lost answer is looked for, never sent again blindly.
-        _sending(session, row, "creating")
+        _sending(session, row, PushState.CREATING)
         try:
             row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
         except GarminAnswerLost:
@@ -230,17 +235,17 @@ def _apply(
         except GarminUnavailable:
             raise  # no usable answer (5xx): it may have been done; the retry looks first
         except GarminError:
-            row.state = "pending"  # Garmin said no (429, 4xx): nothing was created
+            row.state = PushState.PENDING  # Garmin said no (429, 4xx): nothing was created
             raise
         # Kept at once (the checkpoint) so that even a crash cannot lose the id (the retry
         # schedules this workout); committing releases the lock, so take it again and look afresh.
-        row.state = "pending"
+        row.state = PushState.PENDING
         checkpoint()
         row = _lock(session, row.id)
         if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
             return "scheduled"
     # Scheduling is not idempotent either (the same workout can sit on a date twice).
-    _sending(session, row, "unsure")
+    _sending(session, row, PushState.UNSURE)
     try:
         row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
     except GarminAnswerLost:
@@ -250,9 +255,9 @@ def _apply(
     except GarminUnavailable:
         raise  # "unsure": the retry looks at the calendar first
     except GarminError:
-        row.state = "pending"  # Garmin said no: nothing was scheduled
+        row.state = PushState.PENDING  # Garmin said no: nothing was scheduled
         raise
-    row.state = "scheduled"
+    row.state = PushState.SCHEDULED
     session.flush()
     return "scheduled"
 

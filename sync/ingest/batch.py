@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, SyncRun
+from sync.db.statuses import SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.errors import UnreadableInput
 from sync.ingest.archive import ArchiveLimits
@@ -71,7 +72,9 @@ def close_abandoned_imports(session: Session, athlete: Athlete) -> int:
     closed = 0
     for run in session.scalars(
         select(SyncRun).where(
-            SyncRun.athlete_id == athlete.id, SyncRun.kind == "import", SyncRun.status == "running"
+            SyncRun.athlete_id == athlete.id,
+            SyncRun.kind == "import",
+            SyncRun.status == SyncRunStatus.RUNNING,
         )
     ):
         info = run.summary or {}
@@ -79,7 +82,7 @@ def close_abandoned_imports(session: Session, athlete: Athlete) -> int:
             continue
         if info.get("host") not in (None, host) and now - run.started_at < ABANDONED_AFTER:
             continue
-        run.status, run.finished_at = "interrupted", now
+        run.status, run.finished_at = SyncRunStatus.INTERRUPTED, now
         run.summary = {**info, "note": "the importing process ended before finishing (killed?)"}
         closed += 1
     return closed
@@ -148,7 +151,7 @@ def import_paths(
         if on_file:
             on_file(outcome)
     run.finished_at = datetime.now(UTC)
-    run.status = "quarantined" if summary.quarantined else "ok"
+    run.status = SyncRunStatus.QUARANTINED if summary.quarantined else SyncRunStatus.OK
     run.summary = {**run.summary, **summary.counts}
     checkpoint()
     return summary

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
+from sync.db.statuses import RawFileStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
@@ -45,7 +46,7 @@ def reprocess_athlete(
     report = ReprocessReport(failed=[])
     raws = session.scalars(
         select(RawFile)
-        .where(RawFile.athlete_id == athlete.id, RawFile.status == "decoded")
+        .where(RawFile.athlete_id == athlete.id, RawFile.status == RawFileStatus.DECODED)
         .order_by(RawFile.id)
     ).all()
     for raw in raws:

@@ -37,6 +37,7 @@ from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import session_scope
+from sync.db.statuses import DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
 from sync.notify.compose import daily_message, reauth_message
@@ -46,9 +47,20 @@ from sync.scheduling import local_moment, local_today
 
 log = logging.getLogger(__name__)
 
-TOLD_STATUSES = ("claimed", "sending", "sent", "unconfirmed", "retry")
+TOLD_STATUSES = (
+    DeliveryStatus.CLAIMED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNCONFIRMED,
+    DeliveryStatus.RETRY,
+)
 # Rows no dispatcher takes up again on their day.
-SETTLED_STATUSES = ("sending", "sent", "unconfirmed", "failed")
+SETTLED_STATUSES = (
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNCONFIRMED,
+    DeliveryStatus.FAILED,
+)
 # Short in-process retries of a delivery row's write after a database blip (seconds).
 RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
@@ -219,7 +231,7 @@ def _skip(settings: Settings, athlete_id: int, now: datetime, problem: str) -> O
                     athlete_id=athlete_id,
                     date=day,
                     kind="daily",
-                    status="skipped",
+                    status=DeliveryStatus.SKIPPED,
                     attempts=0,
                     updated_at=now,
                     error=problem[:500],
@@ -276,7 +288,12 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
     try:
         with session_scope(settings) as session:
             row = EmailDelivery(
-                athlete_id=athlete_id, date=day, kind=kind, status="claimed", attempts=0, updated_at=now
+                athlete_id=athlete_id,
+                date=day,
+                kind=kind,
+                status=DeliveryStatus.CLAIMED,
+                attempts=0,
+                updated_at=now,
             )
             session.add(row)
             session.flush()
@@ -290,10 +307,14 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
         if row is None:  # deleted in between: next tick
             return Outcome.NOT_DUE
         abandoned = now - timedelta(seconds=settings.email_claim_timeout_s)
-        if row.status == "retry" and row.next_attempt_at is not None and row.next_attempt_at > now:
+        if (
+            row.status == DeliveryStatus.RETRY
+            and row.next_attempt_at is not None
+            and row.next_attempt_at > now
+        ):
             return Outcome.NOT_DUE
-        takeover = row.status in ("retry", "skipped") or (
-            row.status == "claimed" and row.updated_at <= abandoned
+        takeover = row.status in (DeliveryStatus.RETRY, DeliveryStatus.SKIPPED) or (
+            row.status == DeliveryStatus.CLAIMED and row.updated_at <= abandoned
         )
         if not takeover:
             return Outcome.ALREADY
@@ -305,7 +326,7 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
                 EmailDelivery.attempts == row.attempts,
                 EmailDelivery.updated_at == row.updated_at,
             )
-            .values(status="claimed", updated_at=now)
+            .values(status=DeliveryStatus.CLAIMED, updated_at=now)
         ).rowcount
         return row.id if won == 1 else Outcome.ALREADY
 
@@ -355,11 +376,11 @@ def _release(settings: Settings, delivery_id: int, now: datetime, error: str) ->
                 update(EmailDelivery)
                 .where(
                     EmailDelivery.id == delivery_id,
-                    EmailDelivery.status.in_(("claimed", "sending")),
+                    EmailDelivery.status.in_((DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)),
                     EmailDelivery.updated_at == now,
                 )
                 .values(
-                    status="retry",
+                    status=DeliveryStatus.RETRY,
                     error=error[:500],
                     next_attempt_at=now + timedelta(seconds=settings.email_retry_backoff_s),
                 )
@@ -385,11 +406,11 @@ def _prepare(
             update(EmailDelivery)
             .where(
                 EmailDelivery.id == delivery_id,
-                EmailDelivery.status == "claimed",
+                EmailDelivery.status == DeliveryStatus.CLAIMED,
                 EmailDelivery.updated_at == now,
             )
             .values(
-                status="sending",
+                status=DeliveryStatus.SENDING,
                 kind=kind,
                 attempts=EmailDelivery.attempts + 1,
                 message_id=message["Message-ID"],
@@ -422,7 +443,13 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
                 log.error("the row stays claimed; it is taken over after the claim timeout")
             return Outcome.FAILED
         log.exception("composing the %s email of %s failed", kind, day)
-        _record(settings, claimed, now, status="failed", error=f"compose: {type(exc).__name__}: {exc}"[:500])
+        _record(
+            settings,
+            claimed,
+            now,
+            status=DeliveryStatus.FAILED,
+            error=f"compose: {type(exc).__name__}: {exc}"[:500],
+        )
         return Outcome.FAILED
     if message is None:
         return Outcome.ALREADY
@@ -434,7 +461,7 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
             settings,
             claimed,
             now,
-            status="unconfirmed",
+            status=DeliveryStatus.UNCONFIRMED,
             sent_at=now,
             next_attempt_at=None,
             error=str(exc)[:500],
@@ -442,7 +469,7 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
         return Outcome.UNCONFIRMED
     except PermanentError as exc:
         log.warning("email of %s refused for good: %s", day, exc)
-        _record(settings, claimed, now, status="failed", error=str(exc)[:500])
+        _record(settings, claimed, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
         return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - TransientError, or a sender's own bug (an OSError...)
         if not isinstance(exc, TransientError):
@@ -452,7 +479,9 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
             exc = TransientError(f"sender: {type(exc).__name__}: {exc}")
         _defer_or_fail(settings, claimed, now, day, exc)
         return Outcome.FAILED
-    if not _record(settings, claimed, now, status="sent", sent_at=now, next_attempt_at=None, error=note):
+    if not _record(
+        settings, claimed, now, status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, error=note
+    ):
         log.error("%s email of %s sent, but the row stays `sending` (never sent again)", kind, day)
     log.info("%s email of %s sent%s", kind, day, f" ({note})" if note else "")
     return Outcome.SENT
@@ -471,7 +500,7 @@ def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: dat
         return
     if attempts >= settings.email_max_attempts:
         log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
-        _record(settings, delivery_id, now, status="failed", error=str(exc)[:500])
+        _record(settings, delivery_id, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
         return
     wait = settings.email_retry_backoff_s * 2 ** (attempts - 1)
     log.warning("email of %s deferred (attempt %d), retry in %.0f s: %s", day, attempts, wait, exc)
@@ -479,7 +508,7 @@ def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: dat
         settings,
         delivery_id,
         now,
-        status="retry",
+        status=DeliveryStatus.RETRY,
         error=str(exc)[:500],
         next_attempt_at=now + timedelta(seconds=wait),
     )
