@@ -6,7 +6,8 @@ new tokens are written by a short transaction on a second connection of the same
 
 That connection can only write when the run's own session does not hold the lock it needs:
 on SQLite the run's uncommitted writes hold the database's write lock, on PostgreSQL an
-uncommitted change of the account row holds that row. Then (and only then) the tokens are set
+uncommitted change of the account row holds that row; and an account added in the run's own
+transaction is not there yet for another connection. Then (and only then) the tokens are set
 on the run's account and the run's checkpoint keeps them, as a documented exception of the
 transaction rule (sync/db/tx.py): waiting would deadlock the run against itself.
 """
@@ -46,14 +47,15 @@ def _write_own_connection(session: Session, account_id: int, sealed: bytes, ends
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{LOCK_WAIT_MS}ms'")
-            conn.execute(
+            done = conn.execute(
                 update(GarminAccount)
                 .where(GarminAccount.id == account_id)
                 .values(tokens_encrypted=sealed, credential_ends_at=ends_at)
-            )
+            ).rowcount
     except OperationalError:  # lock_timeout / database is locked: the run holds it
         return False
-    return True
+    # 0 rows: the account is not committed yet (added in the run's own transaction).
+    return done == 1
 
 
 def save_tokens(
