@@ -1,4 +1,8 @@
-"""Around every run: skip while locked out, map Garmin errors onto the account, record sync_run."""
+"""Around every run: skip while locked out, map Garmin errors onto the account, record sync_run.
+
+A library step: it never commits; what must outlive the run goes through the caller's
+`Checkpoint` (sync/db/tx.py).
+"""
 
 from __future__ import annotations
 

@@ -6,6 +6,9 @@ refresh token rotates: two refreshes with the same one get one refusal, and the 
 need re-auth. Two syncs would also race on the cursors. With Redis it is a lease renewed while
 the holder lives; without, a file lock in the data dir (sync/locks.py). The tokens are read
 only once the lock is held, so a holder always starts from the newest refresh token.
+
+Transactions: `sync_account_now` is an entry point that owns its session (sync/db/tx.py); the
+sync it runs keeps its windows through the default checkpoint.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""The entry points: a client for a stored account, the incremental sync and the backfill."""
+"""The entry points: a client for a stored account, the incremental sync and the backfill.
+
+Library steps in the sense of sync/db/tx.py: they run in the caller's session and keep progress
+only through the caller's `Checkpoint`; refreshed tokens go through `token_store`.
+"""
 
 from __future__ import annotations
 

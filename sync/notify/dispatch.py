@@ -10,6 +10,11 @@ unique constraint decides which dispatcher sends. A row moves through:
     claimed -> retry (the database failed while composing: nothing was sent)
     skipped (the athlete's data cannot say when their day is, e.g. an unknown time zone)
 
+Transactions: the dispatcher is an entry point that owns its sessions (docs/decisions.md, "One
+transaction rule"). Each state change of a row is its own short transaction, opened here from
+settings, because the claim must be committed before the send: that is what makes it exactly
+once. The helpers that take a `session` argument only read or flush and never commit.
+
 `claimed` means no SMTP server has seen the message yet, so a claim abandoned for longer than
 LEGDAY_EMAIL_CLAIM_TIMEOUT_S is taken over; so is a `skipped` row once the athlete is due.
 `sending` and `unconfirmed` are never taken over: the server may have the message, and a second

@@ -5,7 +5,8 @@ name (`sync` never imports `worker`), with the account id only, never a credenti
 Redis (the embedded default) the sync runs in this process, under the account's lock, then
 today's and tomorrow's verdicts are computed, as the worker does after a sync. If the broker
 cannot be reached the dispatcher still finds the new account (it has never synced) on its next
-tick.
+tick. It runs after the web response, so it is an entry point and owns its sessions
+(sync/db/tx.py).
 """
 
 from __future__ import annotations
