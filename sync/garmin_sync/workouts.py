@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
-from sync.db.statuses import PushState
+from sync.db.statuses import PushState, SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
 from sync.db.upsert import upsert
 from sync.garmin.client import GarminClient
@@ -313,7 +313,7 @@ def push_workout(
     # The guard records a `push` run; it is not a data sync, so "last synced" must not move.
     account.last_sync_at = last_sync
     checkpoint()
-    if report.status != "ok":
+    if report.status != SyncRunStatus.OK:
         return PushResult(
             day, report.status, report.message, retry_after_s=report.retry_after_s, requests=report.requests
         )

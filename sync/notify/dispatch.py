@@ -42,7 +42,7 @@ from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import session_scope
-from sync.db.statuses import DeliveryStatus
+from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
 from sync.notify.compose import daily_message, reauth_message
@@ -280,7 +280,7 @@ def _what_is_due(session: Session, athlete_id: int, now: datetime) -> tuple[date
         return None
     account = garmin_account(session, athlete)
     if account is not None and (
-        account.status == "needs_reauth" or has_ended(account.credential_ends_at, now)
+        account.status == AccountStatus.NEEDS_REAUTH or has_ended(account.credential_ends_at, now)
     ):
         if _already_told(session, athlete, day):
             return None  # the athlete knows; no stale verdict either

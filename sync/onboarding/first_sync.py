@@ -20,6 +20,7 @@ from sync.config import Settings
 from sync.daily import compute_verdict
 from sync.db.models import Athlete
 from sync.db.session import session_scope
+from sync.db.statuses import SyncRunStatus
 from sync.garmin_sync.now import sync_account_now
 from sync.scheduling import local_today
 
@@ -72,7 +73,7 @@ def run_first_sync(account_id: int, settings: Settings, *, now: datetime | None 
 
 def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | None) -> str:
     result = sync_account_now(account_id, settings=settings, now=now)
-    if result.report is None or result.status not in ("ok", "partial"):
+    if result.report is None or result.status not in (SyncRunStatus.OK, SyncRunStatus.PARTIAL):
         return result.status
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
