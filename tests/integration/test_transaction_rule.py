@@ -65,3 +65,18 @@ def test_an_uncommitted_account_keeps_its_refresh_through_the_callers_commit(
     env.session.commit()
     assert _stored_refresh_token(env, account.id) != tokens.di_refresh_token
     assert _committed(env, SyncRun) == 1
+
+
+def test_a_refresh_while_the_run_holds_the_lock_is_kept_by_its_checkpoint(garmin_env: GarminEnv) -> None:
+    """The own connection would wait for the run itself (a deadlock): the checkpoint keeps it."""
+    env = garmin_env
+    tokens = env.sandbox.issue_di_tokens()
+    account = env.link(env.athlete(), tokens)
+    env.session.commit()
+    account.backoff_s = 0.5  # any change of the account row
+    env.session.flush()  # the run's transaction now holds the account row (SQLite: the database)
+    env.sandbox.expire_all_tokens()
+    client = open_client(env.session, account, env.settings)  # default checkpoint: commit
+    report = sync_account(env.session, account, client, settings=env.settings, checkpoint=NO_CHECKPOINT)
+    assert report.status == SyncRunStatus.OK, report.message
+    assert _stored_refresh_token(env, account.id) != tokens.di_refresh_token
