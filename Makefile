@@ -49,6 +49,7 @@ soak: $(STAMP)
 	$(BIN)/python bench/soak_email.py
 	$(BIN)/python bench/soak_garmin_edges.py
 	$(BIN)/python bench/soak_import.py
+	$(BIN)/python bench/soak_web.py
 
 clean:
 	rm -rf $(VENV) .venv313 .pytest_cache .ruff_cache

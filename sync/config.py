@@ -9,7 +9,8 @@ from __future__ import annotations
 import difflib
 import logging
 import os
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,9 @@ from typing import Literal
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from sync.errors import ConfigError
+from sync.private_files import private_dir
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "legday"
 
@@ -136,6 +140,10 @@ class Settings(BaseSettings):
     # Report API, HTML report and signed links (`legday serve`)
     serve_host: str = Field("127.0.0.1", description="Address `legday serve` listens on.")
     serve_port: int = Field(8000, description="Port `legday serve` listens on.")
+    serve_header_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a connection has to finish its request headers, else it is closed."
+    )
+    serve_keep_alive_s: int = Field(5, ge=1, description="Seconds an idle kept-alive connection stays open.")
     report_base_url: str | None = Field(
         None, description="Public URL of the report server in links; unset: http://serve_host:serve_port."
     )
@@ -237,3 +245,68 @@ def warn_unknown_variables(
 def get_settings() -> Settings:
     """The process-wide settings (cached; tests clear the cache after changing env)."""
     return Settings()
+
+
+# Key files of the embedded default (report.key, secret.key). They live here, beside the
+# settings they stand in for, so the Garmin adapter and the report server share one copy.
+MIN_KEY_FILE_CHARS = 32
+
+
+def read_key_file(path: Path, what: str, *, min_chars: int = MIN_KEY_FILE_CHARS) -> str:
+    """The key in `path`, stripped; an empty or short file is a one-line ConfigError.
+
+    A file that exists but holds no key is never used: a key of zero bytes would let anyone
+    forge what it signs, and a short one is not a secret.
+    """
+    key = path.read_text(encoding="ascii", errors="replace").strip()
+    if len(key) < min_chars:
+        raise ConfigError(
+            f"the {what} in {path} is {'empty' if not key else 'too short'} ({len(key)} characters, "
+            f"at least {min_chars} needed): restore it from a backup, or delete it to have a new "
+            "one made (what the old key protects is then lost)"
+        )
+    return key
+
+
+def read_or_create_key_file(
+    path: Path, make_key: Callable[[], str], what: str, *, min_chars: int = MIN_KEY_FILE_CHARS
+) -> tuple[str, bool]:
+    """(the key in `path`, whether this call created it), creating it atomically when absent.
+
+    The key is written whole to a temp file in the same folder, fsynced, then hard-linked to
+    `path`: the link fails when the name exists, so among processes racing on a fresh data dir
+    the first link wins and every other process reads that complete file. Nobody can ever see
+    an empty or half-written key (an O_EXCL create followed by a write could). Mode 0600.
+    """
+    if path.exists():
+        return read_key_file(path, what, min_chars=min_chars), False
+    private_dir(path.parent)
+    key = make_key()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)  # 0600
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return read_key_file(path, what, min_chars=min_chars), False
+        _fsync_dir(path.parent)
+    finally:
+        os.unlink(tmp)
+    return key, True
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new name in `folder` survive a crash (best effort: not every filesystem can)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -11,6 +11,7 @@ calendar. The CLI's `legday demo` prints both and writes the email on top of wha
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -78,11 +79,16 @@ class DemoResult:
 
 def _demo_settings(settings: Settings, url: str) -> Settings:
     update: dict[str, object] = {"garmin_base_url": url, "garmin_min_interval_s": 0.0}
+    key_log = logging.getLogger(crypto.__name__)
+    level = key_log.level
+    key_log.setLevel(logging.ERROR)  # "back it up" is no advice for a throwaway demo folder's key
     try:
         crypto.resolve_key(settings)
     except ConfigError:
         # A throwaway key: the demo's sandbox tokens die with the sandbox anyway.
         update["secret_key"] = SecretStr(Fernet.generate_key().decode())
+    finally:
+        key_log.setLevel(level)
     return settings.model_copy(update=update)
 
 

@@ -65,8 +65,13 @@ def main() -> None:
 
 def environment_problem(exc: BaseException) -> str | None:
     """One line for a failure of the machine around legday (files, disk, database), else None."""
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
+    if type(exc) is DatabaseError:
+        # SQLAlchemy's own class for the DB-API's plain DatabaseError: SQLite raises it for a
+        # file that is not a database or whose pages are damaged (never for our own mistakes,
+        # which are IntegrityError, ProgrammingError, ...).
+        return damaged_database(exc)
     if isinstance(exc, OperationalError):
         detail = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
         return f"the database refused the operation: {detail} (check the path and its permissions)"
@@ -76,3 +81,18 @@ def environment_problem(exc: BaseException) -> str | None:
         where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
         return f"cannot write or read{where}: {exc.strerror or exc}"
     return None
+
+
+def damaged_database(exc: BaseException) -> str:
+    """One line for a database file SQLite cannot read (not a database, or damaged)."""
+    from sync.config import get_settings
+
+    orig = getattr(exc, "orig", None)
+    detail = str(orig).splitlines()[0] if orig is not None else type(exc).__name__
+    url = get_settings().sqlalchemy_url
+    # A SQLite file is named; a server URL is not (it may carry a password).
+    where = f" {url.split('///', 1)[-1]}" if url.startswith("sqlite") else ""
+    return (
+        f"the database{where} is damaged or not a legday database ({detail}): "
+        "restore it from a backup, or move it away to start afresh"
+    )

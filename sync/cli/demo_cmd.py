@@ -63,10 +63,9 @@ def demo_command(
     from sync.db.models import Athlete
     from sync.db.session import dispose_engines, session_scope
     from sync.demo import run_demo
-    from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
+    from sync.notify.compose import daily_message
     from sync.notify.outbox import write_to_outbox
-    from sync.notify.render import render_daily_email
-    from sync.workout_plan import watch_line
+    from sync.report.links import report_link
 
     base = get_settings()
     demo_dir = base.data_dir / "demo"
@@ -123,25 +122,26 @@ def demo_command(
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
         assert athlete is not None
-        watch = watch_line(session, athlete.id, day, str(verdict.to_json_dict()["flag"]))
-    message = render_daily_email(
-        verdict.to_json_dict(),
-        to="demo@example.org",
-        sender="legday@localhost",
-        name="demo athlete",
-        watch=watch,
-    )
-    add_delivery_headers(
-        message,
-        sent_at=verdict_time(athlete, day),
-        message_id=stable_message_id(athlete.id, day, "daily", "legday@localhost"),
-        unsubscribe=[unsubscribe_mailto("legday@localhost")],
-    )
+        # The very email a real morning sends (report, soreness and unsubscribe links included),
+        # written to the local outbox instead of an SMTP server.
+        message = daily_message(session, athlete, day, verdict_time(athlete, day), settings)
+        if not message["To"]:
+            message.replace_header("To", "demo@example.org")
+        link = report_link(athlete, day=day, settings=settings)
     path = write_to_outbox(message, settings.data_dir / "outbox")
     console.print(f"[bold]3.[/] The morning email is in {path}")
-    console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
+    console.print("   (report, soreness check-in and unsubscribe links included, as a real one)")
     legday = Path(sys.argv[0]) if Path(sys.argv[0]).name == "legday" else Path("legday")
+    console.print("[bold]4.[/] The report page, its charts and the check-in: start the report server")
+    console.print(f"     LEGDAY_DATA_DIR={demo_dir} {legday} serve")
+    console.print("   then open this signed link (7 days; like a password: share it with care):")
+    console.print(f"     {link}")
+    console.print(f"   Database: {settings.sqlalchemy_url.removeprefix('sqlite:///')}")
     console.print(f"   Explore it: LEGDAY_DATA_DIR={demo_dir} {legday} history --until {day}")
+    console.print(
+        "   The API and the watch feed take a token: "
+        f"LEGDAY_DATA_DIR={demo_dir} {legday} token issue --athlete {athlete.name}"
+    )
 
 
 def print_push(push: PushResult | None) -> None:

@@ -180,10 +180,10 @@ def status_command(athlete: AthleteOpt = None) -> None:
             "tokens",
             "status",
             "until / reason",
-            "activities to",
+            "activities to (UTC)",
             "wellness to",
             "backfilled to",
-            "last sync",
+            "last sync (UTC)",
             "credential ends",
         )
         for account, who in session.execute(query.order_by(Athlete.name)):
@@ -465,10 +465,10 @@ def sandbox_serve(
         raise fail(str(exc), 2) from None
     out = tokens_dir or settings.data_dir / "sandbox-tokens"
     garth = sandbox.issue_garth_tokens()
-    (out / "garth").mkdir(parents=True, exist_ok=True)
-    (out / "garth" / tokenlib.OAUTH1_FILE).write_text(json.dumps(garth.oauth1))
-    (out / "garth" / tokenlib.OAUTH2_FILE).write_text(json.dumps(garth.oauth2))
-    (out / tokenlib.DI_FILE).write_text(sandbox.issue_di_tokens().to_json().decode())
+    # Owner-only like every secret legday writes, sandbox tokens included (they open the sandbox).
+    write_private(out / "garth" / tokenlib.OAUTH1_FILE, json.dumps(garth.oauth1).encode())
+    write_private(out / "garth" / tokenlib.OAUTH2_FILE, json.dumps(garth.oauth2).encode())
+    write_private(out / tokenlib.DI_FILE, sandbox.issue_di_tokens().to_json())
     key_file = write_private(out / "personal_api_key.txt", sandbox.issue_personal_api_key().encode())
     console.print(
         f"Garmin sandbox at {sandbox.url} with {len(sandbox.account.activities)} activities\n"

@@ -20,9 +20,8 @@ def serve_command(
     host: Annotated[str | None, typer.Option(help="Address (default LEGDAY_SERVE_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default LEGDAY_SERVE_PORT, 8000).")] = None,
 ) -> None:
-    """Serve the JSON API, the HTML report and the watch feed (uvicorn)."""
-    import uvicorn
-
+    """Serve the JSON API, the HTML report and the watch feed (uvicorn, with header timeouts)."""
+    from sync.report import serving
     from sync.report.app import create_app
 
     settings = get_settings()
@@ -31,14 +30,7 @@ def serve_command(
         app = create_app(settings)
     except LegdayError as exc:
         raise fail(str(exc), 2) from None
-    uvicorn.run(
-        app,
-        host=host or settings.serve_host,
-        port=port or settings.serve_port,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-        server_header=False,
-    )
+    serving.run(app, settings, host=host or settings.serve_host, port=port or settings.serve_port)
 
 
 def token_issue(athlete: AthleteName) -> None:
@@ -52,13 +44,15 @@ def token_issue(athlete: AthleteName) -> None:
 
 
 def token_revoke(athlete: AthleteName) -> None:
-    """Revoke the athlete's API token: it gets 401 from now on."""
+    """Revoke the athlete's API token and every report/soreness link issued so far."""
     from sync.athletes import resolve_athlete
     from sync.report.tokens import revoke_token
 
     with db_session() as (session, _):
         had = revoke_token(session, resolve_athlete(session, athlete))
-    typer.echo(f"token of {athlete} revoked" if had else f"{athlete} had no token", err=True)
+    ended = "report and soreness links issued so far no longer work (unsubscribe links do)"
+    token = f"token of {athlete} revoked" if had else f"{athlete} had no token"
+    typer.echo(f"{token}; {ended}", err=True)
 
 
 def report_link_command(

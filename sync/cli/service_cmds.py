@@ -244,9 +244,9 @@ def status_command(
     table = Table(
         "athlete",
         "status",
-        "last success",
-        "last wellness",
-        "next due",
+        "last success (UTC)",
+        "last wellness (UTC)",
+        "next due (UTC)",
         "rate-limit wait",
         "re-auth",
         "credential ends",

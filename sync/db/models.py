@@ -90,6 +90,8 @@ class Athlete(Base):
     email_enabled: Mapped[bool] = mapped_column(default=True)
     # Opt-in: put EASY days on the athlete's Garmin calendar (docs/workouts.md).
     push_workouts: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Signed links carry it; `legday token revoke` bumps it, ending every link issued before.
+    link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     accounts: Mapped[list[GarminAccount]] = relationship(back_populates="athlete")

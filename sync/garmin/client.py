@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import threading
 import time
 import warnings
@@ -35,9 +36,18 @@ from urllib.parse import urlsplit
 
 import requests
 
+# garth builds a module-level `Client()` when it is imported, and that client reads
+# GARTH_TELEMETRY_* (print a session id, set up logfire, ship response bodies: health data) and
+# GARTH_HOME / GARTH_TOKEN (load tokens from disk) from the environment. legday's tokens come
+# from its database and its telemetry is off, so those variables are removed from this
+# process before garth is imported: nothing in the environment can switch them on here.
 with warnings.catch_warnings():
+    for _name in [n for n in os.environ if n.upper().startswith(("GARTH_TELEMETRY_", "GARTH_HOME"))]:
+        del os.environ[_name]
+    os.environ.pop("GARTH_TOKEN", None)
     # garth warns on import that it is unmaintained; we know (DESIGN.md section 2).
     warnings.simplefilter("ignore", DeprecationWarning)
+    from garth import http as _garth_http
     from garth import sso as garth_sso
     from garth.auth_tokens import OAuth1Token, OAuth2Token
     from garth.exc import GarthHTTPError
@@ -189,6 +199,10 @@ class _GarminAdapter(HTTPAdapter):
 
 def _drop_telemetry(_data: dict) -> None:
     """Where garth's telemetry would go: nowhere."""
+
+
+# And should garth have been imported before this module, its global client is pinned off too.
+_garth_http.client.telemetry.configure(enabled=False, send_to_logfire=False, callback=_drop_telemetry)
 
 
 class _Garth(_GarthClient):

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
 
-from sync.config import Settings
+from sync.config import Settings, read_key_file, read_or_create_key_file
 from sync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
 KEY_FILE_NAME = "secret.key"
+WHAT = "Garmin token encryption key"
 
 HOW_TO_MAKE_A_KEY = (
     "No encryption key configured for Garmin tokens. Generate one with\n"
@@ -39,22 +39,15 @@ def resolve_key(settings: Settings, *, create: bool | None = None) -> SecretStr:
         return settings.secret_key
     path = key_file(settings)
     if path.exists():
-        return SecretStr(path.read_text().strip())
+        return SecretStr(read_key_file(path, WHAT))
     if create is None:
         auto = settings.auto_secret_key
         create = auto if auto is not None else settings.database_url is None
     if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = Fernet.generate_key()
-        # O_EXCL: two processes racing must not overwrite each other's key.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return SecretStr(path.read_text().strip())
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key + b"\n")
-        log.warning("created a new token encryption key at %s (mode 0600); back it up", path)
-        return SecretStr(key.decode())
+        key, created = read_or_create_key_file(path, lambda: Fernet.generate_key().decode(), WHAT)
+        if created:
+            log.warning("created a new token encryption key at %s (mode 0600); back it up", path)
+        return SecretStr(key)
     raise ConfigError(HOW_TO_MAKE_A_KEY)
 
 

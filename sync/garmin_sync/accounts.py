@@ -107,7 +107,8 @@ def connect_personal_api(
     moment = now or datetime.now(UTC)
     ends = moment + timedelta(days=expires_in_days)
     tokens = personal_api_from_key(key, key_expires_at=ends.timestamp())
-    client = PersonalApiClient(tokens, settings, clock=lambda: moment.timestamp())
+    # The real clock: a frozen one could wait forever on a 429 pause of the key's gate.
+    client = PersonalApiClient(tokens, settings)
     with _linked_account_lock(session, athlete, settings):
         client.exchange()
         display_name = client.profile().display_name

@@ -16,6 +16,7 @@ from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, VerdictRecord
 from sync.db.session import engine_for, session_scope
 from sync.report.context import app_context, in_session
+from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.reads import Owner, StoredVerdict, owner_and_verdict
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token
@@ -170,6 +171,7 @@ async def watch(
     responses={
         413: {"model": Problem, "description": "Body too large."},
         429: {"model": Problem, "description": "Too many soreness posts: retry later."},
+        503: {"model": Problem, "description": "Cannot be recorded right now (Retry-After)."},
     },
     tags=["soreness"],
 )
@@ -184,7 +186,15 @@ async def post_soreness(report: SorenessIn, request: Request, credentials: Crede
             raise unprocessable(
                 ["body", "date"], f"soreness can be given from {SORENESS_PAST_DAYS} days ago to tomorrow"
             )
-        retry = limiter.hit(f"soreness:{athlete.id}")
+        try:
+            retry = limiter.hit(f"soreness:{athlete.id}")
+        except LimiterUnavailable as exc:
+            wait = int(exc.retry_after or UNAVAILABLE_RETRY_S)
+            raise HTTPException(
+                503,
+                f"soreness cannot be recorded right now: try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            ) from None
         if retry is not None:
             raise HTTPException(
                 429,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
@@ -29,6 +30,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages.router)
     onboarding.install(app, ctx)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 in FastAPI's shape, without echoing the input: an echoed NaN or 1e309 (a float
+        infinity once parsed) cannot be written as JSON, and made FastAPI's own handler a 500."""
+        return JSONResponse({"detail": validation_details(exc)}, status_code=422)
+
     @app.get("/healthz", response_model=Health, responses={503: {"model": Health}}, tags=["ops"])
     def healthz() -> JSONResponse:
         """Database, and Redis when configured: 200 when all are up, 503 otherwise."""
@@ -42,3 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(GuardMiddleware, max_body=settings.api_max_body_bytes, metrics=ctx.metrics)
     return app
+
+
+def validation_details(exc: RequestValidationError) -> list[dict[str, object]]:
+    """Each error's `loc`, `msg` and `type`: plain strings and ints, always valid JSON."""
+    return [
+        {
+            "loc": [part if isinstance(part, int) else str(part) for part in error.get("loc", ())],
+            "msg": str(error.get("msg", "")),
+            "type": str(error.get("type", "")),
+        }
+        for error in exc.errors()
+    ]

@@ -32,6 +32,14 @@ class LinkClaims:
     kind: str  # report | soreness | unsubscribe
     day: date | None = None
     value: int | None = None
+    generation: int = 0  # the athlete's link generation when it was issued
+
+
+def is_current(claims: LinkClaims, athlete: Athlete) -> bool:
+    """Whether a verified link still holds for `athlete`: issued under their current link
+    generation (`legday token revoke` bumps it). Unsubscribe links hold whatever the
+    generation: an athlete must always be able to stop the email (docs/report.md)."""
+    return claims.kind == "unsubscribe" or claims.generation == (athlete.link_generation or 0)
 
 
 def base_url(settings: Settings) -> str:
@@ -48,10 +56,14 @@ def sign_link(
     days: int | None = None,
     day: date | None = None,
     value: int | None = None,
+    generation: int = 0,
 ) -> str:
-    """The signed path segment of a link of `kind` for an athlete, valid `days` days."""
+    """The signed path segment of a link of `kind` for an athlete, valid `days` days, issued
+    under the athlete's link `generation`."""
     settings = settings or get_settings()
     claims: dict[str, object] = {"a": athlete_id, "k": KINDS[kind]}
+    if generation:
+        claims["g"] = generation  # links of generation 0 carry none (as links from before it)
     if day is not None:
         claims["d"] = day.isoformat()
     if value is not None:
@@ -67,7 +79,8 @@ def verify_link(signed: str, settings: Settings) -> LinkClaims | None:
         return None
     kinds = {v: k for k, v in KINDS.items()}
     athlete_id, kind, day, value = claims.get("a"), claims.get("k"), claims.get("d"), claims.get("v")
-    if not isinstance(athlete_id, int) or kind not in kinds:
+    generation = claims.get("g", 0)
+    if not isinstance(athlete_id, int) or kind not in kinds or not isinstance(generation, int):
         return None
     try:
         parsed_day = date.fromisoformat(day) if isinstance(day, str) else None
@@ -75,7 +88,7 @@ def verify_link(signed: str, settings: Settings) -> LinkClaims | None:
         return None
     if value is not None and not (isinstance(value, int) and 0 <= value <= 10):
         return None
-    return LinkClaims(athlete_id, kinds[kind], parsed_day, value)
+    return LinkClaims(athlete_id, kinds[kind], parsed_day, value, generation)
 
 
 def report_link(
@@ -88,7 +101,9 @@ def report_link(
 ) -> str:
     """Full URL of the athlete's report page (the verdict of `day`, default their today)."""
     settings = settings or get_settings()
-    signed = sign_link(athlete.id, "report", settings=settings, days=days, day=day)
+    signed = sign_link(
+        athlete.id, "report", settings=settings, days=days, day=day, generation=athlete.link_generation or 0
+    )
     return f"{(base or base_url(settings)).rstrip('/')}/r/{signed}"
 
 
@@ -106,7 +121,15 @@ def soreness_links(
     root = (base or base_url(settings)).rstrip("/")
     links = {}
     for value in SORENESS_LINK_VALUES:
-        signed = sign_link(athlete.id, "soreness", settings=settings, days=days, day=day, value=value)
+        signed = sign_link(
+            athlete.id,
+            "soreness",
+            settings=settings,
+            days=days,
+            day=day,
+            value=value,
+            generation=athlete.link_generation or 0,
+        )
         links[value] = f"{root}/r/{signed}"
     return links
 
@@ -117,7 +140,8 @@ def unsubscribe_link(
     """Full URL of the athlete's unsubscribe page (GET shows a button; POST unsubscribes)."""
     settings = settings or get_settings()
     # Unsubscribe links must keep working for a long while after the email was sent.
-    signed = sign_link(athlete.id, "unsubscribe", settings=settings, days=days or 366)
+    generation = athlete.link_generation or 0
+    signed = sign_link(athlete.id, "unsubscribe", settings=settings, days=days or 366, generation=generation)
     return f"{(base or base_url(settings)).rstrip('/')}/u/{signed}"
 
 

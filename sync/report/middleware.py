@@ -60,7 +60,7 @@ class GuardMiddleware:
             start["headers"] += SECURITY_HEADERS + [DEFAULT_CSP]
             await send(start)
             await send(body)
-            self.metrics.observe("unmatched", scope["method"], 413, started)
+            self.metrics.observe(None, scope["method"], 413, started)
             return
         seen = 0
         started_response = False
@@ -98,5 +98,6 @@ class GuardMiddleware:
             await send(start)
             await send(body)
         finally:
-            route = scope.get("route")
-            self.metrics.observe(getattr(route, "path", "unmatched"), scope["method"], status, started)
+            # The template of the route Starlette matched ("/r/{signed}"), never the path itself.
+            route = getattr(scope.get("route"), "path", None)
+            self.metrics.observe(route if isinstance(route, str) else None, scope["method"], status, started)

@@ -6,6 +6,7 @@ and the athlete confirms with a POST. Works without JavaScript.
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from pathlib import Path
@@ -25,7 +26,8 @@ from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
 from sync.report.context import AppContext, app_context, in_session
-from sync.report.links import LinkClaims, verify_link
+from sync.report.links import LinkClaims, is_current, verify_link
+from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.report.verdicts import athlete_today, verdict_for_day
@@ -39,6 +41,7 @@ TEMPLATES = Environment(
 )
 INVALID_LINK = "This link is not valid or has expired. Open the newest email, or ask for a new link."
 CHART_DAYS = 14
+SORENESS_FORM_VALUE = re.compile(r"[0-9]{1,2}")
 
 router = APIRouter(include_in_schema=False)
 
@@ -72,7 +75,9 @@ def _athlete(
     if claims is None or claims.kind not in kinds:
         return None
     athlete = session.get(Athlete, claims.athlete_id)
-    return (athlete, claims) if athlete is not None else None
+    if athlete is None or not is_current(claims, athlete):  # revoked: the same 404 as a forgery
+        return None
+    return athlete, claims
 
 
 async def _form(request: Request) -> dict[str, str]:
@@ -208,7 +213,9 @@ def _post_soreness(
             error="This form had expired. Please choose the value again and confirm.",
         )
     raw = form.get("value", "")
-    if not raw.isdigit() or not 0 <= int(raw) <= 10:
+    # ASCII digits only: str.isdigit() is true for "²" (int() then fails) and for other
+    # scripts' digits ("٣" is 3), which are no way to type a soreness value.
+    if not SORENESS_FORM_VALUE.fullmatch(raw) or not 0 <= int(raw) <= 10:
         return _render_report(
             request,
             session,
@@ -219,7 +226,23 @@ def _post_soreness(
             status=422,
             error="Choose a soreness value from 0 to 10.",
         )
-    if ctx.limiter.hit(f"soreness:{athlete.id}") is not None:
+    try:
+        limited = ctx.limiter.hit(f"soreness:{athlete.id}") is not None
+    except LimiterUnavailable as exc:
+        wait = int(exc.retry_after or UNAVAILABLE_RETRY_S)
+        response = _render_report(
+            request,
+            session,
+            ctx,
+            athlete,
+            claims,
+            signed,
+            status=503,
+            error=f"Soreness cannot be recorded right now: please try again in {wait} seconds.",
+        )
+        response.headers["Retry-After"] = str(wait)
+        return response
+    if limited:
         return _render_report(
             request,
             session,

@@ -8,7 +8,15 @@ from collections.abc import Callable
 
 import redis
 
+from sync.errors import TransientError
+
 WINDOW_S = 60
+# What a client is told to wait when the shared count cannot be read (Redis down).
+UNAVAILABLE_RETRY_S = 30
+
+
+class LimiterUnavailable(TransientError):
+    """The shared count (Redis) cannot be reached: the caller answers 503 with Retry-After."""
 
 
 class RateLimiter:
@@ -25,7 +33,10 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def hit(self, key: str) -> float | None:
-        """Count one hit; None when allowed, else the seconds until the window resets."""
+        """Count one hit; None when allowed, else the seconds until the window resets.
+
+        Raises LimiterUnavailable when Redis is configured but cannot be reached.
+        """
         now = self._clock()
         window = int(now // WINDOW_S)
         retry_after = (window + 1) * WINDOW_S - now
@@ -34,7 +45,14 @@ class RateLimiter:
             pipe = self._redis.pipeline()
             pipe.incr(name)
             pipe.expire(name, WINDOW_S * 2)
-            count = int(pipe.execute()[0])
+            try:
+                count = int(pipe.execute()[0])
+            except redis.RedisError as exc:
+                # Not counted is not allowed: without the shared count every server would let
+                # an attacker through, so the post is refused for now (503), never a 500.
+                raise LimiterUnavailable(
+                    f"rate limit store unavailable ({type(exc).__name__})", retry_after=UNAVAILABLE_RETRY_S
+                ) from None
         else:
             with self._lock:
                 for old in [k for k in self._counts if k[1] < window]:

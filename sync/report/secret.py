@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 from pathlib import Path
 
-from sync.config import Settings
+from sync.config import Settings, read_key_file, read_or_create_key_file
 from sync.errors import ConfigError
 
 KEY_FILE_NAME = "report.key"
+WHAT = "report link signing key"
 
 HOW_TO_SET_IT = (
     "No secret for signing report links: set LEGDAY_REPORT_SECRET (a long random string, e.g. "
@@ -21,21 +21,6 @@ HOW_TO_SET_IT = (
 
 def _key_file(settings: Settings) -> Path:
     return settings.data_dir / KEY_FILE_NAME
-
-
-def _read_or_create(path: Path) -> bytes:
-    """Read the key file, creating it (0600, O_EXCL so racing processes agree) when absent."""
-    if path.exists():
-        return path.read_text().strip().encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(32)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip().encode()
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key + "\n")
-    return key.encode()
 
 
 def report_key(settings: Settings) -> bytes:
@@ -50,7 +35,9 @@ def report_key(settings: Settings) -> bytes:
         base = settings.secret_key.get_secret_value().encode()
         return hmac.new(base, b"legday report links v1", hashlib.sha256).digest()
     path = _key_file(settings)
+    if path.exists():
+        return read_key_file(path, WHAT).encode()
     auto = settings.auto_secret_key
-    if path.exists() or (auto if auto is not None else settings.database_url is None):
-        return _read_or_create(path)
+    if auto if auto is not None else settings.database_url is None:
+        return read_or_create_key_file(path, lambda: secrets.token_urlsafe(32), WHAT)[0].encode()
     raise ConfigError(HOW_TO_SET_IT)

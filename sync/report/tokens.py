@@ -29,9 +29,11 @@ def issue_token(session: Session, athlete: Athlete) -> str:
 
 
 def revoke_token(session: Session, athlete: Athlete) -> bool:
-    """Forget the athlete's token; True when there was one."""
+    """Forget the athlete's token and end every signed link issued so far; True when there was
+    a token. (Unsubscribe links survive: docs/report.md.)"""
     had = athlete.report_token_hash is not None
     athlete.report_token_hash = None
+    athlete.link_generation = (athlete.link_generation or 0) + 1
     session.flush()
     return had
 

@@ -21,6 +21,7 @@ def test_piped_tables_and_hints_are_whole(settings: Settings, child_env: dict[st
 
     status = legday_process("status", env=env)
     assert status.returncode == 0, status.stderr
+    assert "last success (UTC)" in status.stdout and "next due (UTC)" in status.stdout  # times say their zone
     hint = [line for line in status.stdout.splitlines() if "add-tokens" in line]
     whole = re.compile(r"`legday garmin add-tokens --athlete NAME \.\.\.`")
     assert len(hint) == 1 and whole.search(hint[0]), status.stdout

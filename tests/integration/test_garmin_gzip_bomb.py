@@ -62,3 +62,43 @@ def test_a_gzip_bomb_is_one_clear_error_and_the_sync_goes_on(
     assert stored is not None and stored >= len(activities) - 1  # every activity but the bombed one
     assert wellness and wellness > 0
     assert len(sandbox.requests(rf"/download-service/files/activity/{bombed}$")) >= 1
+
+
+def test_a_gzip_bomb_on_the_personal_api_is_refused_too(
+    settings: Settings, child_env: dict[str, str], sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same bomb on the Personal API's download: one clear line, the rest synced."""
+    from sync.garmin_sync.accounts import connect_personal_api
+
+    key = Fernet.generate_key().decode()
+    monkeypatch.setenv("LEGDAY_SECRET_KEY", key)
+    monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)
+    monkeypatch.setenv("LEGDAY_GARMIN_MIN_INTERVAL_S", "0")
+    get_settings.cache_clear()
+    configured = get_settings()
+    upgrade(configured)
+    with session_scope(configured) as s:
+        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+        connect_personal_api(s, athlete, sandbox.issue_personal_api_key(), 90, configured)
+    activities = sandbox.account.newest_first()
+    bombed = activities[0].activity_id
+    sandbox.faults.add("gzip_bomb", rf"/download-service/files/activity/{bombed}$", times=None)
+    env = {
+        **child_env,
+        "LEGDAY_SECRET_KEY": key,
+        "LEGDAY_GARMIN_BASE_URL": sandbox.url,
+        "LEGDAY_GARMIN_MIN_INTERVAL_S": "0",
+        "LEGDAY_GARMIN_BACKOFF_S": "0.05",
+        "LEGDAY_GARMIN_INITIAL_DAYS": "14",
+    }
+    done = legday_process("sync", env=env, timeout=300)
+    out = done.stdout + done.stderr
+    assert "MemoryError" not in out and "Traceback" not in out, out
+    assert done.returncode in (0, 3), out
+    assert f"{bombed}: " in out and "decodes to more than" in out, out
+    with session_scope(configured) as s:
+        stored = s.scalar(
+            select(func.count()).select_from(Activity).where(Activity.garmin_activity_id.is_not(None))
+        )
+    assert stored is not None and stored >= len(activities) - 1
+    assert all(r.host == "personal.connectapi.garmin.com" for r in sandbox.log)

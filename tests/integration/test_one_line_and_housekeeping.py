@@ -74,6 +74,10 @@ def test_sandbox_serve_starts_once_and_refuses_a_taken_port(
         assert "legday garmin connect --athlete NAME --key - --expires-in 90 <" in connect, connect
         assert key_file.read_text().startswith("GCDC_") and key_file.stat().st_mode & 0o077 == 0
         assert key_file.read_text() not in connect
+        tokens = tmp_path / "tokens"  # owner-only, as the README promises for every secret
+        for path in (tokens, tokens / "garth", *tokens.rglob("*.json")):
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+        assert len(list(tokens.rglob("*.json"))) == 3
         time.sleep(0.5)
         assert proc.poll() is None  # still serving
     finally:

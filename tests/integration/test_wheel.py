@@ -16,7 +16,11 @@ import venv
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.helpers import wait_for
+from tests.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ["pyproject.toml", "README.md", "alembic.ini", "sync", "worker"]
@@ -90,6 +94,37 @@ def test_db_upgrade_and_demo_run_from_the_installed_wheel(installed: Path, tmp_p
     assert "Verdict for" in out
     outbox = list((tmp_path / "data" / "demo" / "outbox").glob("*.eml"))
     assert len(outbox) == 1, "the demo wrote no morning email"
+    mail = outbox[0].read_text()
+    for part in ("/r/", "/u/", "List-Unsubscribe"):  # structured like a real morning email
+        assert part in mail, f"the demo email has no {part}"
+
+    # The demo ends with the report page reachable: its printed serve command and signed link.
+    link = next(
+        line.strip() for line in out.splitlines() if line.strip().startswith("http://127.0.0.1:8000/r/")
+    )
+    port = free_port()
+    demo_env = {**env, "LEGDAY_DATA_DIR": str(tmp_path / "data" / "demo")}
+    server = subprocess.Popen(
+        [str(installed / "legday"), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        env=demo_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = link.replace("http://127.0.0.1:8000", f"http://127.0.0.1:{port}")
+
+        def page_answers() -> bool:
+            try:
+                return httpx.get(url, timeout=5).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        assert wait_for(page_answers, seconds=60), "the demo's report link did not open"
+        assert 'id="verdict"' in httpx.get(url, timeout=5).text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
 
 
 def test_the_service_commands_exist_in_the_installed_wheel(installed: Path, tmp_path: Path) -> None:

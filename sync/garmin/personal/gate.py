@@ -4,9 +4,10 @@ after a 429 that every request of the key waits out.
 Garmin answers 429 when one key sends about a dozen requests at once (PERSONAL-API.md s.5).
 The gate is per process, shared by every thread and every client made for the same key: a
 key is looked up by its SHA-256, never kept as a dictionary key in clear. Across processes
-the account's sync lock (sync/garmin_sync/now.py) already allows one sync per account at a
-time, so one key's requests come from one process at a time, except a `legday garmin
-connect` check (two requests) made while that account syncs.
+the account's lock (sync/garmin_sync/now.py) already allows one sync per account at a time,
+and `legday garmin connect` takes it too for an account that exists, so one key's requests
+come from one process at a time. A brand-new key that has no account yet is checked once (two
+requests) by whoever connects it.
 """
 
 from __future__ import annotations

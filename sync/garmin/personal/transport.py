@@ -12,6 +12,8 @@
   longer, or again and again, it is `GarminRateLimited` and the account waits.
 - 408 / 5xx / resets / timeouts / bodies cut short are retried with bounded backoff, then
   `GarminUnavailable`; 204 / empty / `null` bodies are "no data" (None).
+- Every body is read with a cap on its decoded size (`sync/garmin/decoding.py`, as for the
+  Connect client): a gzip bomb is refused, never inflated.
 - The key and the token never appear in an error, a log line or a repr.
 """
 
@@ -27,10 +29,12 @@ from typing import Any
 
 import requests
 from requests.structures import CaseInsensitiveDict
+from urllib3.exceptions import HTTPError as Urllib3Error
 
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
 from sync.garmin.budget import global_budget_from
+from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
     GarminAuthError,
     GarminBadResponse,
@@ -161,14 +165,16 @@ class PersonalApiTransport:
                 resp = self._session.request(
                     method,
                     url,
-                    headers={**host, **headers},
+                    # Only encodings our bounded decoder reads (sync/garmin/decoding.py).
+                    headers={**host, **headers, "Accept-Encoding": ACCEPT_ENCODING},
                     params=params,
-                    stream=cap is not None,
+                    stream=True,  # read below, capped after decoding: never inflated whole
                     timeout=self._timeout,
                     allow_redirects=False,
                 )
                 with resp:
-                    return _Answer(resp.status_code, CaseInsensitiveDict(resp.headers), self._body(resp, cap))
+                    body = self._body(resp, path, cap)
+                    return _Answer(resp.status_code, CaseInsensitiveDict(resp.headers), body)
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
                 raise _Retry(f"{path}: body cut short") from None
             except requests.Timeout:
@@ -184,22 +190,24 @@ class PersonalApiTransport:
             except requests.RequestException as exc:
                 raise GarminUnavailable(f"{path}: request failed ({type(exc).__name__})") from None
 
-    @staticmethod
-    def _body(resp: requests.Response, cap: int | None) -> bytes:
-        """The whole body; with `cap`, streamed and refused above it (only on a 2xx)."""
-        if cap is None or resp.status_code >= 300:
-            return resp.content
+    def _body(self, resp: requests.Response, path: str, cap: int | None) -> bytes:
+        """The whole body, decoded with a cap: `cap` for a download (refused above it as an
+        unsafe archive), `garmin_max_body_bytes` for anything else."""
+        download = cap is not None and resp.status_code < 300
+        limit = cap if download and cap is not None else self.settings.garmin_max_body_bytes
         declared = resp.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > cap:
-            raise UnsafeArchiveError(f"download is {declared} bytes, over the {cap}-byte cap")
-        chunks: list[bytes] = []
-        size = 0
-        for chunk in resp.iter_content(64 * 1024):
-            size += len(chunk)
-            if size > cap:
-                raise UnsafeArchiveError(f"download exceeds the {cap}-byte cap")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if download and declared and declared.isdigit() and int(declared) > limit:
+            raise UnsafeArchiveError(f"download is {declared} bytes, over the {limit}-byte cap")
+        try:
+            return read_capped(
+                resp.raw.stream(64 * 1024, decode_content=False), resp.headers.get("Content-Encoding"), limit
+            )
+        except BodyRefused as exc:
+            if download:
+                raise UnsafeArchiveError(f"download {exc} (the cap)") from None
+            raise GarminBadResponse(f"{path}: the reply {exc}: refused") from None
+        except (BodyUndecodable, Urllib3Error, OSError):  # cut short, reset: fetched again
+            raise _Retry(f"{path}: body cut short") from None
 
     def _retrying(self, what: str, attempt_fn: Callable[[], Any]) -> Any:
         """Run `attempt_fn` until it succeeds; transient failures and short 429s retried."""

@@ -11,7 +11,7 @@ The allowed values are written out here (not imported), so a later change of the
 needs a migration of its own.
 
 Revision ID: 0011_status_enums
-Revises: 0010_recording_key
+Revises: 0007_link_generation
 Create Date: 2026-12-02 01:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_status_enums"
-down_revision = "0010_recording_key"
+down_revision = "0007_link_generation"
 branch_labels = None
 depends_on = None
 

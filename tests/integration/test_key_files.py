@@ -1,0 +1,111 @@
+"""The key files of the embedded default (report.key signs links, secret.key encrypts Garmin
+tokens): processes racing to create them on a fresh data dir all end up with the same key, and
+an empty or short key file is refused with one line, never used."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sync.config import Settings
+from sync.errors import ConfigError
+from sync.garmin.crypto import resolve_key
+from sync.report.secret import report_key
+from tests.helpers import REPO, legday_process
+
+# Each child imports everything first, then waits for the start file, so that all of them
+# create the keys at the same moment; it prints both keys as they read them.
+RACER = """
+import os, sys, time
+from sync.config import Settings
+from sync.garmin.crypto import resolve_key
+from sync.report.secret import report_key
+settings = Settings()
+start = sys.argv[1]
+open(start + "." + str(os.getpid()), "w").close()
+while not os.path.exists(start):
+    time.sleep(0.0005)
+print(report_key(settings).hex() + "|" + resolve_key(settings).get_secret_value(), flush=True)
+"""
+
+PROCESSES = 10
+ROUNDS = 3
+
+
+def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]]:
+    start = tmp_path / f"go-{round_no}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
+    env["LEGDAY_DATA_DIR"] = str(data_dir)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(start)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    deadline = time.monotonic() + 120
+    while len(list(tmp_path.glob(f"go-{round_no}.*"))) < PROCESSES and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start.touch()
+    keys = []
+    for child in children:
+        out, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+        report, fernet = out.strip().split("|")
+        keys.append((report, fernet))
+    return keys
+
+
+def test_processes_racing_on_a_fresh_data_dir_agree_on_non_empty_keys(tmp_path: Path) -> None:
+    for round_no in range(ROUNDS):
+        data_dir = tmp_path / f"data-{round_no}"
+        keys = _race(data_dir, tmp_path, round_no)
+        reports = {k[0] for k in keys}
+        fernets = {k[1] for k in keys}
+        assert len(reports) == 1 and len(fernets) == 1, (round_no, reports, fernets)
+        report, fernet = keys[0]
+        assert len(bytes.fromhex(report)) >= 32 and len(fernet) == 44
+        # What is on disk is what they all use, owner-only, and no temp file is left behind.
+        assert (data_dir / "report.key").read_text().strip().encode().hex() == report
+        assert (data_dir / "secret.key").read_text().strip() == fernet
+        for name in ("report.key", "secret.key"):
+            assert (data_dir / name).stat().st_mode & 0o777 == 0o600
+        assert sorted(p.name for p in data_dir.iterdir()) == ["report.key", "secret.key"]
+
+
+@pytest.mark.parametrize("content", ["", "\n", "short-key\n"])
+def test_an_empty_or_short_report_key_file_is_refused(settings: Settings, content: str) -> None:
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "report.key").write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        report_key(settings)
+    message = str(caught.value)
+    assert "report.key" in message and "\n" not in message
+    assert (settings.data_dir / "report.key").read_text() == content  # not silently replaced
+
+
+@pytest.mark.parametrize("content", ["", "  \n", "abc"])
+def test_an_empty_or_short_token_key_file_is_refused(settings: Settings, content: str) -> None:
+    settings.data_dir.mkdir(parents=True)
+    (settings.data_dir / "secret.key").write_text(content)
+    with pytest.raises(ConfigError) as caught:
+        resolve_key(settings)
+    message = str(caught.value)
+    assert "secret.key" in message and "\n" not in message
+
+
+def test_the_cli_says_one_line_about_an_empty_key_file(settings: Settings, child_env: dict[str, str]) -> None:
+    assert legday_process("athlete", "add", "ana", "--timezone", "UTC", env=child_env).returncode == 0
+    (settings.data_dir / "report.key").write_text("")
+    result = legday_process("report", "link", "--athlete", "ana", env=child_env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and "report.key" in result.stderr
