@@ -180,3 +180,18 @@ def test_0011_normalises_rows_checks_and_goes_down_and_up(db_settings: Settings)
     upgrade(db_settings)  # and up again: the new unknown rows are normalised too
     assert _statuses(engine)["email_delivery"] == ["failed", "failed", "sent", "sent"]
     assert _statuses(engine)["pushed_workout"] == ["none", "scheduled", "unsure", "unsure"]
+
+
+def test_each_check_allows_exactly_its_enums_members(db_settings: Settings) -> None:
+    """The migrated database's CHECKs and sync/db/statuses.py name the same values."""
+    import re
+
+    from sqlalchemy import inspect
+
+    from sync.db.statuses import CHECKED
+
+    inspector = inspect(engine_for(db_settings.sqlalchemy_url))
+    for table, column, enum, _fallback in CHECKED:
+        checks = {c["name"]: c["sqltext"] for c in inspector.get_check_constraints(table)}
+        text = checks[f"ck_{table}_{column}"]
+        assert set(re.findall(r"'([a-z_]+)'", text)) == {m.value for m in enum}, (table, text)
