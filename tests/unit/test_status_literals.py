@@ -61,5 +61,9 @@ def test_no_query_compares_a_status_to_a_literal() -> None:
 
 
 def test_the_scan_sees_both_forms() -> None:
-    probe = 'a = SyncRun.status == "ok"\nb = EmailDelivery.status.in_(("sent", "x"))\nc = SyncRun.status == S.OK\n'
+    probe = (
+        'a = SyncRun.status == "ok"\n'
+        'b = EmailDelivery.status.in_(("sent", "x"))\n'
+        "c = SyncRun.status == SyncRunStatus.OK\n"
+    )
     assert literal_comparisons(probe) == [1, 2]
