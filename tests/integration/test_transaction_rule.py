@@ -7,6 +7,9 @@ still gets its refreshed tokens, through the caller's own commit.
 
 from __future__ import annotations
 
+import logging
+
+import pytest
 from sqlalchemy import func, select
 
 from sync.db.models import Activity, GarminAccount, SyncRun
@@ -67,8 +70,11 @@ def test_an_uncommitted_account_keeps_its_refresh_through_the_callers_commit(
     assert _committed(env, SyncRun) == 1
 
 
-def test_a_refresh_while_the_run_holds_the_lock_is_kept_by_its_checkpoint(garmin_env: GarminEnv) -> None:
+def test_a_refresh_while_the_run_holds_the_lock_is_kept_by_its_checkpoint(
+    garmin_env: GarminEnv, caplog: pytest.LogCaptureFixture
+) -> None:
     """The own connection would wait for the run itself (a deadlock): the checkpoint keeps it."""
+    caplog.set_level(logging.INFO, logger="sync.garmin_sync.run")
     env = garmin_env
     tokens = env.sandbox.issue_di_tokens()
     account = env.link(env.athlete(), tokens)
@@ -80,3 +86,4 @@ def test_a_refresh_while_the_run_holds_the_lock_is_kept_by_its_checkpoint(garmin
     report = sync_account(env.session, account, client, settings=env.settings, checkpoint=NO_CHECKPOINT)
     assert report.status == SyncRunStatus.OK, report.message
     assert _stored_refresh_token(env, account.id) != tokens.di_refresh_token
+    assert "token saved for account" in caplog.text and "(checkpoint)" in caplog.text
