@@ -25,7 +25,7 @@ run: $(RUN_STAMP)
 test: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest  # parallel: -n auto from pyproject's addopts
 	bash scripts/test_py313.sh
 
 lint: $(STAMP)

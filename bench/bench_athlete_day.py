@@ -92,7 +92,6 @@ def _day_and_report(
 
     from sync.athletes import add_athlete
     from sync.config import Settings
-    from sync.daily import compute_verdict
     from sync.db.migrate import upgrade
     from sync.db.session import dispose_engines, session_scope
     from sync.garmin import tokens as tokenlib
@@ -101,6 +100,7 @@ def _day_and_report(
     from sync.notify.compose import daily_message
     from sync.notify.outbox import write_to_outbox
     from sync.scheduling import local_today
+    from sync.verdicts.compute import compute_verdict
 
     data = work / f"round-{round_no}"
     settings = Settings(

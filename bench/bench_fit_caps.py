@@ -37,10 +37,10 @@ if str(REPO) not in sys.path:
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from sync.config import Settings  # noqa: E402
-from sync.daily import compute_verdict  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import Activity, Athlete, Quarantine, StrengthSet  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
+from sync.verdicts.compute import compute_verdict  # noqa: E402
 from tests.big_history import (  # noqa: E402
     DAY,
     add_activities,

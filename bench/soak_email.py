@@ -45,7 +45,7 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import EmailDelivery  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
-from sync.notify.dispatch import dispatch_due_emails  # noqa: E402
+from sync.morning_email import dispatch_due_emails  # noqa: E402
 from tests.smtp_server import SmtpRecorder, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -42,13 +42,13 @@ from sqlalchemy import create_engine, select, text  # noqa: E402
 
 from sync.athletes import add_athlete  # noqa: E402
 from sync.config import Settings  # noqa: E402
-from sync.daily import compute_verdict, record_soreness  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import GarminAccount, PushedWorkout  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
 from sync.garmin_sync.accounts import add_tokens  # noqa: E402
 from sync.sandbox import Sandbox, SandboxAccount  # noqa: E402
 from sync.scheduling import local_today  # noqa: E402
+from sync.verdicts.compute import compute_verdict, record_soreness  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get(
@@ -163,7 +163,7 @@ def part_pushes(settings: Settings, sb: Sandbox, env: dict[str, str], rounds: in
 
 def part_lost(settings: Settings, sb: Sandbox, rounds: int, seed: int) -> Row:
     """Lost answers on create / schedule: one workout and one entry per day each time."""
-    from sync.garmin_sync.workouts import push_workout_now
+    from sync.workouts.push import push_workout_now
 
     rng = random.Random(seed)
     kinds = ("truncate_after", "reset_after", "reset")

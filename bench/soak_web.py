@@ -54,7 +54,7 @@ RACER = """
 import os, sys, time
 from sync.config import Settings
 from sync.garmin.crypto import resolve_key
-from sync.report.secret import report_key
+from sync.links.secret import report_key
 settings = Settings()
 start = sys.argv[1]
 open(start + "." + str(os.getpid()), "w").close()
@@ -376,8 +376,8 @@ def revocation(work: Path) -> Row:
     with legday_serve(data_dir) as (url, _):
         code = (
             "from sync.config import get_settings; from sync.db.session import session_scope;"
-            "from sync.db.models import Athlete; from sync.report.links import *;"
-            "from sync.report.verdicts import athlete_today; import sys\n"
+            "from sync.db.models import Athlete; from sync.links.build import *;"
+            "from sync.verdicts.read import athlete_today; import sys\n"
             "with session_scope() as s:\n"
             "    a = s.query(Athlete).one(); d = athlete_today(a)\n"
             "    print(report_link(a, base=sys.argv[1])); print(report_link(a, day=d, base=sys.argv[1]))\n"

@@ -22,7 +22,6 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings
-from sync.daily import compute_verdict
 from sync.db.migrate import upgrade
 from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.db.session import session_scope
@@ -31,9 +30,10 @@ from sync.garmin import crypto
 from sync.garmin_sync import SyncReport, open_client, sync_account
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import account_lock
-from sync.garmin_sync.workouts import PushResult, push_workout
 from sync.readiness import Verdict
 from sync.sandbox import Sandbox
+from sync.verdicts.compute import compute_verdict
+from sync.workouts.push import PushResult, push_workout
 
 DEMO_ATHLETE = "demo"
 WATCH_ATHLETE = "demo-watch"  # on DI tokens: the workout push needs the Connect API

@@ -12,9 +12,10 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sync.daily import RUN_SPORT
-from sync.db.models import Activity, Athlete, StrengthSet, VerdictRecord, WellnessDay
+from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.fit.exercises import hard_lower_body_sets
+from sync.verdicts.compute import RUN_SPORT
+from sync.verdicts.read import verdicts_between
 
 __all__ = ["DaySummary", "day_summaries"]
 
@@ -36,14 +37,8 @@ class DaySummary:
 
 def day_summaries(session: Session, athlete: Athlete, first: date, last: date) -> list[DaySummary]:
     """Every day from `first` to `last` (inclusive), oldest first; days without data are kept."""
-    verdicts = {
-        v.date: v
-        for v in session.scalars(
-            select(VerdictRecord)
-            .where(VerdictRecord.athlete_id == athlete.id, VerdictRecord.date.between(first, last))
-            .order_by(VerdictRecord.computed_at)  # the latest computation of a day wins
-        )
-    }
+    # The verdict that counts for each day: the one read rule of sync.verdicts.read.
+    verdicts = {v.date: v for v in verdicts_between(session, athlete.id, first, last)}
     wellness = {
         w.date: w
         for w in session.scalars(
@@ -78,8 +73,8 @@ def day_summaries(session: Session, athlete: Athlete, first: date, last: date) -
         out.append(
             DaySummary(
                 day=d,
-                flag=v.flag if v else None,
-                codes=tuple(v.codes) if v else (),
+                flag=str(v.flag) if v else None,
+                codes=tuple(v.verdict.codes) if v else (),
                 leg_sets=hard_lower_body_sets(sets_by_day.get(d, ())),
                 run_load=float(run_load.get(d) or 0.0),
                 hrv_ms=w.hrv_last_night_ms if w else None,

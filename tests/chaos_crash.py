@@ -229,6 +229,17 @@ class CrashEngine:
         finally:
             client.close()
 
+    def idle(self) -> bool:
+        """Nothing queued, reserved or running on our Redis (both queues empty, nothing unacked)."""
+        client = redis.Redis.from_url(self.redis_server.url)
+        try:
+            pending = client.llen(self.queue) + client.llen(self.sync_queue)
+            return pending == 0 and client.hlen("unacked") == 0
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
     # -- athletes ----------------------------------------------------------------------------
 
     def new_athletes(self, n: int) -> dict[str, int]:
@@ -373,11 +384,17 @@ class CrashEngine:
             if all(f"{n}@example.org" in got for n in accounts):
                 break
             time.sleep(3)
-        time.sleep(4)  # a doubled email would have arrived by now
-        if not beat:
+        if beat:
+            self.stop(self.beat)  # no more ticks: the worker can run dry
+        # A doubled email would be a task still queued, reserved or running: wait until there is
+        # none (late acks: a message leaves `unacked` only once its task finished).
+        idle = wait_for(self.idle, 120)
+        if idle and not beat:
             self.send("dispatch_emails")  # and one more tick: nothing new may go out
-            time.sleep(3)
+            idle = wait_for(self.idle, 120)
         result.problems = self.check(accounts)
+        if not idle:
+            result.problems.append("the worker still had tasks queued or running after 2 minutes")
 
     def round_kills(self, kills: int, athletes: int = 3, whole_every: int = 4) -> CrashRound:
         """SIGKILL the worker's child (every `whole_every`-th time the whole worker) mid-backfill."""

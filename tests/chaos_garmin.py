@@ -49,7 +49,7 @@ from sync.db.models import Activity, EmailDelivery, GarminAccount, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import sync_account_now
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
 from sync.sandbox.seed import WellnessGenerator, load_fit_folder, place

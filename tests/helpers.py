@@ -73,11 +73,12 @@ def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED)
     return buf.getvalue()
 
 
-# The Redis server the tests use: 127.0.0.1:6379 unless LEGDAY_TEST_REDIS_URL names another, so
-# two test runs on one machine (two checkouts) can each have a redis-server of their own.
-TEST_REDIS_BASE = os.environ.get("LEGDAY_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
-
-
 def redis_db_url(db: int) -> str:
-    """The URL of Redis database number `db` on the test Redis server."""
-    return f"{TEST_REDIS_BASE}/{db}"
+    """The URL of Redis database number `db` on this pytest process's Redis server.
+
+    That server is the process's own (tests/conftest.py starts one per xdist worker and exports
+    LEGDAY_TEST_REDIS_URL before test modules are imported), so fixed numbers never collide.
+    Read at each call, not at import: the variable is set in `pytest_configure`.
+    """
+    base = os.environ.get("LEGDAY_TEST_REDIS_URL", "redis://127.0.0.1:6379").rstrip("/")
+    return f"{base}/{db}"

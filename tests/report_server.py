@@ -15,11 +15,11 @@ from sqlalchemy.orm import Session
 
 from sync.athletes import add_athlete
 from sync.config import Settings
-from sync.daily import compute_verdict
 from sync.db.models import Activity, Athlete, WellnessDay
 from sync.db.session import session_scope
 from sync.report.tokens import issue_token
-from sync.report.verdicts import athlete_today
+from sync.verdicts.compute import compute_verdict
+from sync.verdicts.read import athlete_today
 
 
 @contextmanager

@@ -106,9 +106,15 @@ def free_port() -> int:
 def smtp_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
     """A real SMTP server on 127.0.0.1; LEGDAY_SMTP_* point at it (no TLS, no login)."""
     recorder = SmtpRecorder()
-    port = free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
+    for attempt in range(5):  # another xdist worker may bind the free port first: take another
+        port = free_port()
+        controller = Controller(recorder, hostname="127.0.0.1", port=port)
+        try:
+            controller.start()
+            break
+        except (OSError, RuntimeError):
+            if attempt == 4:
+                raise
     monkeypatch.setenv("LEGDAY_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("LEGDAY_SMTP_PORT", str(port))
     monkeypatch.setenv("LEGDAY_SMTP_SECURITY", "none")

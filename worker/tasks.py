@@ -14,20 +14,20 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.daily import compute_verdict as compute_verdict_for
-from sync.daily import missing_verdicts
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.db.statuses import AccountStatus
 from sync.errors import TransientError
 from sync.garmin_sync.due import latest_slot
 from sync.garmin_sync.now import account_lock_name, sync_account_now
-from sync.garmin_sync.workouts import push_workout_now
 from sync.locks import remaining_s
 from sync.logging import log_context
 from sync.notify.dispatch import dispatch_due_emails, dispatch_one
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict as compute_verdict_for
+from sync.verdicts.policy import days_after_sync, ensure_morning_verdict_of
+from sync.workouts.push import push_workout_now
 from worker.app import app
 
 # Retry delays plus a task's run time stay well under Redis' visibility timeout (15 min by
@@ -123,14 +123,9 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
         countdown = min(MAX_RETRY_COUNTDOWN_S, 60 * 2**self.request.retries)
         raise self.retry(countdown=countdown)
     if report.status in ("ok", "partial"):
-        today = local_today(timezone)
-        days = [today, today + timedelta(days=1)]  # this morning's and tomorrow's
-        if not (wellness or report.activities_imported):
-            # Nothing new: recompute only what is missing. A run killed after committing its
-            # work but before queueing these (SIGKILL, OOM) left them missing, and its
-            # redelivery finds nothing new to import.
-            with session_scope() as session:
-                days = missing_verdicts(session, athlete_id, days)
+        with session_scope() as session:  # this morning's and tomorrow's (the policy's choice)
+            new_data = bool(wellness or report.activities_imported)
+            days = days_after_sync(session, athlete_id, timezone, new_data=new_data)
         for day in days:
             compute_verdict.delay(athlete_id, day.isoformat())
     return report.status
@@ -207,12 +202,15 @@ def due_syncs(session: Session, settings: Settings, now: datetime) -> list[tuple
 
 
 @app.task
-def dispatch_syncs() -> int:
-    """Queue the syncs that are due (each once); returns how many were queued."""
+def dispatch_syncs(now: str | None = None) -> int:
+    """Queue the syncs that are due (each once); returns how many were queued.
+
+    `now` (ISO 8601) is the moment to judge by; beat sends none: the current time.
+    """
     settings = get_settings()
-    now = datetime.now(UTC)
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
     with session_scope() as session:
-        candidates = due_syncs(session, settings, now)
+        candidates = due_syncs(session, settings, moment)
     claimed = _Marks(settings).claim([(key, ttl) for _, _, key, ttl in candidates])
     queued: set[int] = set()
     for (account_id, wellness, _, _), fresh in zip(candidates, claimed, strict=True):
@@ -248,9 +246,17 @@ def dispatch_emails(self, now: str | None = None) -> dict[str, int]:  # noqa: AN
 
 @app.task(bind=True)
 def send_daily_email(self, athlete_id: int, now: str) -> str:  # noqa: ANN001
-    """Send one athlete's due email (or its re-auth notice), at most once; returns the outcome."""
+    """Send one athlete's due email (or its re-auth notice), at most once; returns the outcome.
+
+    The morning verdict is computed first when missing or stale (the verdicts package), then
+    the email, which only reads it, is sent.
+    """
     with log_context(athlete_id=athlete_id, task_id=self.request.id):
         settings = get_settings()
         return dispatch_one(
-            athlete_id, datetime.fromisoformat(now), settings, sender_from_settings(settings)
+            athlete_id,
+            datetime.fromisoformat(now),
+            settings,
+            sender_from_settings(settings),
+            prepare=ensure_morning_verdict_of,
         ).value

@@ -135,7 +135,7 @@ def athlete_set(
         )
         console.print(f"updated athlete {athlete.name}")
         if push_workouts is OnOff.on:
-            from sync.workout_plan import push_impossible_line
+            from sync.workouts.plan import push_impossible_line
 
             session.flush()
             impossible = push_impossible_line(session, athlete.id)

@@ -33,7 +33,7 @@ def _parse_day(value: str | None, timezone: str) -> date:
 def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
     """Compute the verdict for a day from stored data, store it and show it."""
     from sync.athletes import resolve_athlete
-    from sync.daily import compute_verdict
+    from sync.verdicts.compute import compute_verdict
 
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
@@ -44,8 +44,8 @@ def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
 def tomorrow_command(athlete: AthleteOpt = None) -> None:
     """The evening question: should I run tomorrow? (Recomputed in the morning with the night's data.)"""
     from sync.athletes import resolve_athlete
-    from sync.daily import compute_verdict
     from sync.scheduling import local_today
+    from sync.verdicts.compute import compute_verdict
 
     with db_session() as (session, _):
         who = resolve_athlete(session, athlete)
@@ -61,15 +61,15 @@ def soreness_command(
     athlete: AthleteOpt = None,
     day: DateOpt = None,
 ) -> None:
-    """Record today's soreness (0-10)."""
+    """Record today's soreness (0-10) and recompute the day's verdict (the watch follows)."""
     from sync.athletes import resolve_athlete
-    from sync.daily import record_soreness
+    from sync.verdicts.policy import record_soreness_and_recompute
 
-    with db_session() as (session, _):
+    with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         the_day = _parse_day(day, who.timezone)
-        record_soreness(session, who, the_day, value)
-        console.print(f"soreness {value}/10 recorded for {who.name} on {the_day}")
+        stored = record_soreness_and_recompute(session, who, the_day, value, settings)
+        console.print(f"soreness {value}/10 recorded for {who.name} on {the_day}: {stored.flag} now")
 
 
 def history_command(

@@ -16,7 +16,7 @@ from sync.config import get_settings
 from sync.errors import LegdayError
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
-    from sync.garmin_sync.workouts import PushResult
+    from sync.workouts.push import PushResult
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 
@@ -59,13 +59,13 @@ def demo_command(
 ) -> None:
     """Sandbox + sample FIT files -> sync through garth -> verdict -> email in the local outbox."""
     from sync.athletes import validate_timezone
-    from sync.daily import verdict_time
     from sync.db.models import Athlete
     from sync.db.session import dispose_engines, session_scope
     from sync.demo import run_demo
+    from sync.links.build import report_link
     from sync.notify.compose import daily_message
     from sync.notify.outbox import write_to_outbox
-    from sync.report.links import report_link
+    from sync.verdicts.compute import verdict_time
 
     base = get_settings()
     demo_dir = base.data_dir / "demo"

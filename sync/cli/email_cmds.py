@@ -32,6 +32,7 @@ def preview_command(
     from sync.notify.compose import daily_message
     from sync.private_files import write_private
     from sync.scheduling import local_moment, local_today
+    from sync.verdicts.policy import ensure_morning_verdict
 
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
@@ -50,6 +51,7 @@ def preview_command(
             except ValueError:
                 raise typer.BadParameter(f"{day!r} is not a date (YYYY-MM-DD)", param_hint="--date") from None
         at = max(datetime.now(UTC), local_moment(the_day, who.send_time, who.timezone))
+        ensure_morning_verdict(session, who, the_day)  # the email only reads it
         message = daily_message(session, who, the_day, at, settings)
         if not who.email:
             message.replace_header("To", "(no email address set)")
@@ -69,7 +71,7 @@ def dispatch_command(
     `, unconfirmed U` is added when messages went out without the server's answer (never sent
     again: see `legday email status`). Exits 1 when something failed or is unconfirmed.
     """
-    from sync.notify.dispatch import dispatch_due_emails
+    from sync.morning_email import dispatch_due_emails
 
     moment = datetime.now(UTC)
     if now is not None:

@@ -64,7 +64,7 @@ def report_link_command(
 ) -> None:
     """Print a signed link to the athlete's report page, alone on stdout."""
     from sync.athletes import resolve_athlete
-    from sync.report.links import report_link
+    from sync.links.build import report_link
 
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)

@@ -54,13 +54,42 @@ def upgrade(
     settings: Settings | None = None, *, engine: Engine | None = None, revision: str = "head"
 ) -> None:
     """Bring the database schema to `revision` (default: the newest)."""
+    _run_alembic("upgrade", engine or engine_for((settings or get_settings()).sqlalchemy_url), revision)
+
+
+def downgrade(settings: Settings | None = None, *, engine: Engine | None = None, revision: str) -> None:
+    """Take the database schema back to `revision` (each newer migration's `downgrade()`)."""
+    _run_alembic("downgrade", engine or engine_for((settings or get_settings()).sqlalchemy_url), revision)
+
+
+def _run_alembic(step: str, engine: Engine, revision: str) -> None:
+    """Run Alembic's `step` to `revision` in one transaction.
+
+    On SQLite, foreign keys are off meanwhile: a batch migration rebuilds a table (copy, DROP,
+    rename), and with them on, the DROP of `athlete` deletes every row that references it
+    (ON DELETE CASCADE). SQLite ignores the pragma inside a transaction, so it is set before
+    the transaction begins, and `foreign_key_check` proves nothing dangles before the commit.
+    """
     from alembic import command
 
-    engine = engine or engine_for((settings or get_settings()).sqlalchemy_url)
     cfg = alembic_config()
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as connection:
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
+        try:
+            with connection.begin():
+                cfg.attributes["connection"] = connection
+                getattr(command, step)(cfg, revision)
+                if sqlite:
+                    dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if dangling:
+                        raise RuntimeError(f"migration left rows with broken references: {dangling[:5]}")
+        finally:
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")  # the pooled connection's default
+                connection.commit()
 
 
 def ensure_head(settings: Settings | None = None, *, engine: Engine | None = None) -> None:

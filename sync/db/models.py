@@ -161,7 +161,7 @@ class Activity(Base):
     __tablename__ = "activity"
     __table_args__ = (
         UniqueConstraint("athlete_id", "source_id"),
-        # The verdict's windows (sync/daily.py): strength sessions by end, run load by date.
+        # The verdict's windows (sync/verdicts/compute.py): strength sessions by end, run load by date.
         Index("ix_activity_athlete_id_end_utc", "athlete_id", "end_utc"),
         Index("ix_activity_athlete_id_sport_local_date", "athlete_id", "sport", "local_date"),
     )

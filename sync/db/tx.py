@@ -5,9 +5,10 @@ Two kinds of code touch the database (docs/decisions.md, "One transaction rule")
 - **Entry points that own transactions** open a session (`session_scope`) or receive one
   from their framework, and commit it: the CLI commands (`sync/cli/`), the web request
   handlers (`sync/report/`), the worker's library entry points (`garmin_sync/now.py`
-  `sync_account_now`, `garmin_sync/workouts.py` `push_workout_now`, `onboarding/first_sync.py`),
+  `sync_account_now`, `workouts/push.py` `push_workout_now`, `onboarding/first_sync.py`),
   the email dispatcher (`notify/dispatch.py`: its claim is committed *before* the send, the
-  exactly-once rule of docs/email.md) and the demo builder (`sync/demo.py`).
+  exactly-once rule of docs/email.md) with its prepare hook (`verdicts/policy.py`
+  `ensure_morning_verdict_of`) and the demo builder (`sync/demo.py`).
 - **Library steps** take the caller's `Session`, add and flush, and never call
   `session.commit()`. A long run that must keep its progress when it is cut short (a backfill
   window, one imported or re-decoded file, a Garmin id the moment it is known, the sync_run row

@@ -42,7 +42,7 @@ class GarminUnavailable(TransientError, GarminError):
 
 class GarminAnswerLost(GarminUnavailable):
     """A call that changes something was sent, but its answer was cut short or never came:
-    Garmin may have done it. Never sent again blindly: look first (sync/garmin_sync/workouts.py)."""
+    Garmin may have done it. Never sent again blindly: look first (sync/workouts/push.py)."""
 
 
 class GarminNotFound(PermanentError, GarminError):

@@ -1,43 +1,42 @@
-"""Compose one athlete's email of one day from stored data (no sending, no delivery rows)."""
+"""Compose one athlete's email of one day from stored data (no sending, no delivery rows).
+
+A reader only: the verdict is the one that counts for the day (`sync.verdicts.read`). Whoever
+sends makes sure the morning verdict is computed first (`sync.verdicts.policy.
+ensure_morning_verdict`, called through the dispatcher's `prepare` hook by the worker's send
+task and the CLI); composing never computes or stores one.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from email.message import EmailMessage
-from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.credential_end import ended_reason, has_ended
-from sync.daily import compute_verdict, verdict_time
-from sync.db.models import Athlete, GarminAccount, VerdictRecord
+from sync.db.models import Athlete, GarminAccount
+from sync.errors import TransientError
 from sync.notify.links import connect_link, links_for
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email
 from sync.onboarding.reminder import reconnect_notice
-from sync.readiness import MODEL_VERSION
-from sync.workout_plan import push_impossible_line, watch_line
+from sync.readiness.verdict import Verdict
+from sync.verdicts.read import verdict_of
+from sync.workouts.plan import push_impossible_line, watch_line
 
 
-def morning_verdict(session: Session, athlete: Athlete, day: date) -> dict[str, Any]:
-    """The verdict payload for `day`: the stored morning one, or computed now (and stored).
+class NoVerdictYet(TransientError):
+    """No verdict is stored for the day yet: the email waits for it (retried, never sent empty)."""
 
-    A stored verdict counts as the morning one when it was computed at or after the athlete's
-    send time on `day` (so it includes the night's data) with the current model version.
-    """
-    stored = session.scalar(
-        select(VerdictRecord).where(
-            VerdictRecord.athlete_id == athlete.id,
-            VerdictRecord.date == day,
-            VerdictRecord.model_version == MODEL_VERSION,
-        )
-    )
-    if stored is not None and stored.computed_at >= verdict_time(athlete, day):
-        return dict(stored.payload)
-    return compute_verdict(session, athlete, day).to_json_dict()
+
+def morning_verdict(session: Session, athlete: Athlete, day: date) -> Verdict:
+    """The verdict that counts for `day` (`sync.verdicts.read`); `NoVerdictYet` when none is stored."""
+    stored = verdict_of(session, athlete.id, day)
+    if stored is None:
+        raise NoVerdictYet(f"no verdict stored for {day} yet")
+    return stored.verdict
 
 
 def _finish(
@@ -58,7 +57,7 @@ def daily_message(
     session: Session, athlete: Athlete, day: date, now: datetime, settings: Settings
 ) -> EmailMessage:
     """The daily email of (athlete, day) as it would be sent at `now`."""
-    payload = morning_verdict(session, athlete, day)
+    verdict = morning_verdict(session, athlete, day)
     notices = [
         line
         for line in (stale_sync_line(session, athlete, now), late_data_line(session, athlete, day))
@@ -66,14 +65,13 @@ def daily_message(
     ]
     links = links_for(session, athlete, day, settings)
     message = render_daily_email(
-        payload,
+        verdict,
         to=athlete.email or "",
         sender=settings.mail_from,
         name=athlete.name,
         notices=notices,
         links=links,
-        watch=watch_line(session, athlete.id, day, str(payload["flag"]))
-        or push_impossible_line(session, athlete.id),
+        watch=watch_line(session, athlete.id, day, verdict.flag) or push_impossible_line(session, athlete.id),
         reconnect=reconnect_notice(session, athlete, settings, now),
     )
     return _finish(message, athlete, day, "daily", now, settings, links)

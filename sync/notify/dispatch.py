@@ -45,12 +45,16 @@ from sync.db.session import session_scope
 from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
-from sync.notify.compose import daily_message, reauth_message
+from sync.notify.compose import NoVerdictYet, daily_message, reauth_message
 from sync.notify.notices import garmin_account, last_successful_sync
 from sync.notify.senders import Sender, sender_from_settings
 from sync.scheduling import local_moment, local_today
 
 log = logging.getLogger(__name__)
+
+# Runs before a daily email of (athlete id, day) is composed: the sender's glue computes the
+# morning verdict there (`sync.verdicts.policy.ensure_morning_verdict_of`).
+Prepare = Callable[[int, date, Settings], object]
 
 TOLD_STATUSES = (
     DeliveryStatus.CLAIMED,
@@ -111,6 +115,7 @@ def dispatch_due_emails(
     settings: Settings | None = None,
     sender: Sender | None = None,
     hand_off: Callable[[int, datetime], None] | None = None,
+    prepare: Prepare | None = None,
 ) -> DispatchSummary:
     """Send every email that is due at `now` (default: the clock) and not yet claimed.
 
@@ -119,6 +124,7 @@ def dispatch_due_emails(
     by every worker at once); they are counted as `queued`. Exactly once is unchanged: whoever
     runs `dispatch_one` claims the delivery row first. Athletes whose send time has not come,
     who have no address or whose email of the day is settled are answered here, cheaply.
+    `prepare` is passed on to `dispatch_one` (see there).
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
@@ -141,7 +147,7 @@ def dispatch_due_emails(
     for athlete_id in ids:
         with log_context(athlete_id=athlete_id):
             try:
-                outcome = dispatch_one(athlete_id, now, settings, sender)
+                outcome = dispatch_one(athlete_id, now, settings, sender, prepare=prepare)
             except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
                 # Before the claim or while recording it (the database went away): nothing
                 # was sent, and the row, if any, is `claimed` and is taken over later.
@@ -426,8 +432,17 @@ def _prepare(
     return message if won == 1 else None
 
 
-def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sender) -> Outcome:
-    """Send one athlete's due email, if any; see the module docstring for the states."""
+def dispatch_one(
+    athlete_id: int, now: datetime, settings: Settings, sender: Sender, *, prepare: Prepare | None = None
+) -> Outcome:
+    """Send one athlete's due email, if any; see the module docstring for the states.
+
+    `prepare(athlete_id, day, settings)`, when given, runs once the row is claimed, before a
+    daily email is composed (its database failures defer the email like the compose's own):
+    the glue that sends (the worker's task, the CLI) passes the verdicts package's
+    `ensure_morning_verdict_of`, so the morning verdict is computed first and the email only
+    reads it. Without it, a day with no stored verdict is deferred (`NoVerdictYet`).
+    """
     with session_scope(settings) as session:
         due = _what_is_due(session, athlete_id, now)
     if due is None:
@@ -437,12 +452,16 @@ def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sen
     if isinstance(claimed, Outcome):
         return claimed
     try:
+        if prepare is not None and kind == "daily":  # after the claim: once per email, not per tick
+            prepare(athlete_id, day, settings)
         message = _prepare(settings, athlete_id, claimed, day, kind, now)
     except Exception as exc:  # noqa: BLE001 - a bad verdict must not stop the other athletes
-        if transient.is_transient(exc):
-            # A database blip (a restart, terminated backends, a locked SQLite file) says
-            # nothing about this email: it is deferred, never given up.
-            error = f"compose: the database failed ({transient.reason(exc)}); retried later"
+        if isinstance(exc, NoVerdictYet) or transient.is_transient(exc):
+            # A database blip (a restart, terminated backends, a locked SQLite file), or a
+            # verdict not computed yet, says nothing about this email: deferred, never given up.
+            late = isinstance(exc, NoVerdictYet)
+            why = str(exc) if late else f"the database failed ({transient.reason(exc)})"
+            error = f"compose: {why}; retried later"
             log.warning("composing the %s email of %s: %s", kind, day, error)
             if not _release(settings, claimed, now, error):
                 log.error("the row stays claimed; it is taken over after the claim timeout")

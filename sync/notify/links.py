@@ -1,6 +1,6 @@
 """Links in emails: the report page, one-click soreness, web unsubscribe (see docs/email.md).
 
-Built by `sync.report.links` (signed, expiring, bound to the athlete and the day). Without a
+Built by `sync.links.build` (signed, expiring, bound to the athlete and the day). Without a
 signing secret (a service install that set neither LEGDAY_REPORT_SECRET nor LEGDAY_SECRET_KEY)
 the email leaves the links out and offers a mailto: unsubscribe only, rather than failing.
 """
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.errors import ConfigError
+from sync.links.build import report_link, soreness_links, unsubscribe_link
 from sync.onboarding.invites import invite_link
-from sync.report.links import report_link, soreness_links, unsubscribe_link
 
 log = logging.getLogger(__name__)
 

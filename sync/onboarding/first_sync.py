@@ -12,30 +12,20 @@ tick. It runs after the web response, so it is an entry point and owns its sessi
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
-from functools import lru_cache
-from typing import Any
+from datetime import datetime
 
 from sync.config import Settings
-from sync.daily import compute_verdict
 from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.db.statuses import SyncRunStatus
 from sync.garmin_sync.now import sync_account_now
-from sync.scheduling import local_today
+from sync.queue import producer
+from sync.verdicts.compute import compute_verdict
+from sync.verdicts.policy import days_after_sync
 
 log = logging.getLogger(__name__)
 
 SYNC_TASK = "worker.tasks.sync_account"  # worker/tasks.py; its route is the sync queue
-
-
-@lru_cache(maxsize=4)
-def _producer(broker_url: str) -> Any:  # noqa: ANN401 - a Celery app, imported lazily
-    from celery import Celery
-
-    app = Celery("legday-producer", broker=broker_url)
-    app.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
-    return app
 
 
 def queue_first_sync(account_id: int, settings: Settings) -> bool:
@@ -44,7 +34,7 @@ def queue_first_sync(account_id: int, settings: Settings) -> bool:
     if not settings.redis_url:
         return False
     try:
-        _producer(settings.redis_url).send_task(
+        producer(settings.redis_url).send_task(
             SYNC_TASK, args=[account_id, True], queue=settings.sync_queue, retry=False
         )
     except Exception as exc:  # noqa: BLE001 - any broker failure means the same: the dispatcher will
@@ -77,8 +67,7 @@ def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | Non
         return result.status
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)
-        if athlete is not None:
-            today = local_today(athlete.timezone, now)
-            for day in (today, today + timedelta(days=1)):
+        if athlete is not None:  # the after-sync policy: this morning's and tomorrow's
+            for day in days_after_sync(session, athlete.id, athlete.timezone, new_data=True, now=now):
                 compute_verdict(session, athlete, day)
     return result.status

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete, Invite
 from sync.errors import PermanentError
-from sync.report.links import base_url
-from sync.report.secret import report_key
-from sync.report.signing import sign, verify
+from sync.links.build import base_url
+from sync.links.secret import report_key
+from sync.links.signing import sign, verify
 
 INVITE_PURPOSE = "invite"
 DEFAULT_INVITE_DAYS = 7

@@ -1,12 +1,13 @@
 """The report server: JSON API, HTML report page, watch feed and soreness check-in.
 
-It reads verdicts and stored data and never calls Garmin. The email (sync.notify) builds its
-links with `report_link`, `soreness_links` and `unsubscribe_link` from `sync.report.links`.
+An output: it reads the verdict that counts (`sync.verdicts.read`) and stored data, never
+computes one (a GET never writes), and never calls Garmin. Its signed links come from
+`sync.links`, which the email (sync.notify) uses too; the names below are re-exported.
 """
 
 from __future__ import annotations
 
-from sync.report.links import report_link, soreness_links, unsubscribe_headers, unsubscribe_link
+from sync.links.build import report_link, soreness_links, unsubscribe_headers, unsubscribe_link
 
 __all__ = ["create_app", "report_link", "soreness_links", "unsubscribe_headers", "unsubscribe_link"]
 

@@ -12,23 +12,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from sync.daily import compute_verdict, record_soreness
-from sync.db.models import Athlete, VerdictRecord
-from sync.db.session import engine_for, session_scope
+from sync.db.models import Athlete
+from sync.db.session import engine_for
 from sync.report.context import app_context, in_session
 from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
-from sync.report.reads import Owner, StoredVerdict, owner_and_verdict
+from sync.report.reads import owner_and_verdict
 from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.report.tokens import athlete_for_token
-from sync.report.verdicts import (
-    MAX_RANGE_DAYS,
-    athlete_today,
-    stored_verdict,
-    verdict_for_day,
-    verdict_json,
-    verdicts_between,
-)
 from sync.report.watch import etag_matches, watch_body
+from sync.verdicts.policy import record_soreness_and_recompute
+from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
 
 UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")
@@ -69,34 +62,26 @@ def unprocessable(loc: list[str], msg: str) -> HTTPException:
 
 async def _verdict_of(
     request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
-) -> StoredVerdict | VerdictRecord | None:
-    """(the verdict of `day` or the owner's today, or None) for the token's owner; 401 otherwise.
+) -> StoredVerdict | None:
+    """The verdict that counts for `day` (or the owner's today), None when none is stored; 401
+    for a bad token. A read only: a missing verdict stays missing (a GET never writes).
 
-    The stored verdict is read on the Core fast path. On SQLite that read is a local page-cache
-    lookup with nothing to wait for, so it runs on the event loop (a thread hop would cost more
-    than the read); a server database is read in the threadpool. Only a missing verdict takes
-    the ORM path, in the threadpool, that computes today's or tomorrow's verdict.
+    The read is the Core fast path. On SQLite that read is a local page-cache lookup with
+    nothing to wait for, so it runs on the event loop (a thread hop would cost more than the
+    read); a server database is read in the threadpool.
     """
     settings = app_context(request).settings
     token = credentials.credentials if credentials else None
 
-    def read() -> tuple[Owner, dt.date, StoredVerdict | None]:
+    def read() -> StoredVerdict | None:
         with engine_for(settings.sqlalchemy_url).connect() as conn:
             found = owner_and_verdict(conn, token, day)
         if found is None:
             raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        return found
-
-    def compute(owner: Owner, the_day: dt.date) -> VerdictRecord | None:
-        with session_scope(settings) as session:
-            athlete = session.get(Athlete, owner.id)
-            return verdict_for_day(session, athlete, the_day) if athlete is not None else None
+        return found[2]
 
     local = settings.sqlalchemy_url.startswith("sqlite")
-    owner, the_day, found = read() if local else await run_in_threadpool(read)
-    if found is not None:
-        return found
-    return await run_in_threadpool(compute, owner, the_day)
+    return read() if local else await run_in_threadpool(read)
 
 
 async def _one_day(
@@ -105,7 +90,7 @@ async def _one_day(
     record = await _verdict_of(request, credentials, day)
     if record is None:
         raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
-    return JSONResponse(verdict_json(record), headers=NO_CACHE)
+    return JSONResponse(record.to_json(), headers=NO_CACHE)
 
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
@@ -113,13 +98,13 @@ router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
 
 @router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
 async def verdict_today(request: Request, credentials: Credentials) -> JSONResponse:
-    """Today's verdict (athlete-local date), computed from stored data when not stored yet."""
+    """Today's verdict (athlete-local date); 404 until the worker has computed it."""
     return await _one_day(request, credentials, None)
 
 
 @router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
 async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> JSONResponse:
-    """The verdict of one day (YYYY-MM-DD). Today and tomorrow are computed when missing."""
+    """The verdict that counts for one day (YYYY-MM-DD); 404 when none is stored."""
     return await _one_day(request, credentials, day)
 
 
@@ -137,7 +122,8 @@ async def verdict_range(
             raise unprocessable(["query", "to"], "`to` must not be before `from`")
         if (last - first).days + 1 > MAX_RANGE_DAYS:
             raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
-        return JSONResponse({"verdicts": verdicts_between(session, athlete, first, last)}, headers=NO_CACHE)
+        verdicts = verdicts_between(session, athlete.id, first, last)
+        return JSONResponse({"verdicts": [v.to_json() for v in verdicts]}, headers=NO_CACHE)
 
     return await as_athlete(request, credentials, work)
 
@@ -201,9 +187,8 @@ async def post_soreness(report: SorenessIn, request: Request, credentials: Crede
                 "too many soreness posts: try again in a minute",
                 headers={"Retry-After": str(int(retry) + 1)},
             )
-        record_soreness(session, athlete, day, report.value)
-        compute_verdict(session, athlete, day)
-        session.flush()
-        return JSONResponse(verdict_json(stored_verdict(session, athlete, day)))
+        settings = app_context(request).settings
+        stored = record_soreness_and_recompute(session, athlete, day, report.value, settings)
+        return JSONResponse(stored.to_json())
 
     return await as_athlete(request, credentials, work)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -20,10 +23,13 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A new application serving the given settings' database (default: the process settings)."""
+def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+    """A new application serving the given settings' database (default: the process settings).
+
+    `clock` (epoch seconds) is what the soreness rate limit counts on: tests pass their own.
+    """
     settings = settings or get_settings()
-    ctx = AppContext.build(settings)
+    ctx = AppContext.build(settings, clock)
     app = FastAPI(title="legday", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     app.include_router(api.router)

@@ -7,6 +7,7 @@ Several hops holding one pooled connection could otherwise starve the pool under
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -17,9 +18,9 @@ from starlette.concurrency import run_in_threadpool
 
 from sync.config import Settings
 from sync.db.session import session_scope
+from sync.links.secret import report_key
 from sync.report.metrics import Metrics
 from sync.report.ratelimit import RateLimiter
-from sync.report.secret import report_key
 
 T = TypeVar("T")
 
@@ -34,11 +35,11 @@ class AppContext:
     key: bytes
 
     @classmethod
-    def build(cls, settings: Settings) -> AppContext:
-        """Resolve the secret and connect the limiter (Redis when configured)."""
+    def build(cls, settings: Settings, clock: Callable[[], float] = time.time) -> AppContext:
+        """Resolve the secret and connect the limiter (Redis when configured) on `clock`."""
         return cls(
             settings=settings,
-            limiter=RateLimiter(settings.soreness_rate_per_minute, settings.redis_url),
+            limiter=RateLimiter(settings.soreness_rate_per_minute, settings.redis_url, clock=clock),
             metrics=Metrics(settings),
             key=report_key(settings),
         )

@@ -25,15 +25,15 @@ from starlette.background import BackgroundTask
 from sync.db.models import Athlete
 from sync.errors import LegdayError, PermanentError, TransientError
 from sync.garmin_sync.accounts import PERSONAL_API_KEY_DAYS
+from sync.links.build import report_link
+from sync.links.signing import sign, verify
 from sync.onboarding.accept import JoinForm, accept_invite, parse_form
 from sync.onboarding.first_sync import queue_first_sync, run_first_sync
 from sync.onboarding.invites import InviteClaims, InviteUsed, is_used, verify_invite
 from sync.report.context import AppContext, app_context, in_session
-from sync.report.links import report_link
 from sync.report.pages import TEMPLATES
 from sync.report.ratelimit import RateLimiter
 from sync.report.session import csrf_ok, csrf_token, new_nonce
-from sync.report.signing import sign, verify
 
 log = logging.getLogger(__name__)
 

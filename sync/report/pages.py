@@ -1,7 +1,10 @@
 """The HTML report at /r/{signed} and the unsubscribe page at /u/{signed}.
 
-A GET never changes data (mail scanners open links): soreness links only preselect a value,
-and the athlete confirms with a POST. Works without JavaScript.
+A GET never changes data (mail scanners open links; tests/integration/test_get_never_writes.py
+checks every GET route): the page reads the verdict that counts (`sync.verdicts.read`) and never
+computes one; soreness links only preselect a value, and the athlete confirms with a POST, which
+goes through the one check-in call (`sync.verdicts.policy.record_soreness_and_recompute`).
+Works without JavaScript.
 """
 
 from __future__ import annotations
@@ -19,19 +22,19 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, SorenessReport
+from sync.links.build import LinkClaims, is_current, verify_link
 from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
 from sync.report.charts import band_chart, bar_chart
 from sync.report.context import AppContext, app_context, in_session
-from sync.report.links import LinkClaims, is_current, verify_link
 from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.report.series import recent_series
 from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
-from sync.report.verdicts import athlete_today, verdict_for_day
-from sync.workout_plan import push_impossible_line, watch_line
+from sync.verdicts.policy import record_soreness_and_recompute
+from sync.verdicts.read import athlete_today, verdict_of
+from sync.workouts.plan import push_impossible_line, watch_line
 
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).with_name("templates")),
@@ -105,7 +108,8 @@ def _render_report(
 ) -> HTMLResponse:
     """The report page of `claims.day` (default the athlete's today)."""
     day: date = claims.day or athlete_today(athlete)
-    record = verdict_for_day(session, athlete, day)
+    stored_verdict = verdict_of(session, athlete.id, day)
+    verdict = stored_verdict.verdict if stored_verdict is not None else None
     stored = session.scalar(
         select(SorenessReport.value).where(
             SorenessReport.athlete_id == athlete.id, SorenessReport.date == day
@@ -127,7 +131,6 @@ def _render_report(
         ),
         bar_chart("Sleep (hours)", days, [p.sleep_h for p in series.points], "#5b6770", " h", line=6.0),
     ]
-    payload = record.payload if record is not None else None
     nonce = nonce or read_session(request, ctx.key, athlete.id)
     fresh = nonce is None
     nonce = nonce or new_nonce()
@@ -136,13 +139,13 @@ def _render_report(
         status,
         athlete=athlete,
         day=day,
-        verdict=payload,
-        headline=flag_headline(payload["flag"]) if payload else None,
-        colour=flag_colour(payload["flag"]) if payload else "#5b6770",
+        verdict=verdict,
+        headline=flag_headline(verdict.flag) if verdict else None,
+        colour=flag_colour(verdict.flag) if verdict else "#5b6770",
         charts=charts,
         # From the reasons, so verdicts stored before v1.2 (without `sources`) are explained too.
-        sources=sources_for([r["source"] for r in (payload or {}).get("reasons", [])]),
-        on_watch=(watch_line(session, athlete.id, day, payload["flag"]) if payload else None)
+        sources=sources_for([r.source for r in verdict.reasons] if verdict else []),
+        on_watch=(watch_line(session, athlete.id, day, verdict.flag) if verdict else None)
         or push_impossible_line(session, athlete.id),
         reconnect=reconnect_notice(
             session,
@@ -254,8 +257,7 @@ def _post_soreness(
             error="Too many tries: wait a minute.",
         )
     day = claims.day or athlete_today(athlete)
-    record_soreness(session, athlete, day, int(raw))
-    compute_verdict(session, athlete, day)
+    record_soreness_and_recompute(session, athlete, day, int(raw), ctx.settings)
     return RedirectResponse(f"/r/{signed}?saved={int(raw)}", status_code=303)
 
 

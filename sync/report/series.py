@@ -13,10 +13,10 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.daily import thresholds_for
 from sync.db.models import Athlete, WellnessDay
 from sync.history import day_summaries
 from sync.readiness.baselines import hrv_baseline
+from sync.verdicts.thresholds import thresholds_for
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import secrets
 
 from fastapi import Request, Response
 
-from sync.report.signing import sign, verify
+from sync.links.signing import sign, verify
 
 COOKIE_NAME = "legday_report"
 COOKIE_PURPOSE = "session"

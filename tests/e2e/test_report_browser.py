@@ -18,8 +18,8 @@ from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete
 from sync.db.session import session_scope
+from sync.links.build import report_link
 from sync.report.app import create_app
-from sync.report.links import report_link
 from tests.report_server import seed_athlete, serve
 
 CHROMIUM_ARGS = [
@@ -89,7 +89,7 @@ def test_a_soreness_link_on_a_phone_asks_to_confirm_first(settings: Settings, br
     """Tapping "8" in the email: the first screen of a phone says what to do and confirms it."""
     from datetime import date
 
-    from sync.report.links import soreness_links
+    from sync.links.build import soreness_links
 
     upgrade(settings)
     configured = settings.model_copy(update={"report_secret": SecretStr("browser-secret")})

@@ -80,7 +80,7 @@ def test_threshold_overrides_are_validated_and_stored(db_settings: Settings) -> 
 
 def test_deployment_thresholds_apply_before_the_athletes(db_session: Session, monkeypatch) -> None:  # noqa: ANN001
     from sync.config import get_settings
-    from sync.daily import thresholds_for
+    from sync.verdicts.thresholds import thresholds_for
 
     monkeypatch.setenv("LEGDAY_THRESHOLDS", '{"lb_sets": 8, "sleep_short_h": 7}')
     get_settings.cache_clear()

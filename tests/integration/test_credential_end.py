@@ -24,7 +24,7 @@ from sync.db.session import session_scope
 from sync.garmin.lifetime import DI_REFRESH_IDLE
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import sync_account_now
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.scheduling import local_moment
 from tests.garmin_fixtures import garmin_settings_for
@@ -146,9 +146,13 @@ def test_both_status_commands_show_when_the_credential_ends(
 def test_accounts_stored_before_learn_their_end_from_the_migration_or_the_next_sync(
     settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from datetime import time as dt_time
+
     from cryptography.fernet import Fernet
+    from sqlalchemy import MetaData
 
     from sync.db.migrate import upgrade
+    from sync.db.session import engine_for
     from sync.garmin.tokens import seal
     from sync.garmin_sync import open_client
 
@@ -156,12 +160,31 @@ def test_accounts_stored_before_learn_their_end_from_the_migration_or_the_next_s
     get_settings.cache_clear()
     configured = garmin_settings_for(get_settings(), sandbox)
     upgrade(configured, revision="0005_personal_api")
-    with session_scope(configured) as session:
+    # Rows as a 0005 database holds them: written against the tables of that revision (the
+    # models describe head, whose later columns that database does not have yet).
+    engine = engine_for(configured.sqlalchemy_url)
+    old = MetaData()
+    old.reflect(engine, only=["athlete", "garmin_account"])
+    with engine.begin() as conn:
         for name in ("ana", "bo"):
-            athlete = add_athlete(session, name, email=None, timezone=TZ)
-            session.add(
-                GarminAccount(
-                    athlete_id=athlete.id,
+            athlete_id = conn.execute(
+                old.tables["athlete"]
+                .insert()
+                .values(
+                    name=name,
+                    timezone=TZ,
+                    send_time=dt_time(6, 30),
+                    sex="female",
+                    thresholds={},
+                    email_enabled=True,
+                    created_at=datetime.now(UTC),
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                old.tables["garmin_account"]
+                .insert()
+                .values(
+                    athlete_id=athlete_id,
                     token_kind="garth",
                     tokens_encrypted=seal(configured, sandbox.issue_garth_tokens()),
                     status="ok",

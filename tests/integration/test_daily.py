@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.athletes import add_athlete
-from sync.daily import compute_verdict, gather_context, verdict_time
 from sync.db.models import Activity, StrengthSet, VerdictRecord, WellnessDay
+from sync.verdicts.compute import compute_verdict, gather_context, verdict_time
 
 
 def _leg_session(session: Session, athlete_id: int, end: datetime, sets: int = 8) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -78,13 +78,13 @@ def test_new_account_at_once_then_only_cheap_checks(
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
     assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
 
-    time.sleep(2.2)  # the activity check interval
+    later = (datetime.now(UTC) + timedelta(seconds=2.2)).isoformat()  # past the check interval
     sandbox.clear_log()
-    assert dispatch_syncs.apply().get() == 1
+    assert dispatch_syncs.apply(kwargs={"now": later}).get() == 1
     kind, status, requests = _runs(service_env)[-1]
     assert (kind, status) == ("check", "ok")
     assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
-    assert dispatch_syncs.apply().get() == 0
+    assert dispatch_syncs.apply(kwargs={"now": later}).get() == 0  # queued once per interval
 
     # A wellness moment whose night is already stored costs only the activity check.
     with session_scope(service_env) as s:
@@ -101,8 +101,6 @@ def test_new_account_at_once_then_only_cheap_checks(
 
 
 def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
-    from datetime import UTC, datetime, timedelta
-
     from sync.garmin.tokens import GarthTokens, seal
 
     settings = db_settings.model_copy(update={"secret_key": SecretStr(Fernet.generate_key().decode())})

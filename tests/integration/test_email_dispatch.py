@@ -11,11 +11,12 @@ from sqlalchemy import select
 import tests.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.daily import record_soreness
 from sync.db.models import Athlete, EmailDelivery, GarminAccount, SyncRun, WellnessDay
 from sync.db.session import session_scope
-from sync.notify.dispatch import DispatchSummary, dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
+from sync.notify.dispatch import DispatchSummary
 from sync.scheduling import local_moment
+from sync.verdicts.compute import record_soreness
 from tests.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module

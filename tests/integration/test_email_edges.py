@@ -27,7 +27,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import engine_for, session_scope
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.notify.message import stable_message_id
 from sync.notify.outbox import OutboxSender
 from sync.notify.smtp import SmtpSender

@@ -20,11 +20,11 @@ from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import SorenessReport
 from sync.db.session import session_scope
-from sync.notify.dispatch import dispatch_due_emails
+from sync.links.build import KINDS, LINK_PURPOSE
+from sync.links.secret import report_key
+from sync.links.signing import sign
+from sync.morning_email import dispatch_due_emails
 from sync.report.app import create_app
-from sync.report.links import KINDS, LINK_PURPOSE
-from sync.report.secret import report_key
-from sync.report.signing import sign
 from tests.report_server import serve
 from tests.smtp_server import SmtpServer
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +13,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import session_scope
-from tests.celery_worker import in_process_worker
+from tests.celery_worker import FINISHED, in_process_worker
 from tests.helpers import redis_db_url, wait_for
 from tests.smtp_server import SmtpServer
 from worker.schedule import beat_schedule
@@ -59,15 +58,17 @@ def test_worker_sends_once_retries_transient_and_records_permanent(
     smtp_server.recorder.refuse_rcpt["cy@example.org"] = "550 5.1.1 Mailbox unavailable"
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # past 06:30 everywhere
 
-    for _ in range(2):  # a doubled tick
-        dispatch_emails.delay(now.isoformat())
+    mark = FINISHED.mark()
+    ticks = [dispatch_emails.delay(now.isoformat()).id for _ in range(2)]  # a doubled tick
 
     def settled() -> bool:
-        rows = _rows(settings)
-        return len(rows) == 3 and all(r.status in ("sent", "retry", "failed") for r in rows.values())
+        # Both ticks ran, and so did every send task they handed off (the doubled ones too).
+        if not FINISHED.done(*ticks):
+            return False
+        handed_off = sum(summary["queued"] for summary in FINISHED.results(*ticks))
+        return FINISHED.count("worker.tasks.send_daily_email", since=mark) >= handed_off
 
     assert wait_for(settled), "the worker did not dispatch in time"
-    time.sleep(1.0)  # let the second tick land too
     rows = _rows(settings)
     assert {n: (r.status, r.attempts) for n, r in rows.items()} == {
         "ana": ("retry", 1),

@@ -11,11 +11,11 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from sync.daily import compute_verdict
 from sync.db.models import Activity, Quarantine, StrengthSet
 from sync.garmin_sync import sync_account
 from sync.sandbox import bodies
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict
 from tests.garmin_fixtures import GarminEnv
 
 # The Garmin answers are what is under test, not the database: SQLite only.

@@ -18,14 +18,14 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.daily import verdict_time
 from sync.db.models import Athlete, EmailDelivery, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync import sync_account
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.report.app import create_app
 from sync.report.tokens import issue_token
 from sync.scheduling import local_today
+from sync.verdicts.compute import verdict_time
 from tests.garmin_fixtures import GarminEnv
 from tests.helpers import run_cli
 from tests.report_server import serve
@@ -131,7 +131,7 @@ def test_a_bad_value_already_stored_never_fails_a_day(
                 )
             )
         athlete_id = athlete.id
-    with caplog.at_level(logging.WARNING, logger="sync.daily"):
+    with caplog.at_level(logging.WARNING, logger="sync.verdicts.compute"):
         _every_output_works(settings, athlete_id, smtp_server)
     reasons = " | ".join(r.getMessage() for r in caplog.records if "dropped" in r.getMessage())
     for what in ("hrv_ms", "resting_hr", "sleep_hours", "garmin_recovery_hours"):

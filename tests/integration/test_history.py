@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy.orm import Session
 
 from sync.athletes import add_athlete
-from sync.daily import RUN_SPORT, compute_verdict
 from sync.db.models import Activity, StrengthSet, WellnessDay
 from sync.history import day_summaries
+from sync.verdicts.compute import RUN_SPORT, compute_verdict
 
 
 def _activity(session: Session, athlete_id: int, start: datetime, sport: str, trimp: float) -> Activity:

@@ -15,7 +15,7 @@ import pytest
 from sync.config import Settings
 from sync.errors import ConfigError
 from sync.garmin.crypto import resolve_key
-from sync.report.secret import report_key
+from sync.links.secret import report_key
 from tests.helpers import REPO, legday_process
 
 # Each child imports everything first, then waits for the start file, so that all of them
@@ -24,7 +24,7 @@ RACER = """
 import os, sys, time
 from sync.config import Settings
 from sync.garmin.crypto import resolve_key
-from sync.report.secret import report_key
+from sync.links.secret import report_key
 settings = Settings()
 start = sys.argv[1]
 open(start + "." + str(os.getpid()), "w").close()

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sync.config import Settings
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
+from sync.links.build import report_link, soreness_links, unsubscribe_link
 from sync.report.app import create_app
-from sync.report.links import report_link, soreness_links, unsubscribe_link
-from sync.report.verdicts import athlete_today
+from sync.verdicts.read import athlete_today
 from tests.helpers import run_cli
 from tests.report_server import seed_athlete, serve
 

@@ -13,7 +13,7 @@ import redis
 
 from sync.config import Settings
 from sync.locks import exclusive
-from tests.helpers import redis_db_url
+from tests.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(13)
 
@@ -34,13 +34,19 @@ def name() -> Iterator[str]:
 
 def test_a_held_lock_outlives_its_timeout(redis_settings: Settings, name: str) -> None:
     # A backfill runs far longer than the lock's timeout: the lock must stay ours throughout.
+    client = redis.Redis.from_url(REDIS_URL)
     with exclusive(name, timeout_s=1, settings=redis_settings) as held:
         assert held
-        deadline = time.monotonic() + 3.0
-        while time.monotonic() < deadline:
+        first_expiry = time.monotonic() + client.pttl(f"legday:lock:{name}") / 1000
+
+        def outlived() -> bool:
             with exclusive(name, timeout_s=1, settings=redis_settings) as other:
                 assert not other, "a second holder got the lock while the first still held it"
-            time.sleep(0.1)
+            # Redis expires the lease on its own clock: the heartbeat must have renewed it.
+            return time.monotonic() > first_expiry + 0.5 and bool(client.exists(f"legday:lock:{name}"))
+
+        assert wait_for(outlived, 10, step=0.1), "the lease was not kept past its first timeout"
+    client.close()
     # Released on exit (no LockNotOwnedError), and free again at once.
     with exclusive(name, timeout_s=1, settings=redis_settings) as again:
         assert again
@@ -51,13 +57,17 @@ def test_a_lost_lock_is_released_with_a_warning(
 ) -> None:
     client = redis.Redis.from_url(REDIS_URL)
     caplog.set_level(logging.WARNING, logger="sync.locks")
+
+    def warned() -> bool:
+        return any("lock" in r.getMessage() and name in r.getMessage() for r in caplog.records)
+
     with exclusive(name, timeout_s=1, settings=redis_settings) as held:
         assert held
         client.delete(f"legday:lock:{name}")  # lost (e.g. Redis restarted, or it expired)
-        time.sleep(0.6)  # the heartbeat notices
+        assert wait_for(warned, 10), "the heartbeat did not notice the lost lease"
     # No LockNotOwnedError escaped; it was logged.
     client.close()
-    assert any("lock" in r.getMessage() and name in r.getMessage() for r in caplog.records)
+    assert warned()
 
 
 def test_the_embedded_lock_is_still_a_thread_lock(tmp_path: Path) -> None:

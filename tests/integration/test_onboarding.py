@@ -170,7 +170,7 @@ def test_the_report_page_warns_before_the_key_ends_and_links_to_a_working_invite
 
     from sync.athletes import add_athlete
     from sync.garmin_sync.accounts import connect_personal_api
-    from sync.report.links import report_link
+    from sync.links.build import report_link
 
     settings = _configured(db_settings, sandbox)
     with serve(create_app(settings)) as url:

@@ -11,7 +11,8 @@ import socket
 import stat
 import subprocess
 import sys
-import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,8 +79,14 @@ def test_sandbox_serve_starts_once_and_refuses_a_taken_port(
         for path in (tokens, tokens / "garth", *tokens.rglob("*.json")):
             assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
         assert len(list(tokens.rglob("*.json"))) == 3
-        time.sleep(0.5)
-        assert proc.poll() is None  # still serving
+        # Still serving: it answers HTTP (any status) after printing its address.
+        base = first.split(" at ", 1)[1].split()[0]
+        try:
+            with urllib.request.urlopen(base + "/", timeout=10) as answer:
+                assert answer.status
+        except urllib.error.HTTPError as refused:
+            assert refused.code
+        assert proc.poll() is None
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=20)

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import func, select
 
 from sync.config import Settings, get_settings
-from sync.daily import compute_verdict
 from sync.db.models import Activity, GarminAccount, StrengthSet, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin.errors import PersonalApiKeyRejected
@@ -22,9 +21,10 @@ from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import personal_api_from_key, unseal
 from sync.garmin_sync import backfill, open_client, sync_account
 from sync.garmin_sync.accounts import connect_personal_api
-from sync.notify.dispatch import dispatch_due_emails
+from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.personal_api import PERSONAL_API_HOST
+from sync.verdicts.compute import compute_verdict
 from tests.garmin_fixtures import GarminEnv, garmin_settings_for
 from tests.smtp_server import SmtpServer
 
@@ -317,9 +317,9 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     import httpx
     from pydantic import SecretStr
 
+    from sync.links.build import report_link
     from sync.report.app import create_app
-    from sync.report.links import report_link
-    from sync.workout_plan import PUSH_IMPOSSIBLE
+    from sync.workouts.plan import PUSH_IMPOSSIBLE
     from tests.report_server import serve
 
     env = garmin_env

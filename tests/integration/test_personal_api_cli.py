@@ -20,7 +20,7 @@ from sync.db.session import session_scope
 from sync.garmin.login_support import REQUIREMENT, installed_version, login_problem
 from sync.garmin.tokens import unseal
 from sync.sandbox import Sandbox
-from sync.workout_plan import PUSH_IMPOSSIBLE
+from sync.workouts.plan import PUSH_IMPOSSIBLE
 from tests.celery_worker import _reset_connections
 from tests.helpers import REPO, redis_db_url, run_cli
 from tests.integration.test_garmin_token_leaks import secrets_of
@@ -107,8 +107,8 @@ def test_push_on_for_a_personal_api_athlete_says_why_nothing_is_pushed(cli_env: 
     assert result.exit_code == 0 and PUSH_IMPOSSIBLE in " ".join(result.output.split())
     from sync.db.models import Athlete
     from sync.garmin_sync.run import open_client
-    from sync.garmin_sync.workouts import push_workout
     from sync.scheduling import local_today
+    from sync.workouts.push import push_workout
 
     with session_scope(get_settings()) as s:
         ana = s.scalar(select(Athlete))

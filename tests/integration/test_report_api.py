@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,16 +11,19 @@ from datetime import timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import func, select
 
 from sync.config import Settings
-from sync.db.models import Athlete
+from sync.db.models import Athlete, VerdictRecord
 from sync.db.session import session_scope
+from sync.links.build import report_link, sign_link
+from sync.links.secret import report_key
+from sync.links.signing import sign
 from sync.report.app import create_app
-from sync.report.links import report_link, sign_link
-from sync.report.secret import report_key
-from sync.report.signing import sign
 from sync.report.tokens import revoke_token
-from sync.report.verdicts import athlete_today
+from sync.verdicts.compute import compute_verdict
+from sync.verdicts.policy import days_after_sync
+from sync.verdicts.read import athlete_today
 from tests.helpers import redis_db_url
 from tests.report_server import Seeded, seed_athlete, serve
 
@@ -34,6 +38,7 @@ class Env:
     settings: Settings
     ana: Seeded
     bob: Seeded
+    clock: list[float]  # the server's clock (epoch seconds): the rate limit counts on it
 
     def get(self, path: str, token: str | None = None, **kw: object) -> httpx.Response:
         headers = dict(kw.pop("headers", {}) or {})
@@ -53,8 +58,9 @@ def env(db_settings: Settings) -> Iterator[Env]:
     settings = db_settings.model_copy(update={"report_secret": SecretStr("test-report-secret")})
     ana = seed_athlete(settings, "ana")
     bob = seed_athlete(settings, "bob", history=False)
-    with serve(create_app(settings)) as url:
-        yield Env(url, settings, ana, bob)
+    clock = [time.time() // 60 * 60 + 59]  # a second before a minute boundary
+    with serve(create_app(settings, clock=lambda: clock[0])) as url:
+        yield Env(url, settings, ana, bob, clock)
 
 
 def _refusal(r: httpx.Response) -> tuple[int, bytes, str | None]:
@@ -123,10 +129,16 @@ def test_soreness_recomputes_and_is_rate_limited(env: Env) -> None:
     assert r.status_code == 200
     assert r.json()["flag"] == "REST" and "SORE_SEVERE" in r.json()["codes"]
     assert env.get("/v1/verdicts/today", env.ana.token).json()["flag"] == "REST"
-    statuses = [env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code for _ in range(8)]
-    assert 429 in statuses
+    limit = env.settings.soreness_rate_per_minute
+    post = {"json": {"value": 2}}
+    statuses = [env.post("/v1/soreness", env.ana.token, **post).status_code for _ in range(limit - 2)]
+    env.clock[0] += 2  # straddle the boundary: the window slides, it does not reset
+    statuses.append(env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code)
+    assert statuses == [200] * (limit - 1)
     limited = env.post("/v1/soreness", env.ana.token, json={"value": 2})
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+    env.clock[0] += 61  # a minute after all of them: allowed again
+    assert env.post("/v1/soreness", env.ana.token, json={"value": 2}).status_code == 200
     # Another athlete has his own allowance.
     assert env.post("/v1/soreness", env.bob.token, json={"value": 2}).status_code == 200
 
@@ -222,8 +234,21 @@ def test_health_checks_redis_when_configured(settings: Settings) -> None:
     assert r.status_code == 503 and r.json()["checks"]["redis"].startswith("down")
 
 
-def test_tomorrow_is_computed_on_demand(env: Env) -> None:
+def test_tomorrow_is_read_once_computed_never_by_the_get(env: Env) -> None:
+    """A GET never computes (it used to store tomorrow's verdict): 404 until the after-sync
+    policy has computed it, then the verdict that counts."""
     with session_scope(env.settings) as session:
         tomorrow = athlete_today(session.get(Athlete, env.ana.id)) + timedelta(days=1)
+    assert env.get(f"/v1/verdicts/{tomorrow.isoformat()}", env.ana.token).status_code == 404
+    with session_scope(env.settings) as session:
+        assert (
+            session.scalar(
+                select(func.count()).select_from(VerdictRecord).where(VerdictRecord.date == tomorrow)
+            )
+            == 0
+        )
+        ana = session.get(Athlete, env.ana.id)
+        for day in days_after_sync(session, ana.id, ana.timezone, new_data=True):
+            compute_verdict(session, ana, day)
     r = env.get(f"/v1/verdicts/{tomorrow.isoformat()}", env.ana.token)
     assert r.status_code == 200 and r.json()["date"] == tomorrow.isoformat()

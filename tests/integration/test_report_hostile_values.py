@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sync.config import Settings
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
+from sync.links.build import report_link
 from sync.report.app import create_app
-from sync.report.links import report_link
 from tests.helpers import wait_for
 from tests.report_server import Seeded, seed_athlete, serve
 
@@ -51,7 +51,10 @@ def server(db_settings: Settings) -> Iterator[Server]:
     client = redis.Redis(port=port)
     assert wait_for(lambda: _pings(client), 20)
     settings = db_settings.model_copy(
-        update={"report_secret": SecretStr("hostile-values-secret"), "redis_url": f"redis://127.0.0.1:{port}/0"}
+        update={
+            "report_secret": SecretStr("hostile-values-secret"),
+            "redis_url": f"redis://127.0.0.1:{port}/0",
+        }
     )
     ana = seed_athlete(settings, "ana")
     try:

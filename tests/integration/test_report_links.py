@@ -21,10 +21,10 @@ from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
+from sync.links.build import soreness_links, unsubscribe_headers
 from sync.report.app import create_app
-from sync.report.links import soreness_links, unsubscribe_headers
 from sync.report.tokens import hash_token
-from sync.report.verdicts import athlete_today
+from sync.verdicts.read import athlete_today
 from tests.helpers import run_cli
 from tests.report_server import Seeded, seed_athlete, serve
 
@@ -139,6 +139,7 @@ def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Pa
     """`legday serve` in a subprocess, on SQLite without Redis: health, a token, the watch feed."""
     assert run_cli("athlete", "add", "ana", "--timezone", "UTC").exit_code == 0
     token = run_cli("token", "issue", "--athlete", "ana").stdout.strip()
+    assert run_cli("today", "--athlete", "ana").exit_code == 0  # the feed reads it, never computes
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -38,17 +38,19 @@ from sqlalchemy import text
 import worker.tasks as tasks
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.db.models import Base, EmailDelivery, GarminAccount
+from sync.db.models import Athlete, Base, EmailDelivery, GarminAccount
 from sync.db.session import engine_for, session_scope
 from sync.garmin.tokens import unseal
 from sync.garmin_sync import now as sync_now
 from sync.garmin_sync import sync_account
 from sync.garmin_sync.accounts import connect_personal_api
-from sync.notify.dispatch import dispatch_due_emails
+from sync.links.build import report_link
+from sync.morning_email import dispatch_due_emails
 from sync.report.app import create_app
-from sync.report.links import report_link
 from sync.report.tokens import issue_token
 from sync.sandbox import Sandbox
+from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict
 from tests.garmin_fixtures import GarminEnv, garmin_settings_for
 from tests.integration.test_garmin_token_leaks import error_chain, secrets_of
 from tests.smtp_server import SmtpRecorder, free_port
@@ -161,6 +163,7 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
             personal = connect_personal_api(session, cy, personal_key, 90, settings)
             personal_tokens = [unseal(settings, "personal_api", personal.tokens_encrypted)]
             bearer = issue_token(session, ana)
+            ana_id = ana.id
             link = report_link(ana, settings=settings, base="http://testserver")
 
             # 1. A refresh that works (new tokens to hide), then Garmin's 401 and a refused refresh.
@@ -205,7 +208,10 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
         assert any("535" in e for e in errors) and any("550" in e for e in errors), errors
         texts += errors
 
-        # 3. The report server: the right token, a wrong one, the signed page.
+        # 3. The report server: the right token, a wrong one, the signed page (today's verdict
+        # computed first, as the worker does after a sync: a GET only reads).
+        with session_scope(settings) as session:
+            compute_verdict(session, session.get(Athlete, ana_id), local_today("UTC"))
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             ok = client.get("/v1/verdicts/today", headers={"Authorization": f"Bearer {bearer}"})
             wrong = client.get("/v1/verdicts/today", headers={"Authorization": f"Bearer {bearer}x"})

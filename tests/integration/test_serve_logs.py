@@ -12,7 +12,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.session import session_scope
-from sync.report.links import report_link, unsubscribe_link
+from sync.links.build import report_link, unsubscribe_link
 from tests.helpers import wait_for
 from tests.smtp_server import free_port
 

@@ -46,7 +46,9 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
         add_tokens(
             s, add_athlete(s, "ana", email=None, timezone="UTC"), sandbox.issue_garth_tokens(), configured
         )
-    sandbox.faults.latency_ms = 150  # the first sync takes a few seconds
+    # A second per request keeps the first sync running (a request a second) while the second
+    # starts, even on a loaded machine; it goes back to 0 as soon as the second has answered.
+    sandbox.faults.latency_ms = 1000
     sandbox.clear_log()
     env = dict(os.environ)
     first = subprocess.Popen(
@@ -55,13 +57,13 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
     try:
         assert wait_for(lambda: len(sandbox.requests()) >= 2), "the first sync never reached Garmin"
         second = subprocess.run([*LEGDAY, "sync"], env=env, capture_output=True, text=True, timeout=60)
+        sandbox.faults.latency_ms = 0
         assert second.returncode == 5, second.stdout + second.stderr
         assert "another sync of this account is running" in second.stdout
     finally:
         out, err = first.communicate(timeout=120)
     assert first.returncode == 0, out + err
     # The lock went with its process: a third sync runs.
-    sandbox.faults.latency_ms = 0
     third = subprocess.run([*LEGDAY, "sync"], env=env, capture_output=True, text=True, timeout=120)
     assert third.returncode == 0, third.stdout + third.stderr
     assert lock_file("sync:1", configured).parent.is_dir()
@@ -108,7 +110,12 @@ def test_a_sigkilled_holder_frees_the_redis_lease_within_its_ttl(
     holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
-        time.sleep(3)  # longer than the TTL: the heartbeat keeps it
+        # Redis expires the lease on its own clock: wait until it is still there past its first
+        # TTL, i.e. the holder's heartbeat renewed it.
+        first_expiry = time.monotonic() + redis_client.pttl(KEY_PREFIX + name) / 1000
+        assert wait_for(
+            lambda: time.monotonic() > first_expiry + 0.5 and bool(redis_client.exists(KEY_PREFIX + name)), 10
+        ), "a live holder lost its lease"
         with exclusive(name, settings=settings) as held:
             assert not held, "a live holder lost its lease"
         holder.send_signal(signal.SIGKILL)

@@ -18,13 +18,13 @@ from cryptography.fernet import Fernet
 
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.daily import compute_verdict
 from sync.db.migrate import upgrade
 from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.now import sync_account_now
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict
 
 
 @pytest.fixture

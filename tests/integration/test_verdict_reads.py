@@ -14,8 +14,8 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from sync.daily import gather_context, verdict_time
 from sync.db.models import Athlete
+from sync.verdicts.compute import gather_context, verdict_time
 from tests.big_history import DAY, add_activities, add_athlete, add_old_history, add_wellness, analyze, at
 
 
@@ -85,7 +85,7 @@ def test_excess_inside_the_windows_is_read_up_to_a_bound(db_session: Session) ->
     twice = reads_of_gather(db_session, ana)
     assert twice <= once * 1.2 + 20, (once, twice)
 
-    from sync.daily import GATHER_MAX_RUNS, GATHER_MAX_SETS
+    from sync.verdicts.compute import GATHER_MAX_RUNS, GATHER_MAX_SETS
 
     context = gather_context(db_session, ana, DAY)
     assert context.strength is not None and context.daily_load is not None

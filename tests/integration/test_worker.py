@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import date
 
@@ -14,7 +13,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, GarminAccount, VerdictRecord
 from sync.db.session import session_scope
-from tests.celery_worker import in_process_worker
+from tests.celery_worker import FINISHED, in_process_worker
 from tests.helpers import redis_db_url, wait_for
 from worker.app import app
 from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
@@ -41,10 +40,9 @@ def _verdicts(settings: Settings) -> list[VerdictRecord]:
 
 def test_worker_on_redis_stores_verdicts_once(db_settings: Settings, redis_worker: None) -> None:
     first, second = _athlete(db_settings, "ana"), _athlete(db_settings, "bo")
-    for athlete_id in (first, second, first):  # a duplicate delivery must not duplicate rows
-        compute_verdict.delay(athlete_id, "2026-03-10")
-    wait_for(lambda: len(_verdicts(db_settings)) >= 2, 30)
-    time.sleep(0.5)  # let the duplicate land too
+    sent = [compute_verdict.delay(athlete_id, "2026-03-10").id for athlete_id in (first, second, first)]
+    # A duplicate delivery must not duplicate rows: judged once every task, the duplicate too, ran.
+    assert wait_for(lambda: FINISHED.done(*sent), 30), "the worker did not run the tasks in time"
     rows = _verdicts(db_settings)
     assert sorted(r.athlete_id for r in rows) == [first, second]
     assert {r.date for r in rows} == {date(2026, 3, 10)}

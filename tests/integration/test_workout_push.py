@@ -14,18 +14,18 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from sync.config import Settings
-from sync.daily import compute_verdict, record_soreness
 from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
 from sync.db.session import session_scope
 from sync.demo import run_demo
 from sync.garmin.errors import GarminBadResponse
-from sync.garmin_sync.workouts import PushResult, push_workout
+from sync.links.build import report_link
 from sync.notify.compose import daily_message
-from sync.readiness import MODEL_VERSION
+from sync.readiness import MODEL_VERSION, Prescription, Verdict
 from sync.report.app import create_app
-from sync.report.links import report_link
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict, record_soreness
+from sync.workouts.push import PushResult, push_workout
 from tests.garmin_fixtures import SAMPLES, GarminEnv
 from tests.helpers import run_cli
 from tests.report_server import serve
@@ -46,7 +46,19 @@ def store_verdict(env: GarminEnv, athlete: Athlete, day: date, flag: str, minute
         row = VerdictRecord(athlete_id=athlete.id, date=day, model_version=MODEL_VERSION, codes=[])
         env.session.add(row)
     row.flag, row.computed_at = flag, datetime.now(UTC)
-    row.payload = {"flag": flag, "codes": [], "prescription": prescription}
+    verdict = Verdict(
+        flag=flag,
+        day=day,
+        codes=[],
+        reasons=[],
+        unknown=[],
+        numbers={},
+        prescription=Prescription(
+            kind=flag.lower(), run=flag != "REST", summary=f"{flag} test", **prescription
+        ),
+        model_version=MODEL_VERSION,
+    )
+    row.payload = verdict.to_json_dict()
     env.session.commit()
 
 

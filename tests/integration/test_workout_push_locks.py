@@ -29,12 +29,12 @@ from sqlalchemy import select
 
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.daily import compute_verdict, record_soreness
 from sync.db.models import GarminAccount, PushedWorkout
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox, SandboxAccount
 from sync.scheduling import local_today
+from sync.verdicts.compute import compute_verdict, record_soreness
 from tests.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(12)
@@ -198,7 +198,7 @@ def test_legday_sync_reads_each_accounts_tokens_once_it_holds_the_lock(
 ) -> None:
     """`legday sync` loads every account first; a push that rotated one account's refresh token
     meanwhile must not leave the sync holding the dead one (it would end `needs_reauth`)."""
-    from sync.garmin_sync.workouts import push_workout_now
+    from sync.workouts.push import push_workout_now
     from tests.helpers import run_cli
 
     monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())

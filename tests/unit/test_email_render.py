@@ -11,10 +11,10 @@ from pathlib import Path
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.outbox import write_to_outbox
 from sync.notify.render import daily_subject, render_daily_email
-from sync.readiness import DayContext, evaluate
+from sync.readiness import DayContext, Verdict, evaluate
 
 
-def _payload(soreness: int) -> dict:
+def _verdict(soreness: int) -> Verdict:
     ctx = DayContext.model_validate(
         {
             "now": datetime(2026, 3, 10, 6, 30, tzinfo=UTC).isoformat(),
@@ -23,12 +23,16 @@ def _payload(soreness: int) -> dict:
             "sleep_hours": 5.0,
         }
     )
-    return evaluate(ctx).to_json_dict()
+    return evaluate(ctx)
+
+
+def _payload(soreness: int) -> dict:
+    return _verdict(soreness).to_json_dict()
 
 
 def test_email_has_same_content_in_text_and_html(tmp_path: Path) -> None:
     payload = _payload(5)
-    msg = render_daily_email(payload, to="ana@example.org", sender="legday@example.org", name="Ana")
+    msg = render_daily_email(_verdict(5), to="ana@example.org", sender="legday@example.org", name="Ana")
     assert msg["Subject"] == "EASY today: 30 min easy, HR under 148 (soreness 5/10)"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
@@ -49,7 +53,7 @@ def test_email_has_same_content_in_text_and_html(tmp_path: Path) -> None:
 
 def test_rest_email_says_why() -> None:
     payload = _payload(8)
-    msg = render_daily_email(payload, to="a@example.org", sender="l@example.org")
+    msg = render_daily_email(_verdict(8), to="a@example.org", sender="l@example.org")
     assert payload["flag"] == "REST"
     assert msg["Subject"] == "REST today: no run (soreness 8/10)"
     assert payload["prescription"]["why"] in msg.get_body(("plain",)).get_content()
@@ -66,14 +70,14 @@ def test_subject_of_a_leg_day_and_of_a_quiet_day() -> None:
             }
         ],
     }
-    leg = evaluate(DayContext.model_validate(ctx)).to_json_dict()
+    leg = evaluate(DayContext.model_validate(ctx))
     assert daily_subject(leg) == "EASY today: 30 min easy, HR under 148 (leg day 20 h ago)"
-    quiet = evaluate(DayContext.model_validate({**ctx, "strength": [], "sleep_hours": 8})).to_json_dict()
+    quiet = evaluate(DayContext.model_validate({**ctx, "strength": [], "sleep_hours": 8}))
     assert daily_subject(quiet) == "RUN today: train as planned"
 
 
 def test_delivery_headers_are_stable_per_athlete_day() -> None:
-    msg = render_daily_email(_payload(2), to="a@example.org", sender="legday <legday@example.org>")
+    msg = render_daily_email(_verdict(2), to="a@example.org", sender="legday <legday@example.org>")
     first = stable_message_id(7, date(2026, 3, 10), "daily", "legday <legday@example.org>")
     assert first == stable_message_id(7, date(2026, 3, 10), "daily", "legday <legday@example.org>")
     assert first != stable_message_id(7, date(2026, 3, 11), "daily", "legday <legday@example.org>")
@@ -90,10 +94,18 @@ def test_delivery_headers_are_stable_per_athlete_day() -> None:
 
 
 def test_numbers_are_as_precise_as_they_mean_something() -> None:
-    payload = _payload(5)
-    payload["numbers"].update(hours_since_lb=34.2137, rhr_today=55.6, rhr_mean_30d=50.7432, acwr=1.23456)
+    verdict = _verdict(5)
+    numbers = {
+        **verdict.numbers,
+        "hours_since_lb": 34.2137,
+        "rhr_today": 55.6,
+        "rhr_mean_30d": 50.7432,
+        "acwr": 1.23456,
+    }
     text = (
-        render_daily_email(payload, to="a@example.org", sender="l@example.org")
+        render_daily_email(
+            verdict.model_copy(update={"numbers": numbers}), to="a@example.org", sender="l@example.org"
+        )
         .get_body(("plain",))
         .get_content()
     )
@@ -101,3 +113,22 @@ def test_numbers_are_as_precise_as_they_mean_something() -> None:
     assert "Resting heart rate today: 56 bpm" in text and "30-day average: 51 bpm" in text
     assert "acute:chronic ratio: 1.23" in text
     assert not re.search(r"\d\.\d\d (h|bpm|ms)\b", text), text  # never "34.21 h" or "50.74 bpm"
+
+
+def test_the_subject_gives_the_reason_that_decided_the_flag() -> None:
+    """A REST decided by severe soreness after a leg day names the soreness, not the leg day
+    (LEG_DAY comes first in the codes, but it only makes an EASY)."""
+    ctx = {
+        "now": "2026-03-10T06:30:00+00:00",
+        "athlete": {"sex": "male", "max_hr": 190, "rest_hr": 50},
+        "soreness": 8,
+        "strength": [
+            {
+                "end": "2026-03-09T10:30:00+00:00",
+                "sets": [{"category": "squat", "reps": 8, "weight_kg": 80, "set_type": "active"}] * 8,
+            }
+        ],
+    }
+    verdict = evaluate(DayContext.model_validate(ctx))
+    assert verdict.flag == "REST" and verdict.codes[0] == "LEG_DAY" and "SORE_SEVERE" in verdict.codes
+    assert daily_subject(verdict) == "REST today: no run (soreness 8/10)"

@@ -6,10 +6,12 @@ import uuid
 
 import pytest
 
+from sync.links.signing import sign, verify
+from sync.readiness import DayContext, Verdict, evaluate
+from sync.readiness.display import watch_advice
 from sync.report.charts import band_chart, bar_chart
 from sync.report.ratelimit import RateLimiter
-from sync.report.signing import sign, verify
-from sync.report.watch import ADVICE_MAX, advice_line, etag_matches
+from sync.report.watch import ADVICE_MAX, etag_matches
 from tests.helpers import redis_db_url
 
 KEY = b"k" * 32
@@ -27,11 +29,23 @@ def test_signed_values_check_key_purpose_expiry_and_shape() -> None:
         assert verify(KEY, "link", junk) is None
 
 
+def _verdict(flag: str, codes: list[str]) -> Verdict:
+    """A real verdict of each flag (soreness 0 / 5 / 8), its codes replaced by `codes`."""
+    soreness = {"RUN": 0, "EASY": 5, "REST": 8}[flag]
+    ctx = {
+        "now": "2026-03-10T06:30:00+00:00",
+        "athlete": {"max_hr": 190, "rest_hr": 50},
+        "soreness": soreness,
+    }
+    verdict = evaluate(DayContext.model_validate(ctx))
+    assert verdict.flag == flag
+    return verdict.model_copy(update={"codes": codes})
+
+
 @pytest.mark.parametrize("flag", ["RUN", "EASY", "REST"])
 @pytest.mark.parametrize("codes", [[], ["NO_RECENT_DATA"], ["LEG_DAY", "NO_RECENT_DATA"]])
 def test_advice_fits_and_says_when_data_is_missing(flag: str, codes: list[str]) -> None:
-    payload = {"flag": flag, "codes": codes, "prescription": {"max_minutes": 40, "hr_cap_bpm": 149}}
-    line = advice_line(payload)
+    line = watch_advice(_verdict(flag, codes))
     assert 0 < len(line) <= ADVICE_MAX
     assert ("no recent data" in line.lower()) == ("NO_RECENT_DATA" in codes)
 
@@ -52,6 +66,22 @@ def test_rate_limit_in_process_and_in_redis() -> None:
     key = f"test:{uuid.uuid4().hex}"
     assert shared.hit(key) is None
     assert RateLimiter(1, redis_db_url(9)).hit(key) is not None  # another server counts too
+
+
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_rate_limit_window_slides_across_minute_boundaries(backend: str) -> None:
+    now = [1199.0]  # a second before a minute boundary: a fixed window would reset at 1200
+    url = redis_db_url(9) if backend == "redis" else None
+    limiter = RateLimiter(2, url, clock=lambda: now[0])
+    key = f"test:{uuid.uuid4().hex}"
+    assert limiter.hit(key) is None
+    now[0] = 1230.0
+    assert limiter.hit(key) is None
+    now[0] = 1201.0 + 30  # across the boundary, both hits are still within the last minute
+    assert limiter.hit(key) == pytest.approx(28.0)  # the first leaves the window at 1259
+    now[0] = 1259.0
+    assert limiter.hit(key) is None  # ... and its slot is free again
+    assert limiter.hit(key) == pytest.approx(31.0)  # the 1230 hit holds the other until 1290
 
 
 def test_charts_are_plain_svg_and_skip_unknown_days() -> None:
@@ -82,3 +112,17 @@ def test_sources_expand_ranges_and_keep_order() -> None:
         "S20",
     ]  # unknown: left out
     assert all(s.title for s in sources_for(["S17-S20", "S21, S22", "S28", "S29", "data check"]))
+
+
+def test_the_watch_advice_follows_the_prescription() -> None:
+    """No own sentences: the EASY cap comes from the prescription (never a fixed 30 min), and a
+    REST of severe soreness never tells the athlete to walk ("no walking target today")."""
+    easy = _verdict("EASY", ["SORE"])
+    longer = easy.model_copy(
+        update={"prescription": easy.prescription.model_copy(update={"max_minutes": 40})}
+    )
+    assert "40 min" in watch_advice(longer) and "149" not in watch_advice(longer)
+    assert str(easy.prescription.hr_cap_bpm) in watch_advice(easy)
+    rest = _verdict("REST", ["SORE_SEVERE"])
+    assert "no walking target" in " ".join(rest.prescription.advice)
+    assert "walk" not in watch_advice(rest).lower() and watch_advice(rest).startswith("REST: no run")

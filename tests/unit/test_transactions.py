@@ -18,6 +18,7 @@ SYNC = REPO / "sync"
 COMMITS: dict[tuple[str, str], str] = {
     ("sync/db/tx.py", "keep_progress"): "the default checkpoint a caller hands to a long run",
     ("sync/db/session.py", "session_scope"): "the frame: commits on success, rolls back on error",
+    ("sync/db/migrate.py", "_run_alembic"): "migrations: SQLite's foreign-key pragma around them",
     ("sync/cli/garmin_cmds.py", "_run_accounts"): "a CLI command: reads the tokens afresh under the lock",
     ("sync/report/onboarding.py", "join"): "a web request handler: the invite's one write",
     ("sync/demo.py", "run_demo"): "the demo builder, a top-level entry point",
@@ -34,8 +35,9 @@ OWN_SESSIONS: dict[str, str] = {
     "sync/report/metrics.py": "the /metrics scrape: a read-only session per scrape",
     "sync/notify/dispatch.py": "the email dispatcher: the claim is committed before the send",
     "sync/garmin_sync/now.py": "sync_account_now: the locked sync the worker runs",
-    "sync/garmin_sync/workouts.py": "push_workout_now: the locked push the worker runs",
+    "sync/workouts/push.py": "push_workout_now: the locked push the worker runs",
     "sync/onboarding/first_sync.py": "the first sync after connecting, run after the response",
+    "sync/verdicts/policy.py": "ensure_morning_verdict_of: the dispatcher's hook, between its transactions",
 }
 
 

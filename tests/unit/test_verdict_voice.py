@@ -61,7 +61,7 @@ def cli_text(v_context: dict[str, Any], tmp_path: Path) -> str:
 
 def email_text(v: Verdict) -> str:
     """The daily email's subject, text part and HTML part (tags dropped), as one string."""
-    message = render_daily_email(v.to_json_dict(), to="ana@example.org", sender="legday@example.org")
+    message = render_daily_email(v, to="ana@example.org", sender="legday@example.org")
     parts = [str(message["Subject"])]
     for part in message.walk():
         if part.get_content_type() in ("text/plain", "text/html"):

@@ -83,7 +83,7 @@ def test_the_garmin_adapter_knows_no_storage_orchestration_sandbox_or_cli() -> N
         "sync.db",
         "sync.garmin_sync",
         "sync.ingest",
-        "sync.daily",
+        "sync.verdicts.compute",
         "sync.sandbox",
         "sync.cli",
         "sync.demo",
@@ -106,8 +106,37 @@ def test_the_readiness_model_is_pure() -> None:
 
 
 def test_outputs_never_call_garmin() -> None:
+    """Except the workout push (sync.workouts), through the adapter."""
     assert crossings("sync.notify", ("sync.garmin",)) == []
     assert crossings("sync.report", ("sync.garmin",)) == []
+
+
+OUTPUTS = ("sync.notify", "sync.report", "sync.web", "sync.workouts")
+COMPUTE_SIDE = ("sync.daily", "sync.verdicts.compute", "sync.readiness.rules")
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_outputs_only_read_verdicts(output: str) -> None:
+    """The email, the web server and the workout push never import the compute side."""
+    assert crossings(output, COMPUTE_SIDE) == []
+
+
+def test_the_email_never_imports_the_web_package() -> None:
+    assert crossings("sync.notify", ("sync.report", "sync.web")) == []
+    assert crossings("sync.links", OUTPUTS) == []  # the shared links sit below both
+
+
+@pytest.mark.parametrize("inputs", ["sync.garmin_sync", "sync.ingest"])
+def test_inputs_know_no_model(inputs: str) -> None:
+    assert crossings(inputs, ("sync.readiness",)) == []
+
+
+def test_the_verdict_package_lives_where_design_says() -> None:
+    """One home for the verdict: the old modules are gone, the new ones exist."""
+    for gone in ("sync.daily", "sync.workout_plan", "sync.garmin_sync.workouts", "sync.report.verdicts"):
+        assert gone not in IMPORTS
+    for module in ("sync.verdicts.compute", "sync.verdicts.read", "sync.links.signing", "sync.workouts.push"):
+        assert module in IMPORTS
 
 
 def test_only_the_demo_and_the_sandbox_commands_import_the_sandbox() -> None:

@@ -1,6 +1,7 @@
 """Put the prescribed run on the athlete's Garmin calendar (opt-in), exactly once per date.
 
-`push_workout(session, athlete, day, client)` reads the stored verdict of (athlete, day):
+`push_workout(session, athlete, day, client)` reads the verdict that counts for (athlete, day)
+(`sync.verdicts.read`; an output, it never computes one):
 EASY creates "legday: easy N min" (warm-up, easy run under the heart-rate cap, cool-down) and
 schedules it on that date; REST and RUN remove a workout legday scheduled earlier for the
 date (REST: no run; RUN: the athlete's own plan stands). Nothing else is ever deleted: legday
@@ -37,7 +38,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
+from sync.db.models import Athlete, GarminAccount, PushedWorkout
 from sync.db.session import session_scope
 from sync.db.statuses import PushState, SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
@@ -50,9 +51,9 @@ from sync.garmin_sync.context import SyncReport
 from sync.garmin_sync.guard import guarded
 from sync.garmin_sync.now import account_lock
 from sync.garmin_sync.run import open_client
-from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_today
-from sync.workout_plan import PUSH_IMPOSSIBLE, easy_plan, step_lines
+from sync.verdicts.read import verdict_of
+from sync.workouts.plan import PUSH_IMPOSSIBLE, easy_plan, step_lines
 
 log = logging.getLogger(__name__)
 
@@ -92,17 +93,6 @@ def running_workout(plan: dict[str, Any], day: date) -> RunningWorkout:
         "Made by legday: it is replaced or removed when the verdict changes."
     )
     return RunningWorkout(name=plan["name"], description=description, steps=tuple(steps))
-
-
-def _verdict_payload(session: Session, athlete: Athlete, day: date) -> dict[str, Any] | None:
-    stored = session.scalar(
-        select(VerdictRecord).where(
-            VerdictRecord.athlete_id == athlete.id,
-            VerdictRecord.date == day,
-            VerdictRecord.model_version == MODEL_VERSION,
-        )
-    )
-    return dict(stored.payload) if stored is not None else None
 
 
 def _locked_row(session: Session, athlete: Athlete, day: date) -> PushedWorkout:
@@ -290,10 +280,10 @@ def push_workout(
         return PushResult(day, "skipped", PUSH_IMPOSSIBLE)
     if day < local_today(athlete.timezone, now):
         return PushResult(day, "skipped", "the day is past")
-    payload = _verdict_payload(session, athlete, day)
-    if payload is None:
+    stored = verdict_of(session, athlete.id, day)  # the one read rule (sync.verdicts.read)
+    if stored is None:
         return PushResult(day, "skipped", "no verdict stored for the day")
-    flag, plan = str(payload["flag"]), easy_plan(payload)
+    flag, plan = str(stored.flag), easy_plan(stored.verdict)
     report = SyncReport(athlete=athlete.name, kind="push")
     outcome: dict[str, str] = {}
 

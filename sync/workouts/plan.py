@@ -1,9 +1,9 @@
 """The workout an EASY verdict prescribes, as plain data, and what legday put on the watch.
 
-Pure data in and out (no Garmin, no Celery): the push (`sync.garmin_sync.workouts`) turns a
-plan into Garmin's workout, and the email and the report read `watch_line` to say that the
-run is on the athlete's calendar. Plans are JSON dicts so they can be stored as they are on
-the `pushed_workout` row and compared on the next push.
+Pure data in and out (no Garmin, no Celery): the plan is built from the typed verdict; the
+push (`sync.workouts.push`) turns a plan into Garmin's workout, and the email and the report
+read `watch_line` to say that the run is on the athlete's calendar. Plans are JSON dicts so
+they can be stored as they are on the `pushed_workout` row and compared on the next push.
 
 The prescription says the warm-up is part of the duration cap ("at least 10 min ... part of
 the 30 min"), so the timed steps add up to the cap: warm-up (the prescribed minutes), then the
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete, GarminAccount, PushedWorkout
 from sync.db.statuses import PushState
+from sync.readiness.verdict import Flag, Verdict
 
 # What the CLI, the report page and the email say when push is on for an athlete connected
 # through Garmin's Personal API (read-only: no workouts, no calendar).
@@ -40,19 +41,19 @@ def workout_name(minutes: int) -> str:
     return f"legday: easy {minutes} min"
 
 
-def easy_plan(payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The workout of an EASY verdict payload (`Verdict.to_json_dict()`); None for RUN / REST."""
-    if payload.get("flag") != "EASY":
+def easy_plan(verdict: Verdict) -> dict[str, Any] | None:
+    """The workout of an EASY verdict; None for RUN / REST."""
+    if verdict.flag is not Flag.EASY:
         return None
-    p = payload.get("prescription") or {}
-    cap = p.get("max_minutes")
+    p = verdict.prescription
+    cap = p.max_minutes
     if not isinstance(cap, int) or cap <= 0:
         return None
-    warmup = max(int(p.get("warmup_minutes") or 0), 0)
+    warmup = max(int(p.warmup_minutes or 0), 0)
     if cap - warmup < MIN_RUN_MINUTES:
         warmup = max(cap - MIN_RUN_MINUTES, 0)
     run: dict[str, Any] = {"kind": "run", "minutes": cap - warmup}
-    hr_cap = p.get("hr_cap_bpm")
+    hr_cap = p.hr_cap_bpm
     if isinstance(hr_cap, int) and hr_cap > HR_FLOOR:
         run.update(hr_low=max(hr_cap - HR_RANGE_WIDTH, HR_FLOOR), hr_high=hr_cap)
     else:

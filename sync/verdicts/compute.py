@@ -1,5 +1,8 @@
 """One athlete-day: gather its DayContext from the database, run the model, store the verdict.
 
+The compute side of `sync.verdicts` (outputs never import it: they read through
+`sync.verdicts.read`).
+
 The bridge between storage and the pure readiness model: all the I/O is here, none in
 `sync/readiness`. The verdict for day D is computed at the athlete's send time on D
 (06:30 local by default), which is when the morning email goes out.
@@ -16,7 +19,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.config import Settings, get_settings
 from sync.db.models import (
     Activity,
     Athlete,
@@ -28,9 +30,10 @@ from sync.db.models import (
 )
 from sync.db.upsert import upsert
 from sync.errors import ConfigError
-from sync.readiness import MODEL_VERSION, DayContext, Thresholds, Verdict, evaluate, layered_thresholds
+from sync.readiness import DayContext, Thresholds, Verdict, evaluate
 from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
+from sync.verdicts.thresholds import thresholds_for
 
 log = logging.getLogger(__name__)
 
@@ -265,15 +268,6 @@ def _drop_out_of_range(raw: dict, name: str, day: date) -> None:
         log.warning("athlete %s, %s: stored value dropped from the verdict: %s", name, day, item)
 
 
-def thresholds_for(athlete: Athlete, settings: Settings | None = None) -> Thresholds:
-    """Defaults, then the deployment's LEGDAY_THRESHOLDS, then the athlete's own overrides."""
-    settings = settings or get_settings()
-    try:
-        return layered_thresholds(settings.thresholds, athlete.thresholds)
-    except ValueError as exc:
-        raise ConfigError(f"athlete {athlete.name}: bad threshold override: {exc}") from exc
-
-
 def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime | None = None) -> Verdict:
     """Gather, evaluate and store the verdict for (athlete, day); recomputing is an upsert."""
     thresholds = thresholds_for(athlete)
@@ -295,20 +289,6 @@ def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime
         ["athlete_id", "date", "model_version"],
     )
     return verdict
-
-
-def missing_verdicts(session: Session, athlete_id: int, days: list[date]) -> list[date]:
-    """The days among `days` without a verdict of the current model version."""
-    stored = set(
-        session.scalars(
-            select(VerdictRecord.date).where(
-                VerdictRecord.athlete_id == athlete_id,
-                VerdictRecord.date.in_(days),
-                VerdictRecord.model_version == MODEL_VERSION,
-            )
-        )
-    )
-    return [d for d in days if d not in stored]
 
 
 def record_soreness(session: Session, athlete: Athlete, day: date, value: int) -> None:

@@ -16,8 +16,8 @@ from datetime import date
 
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete
-from sync.report.secret import report_key
-from sync.report.signing import sign, verify
+from sync.links.secret import report_key
+from sync.links.signing import sign, verify
 
 SORENESS_LINK_VALUES = (0, 3, 5, 8)
 LINK_PURPOSE = "link"
