@@ -16,6 +16,7 @@ from rich.table import Table
 
 from sync.cli.common import AthleteOpt, console, db_session, fail, print_table, progress_bar
 from sync.config import Settings, get_settings
+from sync.db.statuses import AccountStatus
 from sync.errors import LegdayError
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
@@ -182,7 +183,7 @@ def status_command(athlete: AthleteOpt = None) -> None:
         )
         for account, who in accounts_with_athletes(session, athlete):
             detail = ""
-            if account.status == "rate_limited" and account.rate_limited_until:
+            if account.status == AccountStatus.RATE_LIMITED and account.rate_limited_until:
                 detail = account.rate_limited_until.strftime("%Y-%m-%d %H:%M UTC")
             elif account.status_reason:
                 detail = account.status_reason[:60]

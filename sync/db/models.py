@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    CheckConstraint,
     Date,
     DateTime,
     Float,
@@ -24,6 +25,15 @@ from sqlalchemy import (
     false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from sync.db.statuses import (
+    AccountStatus,
+    DeliveryStatus,
+    PushState,
+    RawFileStatus,
+    SyncRunStatus,
+    check_sql,
+)
 
 # Named constraints so Alembic migrations are stable across SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -91,12 +101,13 @@ class GarminAccount(Base):
     """An athlete's Garmin Connect tokens (encrypted) and sync state."""
 
     __tablename__ = "garmin_account"
+    __table_args__ = (CheckConstraint(check_sql("status", AccountStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), unique=True)
     token_kind: Mapped[str] = mapped_column(String(16))  # personal_api | di | garth
     tokens_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
-    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok | needs_reauth | rate_limited
+    status: Mapped[str] = mapped_column(String(16), default=AccountStatus.OK)  # AccountStatus
     status_reason: Mapped[str | None] = mapped_column(Text)
     rate_limited_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     backoff_s: Mapped[float] = mapped_column(Float, default=0.0)
@@ -125,6 +136,7 @@ class RawFile(Base):
         # One recording, one stored file, whatever its bytes: enforced by the database, so two
         # imports of twin copies running at once cannot both store it (docs/decisions.md).
         UniqueConstraint("athlete_id", "recording_key"),
+        CheckConstraint(check_sql("status", RawFileStatus), name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -136,7 +148,7 @@ class RawFile(Base):
     store_path: Mapped[str] = mapped_column(String(200))  # relative to the raw store
     source: Mapped[str] = mapped_column(String(32))  # folder | zip | garmin
     original_name: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16))  # decoded | quarantined
+    status: Mapped[str] = mapped_column(String(16))  # RawFileStatus
     crc_ok: Mapped[bool] = mapped_column(default=True)
     file_type: Mapped[str | None] = mapped_column(String(32))
     product: Mapped[str | None] = mapped_column(String(64))
@@ -255,13 +267,16 @@ class EmailDelivery(Base):
     """One daily email per athlete and date; the row is inserted before sending."""
 
     __tablename__ = "email_delivery"
-    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "date"),
+        CheckConstraint(check_sql("status", DeliveryStatus), name="status"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
-    # claimed | sending | sent | retry | failed (docs/email.md)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    # DeliveryStatus (docs/email.md)
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)
     message_id: Mapped[str | None] = mapped_column(String(200))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -280,14 +295,15 @@ class PushedWorkout(Base):
     """
 
     __tablename__ = "pushed_workout"
-    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+    __table_args__ = (
+        UniqueConstraint("athlete_id", "date"),
+        CheckConstraint(check_sql("state", PushState), name="state"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     date: Mapped[date] = mapped_column(Date)
-    # pending (not on the calendar yet, or half done) | scheduled | removed | none
-    # | creating / unsure (a create / schedule was sent and its answer not seen: look first)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[str] = mapped_column(String(16), default=PushState.PENDING)  # PushState
     flag: Mapped[str | None] = mapped_column(String(8))  # the verdict flag it follows
     name: Mapped[str | None] = mapped_column(String(120))
     plan: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # steps, as shown to people
@@ -302,13 +318,14 @@ class SyncRun(Base):
     """What ran, for whom, and how it ended."""
 
     __tablename__ = "sync_run"
+    __table_args__ = (CheckConstraint(check_sql("status", SyncRunStatus), name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     athlete_id: Mapped[int | None] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(32))  # import | sync | backfill
     started_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[str] = mapped_column(String(16), default=SyncRunStatus.RUNNING)  # SyncRunStatus
     requests: Mapped[int] = mapped_column(Integer, default=0)
     summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 

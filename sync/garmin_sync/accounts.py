@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
+from sync.db.statuses import AccountStatus
 from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
 from sync.garmin.lifetime import credential_end
@@ -60,12 +61,16 @@ def _store(
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None:
         account = GarminAccount(
-            athlete_id=athlete.id, token_kind=tokens.kind, tokens_encrypted=sealed, status="ok", backoff_s=0.0
+            athlete_id=athlete.id,
+            token_kind=tokens.kind,
+            tokens_encrypted=sealed,
+            status=AccountStatus.OK,
+            backoff_s=0.0,
         )
         session.add(account)
     else:
         account.token_kind, account.tokens_encrypted = tokens.kind, sealed
-        account.status, account.status_reason = "ok", None
+        account.status, account.status_reason = AccountStatus.OK, None
         account.rate_limited_until, account.backoff_s = None, 0.0
     account.credential_ends_at = credential_ends_at
     if display_name:

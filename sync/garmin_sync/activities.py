@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, select, update
 
 from sync.db.models import Activity, Quarantine
+from sync.db.statuses import SyncRunStatus
 from sync.errors import UnsafeArchiveError
 from sync.garmin.errors import GarminForbidden, GarminNotFound
 from sync.garmin.records import ActivitySummary, UnreadableActivity
@@ -206,7 +207,7 @@ def sync_activities(run: RunContext, now: datetime, *, refresh_sets: bool = True
     # Never move the cursor past an activity that must be retried.
     if retry_from is not None:
         account.activity_cursor = min(cursor or retry_from, retry_from - timedelta(seconds=1))
-        run.report.status = "partial"
+        run.report.status = SyncRunStatus.PARTIAL
     elif newest is not None and (cursor is None or newest > cursor):
         account.activity_cursor = newest
 

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
+from sync.db.statuses import SyncRunStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.source import GarminSource
 from sync.ingest.archive import ArchiveLimits
 
@@ -23,8 +25,7 @@ class SyncOutcome:
 
     athlete: str
     kind: str = "sync"
-    # ok | partial | rate_limited | needs_reauth | unavailable | interrupted | failed
-    status: str = "ok"
+    status: str = SyncRunStatus.OK  # stored as sync_run.status
     message: str | None = None
     requests: int = 0
     activities_seen: int = 0
@@ -53,8 +54,12 @@ class RunContext:
         settings: Settings,
         report: SyncOutcome,
         progress: Progress | None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
         self.session = session
+        # Where the run keeps its progress (a finished window): the caller's choice, by default
+        # a commit of the caller's session (sync/db/tx.py). Steps never commit themselves.
+        self.checkpoint: Checkpoint = checkpoint or keep_progress(session)
         self.account = account
         self.athlete: Athlete = account.athlete
         self.client = client

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount, SyncRun
+from sync.db.statuses import AccountStatus, SyncRunStatus
 from sync.scheduling import local_moment, local_today
 
 
@@ -100,7 +101,7 @@ def due_syncs(session: Session, settings: Settings, now: datetime) -> list[DueSy
         select(GarminAccount.id, GarminAccount.last_sync_at, Athlete.timezone, Athlete.send_time)
         .join(Athlete, Athlete.id == GarminAccount.athlete_id)
         .where(
-            GarminAccount.status != "needs_reauth",
+            GarminAccount.status != AccountStatus.NEEDS_REAUTH,
             or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
         )
     ).all()
@@ -179,7 +180,7 @@ def _last_runs(session: Session, *kinds: str) -> dict[int, datetime]:
     """Per athlete, when the last fully successful run of these kinds started."""
     rows = session.execute(
         select(SyncRun.athlete_id, func.max(SyncRun.started_at))
-        .where(SyncRun.kind.in_(kinds), SyncRun.status == "ok")
+        .where(SyncRun.kind.in_(kinds), SyncRun.status == SyncRunStatus.OK)
         .group_by(SyncRun.athlete_id)
     )
     return {athlete_id: moment for athlete_id, moment in rows}
@@ -205,7 +206,7 @@ def status_rows(session: Session, settings: Settings, now: datetime) -> list[dic
         last_full = _aware(full_ok.get(who.id))
         until = _aware(account.rate_limited_until)
         wait = max(0.0, (until - now).total_seconds()) if until else 0.0
-        reauth = account.status == "needs_reauth"
+        reauth = account.status == AccountStatus.NEEDS_REAUTH
         due = None
         if not reauth:
             due = next_due(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sync.credential_end import ended_reason, has_ended
 from sync.db.models import GarminAccount
+from sync.db.statuses import AccountStatus
 
 
 def expire_if_ended(account: GarminAccount, now: datetime | None = None) -> bool:
@@ -19,7 +20,7 @@ def expire_if_ended(account: GarminAccount, now: datetime | None = None) -> bool
     if ends is None or not has_ended(ends, now or datetime.now(UTC)):
         return False
     account.status, account.status_reason = (
-        "needs_reauth",
+        AccountStatus.NEEDS_REAUTH,
         ended_reason(account.token_kind, ends, account.athlete.timezone),
     )
     return True

@@ -1,4 +1,8 @@
-"""Around every run: skip while locked out, map Garmin errors onto the account, record sync_run."""
+"""Around every run: skip while locked out, map Garmin errors onto the account, record sync_run.
+
+A library step: it never commits; what must outlive the run goes through the caller's
+`Checkpoint` (sync/db/tx.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
+from sync.db.statuses import AccountStatus, SyncRunStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.source import GarminSource
@@ -27,35 +33,43 @@ def guarded(
     settings: Settings,
     body: Callable[[], None],
     now: datetime | None = None,
+    *,
+    checkpoint: Checkpoint | None = None,
 ) -> SyncOutcome:
     """Run `body` and map Garmin errors onto account state; record a sync_run row.
+
+    The guard never commits itself: it keeps state through `checkpoint` (default: commit
+    `session`, sync/db/tx.py) at three points: an ended credential, the clean start before
+    the run (so that an aborted run rolls back only its own work), and the sync_run row,
+    which must be stored however the run ended.
 
     Anything else that escapes `body` (Ctrl-C, a bug, a lost database) is recorded as
     `interrupted` / `failed` and raised again: a run that stopped half-way must never be
     stored as "ok". `now` stands in for the clock when deciding whether a 429 wait is over.
     """
+    checkpoint = checkpoint or keep_progress(session)
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests
-    if account.status != "needs_reauth" and expire_if_ended(account, moment):
-        session.commit()  # the end of the credential: no call to Garmin, no retry loop
-    if account.status == "needs_reauth":
-        report.status, report.message = "needs_reauth", account.status_reason or "tokens rejected"
+    if account.status != AccountStatus.NEEDS_REAUTH and expire_if_ended(account, moment):
+        checkpoint()  # the end of the credential: no call to Garmin, no retry loop
+    if account.status == AccountStatus.NEEDS_REAUTH:
+        report.status, report.message = SyncRunStatus.NEEDS_REAUTH, account.status_reason or "tokens rejected"
         return report
     if account.rate_limited_until is not None and account.rate_limited_until > moment:
-        report.status = "rate_limited"
+        report.status = SyncRunStatus.RATE_LIMITED
         report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
         report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
         return report
-    # The run commits as it goes; start from a clean transaction so that a run that aborts
-    # rolls back only its own unfinished work, never the caller's (e.g. a just-added account).
-    session.commit()
+    # The run keeps progress as it goes; start from a clean transaction so that a run that
+    # aborts rolls back only its own unfinished work, never the caller's (a just-added account).
+    checkpoint()
     try:
         if not account.display_name:
             account.display_name = client.profile().display_name
         client.display_name = account.display_name
         body()
-        account.status, account.status_reason, account.backoff_s = "ok", None, 0.0
+        account.status, account.status_reason, account.backoff_s = AccountStatus.OK, None, 0.0
         account.rate_limited_until = None
     except GarminRateLimited as exc:
         wait = next_429_backoff(
@@ -66,21 +80,21 @@ def guarded(
         )
         account.backoff_s = wait
         account.rate_limited_until = (now or datetime.now(UTC)) + timedelta(seconds=wait)
-        account.status, account.status_reason = "rate_limited", str(exc)
-        report.status, report.message, report.retry_after_s = "rate_limited", str(exc), wait
+        account.status, account.status_reason = AccountStatus.RATE_LIMITED, str(exc)
+        report.status, report.message, report.retry_after_s = SyncRunStatus.RATE_LIMITED, str(exc), wait
     except GarminAuthError as exc:
-        account.status, account.status_reason = "needs_reauth", str(exc)
-        report.status, report.message = "needs_reauth", str(exc)
+        account.status, account.status_reason = AccountStatus.NEEDS_REAUTH, str(exc)
+        report.status, report.message = SyncRunStatus.NEEDS_REAUTH, str(exc)
     except GarminUnavailable as exc:
-        report.status, report.message = "unavailable", str(exc)
+        report.status, report.message = SyncRunStatus.UNAVAILABLE, str(exc)
     except KeyboardInterrupt:
-        report.status, report.message = "interrupted", "interrupted; run it again to resume"
+        report.status, report.message = SyncRunStatus.INTERRUPTED, "interrupted; run it again to resume"
         raise
     except Exception as exc:
-        report.status, report.message = "failed", f"{type(exc).__name__}: {exc}"[:500]
+        report.status, report.message = SyncRunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:500]
         raise
     finally:
-        _record_run(session, account, client, report, started, before)
+        _record_run(session, account, client, report, started, before, checkpoint)
     return report
 
 
@@ -91,10 +105,11 @@ def _record_run(
     report: SyncOutcome,
     started: datetime,
     requests_before: int,
+    checkpoint: Checkpoint,
 ) -> None:
     """Store the sync_run row (and last_sync_at) however the run ended."""
     report.requests = client.requests - requests_before
-    aborted = report.status in ("interrupted", "failed")
+    aborted = report.status in (SyncRunStatus.INTERRUPTED, SyncRunStatus.FAILED)
     try:
         if aborted:
             # The session may hold half a window or a failed flush: drop it. Committed
@@ -112,7 +127,7 @@ def _record_run(
                 summary=report.summary(),
             )
         )
-        session.commit()
+        checkpoint()
     except Exception:
         if not aborted:
             raise

@@ -15,6 +15,9 @@ refresh token rotates: two refreshes with the same one get one refusal, and the 
 need re-auth. Two syncs would also race on the cursors. With Redis it is a lease renewed while
 the holder lives; without, a file lock in the data dir (sync/locks.py). The tokens are read
 only once the lock is held, so a holder always starts from the newest refresh token.
+
+Transactions: `sync_account_now` is an entry point that owns its session (sync/db/tx.py); the
+sync it runs keeps its windows through the default checkpoint.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
+from sync.db.statuses import AccountStatus
 from sync.errors import LegdayError, PermanentError, TransientError
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncOutcome
@@ -155,7 +159,7 @@ def locked_run(
             raise AccountBusy(account_id, settings)
         with session_scope(settings) as session:
             account = session.get(GarminAccount, account_id)
-            if account is None or (skip_locked_out and account.status == "needs_reauth"):
+            if account is None or (skip_locked_out and account.status == AccountStatus.NEEDS_REAUTH):
                 return None
             report = body(session, account, open_client(session, account, settings), settings)
     raise_for_status(report)

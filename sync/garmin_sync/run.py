@@ -1,4 +1,8 @@
-"""The entry points: a client for a stored account, the incremental sync and the backfill."""
+"""The entry points: a client for a stored account, the incremental sync and the backfill.
+
+Library steps in the sense of sync/db/tx.py: they run in the caller's session and keep progress
+only through the caller's `Checkpoint`; refreshed tokens go through `token_store`.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount
+from sync.db.statuses import SyncRunStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.garmin.lifetime import credential_end, end_after_refresh
 from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
@@ -19,30 +25,39 @@ from sync.garmin_sync.activities import backfill_activities, sync_activities
 from sync.garmin_sync.context import Progress, RunContext, SyncOutcome
 from sync.garmin_sync.guard import guarded
 from sync.garmin_sync.heart_rate import fill_max_and_rest_hr
+from sync.garmin_sync.token_store import save_tokens
 from sync.garmin_sync.wellness import WELLNESS_WINDOW_DAYS, sync_wellness, sync_wellness_window
 
 log = logging.getLogger(__name__)
 
 
 def open_client(
-    session: Session, account: GarminAccount, settings: Settings | None = None, **kwargs: Any
+    session: Session,
+    account: GarminAccount,
+    settings: Settings | None = None,
+    *,
+    checkpoint: Checkpoint | None = None,
+    **kwargs: Any,
 ) -> GarminSource:
-    """A client for a stored account (of any kind); new tokens are sealed and committed at once.
+    """A client for a stored account (of any kind); new tokens are sealed and saved at once.
 
     DI refresh tokens rotate (the old one dies), so a refresh must reach the database even if
-    the rest of the sync fails later: hence the immediate commit. A Personal API account's
-    bearer token is kept the same way, so the next sync does not exchange the key again.
+    the rest of the sync fails later: it is written on a connection of its own
+    (`token_store.save_tokens`), never by committing the sync's session mid-window; only when
+    the run itself holds the lock is `checkpoint` (default: `keep_progress(session)`) used. A
+    Personal API account's bearer token is kept the same way, so the next sync does not
+    exchange the key again.
     """
+    checkpoint = checkpoint or keep_progress(session)
     settings = settings or get_settings()
     tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
     if account.credential_ends_at is None:  # stored before legday knew (or an old backup)
         account.credential_ends_at = credential_end(tokens)
 
     def save(new: Tokens) -> None:
-        account.tokens_encrypted = seal(settings, new)
-        account.credential_ends_at = end_after_refresh(new) or account.credential_ends_at
-        session.commit()
-        log.info("garmin: refreshed %s token saved for account %s", new.kind, account.id)
+        ends = end_after_refresh(new) or account.credential_ends_at
+        how = save_tokens(session, account, seal(settings, new), ends, checkpoint)
+        log.info("garmin: refreshed %s token saved for account %s (%s)", new.kind, account.id, how)
 
     return client_for(tokens, settings, on_refresh=save, **kwargs)
 
@@ -56,25 +71,29 @@ def sync_account(
     now: datetime | None = None,
     progress: Progress | None = None,
     wellness: bool = True,
+    checkpoint: Checkpoint | None = None,
 ) -> SyncOutcome:
     """Incremental sync of one account: new activities, then wellness days through today.
+
+    Progress is kept through `checkpoint` (default: commit `session`, see sync/db/tx.py)
+    after the activities and after each wellness window; nothing else commits.
 
     `wellness=False` is the cheap check a scheduler runs often: the activity list (one
     request when nothing is new) and the downloads of new activities, nothing else.
     """
     settings = settings or get_settings()
     report = SyncOutcome(athlete=account.athlete.name, kind="sync" if wellness else "check")
-    run = RunContext(session, account, client, settings, report, progress)
+    run = RunContext(session, account, client, settings, report, progress, checkpoint)
 
     def body() -> None:
         moment = now or datetime.now(UTC)
         fill_max_and_rest_hr(run)
         sync_activities(run, moment, refresh_sets=wellness)
-        session.commit()
+        run.checkpoint()  # the activities are kept even if wellness fails
         if wellness:
             sync_wellness(run, moment.astimezone(run.tz).date())
 
-    report = guarded(session, account, client, report, settings, body, now)
+    report = guarded(session, account, client, report, settings, body, now, checkpoint=run.checkpoint)
     log.info(
         "garmin: %s of account %s %s: %d new activities (%d known, %d quarantined), "
         "%d wellness days, %d Garmin sets, %d requests",
@@ -117,11 +136,16 @@ def backfill(
     settings: Settings | None = None,
     today: date | None = None,
     progress: Progress | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> SyncOutcome:
-    """Activities and wellness from the backfill cursor (or today) back to `since`, resumable."""
+    """Activities and wellness from the backfill cursor (or today) back to `since`, resumable.
+
+    Each finished window (with the cursor below it) is kept through `checkpoint` (default:
+    commit `session`, see sync/db/tx.py): an interrupted backfill resumes at the next window.
+    """
     settings = settings or get_settings()
     report = SyncOutcome(athlete=account.athlete.name, kind="backfill")
-    run = RunContext(session, account, client, settings, report, progress)
+    run = RunContext(session, account, client, settings, report, progress, checkpoint)
 
     def body() -> None:
         now_day = today or datetime.now(run.tz).date()
@@ -131,15 +155,15 @@ def backfill(
         windows = list(reversed(date_windows(since, top, WELLNESS_WINDOW_DAYS)))
         for i, (lo, hi) in enumerate(windows):
             if not backfill_activities(run, lo, hi):
-                report.status = "partial"
+                report.status = SyncRunStatus.PARTIAL
                 report.message = f"a download between {lo} and {hi} failed; run backfill again"
                 return  # the cursor stays above this window: it is redone next time
             sync_wellness_window(run, lo, hi)
             if hi >= now_day:
                 advance_sync_cursors(run, hi)  # so the next sync does not read it all again
             account.backfill_cursor = lo
-            session.commit()  # the resume point
+            run.checkpoint()  # the resume point
             if progress:
                 progress(f"{lo} .. {hi}", i + 1, len(windows))
 
-    return guarded(session, account, client, report, settings, body)
+    return guarded(session, account, client, report, settings, body, checkpoint=run.checkpoint)

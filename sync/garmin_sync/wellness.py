@@ -66,7 +66,7 @@ def sync_wellness(run: RunContext, today: date) -> None:
     for i, (lo, hi) in enumerate(windows):
         sync_wellness_window(run, lo, hi, settled)
         run.account.wellness_cursor = hi
-        run.session.commit()
+        run.checkpoint()  # the resume point: this window is kept
         if run.progress:
             run.progress(f"wellness to {hi}", i + 1, len(windows))
 

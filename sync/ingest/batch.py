@@ -1,4 +1,4 @@
-"""Import many files for one athlete, committing file by file, and summarise the outcome."""
+"""Import many files for one athlete, kept file by file (a checkpoint), and summarise the outcome."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, SyncRun
+from sync.db.statuses import SyncRunStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.errors import UnreadableInput
 from sync.ingest.archive import ArchiveLimits
 from sync.ingest.folder import FoundFile, iter_found, list_candidates
@@ -70,7 +72,9 @@ def close_abandoned_imports(session: Session, athlete: Athlete) -> int:
     closed = 0
     for run in session.scalars(
         select(SyncRun).where(
-            SyncRun.athlete_id == athlete.id, SyncRun.kind == "import", SyncRun.status == "running"
+            SyncRun.athlete_id == athlete.id,
+            SyncRun.kind == "import",
+            SyncRun.status == SyncRunStatus.RUNNING,
         )
     ):
         info = run.summary or {}
@@ -78,11 +82,9 @@ def close_abandoned_imports(session: Session, athlete: Athlete) -> int:
             continue
         if info.get("host") not in (None, host) and now - run.started_at < ABANDONED_AFTER:
             continue
-        run.status, run.finished_at = "interrupted", now
+        run.status, run.finished_at = SyncRunStatus.INTERRUPTED, now
         run.summary = {**info, "note": "the importing process ended before finishing (killed?)"}
         closed += 1
-    if closed:
-        session.commit()
     return closed
 
 
@@ -94,8 +96,14 @@ def import_paths(
     *,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[ImportOutcome], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> ImportSummary:
-    """Import every FIT file under `paths` for `athlete`; bad files are quarantined, not fatal."""
+    """Import every FIT file under `paths` for `athlete`; bad files are quarantined, not fatal.
+
+    Kept through `checkpoint` (default: commit `session`, sync/db/tx.py): the `running` run
+    row before the first file, each file once imported or quarantined, and the finished run.
+    """
+    checkpoint = checkpoint or keep_progress(session)
     close_abandoned_imports(session, athlete)
     run = SyncRun(
         athlete_id=athlete.id,
@@ -104,7 +112,7 @@ def import_paths(
         summary={"pid": os.getpid(), "host": socket.gethostname()},
     )
     session.add(run)
-    session.commit()
+    checkpoint()  # the run is visible as `running` (with the abandoned ones closed) from here
     problems: list[FoundFile] = []
     candidates = list_candidates(paths, problems)
     if on_total and not any(p.suffix.lower() == ".zip" for p in candidates):
@@ -138,12 +146,12 @@ def import_paths(
                 outcome = import_fit_bytes(
                     session, athlete, data, source=found.source, name=found.name, settings=settings
                 )
-        session.commit()  # one file at a time: an interrupt keeps what was done
+        checkpoint()  # one file at a time: an interrupt keeps what was done
         summary.outcomes.append(outcome)
         if on_file:
             on_file(outcome)
     run.finished_at = datetime.now(UTC)
-    run.status = "quarantined" if summary.quarantined else "ok"
+    run.status = SyncRunStatus.QUARANTINED if summary.quarantined else SyncRunStatus.OK
     run.summary = {**run.summary, **summary.counts}
-    session.commit()
+    checkpoint()
     return summary

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, Athlete, Quarantine, RawFile, StrengthSet
+from sync.db.statuses import RawFileStatus
 from sync.db.upsert import insert_if_new, upsert, upsert_many
 from sync.errors import FitDecodeError, TransientError
 from sync.fit.decode import decode_fit
@@ -182,7 +183,7 @@ def import_fit_bytes(
             "store_path": store.relative_path(sha),
             "source": source,
             "original_name": name[:500],
-            "status": "decoded",
+            "status": RawFileStatus.DECODED,
             "crc_ok": decoded.crc_ok,
             "file_type": decoded.file_type,
             "product": decoded.product,

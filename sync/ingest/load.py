@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile
+from sync.db.statuses import RawFileStatus
 from sync.fit.metrics import trimp_from_seconds
 from sync.fit.types import HrSeconds, TrimpAthlete
 
@@ -81,7 +82,9 @@ def _backfill_histograms(
         Activity.raw_file_id.is_not(None),
     )
     raws = session.scalars(
-        select(RawFile).where(RawFile.id.in_(raw_ids), RawFile.status == "decoded").order_by(RawFile.id)
+        select(RawFile)
+        .where(RawFile.id.in_(raw_ids), RawFile.status == RawFileStatus.DECODED)
+        .order_by(RawFile.id)
     ).all()
     if not raws:
         return

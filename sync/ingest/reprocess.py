@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
+from sync.db.statuses import RawFileStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.ingest.importer import fit_limits, store_decoded
@@ -63,15 +65,19 @@ def redecode_file(session: Session, athlete: Athlete, raw: RawFile, settings: Se
     )
 
 
-def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) -> ReprocessOutcome:
+def reprocess_athlete(
+    session: Session, athlete: Athlete, settings: Settings, *, checkpoint: Checkpoint | None = None
+) -> ReprocessOutcome:
     """Decode every stored file of `athlete` again and refresh its activities and FIT sets.
 
-    Sets that came from Garmin's API (the athlete's corrections) are kept as they are.
+    Sets that came from Garmin's API (the athlete's corrections) are kept as they are. Each
+    re-decoded file is kept through `checkpoint` (default: commit `session`, sync/db/tx.py).
     """
+    checkpoint = checkpoint or keep_progress(session)
     report = ReprocessOutcome(failed=[])
     raws = session.scalars(
         select(RawFile)
-        .where(RawFile.athlete_id == athlete.id, RawFile.status == "decoded")
+        .where(RawFile.athlete_id == athlete.id, RawFile.status == RawFileStatus.DECODED)
         .order_by(RawFile.id)
     ).all()
     for raw in raws:
@@ -80,7 +86,7 @@ def reprocess_athlete(session: Session, athlete: Athlete, settings: Settings) ->
         except (FitDecodeError, OSError) as exc:
             report.failed.append(f"{raw.original_name or raw.sha256}: {exc}")
             continue
-        session.commit()  # file by file: an interrupt keeps what was done
+        checkpoint()  # file by file: an interrupt keeps what was done
         report.files += 1
         report.activities += len(ids)
     return report

@@ -10,6 +10,11 @@ unique constraint decides which dispatcher sends. A row moves through:
     claimed -> retry (the database failed while composing: nothing was sent)
     skipped (the athlete's data cannot say when their day is, e.g. an unknown time zone)
 
+Transactions: the dispatcher is an entry point that owns its sessions (docs/decisions.md, "One
+transaction rule"). Each state change of a row is its own short transaction, opened here from
+settings, because the claim must be committed before the send: that is what makes it exactly
+once. The helpers that take a `session` argument only read or flush and never commit.
+
 `claimed` means no SMTP server has seen the message yet, so a claim abandoned for longer than
 LEGDAY_EMAIL_CLAIM_TIMEOUT_S is taken over; so is a `skipped` row once the athlete is due.
 `sending` and `unconfirmed` are never taken over: the server may have the message, and a second
@@ -37,6 +42,7 @@ from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import session_scope
+from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
 from sync.notify.compose import NoVerdictYet, daily_message, reauth_message
@@ -50,9 +56,20 @@ log = logging.getLogger(__name__)
 # morning verdict there (`sync.verdicts.policy.ensure_morning_verdict_of`).
 Prepare = Callable[[int, date, Settings], object]
 
-TOLD_STATUSES = ("claimed", "sending", "sent", "unconfirmed", "retry")
+TOLD_STATUSES = (
+    DeliveryStatus.CLAIMED,
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNCONFIRMED,
+    DeliveryStatus.RETRY,
+)
 # Rows no dispatcher takes up again on their day.
-SETTLED_STATUSES = ("sending", "sent", "unconfirmed", "failed")
+SETTLED_STATUSES = (
+    DeliveryStatus.SENDING,
+    DeliveryStatus.SENT,
+    DeliveryStatus.UNCONFIRMED,
+    DeliveryStatus.FAILED,
+)
 # Short in-process retries of a delivery row's write after a database blip (seconds).
 RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
@@ -225,7 +242,7 @@ def _skip(settings: Settings, athlete_id: int, now: datetime, problem: str) -> O
                     athlete_id=athlete_id,
                     date=day,
                     kind="daily",
-                    status="skipped",
+                    status=DeliveryStatus.SKIPPED,
                     attempts=0,
                     updated_at=now,
                     error=problem[:500],
@@ -269,7 +286,7 @@ def _what_is_due(session: Session, athlete_id: int, now: datetime) -> tuple[date
         return None
     account = garmin_account(session, athlete)
     if account is not None and (
-        account.status == "needs_reauth" or has_ended(account.credential_ends_at, now)
+        account.status == AccountStatus.NEEDS_REAUTH or has_ended(account.credential_ends_at, now)
     ):
         if _already_told(session, athlete, day):
             return None  # the athlete knows; no stale verdict either
@@ -282,7 +299,12 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
     try:
         with session_scope(settings) as session:
             row = EmailDelivery(
-                athlete_id=athlete_id, date=day, kind=kind, status="claimed", attempts=0, updated_at=now
+                athlete_id=athlete_id,
+                date=day,
+                kind=kind,
+                status=DeliveryStatus.CLAIMED,
+                attempts=0,
+                updated_at=now,
             )
             session.add(row)
             session.flush()
@@ -296,10 +318,14 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
         if row is None:  # deleted in between: next tick
             return Outcome.NOT_DUE
         abandoned = now - timedelta(seconds=settings.email_claim_timeout_s)
-        if row.status == "retry" and row.next_attempt_at is not None and row.next_attempt_at > now:
+        if (
+            row.status == DeliveryStatus.RETRY
+            and row.next_attempt_at is not None
+            and row.next_attempt_at > now
+        ):
             return Outcome.NOT_DUE
-        takeover = row.status in ("retry", "skipped") or (
-            row.status == "claimed" and row.updated_at <= abandoned
+        takeover = row.status in (DeliveryStatus.RETRY, DeliveryStatus.SKIPPED) or (
+            row.status == DeliveryStatus.CLAIMED and row.updated_at <= abandoned
         )
         if not takeover:
             return Outcome.ALREADY
@@ -311,7 +337,7 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
                 EmailDelivery.attempts == row.attempts,
                 EmailDelivery.updated_at == row.updated_at,
             )
-            .values(status="claimed", updated_at=now)
+            .values(status=DeliveryStatus.CLAIMED, updated_at=now)
         ).rowcount
         return row.id if won == 1 else Outcome.ALREADY
 
@@ -361,11 +387,11 @@ def _release(settings: Settings, delivery_id: int, now: datetime, error: str) ->
                 update(EmailDelivery)
                 .where(
                     EmailDelivery.id == delivery_id,
-                    EmailDelivery.status.in_(("claimed", "sending")),
+                    EmailDelivery.status.in_((DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)),
                     EmailDelivery.updated_at == now,
                 )
                 .values(
-                    status="retry",
+                    status=DeliveryStatus.RETRY,
                     error=error[:500],
                     next_attempt_at=now + timedelta(seconds=settings.email_retry_backoff_s),
                 )
@@ -391,11 +417,11 @@ def _prepare(
             update(EmailDelivery)
             .where(
                 EmailDelivery.id == delivery_id,
-                EmailDelivery.status == "claimed",
+                EmailDelivery.status == DeliveryStatus.CLAIMED,
                 EmailDelivery.updated_at == now,
             )
             .values(
-                status="sending",
+                status=DeliveryStatus.SENDING,
                 kind=kind,
                 attempts=EmailDelivery.attempts + 1,
                 message_id=message["Message-ID"],
@@ -441,7 +467,13 @@ def dispatch_one(
                 log.error("the row stays claimed; it is taken over after the claim timeout")
             return Outcome.FAILED
         log.exception("composing the %s email of %s failed", kind, day)
-        _record(settings, claimed, now, status="failed", error=f"compose: {type(exc).__name__}: {exc}"[:500])
+        _record(
+            settings,
+            claimed,
+            now,
+            status=DeliveryStatus.FAILED,
+            error=f"compose: {type(exc).__name__}: {exc}"[:500],
+        )
         return Outcome.FAILED
     if message is None:
         return Outcome.ALREADY
@@ -453,7 +485,7 @@ def dispatch_one(
             settings,
             claimed,
             now,
-            status="unconfirmed",
+            status=DeliveryStatus.UNCONFIRMED,
             sent_at=now,
             next_attempt_at=None,
             error=str(exc)[:500],
@@ -461,7 +493,7 @@ def dispatch_one(
         return Outcome.UNCONFIRMED
     except PermanentError as exc:
         log.warning("email of %s refused for good: %s", day, exc)
-        _record(settings, claimed, now, status="failed", error=str(exc)[:500])
+        _record(settings, claimed, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
         return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - TransientError, or a sender's own bug (an OSError...)
         if not isinstance(exc, TransientError):
@@ -471,7 +503,9 @@ def dispatch_one(
             exc = TransientError(f"sender: {type(exc).__name__}: {exc}")
         _defer_or_fail(settings, claimed, now, day, exc)
         return Outcome.FAILED
-    if not _record(settings, claimed, now, status="sent", sent_at=now, next_attempt_at=None, error=note):
+    if not _record(
+        settings, claimed, now, status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, error=note
+    ):
         log.error("%s email of %s sent, but the row stays `sending` (never sent again)", kind, day)
     log.info("%s email of %s sent%s", kind, day, f" ({note})" if note else "")
     return Outcome.SENT
@@ -490,7 +524,7 @@ def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: dat
         return
     if attempts >= settings.email_max_attempts:
         log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
-        _record(settings, delivery_id, now, status="failed", error=str(exc)[:500])
+        _record(settings, delivery_id, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
         return
     wait = settings.email_retry_backoff_s * 2 ** (attempts - 1)
     log.warning("email of %s deferred (attempt %d), retry in %.0f s: %s", day, attempts, wait, exc)
@@ -498,7 +532,7 @@ def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: dat
         settings,
         delivery_id,
         now,
-        status="retry",
+        status=DeliveryStatus.RETRY,
         error=str(exc)[:500],
         next_attempt_at=now + timedelta(seconds=wait),
     )

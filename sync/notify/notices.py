@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete, GarminAccount, SyncRun, WellnessDay
+from sync.db.statuses import SyncRunStatus
 
 STALE_AFTER = timedelta(days=1)
 # Last night's inputs, as stored on the wellness row of day D, and how the email names them.
@@ -30,7 +31,7 @@ def last_successful_sync(session: Session, athlete: Athlete) -> datetime | None:
         select(func.max(SyncRun.finished_at)).where(
             SyncRun.athlete_id == athlete.id,
             SyncRun.kind.in_(("sync", "backfill")),
-            SyncRun.status.in_(("ok", "partial")),
+            SyncRun.status.in_((SyncRunStatus.OK, SyncRunStatus.PARTIAL)),
         )
     )
 

@@ -5,7 +5,8 @@ name (`sync` never imports `worker`), with the account id only, never a credenti
 Redis (the embedded default) the sync runs in this process, under the account's lock, then
 today's and tomorrow's verdicts are computed, as the worker does after a sync. If the broker
 cannot be reached the dispatcher still finds the new account (it has never synced) on its next
-tick.
+tick. It runs after the web response, so it is an entry point and owns its sessions
+(sync/db/tx.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.db.session import session_scope
+from sync.db.statuses import SyncRunStatus
 from sync.garmin_sync.now import AccountBusy, RunStopped, sync_account_now
 from sync.queue import producer
 from sync.verdicts.compute import compute_verdict
@@ -64,7 +66,7 @@ def _sync_then_verdicts(account_id: int, settings: Settings, now: datetime | Non
         result = sync_account_now(account_id, settings=settings, now=now)
     except (AccountBusy, RunStopped) as exc:  # recorded on the account; the dispatcher retries
         return exc.status
-    if result.report is None or result.status not in ("ok", "partial"):
+    if result.report is None or result.status not in (SyncRunStatus.OK, SyncRunStatus.PARTIAL):
         return result.status
     with session_scope(settings) as session:
         athlete = session.get(Athlete, result.athlete_id)

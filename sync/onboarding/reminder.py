@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.credential_end import has_ended, warning
 from sync.db.models import Athlete, GarminAccount
+from sync.db.statuses import AccountStatus
 from sync.errors import ConfigError
 from sync.onboarding.invites import invite_link
 
@@ -44,7 +45,7 @@ def reconnect_notice(
     if found is not None:
         text = found.text
     elif include_ended and (
-        account.status == "needs_reauth" or has_ended(account.credential_ends_at, moment)
+        account.status == AccountStatus.NEEDS_REAUTH or has_ended(account.credential_ends_at, moment)
     ):
         text = (
             "legday can no longer read your Garmin data"

@@ -1,4 +1,7 @@
-"""`/metrics` in the Prometheus text format: stored counts read at scrape time, request latencies."""
+"""`/metrics` in the Prometheus text format: stored counts read at scrape time, request latencies.
+
+A scrape is an entry point: it opens its own (read-only) session (sync/db/tx.py).
+"""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete, GarminAccount, PushedWorkout
+from sync.db.statuses import PushState
 from sync.readiness.verdict import Flag, Verdict
 
 # What the CLI, the report page and the email say when push is on for an athlete connected
@@ -87,7 +88,7 @@ def scheduled_workout(session: Session, athlete_id: int, day: date) -> PushedWor
     row = session.scalar(
         select(PushedWorkout).where(PushedWorkout.athlete_id == athlete_id, PushedWorkout.date == day)
     )
-    return row if row is not None and row.state == "scheduled" else None
+    return row if row is not None and row.state == PushState.SCHEDULED else None
 
 
 def watch_line(session: Session, athlete_id: int, day: date, flag: str) -> str | None:

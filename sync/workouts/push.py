@@ -42,6 +42,8 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout
 from sync.db.session import session_scope
+from sync.db.statuses import PushState, SyncRunStatus
+from sync.db.tx import Checkpoint, keep_progress
 from sync.db.upsert import upsert
 from sync.errors import TransientError
 from sync.garmin.client import GarminClient
@@ -154,16 +156,16 @@ def _recover(client: GarminClient, session: Session, row: PushedWorkout, day: da
     `creating`: a create was sent; legday's workout may be in the library without legday
     knowing its id. `unsure`: a schedule was sent; the workout may be on the calendar.
     """
-    if row.state == "creating" and row.garmin_workout_id is None and row.plan:
+    if row.state == PushState.CREATING and row.garmin_workout_id is None and row.plan:
         row.garmin_workout_id = _find_created(client, session, row)
         if row.garmin_workout_id is not None:
             log.info("workout push: adopted workout %s whose create answer was lost", row.garmin_workout_id)
-        row.state = "pending"
-    if row.state == "unsure" and row.garmin_workout_id is not None and row.garmin_schedule_id is None:
+        row.state = PushState.PENDING
+    if row.state == PushState.UNSURE and row.garmin_workout_id is not None and row.garmin_schedule_id is None:
         row.garmin_schedule_id = _find_scheduled(client, row.garmin_workout_id, day)
-        row.state = "scheduled" if row.garmin_schedule_id is not None else "pending"
+        row.state = PushState.SCHEDULED if row.garmin_schedule_id is not None else PushState.PENDING
     session.flush()
-    return row.state == "scheduled"
+    return row.state == PushState.SCHEDULED
 
 
 def _find_created(client: GarminClient, session: Session, row: PushedWorkout) -> int | None:
@@ -201,12 +203,18 @@ def _sending(session: Session, row: PushedWorkout, state: str) -> None:
 
 
 def _apply(
-    client: GarminClient, session: Session, row: PushedWorkout, flag: str, plan: dict | None, day: date
+    client: GarminClient,
+    session: Session,
+    row: PushedWorkout,
+    flag: str,
+    plan: dict | None,
+    day: date,
+    checkpoint: Checkpoint,
 ) -> str:
     """Make the calendar match `plan` (None: no legday workout); returns the result status."""
-    recovered = row.state in ("creating", "unsure") and _recover(client, session, row, day)
+    recovered = row.state in (PushState.CREATING, PushState.UNSURE) and _recover(client, session, row, day)
     same = plan is not None and row.name == plan["name"] and row.plan == plan
-    if same and row.state == "scheduled" and row.garmin_schedule_id is not None:
+    if same and row.state == PushState.SCHEDULED and row.garmin_schedule_id is not None:
         row.flag = flag
         return "scheduled" if recovered else "unchanged"
     had_one = row.garmin_workout_id is not None or row.garmin_schedule_id is not None
@@ -214,13 +222,17 @@ def _apply(
         _remove(client, session, row)
     row.flag, row.error = flag, None
     if plan is None:
-        row.state, row.name, row.plan = "removed" if had_one or row.state == "removed" else "none", None, {}
+        row.state, row.name, row.plan = (
+            PushState.REMOVED if had_one or row.state == PushState.REMOVED else PushState.NONE,
+            None,
+            {},
+        )
         return "removed" if had_one else "nothing"
     row.state, row.name, row.plan = "pending", plan["name"], plan
     session.flush()
     if row.garmin_workout_id is None:
         # Creating is not idempotent: a lost answer is looked for, never sent again blindly.
-        _sending(session, row, "creating")
+        _sending(session, row, PushState.CREATING)
         try:
             row.garmin_workout_id = client.create_running_workout(running_workout(plan, day)).workout_id
         except GarminAnswerLost:
@@ -230,17 +242,17 @@ def _apply(
         except GarminUnavailable:
             raise  # no usable answer (5xx): it may have been done; the retry looks first
         except GarminError:
-            row.state = "pending"  # Garmin said no (429, 4xx): nothing was created
+            row.state = PushState.PENDING  # Garmin said no (429, 4xx): nothing was created
             raise
-        # Committed at once so that even a crash cannot lose the id (the retry schedules this
-        # workout); committing releases the lock, so take it again and look at the row afresh.
-        row.state = "pending"
-        session.commit()
+        # Kept at once (the checkpoint) so that even a crash cannot lose the id (the retry
+        # schedules this workout); committing releases the lock, so take it again and look afresh.
+        row.state = PushState.PENDING
+        checkpoint()
         row = _lock(session, row.id)
         if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
             return "scheduled"
     # Scheduling is not idempotent either (the same workout can sit on a date twice).
-    _sending(session, row, "unsure")
+    _sending(session, row, PushState.UNSURE)
     try:
         row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
     except GarminAnswerLost:
@@ -250,9 +262,9 @@ def _apply(
     except GarminUnavailable:
         raise  # "unsure": the retry looks at the calendar first
     except GarminError:
-        row.state = "pending"  # Garmin said no: nothing was scheduled
+        row.state = PushState.PENDING  # Garmin said no: nothing was scheduled
         raise
-    row.state = "scheduled"
+    row.state = PushState.SCHEDULED
     session.flush()
     return "scheduled"
 
@@ -265,14 +277,19 @@ def push_workout(
     *,
     settings: Settings | None = None,
     now: datetime | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> PushResult:
     """Make the athlete's Garmin calendar for `day` match the stored verdict (see module doc).
+
+    Each Garmin id is kept through `checkpoint` (default: commit `session`, sync/db/tx.py) the
+    moment it is known, and so is the outcome at the end.
 
     Skipped (no request) when push is off, the day is past, or no verdict is stored. Garmin
     errors land on the account as in a sync (a 429 sets `rate_limited_until`) and come back
     as the result's status, with the ids created so far kept for the retry.
     """
     settings = settings or get_settings()
+    checkpoint = checkpoint or keep_progress(session)
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
@@ -291,7 +308,7 @@ def push_workout(
         row = _locked_row(session, athlete, day)
         row.attempts += 1
         try:
-            outcome["status"] = _apply(client, session, row, flag, plan, day)
+            outcome["status"] = _apply(client, session, row, flag, plan, day, checkpoint)
         except GarminError as exc:
             # populate_existing re-reads update the same identity-mapped object, so `row` is current.
             row.error = str(exc)[:500]  # the ids stored so far stay for the retry
@@ -299,11 +316,11 @@ def push_workout(
         report.message = f"{flag}: {outcome['status']}"
 
     last_sync = account.last_sync_at
-    guarded(session, account, client, report, settings, body, now)
+    guarded(session, account, client, report, settings, body, now, checkpoint=checkpoint)
     # The guard records a `push` run; it is not a data sync, so "last synced" must not move.
     account.last_sync_at = last_sync
-    session.commit()
-    if report.status != "ok":
+    checkpoint()
+    if report.status != SyncRunStatus.OK:
         return PushResult(
             day, report.status, report.message, retry_after_s=report.retry_after_s, requests=report.requests
         )
