@@ -77,8 +77,22 @@ def _kind(column: Any) -> type:
         return str
 
 
+# Status columns take a value of their enum at every revision (0011 adds CHECK constraints and
+# maps unknown values to a safe member, which would change the row under the test).
+STATUS_VALUES = {
+    ("garmin_account", "status"): "ok",
+    ("raw_file", "status"): "decoded",
+    ("email_delivery", "status"): "sent",
+    ("pushed_workout", "state"): "scheduled",
+    ("sync_run", "status"): "ok",
+}
+
+
 def _value(column: Any, n: int) -> Any:
     """A value of the column's type; `n` makes it differ from the other rows' (unique columns)."""
+    fixed = STATUS_VALUES.get((column.table.name, column.name))
+    if fixed is not None:
+        return fixed
     kind = _kind(column)
     if kind is bool:
         return n % 2 == 1
