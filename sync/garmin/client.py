@@ -67,10 +67,9 @@ from sync.garmin.errors import (
     GarminAnswerLost,
     GarminAuthError,
     GarminBadResponse,
-    GarminForbidden,
-    GarminNotFound,
     GarminRateLimited,
     GarminUnavailable,
+    error_for_status,
 )
 from sync.garmin.profile import ProfileCalls
 from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
@@ -408,20 +407,14 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         )
 
     def _map_status(self, resp: requests.Response, path: str, *, forbidden_is_auth: bool) -> Exception:
-        status = resp.status_code
-        if status == 401:
-            return GarminAuthError(f"{path}: HTTP 401 after a token refresh: the account needs re-auth")
-        if status == 429:
+        if resp.status_code == 429:
             return self._rate_limited(resp, path)
-        if status == 403:
-            if forbidden_is_auth:
-                return GarminAuthError(f"{path}: HTTP 403 on an account-wide call: needs re-auth")
-            return GarminForbidden(f"{path}: HTTP 403 (not the owner)")
-        if status == 404:
-            return GarminNotFound(f"{path}: HTTP 404")
-        if status >= 500:
-            return GarminUnavailable(f"{path}: HTTP {status}")
-        return GarminBadResponse(f"{path}: HTTP {status}", status=status)
+        return error_for_status(
+            resp.status_code,
+            path,
+            forbidden_is_auth=forbidden_is_auth,
+            reconnect="the account needs re-auth (a token refresh did not help)",
+        )
 
     def _send(
         self,

@@ -59,3 +59,22 @@ class GarminBadResponse(PermanentError, GarminError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+def error_for_status(status: int, path: str, *, forbidden_is_auth: bool, reconnect: str) -> Exception:
+    """The error a refused Garmin answer stands for (never 429: its wait is the caller's to read).
+
+    `reconnect` says what the athlete must do when the credential itself is refused; the two
+    clients word it for their kind ("the account needs re-auth", "connect a new key").
+    """
+    if status == 401:
+        return GarminAuthError(f"{path}: HTTP 401: {reconnect}")
+    if status == 403:
+        if forbidden_is_auth:
+            return GarminAuthError(f"{path}: HTTP 403 on an account-wide call: {reconnect}")
+        return GarminForbidden(f"{path}: HTTP 403 (not the owner)")
+    if status == 404:
+        return GarminNotFound(f"{path}: HTTP 404")
+    if status >= 500:
+        return GarminUnavailable(f"{path}: HTTP {status}")
+    return GarminBadResponse(f"{path}: HTTP {status}", status=status)

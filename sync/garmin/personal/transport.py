@@ -38,11 +38,10 @@ from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, 
 from sync.garmin.errors import (
     GarminAuthError,
     GarminBadResponse,
-    GarminForbidden,
-    GarminNotFound,
     GarminRateLimited,
     GarminUnavailable,
     PersonalApiKeyRejected,
+    error_for_status,
 )
 from sync.garmin.personal import endpoints as ep
 from sync.garmin.personal.gate import KeyGate, gate_for
@@ -324,17 +323,12 @@ class PersonalApiTransport:
 
     @staticmethod
     def _map_status(status: int, path: str, *, forbidden_is_auth: bool) -> Exception:
-        if status == 401:
-            return GarminAuthError(f"{path}: HTTP 401 after a new token: connect a new Personal API key")
-        if status == 403:
-            if forbidden_is_auth:
-                return GarminAuthError(f"{path}: HTTP 403 on an account-wide call: connect a new key")
-            return GarminForbidden(f"{path}: HTTP 403 (not the owner)")
-        if status == 404:
-            return GarminNotFound(f"{path}: HTTP 404")
-        if status >= 500:
-            return GarminUnavailable(f"{path}: HTTP {status}")
-        return GarminBadResponse(f"{path}: HTTP {status}", status=status)
+        return error_for_status(
+            status,
+            path,
+            forbidden_is_auth=forbidden_is_auth,
+            reconnect="connect a new Personal API key (a new token did not help)",
+        )
 
     def _json(
         self,
