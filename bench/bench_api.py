@@ -74,7 +74,7 @@ def serve(kind: str, port: int, data_dir: Path) -> None:
         from pydantic import SecretStr
 
         from sync.config import Settings
-        from sync.report.app import create_app
+        from sync.web.app import create_app
 
         app = create_app(
             Settings(data_dir=data_dir, database_url=None, redis_url=None, report_secret=SecretStr("bench"))

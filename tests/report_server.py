@@ -17,9 +17,9 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, WellnessDay
 from sync.db.session import session_scope
-from sync.report.tokens import issue_token
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.read import athlete_today
+from sync.web.tokens import issue_token
 
 
 @contextmanager

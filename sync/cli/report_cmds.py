@@ -21,8 +21,8 @@ def serve_command(
     port: Annotated[int | None, typer.Option(help="Port (default LEGDAY_SERVE_PORT, 8000).")] = None,
 ) -> None:
     """Serve the JSON API, the HTML report and the watch feed (uvicorn, with header timeouts)."""
-    from sync.report import serving
-    from sync.report.app import create_app
+    from sync.web import serving
+    from sync.web.app import create_app
 
     settings = get_settings()
     try:
@@ -36,7 +36,7 @@ def serve_command(
 def token_issue(athlete: AthleteName) -> None:
     """Issue a new API token (replacing any earlier one) and print it, alone, once."""
     from sync.athletes import resolve_athlete
-    from sync.report.tokens import issue_token
+    from sync.web.tokens import issue_token
 
     with db_session() as (session, _):
         token = issue_token(session, resolve_athlete(session, athlete))
@@ -46,7 +46,7 @@ def token_issue(athlete: AthleteName) -> None:
 def token_revoke(athlete: AthleteName) -> None:
     """Revoke the athlete's API token and every report/soreness link issued so far."""
     from sync.athletes import resolve_athlete
-    from sync.report.tokens import revoke_token
+    from sync.web.tokens import revoke_token
 
     with db_session() as (session, _):
         had = revoke_token(session, resolve_athlete(session, athlete))

@@ -4,7 +4,7 @@ Two kinds of code touch the database (docs/decisions.md, "One transaction rule")
 
 - **Entry points that own transactions** open a session (`session_scope`) or receive one
   from their framework, and commit it: the CLI commands (`sync/cli/`), the web request
-  handlers (`sync/report/`), the worker's library entry points (`garmin_sync/now.py`
+  handlers (`sync/web/`), the worker's library entry points (`garmin_sync/now.py`
   `sync_account_now`, `workouts/push.py` `push_workout_now`, `onboarding/first_sync.py`),
   the email dispatcher (`notify/dispatch.py`: its claim is committed *before* the send, the
   exactly-once rule of docs/email.md) with its prepare hook (`verdicts/policy.py`

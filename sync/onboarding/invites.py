@@ -3,7 +3,7 @@
 The link is signed with the report server's secret (its own purpose label, so no report link or
 cookie can pass for one) and carries a random nonce. Issuing writes nothing; using it inserts an
 `invite` row keyed by the nonce, so the database, not a check before the insert, makes it
-single-use. The URL is a credential: it is never logged (sync.report.onboarding redacts it from
+single-use. The URL is a credential: it is never logged (sync.web.onboarding redacts it from
 the access log).
 """
 

@@ -23,8 +23,8 @@ from sync.db.migrate import upgrade
 from sync.db.models import Athlete, GarminAccount, Invite, SyncRun, VerdictRecord
 from sync.db.session import session_scope
 from sync.onboarding.invites import JOIN_PREFIX, issue_invite, sign_invite
-from sync.report.app import create_app
 from sync.sandbox import Sandbox
+from sync.web.app import create_app
 from tests.e2e.test_report_browser import CHROMIUM_ARGS, chromium_path
 from tests.garmin_fixtures import garmin_settings_for
 from tests.helpers import wait_for

@@ -20,10 +20,10 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
 from sync.links.build import base_url, report_link, soreness_links
-from sync.report.app import create_app
-from sync.report.tokens import issue_token
 from sync.scheduling import local_today
 from sync.verdicts.policy import record_soreness_and_recompute
+from sync.web.app import create_app
+from sync.web.tokens import issue_token
 from sync.workouts.push import push_workout
 from tests.garmin_fixtures import GarminEnv
 from tests.helpers import redis_db_url, run_cli

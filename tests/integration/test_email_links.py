@@ -24,7 +24,7 @@ from sync.links.build import KINDS, LINK_PURPOSE
 from sync.links.secret import report_key
 from sync.links.signing import sign
 from sync.morning_email import dispatch_due_emails
-from sync.report.app import create_app
+from sync.web.app import create_app
 from tests.report_server import serve
 from tests.smtp_server import SmtpServer
 

@@ -22,10 +22,10 @@ from sync.db.models import Athlete, EmailDelivery, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync import sync_account
 from sync.morning_email import dispatch_due_emails
-from sync.report.app import create_app
-from sync.report.tokens import issue_token
 from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
+from sync.web.app import create_app
+from sync.web.tokens import issue_token
 from tests.garmin_fixtures import GarminEnv
 from tests.helpers import run_cli
 from tests.report_server import serve

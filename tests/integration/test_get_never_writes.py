@@ -24,11 +24,11 @@ from sync.db.models import Athlete, Base, VerdictRecord
 from sync.db.session import engine_for, session_scope
 from sync.links.build import report_link, soreness_links, unsubscribe_link
 from sync.onboarding.invites import invite_link
-from sync.report.app import create_app
-from sync.report.tokens import issue_token
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
+from sync.web.app import create_app
+from sync.web.tokens import issue_token
 from tests.report_server import seed_history, serve
 
 STATES = ("no_verdict", "verdict", "soreness")

@@ -15,8 +15,8 @@ from sync.config import Settings
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import report_link, soreness_links, unsubscribe_link
-from sync.report.app import create_app
 from sync.verdicts.read import athlete_today
+from sync.web.app import create_app
 from tests.helpers import run_cli
 from tests.report_server import seed_athlete, serve
 

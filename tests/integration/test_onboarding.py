@@ -23,8 +23,8 @@ from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount, Invite
 from sync.db.session import session_scope
 from sync.onboarding.invites import issue_invite
-from sync.report.app import create_app
 from sync.sandbox import Sandbox
+from sync.web.app import create_app
 from tests.garmin_fixtures import garmin_settings_for
 from tests.helpers import redis_db_url
 from tests.report_server import serve

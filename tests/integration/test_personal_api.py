@@ -318,7 +318,7 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     from pydantic import SecretStr
 
     from sync.links.build import report_link
-    from sync.report.app import create_app
+    from sync.web.app import create_app
     from sync.workouts.plan import PUSH_IMPOSSIBLE
     from tests.report_server import serve
 

@@ -19,11 +19,11 @@ from sync.db.session import session_scope
 from sync.links.build import report_link, sign_link
 from sync.links.secret import report_key
 from sync.links.signing import sign
-from sync.report.app import create_app
-from sync.report.tokens import revoke_token
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.policy import days_after_sync
 from sync.verdicts.read import athlete_today
+from sync.web.app import create_app
+from sync.web.tokens import revoke_token
 from tests.helpers import redis_db_url
 from tests.report_server import Seeded, seed_athlete, serve
 

@@ -20,7 +20,7 @@ from sync.config import Settings
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import report_link
-from sync.report.app import create_app
+from sync.web.app import create_app
 from tests.helpers import wait_for
 from tests.report_server import Seeded, seed_athlete, serve
 

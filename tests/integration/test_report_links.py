@@ -22,9 +22,9 @@ from sync.db.migrate import upgrade
 from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import soreness_links, unsubscribe_headers
-from sync.report.app import create_app
-from sync.report.tokens import hash_token
 from sync.verdicts.read import athlete_today
+from sync.web.app import create_app
+from sync.web.tokens import hash_token
 from tests.helpers import run_cli
 from tests.report_server import Seeded, seed_athlete, serve
 

@@ -13,7 +13,7 @@ from pydantic import SecretStr
 
 from sync.config import Settings
 from sync.db.migrate import upgrade
-from sync.report.app import create_app
+from sync.web.app import create_app
 from tests.report_server import seed_athlete, serve
 
 REQUESTS = 3000

@@ -46,11 +46,11 @@ from sync.garmin_sync import sync_account
 from sync.garmin_sync.accounts import connect_personal_api
 from sync.links.build import report_link
 from sync.morning_email import dispatch_due_emails
-from sync.report.app import create_app
-from sync.report.tokens import issue_token
 from sync.sandbox import Sandbox
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
+from sync.web.app import create_app
+from sync.web.tokens import issue_token
 from tests.garmin_fixtures import GarminEnv, garmin_settings_for
 from tests.integration.test_garmin_token_leaks import error_chain, secrets_of
 from tests.smtp_server import SmtpRecorder, free_port

@@ -21,10 +21,10 @@ from sync.garmin.errors import GarminBadResponse
 from sync.links.build import report_link
 from sync.notify.compose import daily_message
 from sync.readiness import MODEL_VERSION, Prescription, Verdict
-from sync.report.app import create_app
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
+from sync.web.app import create_app
 from sync.workouts.push import PushResult, push_workout
 from tests.garmin_fixtures import SAMPLES, GarminEnv
 from tests.helpers import run_cli

@@ -9,9 +9,9 @@ import pytest
 from sync.links.signing import sign, verify
 from sync.readiness import DayContext, Verdict, evaluate
 from sync.readiness.display import watch_advice
-from sync.report.charts import band_chart, bar_chart
-from sync.report.ratelimit import RateLimiter
-from sync.report.watch import ADVICE_MAX, etag_matches
+from sync.web.charts import band_chart, bar_chart
+from sync.web.ratelimit import RateLimiter
+from sync.web.watch import ADVICE_MAX, etag_matches
 from tests.helpers import redis_db_url
 
 KEY = b"k" * 32

@@ -108,10 +108,10 @@ def test_the_readiness_model_is_pure() -> None:
 def test_outputs_never_call_garmin() -> None:
     """Except the workout push (sync.workouts), through the adapter."""
     assert crossings("sync.notify", ("sync.garmin",)) == []
-    assert crossings("sync.report", ("sync.garmin",)) == []
+    assert crossings("sync.web", ("sync.garmin",)) == []
 
 
-OUTPUTS = ("sync.notify", "sync.report", "sync.web", "sync.workouts")
+OUTPUTS = ("sync.notify", "sync.web", "sync.workouts")
 COMPUTE_SIDE = ("sync.daily", "sync.verdicts.compute", "sync.readiness.rules")
 
 
@@ -122,7 +122,7 @@ def test_outputs_only_read_verdicts(output: str) -> None:
 
 
 def test_the_email_never_imports_the_web_package() -> None:
-    assert crossings("sync.notify", ("sync.report", "sync.web")) == []
+    assert crossings("sync.notify", ("sync.web",)) == []
     assert crossings("sync.links", OUTPUTS) == []  # the shared links sit below both
 
 
@@ -133,7 +133,7 @@ def test_inputs_know_no_model(inputs: str) -> None:
 
 def test_the_verdict_package_lives_where_design_says() -> None:
     """One home for the verdict: the old modules are gone, the new ones exist."""
-    for gone in ("sync.daily", "sync.workout_plan", "sync.garmin_sync.workouts", "sync.report.verdicts"):
+    for gone in ("sync.daily", "sync.workout_plan", "sync.garmin_sync.workouts", "sync.report"):
         assert gone not in IMPORTS
     for module in ("sync.verdicts.compute", "sync.verdicts.read", "sync.links.signing", "sync.workouts.push"):
         assert module in IMPORTS

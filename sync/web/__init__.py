@@ -13,7 +13,7 @@ __all__ = ["create_app", "report_link", "soreness_links", "unsubscribe_headers",
 
 
 def create_app(*args: object, **kwargs: object):  # noqa: ANN201 - FastAPI imported lazily
-    """Build the FastAPI application (see `sync.report.app.create_app`)."""
-    from sync.report.app import create_app as _create_app
+    """Build the FastAPI application (see `sync.web.app.create_app`)."""
+    from sync.web.app import create_app as _create_app
 
     return _create_app(*args, **kwargs)

@@ -14,14 +14,14 @@ from starlette.concurrency import run_in_threadpool
 
 from sync.db.models import Athlete
 from sync.db.session import engine_for
-from sync.report.context import app_context, in_session
-from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
-from sync.report.reads import owner_and_verdict
-from sync.report.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
-from sync.report.tokens import athlete_for_token
-from sync.report.watch import etag_matches, watch_body
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
+from sync.web.context import app_context, in_session
+from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
+from sync.web.reads import owner_and_verdict
+from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
+from sync.web.tokens import athlete_for_token
+from sync.web.watch import etag_matches, watch_body
 
 UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")

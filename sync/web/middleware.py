@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.exceptions import HTTPException
 
-from sync.report.metrics import Metrics
+from sync.web.metrics import Metrics
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

@@ -10,12 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
-from sync.report import api, onboarding, pages
-from sync.report.context import AppContext
-from sync.report.health import health
-from sync.report.metrics import CONTENT_TYPE
-from sync.report.middleware import GuardMiddleware
-from sync.report.schemas import Health
+from sync.web import api, onboarding, pages
+from sync.web.context import AppContext
+from sync.web.health import health
+from sync.web.metrics import CONTENT_TYPE
+from sync.web.middleware import GuardMiddleware
+from sync.web.schemas import Health
 
 DESCRIPTION = (
     "Verdicts (RUN / EASY / REST) for the athlete named by the bearer token, a watch feed and the "

@@ -27,13 +27,13 @@ from sync.links.build import LinkClaims, is_current, verify_link
 from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
-from sync.report.charts import band_chart, bar_chart
-from sync.report.context import AppContext, app_context, in_session
-from sync.report.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
-from sync.report.series import recent_series
-from sync.report.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today, verdict_of
+from sync.web.charts import band_chart, bar_chart
+from sync.web.context import AppContext, app_context, in_session
+from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
+from sync.web.series import recent_series
+from sync.web.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.workouts.plan import push_impossible_line, watch_line
 
 TEMPLATES = Environment(

@@ -19,8 +19,8 @@ from starlette.concurrency import run_in_threadpool
 from sync.config import Settings
 from sync.db.session import session_scope
 from sync.links.secret import report_key
-from sync.report.metrics import Metrics
-from sync.report.ratelimit import RateLimiter
+from sync.web.metrics import Metrics
+from sync.web.ratelimit import RateLimiter
 
 T = TypeVar("T")
 

@@ -15,9 +15,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import Connection, Row, bindparam, select
 
 from sync.db.models import Athlete, VerdictRecord
-from sync.report.tokens import MAX_TOKEN_LENGTH, hash_token
 from sync.scheduling import local_today
 from sync.verdicts.read import StoredVerdict, counting, from_row
+from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
 
 _A = Athlete.__table__
 _V = VerdictRecord.__table__
