@@ -193,7 +193,7 @@ def _plain(record: object) -> dict:
 def decoded_to_json(decoded: DecodedFile, profile: TrimpAthlete) -> dict:
     """The `legday parse --json` document: every decoded field, names not numbers, and each
     session's TRIMP for `profile`."""
-    from sync.fit.metrics import trimp_from_seconds
+    from sync.fit.trimp import trimp_from_seconds
     from sync.ingest.load import hr_seconds_json
 
     return {

@@ -60,6 +60,7 @@ from sync.config import Settings
 from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
 from sync.garmin.activities import ActivityCalls
+from sync.garmin.backoff import Pacer, parse_retry_after, retry_delay
 from sync.garmin.budget import global_budget_from
 from sync.garmin.capabilities import CONNECT_API, Capabilities
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
@@ -71,9 +72,8 @@ from sync.garmin.errors import (
     GarminUnavailable,
     error_for_status,
 )
-from sync.garmin.profile import ProfileCalls
-from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
+from sync.garmin.user_profile import UserProfileCalls
 from sync.garmin.wellness import WellnessCalls
 from sync.garmin.workouts import WorkoutCalls
 
@@ -228,7 +228,7 @@ class _Garth(_GarthClient):
         """Tokens come from our database only, never from GARTH_HOME / GARTH_TOKEN."""
 
 
-class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
+class GarminClient(UserProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
     """The calls legday makes to Garmin Connect, for one account.
 
     This class is the transport and the auth; the calls themselves (paths, answers turned into

@@ -31,9 +31,9 @@ from sync.onboarding.accept import JoinForm, accept_invite, parse_form
 from sync.onboarding.first_sync import queue_first_sync, run_first_sync
 from sync.onboarding.invites import InviteClaims, InviteUsed, is_used, verify_invite
 from sync.web.context import AppContext, app_context, in_session
+from sync.web.cookie_session import csrf_ok, csrf_token, new_nonce
 from sync.web.pages import TEMPLATES
 from sync.web.ratelimit import RateLimiter
-from sync.web.session import csrf_ok, csrf_token, new_nonce
 
 log = logging.getLogger(__name__)
 

@@ -333,7 +333,7 @@ def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminE
 def test_hr_profile_from_garmin_recomputes_the_trimp_of_earlier_imports(garmin_env: GarminEnv) -> None:
     """A file imported from a folder before the first sync got the default profile's TRIMP;
     the max and resting HR the sync takes from Garmin's zones recompute it."""
-    from sync.fit.metrics import trimp_from_seconds
+    from sync.fit.trimp import trimp_from_seconds
     from sync.fit.types import TrimpAthlete
     from sync.ingest.importer import import_fit_bytes
     from tests.helpers import SHORT_RUN_FIT

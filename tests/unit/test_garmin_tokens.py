@@ -16,7 +16,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 from sync.fit import decode_fit
 from sync.garmin import crypto
-from sync.garmin.ratelimit import next_429_backoff, parse_retry_after, retry_delay
+from sync.garmin.backoff import next_429_backoff, parse_retry_after, retry_delay
 from sync.garmin.tokens import (
     DITokens,
     GarthTokens,

@@ -33,6 +33,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
+from sync.garmin.backoff import Pacer, parse_retry_after, retry_delay
 from sync.garmin.budget import global_budget_from
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
@@ -45,7 +46,6 @@ from sync.garmin.errors import (
 )
 from sync.garmin.personal import endpoints as ep
 from sync.garmin.personal.gate import KeyGate, gate_for
-from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import PERSONAL_API_TOKEN_TTL_S, PersonalApiTokens, TokenFormatError, jwt_claims
 
 log = logging.getLogger(__name__)
