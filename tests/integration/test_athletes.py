@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from sync.athletes import add_athlete, resolve_athlete, update_athlete
 from sync.config import Settings
 from sync.errors import ConfigError, NotFoundError
-from tests.helpers import run_cli
+from testkit.helpers import run_cli
 
 
 def test_add_and_resolve(db_session: Session) -> None:

@@ -25,9 +25,9 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
 from sync.workouts.push import push_workout
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import redis_db_url, run_cli
-from tests.report_server import serve
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import redis_db_url, run_cli
+from testkit.report_server import serve
 
 
 def _csrf(html: str) -> str:

@@ -27,8 +27,8 @@ from sync.garmin_sync.now import AccountNeedsReauth, sync_account_now
 from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.scheduling import local_moment
-from tests.garmin_fixtures import garmin_settings_for
-from tests.smtp_server import SmtpServer
+from testkit.garmin_fixtures import garmin_settings_for
+from testkit.smtp_server import SmtpServer
 
 TZ = "Europe/Berlin"
 
@@ -125,7 +125,7 @@ def test_both_status_commands_show_when_the_credential_ends(
     settings: Settings, sandbox: Sandbox, child_env: dict[str, str]
 ) -> None:
     from sync.db.migrate import upgrade
-    from tests.helpers import legday_process
+    from testkit.helpers import legday_process
 
     upgrade(settings)
     linked = garmin_settings_for(settings, sandbox)

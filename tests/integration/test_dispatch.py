@@ -27,7 +27,7 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.due import status_rows
 from sync.garmin_sync.wellness import night_complete
 from sync.scheduling import local_today
-from tests.helpers import redis_db_url
+from testkit.helpers import redis_db_url
 from worker.tasks import dispatch_syncs, sync_account
 
 REDIS_URL = redis_db_url(10)

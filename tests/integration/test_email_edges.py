@@ -22,7 +22,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import create_engine, event, select, text, update
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
@@ -31,8 +31,8 @@ from sync.morning_email import dispatch_due_emails
 from sync.notify.message import stable_message_id
 from sync.notify.outbox import OutboxSender
 from sync.notify.smtp import SmtpSender
-from tests.helpers import run_cli, wait_for
-from tests.smtp_server import SmtpServer
+from testkit.helpers import run_cli, wait_for
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
@@ -25,8 +25,8 @@ from sync.links.secret import report_key
 from sync.links.signing import sign
 from sync.morning_email import dispatch_due_emails
 from sync.web.app import create_app
-from tests.report_server import serve
-from tests.smtp_server import SmtpServer
+from testkit.report_server import serve
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.session import session_scope
 from sync.morning_email import dispatch_due_emails
-from tests.smtp_server import SmtpServer
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import session_scope
-from tests.celery_worker import FINISHED, in_process_worker
-from tests.helpers import redis_db_url, wait_for
-from tests.smtp_server import SmtpServer
+from testkit.celery_worker import FINISHED, in_process_worker
+from testkit.helpers import redis_db_url, wait_for
+from testkit.smtp_server import SmtpServer
 from worker.schedule import beat_schedule
 from worker.tasks import dispatch_emails
 

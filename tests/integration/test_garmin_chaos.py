@@ -1,15 +1,15 @@
 """Garmin misbehaving, short: a few sandbox athletes, a dozen simulated minutes of random faults.
 
 The long version is bench/soak_garmin.py (50 athletes, 30 simulated minutes); both run the
-engine in tests/chaos_garmin.py, whose docstring lists the faults and the checks.
+engine in testkit/chaos_garmin.py, whose docstring lists the faults and the checks.
 """
 
 from __future__ import annotations
 
 from sync.config import Settings
 from sync.sandbox import Sandbox
-from tests.chaos_garmin import GarminChaos, chaos_settings, table
-from tests.smtp_server import SmtpServer
+from testkit.chaos_garmin import GarminChaos, chaos_settings, table
+from testkit.smtp_server import SmtpServer
 
 
 def test_sync_converges_under_random_garmin_faults(

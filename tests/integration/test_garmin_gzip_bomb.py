@@ -2,7 +2,7 @@
 
 The sandbox answers one FIT download and every exerciseSets call with a gzip bomb (about 2 MB
 on the wire, 2 GiB once inflated). `legday sync` runs in a child process limited to 1 GiB of
-address space (tests/helpers.py): each bombed call ends in one clear line, the sync goes on
+address space (testkit/helpers.py): each bombed call ends in one clear line, the sync goes on
 (the other activities, wellness days), and the child never runs out of memory.
 """
 
@@ -19,7 +19,7 @@ from sync.db.models import Activity, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox
-from tests.helpers import legday_process
+from testkit.helpers import legday_process
 
 
 def test_a_gzip_bomb_is_one_clear_error_and_the_sync_goes_on(

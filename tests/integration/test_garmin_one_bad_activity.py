@@ -16,7 +16,7 @@ from sync.garmin_sync import sync_account
 from sync.sandbox import bodies
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
-from tests.garmin_fixtures import GarminEnv
+from testkit.garmin_fixtures import GarminEnv
 
 # The Garmin answers are what is under test, not the database: SQLite only.
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)

@@ -26,10 +26,10 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import run_cli
-from tests.report_server import serve
-from tests.smtp_server import SmtpServer
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import run_cli
+from testkit.report_server import serve
+from testkit.smtp_server import SmtpServer
 
 SECRET = "a-test-secret-for-signed-links-0123456789"
 

@@ -29,7 +29,7 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.report_server import seed_history, serve
+from testkit.report_server import seed_history, serve
 
 STATES = ("no_verdict", "verdict", "soreness")
 

@@ -25,9 +25,9 @@ from sync.db.session import session_scope
 from sync.onboarding.invites import issue_invite
 from sync.sandbox import Sandbox
 from sync.web.app import create_app
-from tests.garmin_fixtures import garmin_settings_for
-from tests.helpers import redis_db_url
-from tests.report_server import serve
+from testkit.garmin_fixtures import garmin_settings_for
+from testkit.helpers import redis_db_url
+from testkit.report_server import serve
 
 REDIS_DB = 11
 
@@ -200,7 +200,7 @@ def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
     """The renewal path the warnings link to: a garth athlete in needs_reauth pastes a key."""
     from sync.athletes import add_athlete
     from sync.garmin_sync.accounts import add_tokens
-    from tests.helpers import wait_for
+    from testkit.helpers import wait_for
 
     settings = _configured(db_settings, sandbox)
     with session_scope(settings) as session:
@@ -228,7 +228,7 @@ def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
 def test_legday_athlete_invite_prints_one_working_link(settings: Settings) -> None:
     from sync.db.migrate import upgrade
     from sync.onboarding.invites import verify_invite
-    from tests.helpers import run_cli
+    from testkit.helpers import run_cli
 
     upgrade(settings)
     result = run_cli("athlete", "invite", "bo", "--days", "3", "--base-url", "https://legday.example.org")
@@ -284,8 +284,8 @@ def test_with_redis_a_real_worker_runs_the_first_sync(
     from sync.config import get_settings
     from sync.db.migrate import upgrade
     from sync.db.models import SyncRun, VerdictRecord
-    from tests.celery_worker import in_process_worker
-    from tests.helpers import wait_for
+    from testkit.celery_worker import in_process_worker
+    from testkit.helpers import wait_for
 
     upgrade(settings)
     for name, value in {  # what the worker's own settings read

@@ -2,7 +2,7 @@
 
 The sandbox serves the Personal API on its own host and fails any test whose requests went
 beyond the API's limits (page size, range caps, the ZIP Accept type, more than two requests
-of one key at once): see tests/garmin_fixtures.py.
+of one key at once): see testkit/garmin_fixtures.py.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.personal_api import PERSONAL_API_HOST
 from sync.verdicts.compute import compute_verdict
-from tests.garmin_fixtures import GarminEnv, garmin_settings_for
-from tests.smtp_server import SmtpServer
+from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.smtp_server import SmtpServer
 
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 
@@ -320,7 +320,7 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     from sync.links.build import report_link
     from sync.web.app import create_app
     from sync.workouts.plan import PUSH_IMPOSSIBLE
-    from tests.report_server import serve
+    from testkit.report_server import serve
 
     env = garmin_env
     ana = env.athlete("ana")

@@ -51,9 +51,9 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.smtp_server import SmtpRecorder, free_port
 from tests.integration.test_garmin_token_leaks import error_chain, secrets_of
-from tests.smtp_server import SmtpRecorder, free_port
 
 SMTP_USER = "legday-mailer"
 # Loggers of the stand-ins for the outside world: aiosmtpd plays the mail server (it logs the

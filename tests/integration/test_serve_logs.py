@@ -13,8 +13,8 @@ from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.links.build import report_link, unsubscribe_link
-from tests.helpers import wait_for
-from tests.smtp_server import free_port
+from testkit.helpers import wait_for
+from testkit.smtp_server import free_port
 
 LEGDAY = str(Path(sys.executable).with_name("legday"))
 

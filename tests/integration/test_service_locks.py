@@ -24,7 +24,7 @@ from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.locks import KEY_PREFIX, exclusive, lock_file
-from tests.helpers import redis_db_url, wait_for
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(10)
 LEGDAY = [str(Path(sys.executable).with_name("legday"))]

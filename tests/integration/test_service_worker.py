@@ -27,7 +27,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import Activity, SyncRun, VerdictRecord
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
-from tests.helpers import redis_db_url, wait_for
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(11)
 LEGDAY = str(Path(sys.executable).with_name("legday"))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete
 from sync.verdicts.compute import gather_context, verdict_time
-from tests.big_history import DAY, add_activities, add_athlete, add_old_history, add_wellness, analyze, at
+from testkit.big_history import DAY, add_activities, add_athlete, add_old_history, add_wellness, analyze, at
 
 
 def _pg_reads(session: Session) -> int:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from sync.db.models import PushedWorkout
-from tests.garmin_fixtures import GarminEnv
+from testkit.garmin_fixtures import GarminEnv
 from tests.integration.test_workout_push import legday_workouts, on_calendar, push, setup, store_verdict
 
 CALLS = {"create": r"/workout-service/workout$", "schedule": r"/workout-service/schedule/\d+$"}

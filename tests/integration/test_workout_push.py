@@ -26,9 +26,9 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
 from sync.web.app import create_app
 from sync.workouts.push import PushResult, push_workout
-from tests.garmin_fixtures import SAMPLES, GarminEnv
-from tests.helpers import run_cli
-from tests.report_server import serve
+from testkit.garmin_fixtures import SAMPLES, GarminEnv
+from testkit.helpers import run_cli
+from testkit.report_server import serve
 
 sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 postgres_only = pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)

@@ -35,7 +35,7 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox, SandboxAccount
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
-from tests.helpers import redis_db_url, wait_for
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(12)
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -199,7 +199,7 @@ def test_legday_sync_reads_each_accounts_tokens_once_it_holds_the_lock(
     """`legday sync` loads every account first; a push that rotated one account's refresh token
     meanwhile must not leave the sync holding the dead one (it would end `needs_reauth`)."""
     from sync.workouts.push import push_workout_now
-    from tests.helpers import run_cli
+    from testkit.helpers import run_cli
 
     monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)

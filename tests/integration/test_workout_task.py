@@ -12,7 +12,7 @@ from sync.config import get_settings
 from sync.db.models import PushedWorkout
 from sync.scheduling import local_today
 from sync.verdicts.compute import record_soreness
-from tests.garmin_fixtures import GarminEnv
+from testkit.garmin_fixtures import GarminEnv
 from worker.tasks import compute_verdict, push_workout
 
 

@@ -41,7 +41,7 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
 from sync.sandbox.seed import WellnessGenerator, load_fit_folder, place
-from tests.smtp_server import free_port
+from testkit.smtp_server import free_port
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -406,7 +406,10 @@ class CrashEngine:
         while result.injected < kills and not self.data_complete(accounts):
             time.sleep(self.rng.uniform(0.5, 3.0))
             # Kill mid-backfill, not an idle child: wait until Garmin calls are flowing again.
-            if not wait_for(lambda floor=seen + 2: len(self.sandbox.requests()) > floor, 20, step=0.05):
+            def flowing(floor: int = seen + 2) -> bool:
+                return len(self.sandbox.requests()) > floor
+
+            if not wait_for(flowing, 20, step=0.05):
                 continue
             seen = len(self.sandbox.requests())
             assert self.worker is not None
