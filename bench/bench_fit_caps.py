@@ -44,12 +44,12 @@ from sync.verdicts.compute import compute_verdict  # noqa: E402
 from testkit.big_history import (  # noqa: E402
     DAY,
     add_activities,
-    add_athlete,
     add_old_history,
     add_wellness,
     analyze,
     at,
 )
+from testkit.factories import make_athlete  # noqa: E402
 from testkit.fit_bombs import many_records, many_sessions, many_sets  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -124,7 +124,7 @@ def _histories(settings: Settings, scale: float) -> None:
     with session_scope(settings) as s:
         athletes = {}
         for name in ("small", "old", "excess"):
-            athletes[name] = athlete = add_athlete(s, name)
+            athletes[name] = athlete = make_athlete(s, name)
             recent = [DAY - timedelta(days=i) for i in range(1, 62)]
             add_activities(s, athlete, [(at(d, 7), "running", 0) for d in recent[:40]])
             add_activities(s, athlete, [(at(DAY - timedelta(days=2), 18), "training", 12)])

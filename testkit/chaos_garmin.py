@@ -44,7 +44,6 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy import Row, func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, EmailDelivery, GarminAccount, WellnessDay
 from sync.db.session import session_scope
@@ -54,6 +53,7 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
 from sync.sandbox.seed import WellnessGenerator, load_fit_folder, place
+from testkit.factories import make_athlete
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 
@@ -209,7 +209,7 @@ class GarminChaos:
                         wellness=WellnessGenerator(1000 + i, today - timedelta(days=60)),
                     )
                 )
-                athlete = add_athlete(session, name, email=f"{name}@example.org", timezone="UTC")
+                athlete = make_athlete(session, name, email=f"{name}@example.org")
                 athlete.max_hr, athlete.rest_hr = 190, 50
                 athlete.send_time = time(0, 0)  # due whenever the dispatcher looks
                 if self.kind == "personal_api":

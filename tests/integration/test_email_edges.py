@@ -31,6 +31,7 @@ from sync.morning_email import dispatch_due_emails
 from sync.notify.message import stable_message_id
 from sync.notify.outbox import OutboxSender
 from sync.notify.smtp import SmtpSender
+from testkit.factories import postgres_only, sqlite_only
 from testkit.helpers import run_cli, wait_for
 from testkit.smtp_server import SmtpServer
 
@@ -162,7 +163,7 @@ def test_a_connection_cut_before_the_message_is_retried(
 # --- item 5: a database blip while composing defers the email, never fails it ------------------
 
 
-@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
+@postgres_only
 def test_postgres_backends_terminated_while_composing(db_settings: Settings, smtp_server: SmtpServer) -> None:
     settings = _settings()
     ids = _athletes(settings, "ana", "bo")
@@ -206,7 +207,7 @@ def test_postgres_backends_terminated_while_composing(db_settings: Settings, smt
     assert sorted(m["To"] for m in smtp_server.recorder.messages) == ["ana@example.org", "bo@example.org"]
 
 
-@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+@sqlite_only
 def test_sqlite_locked_while_composing(db_settings: Settings, smtp_server: SmtpServer) -> None:
     settings = _settings()
     ids = _athletes(settings, "ana", "bo")

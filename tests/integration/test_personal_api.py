@@ -25,10 +25,9 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.personal_api import PERSONAL_API_HOST
 from sync.verdicts.compute import compute_verdict
+from testkit.factories import make_athlete, sqlite_only
 from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
 from testkit.smtp_server import SmtpServer
-
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 
 
 def count(env: GarminEnv, model: type, *where: object) -> int:
@@ -49,9 +48,8 @@ def test_connect_first_sync_verdict_and_email(
     key = sandbox.issue_personal_api_key(expires_in_days=90)
     moment = datetime.now(UTC)
     with session_scope(settings) as s:
-        from sync.athletes import add_athlete
 
-        ana = add_athlete(s, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(s, "ana", email="ana@example.org")
         ana.push_workouts = True  # on, but impossible on this API: the email says why
         account = connect_personal_api(s, ana, key, 90, settings, now=moment)
         assert account.token_kind == "personal_api" and account.status == "ok"
@@ -172,9 +170,8 @@ def test_a_revoked_key_is_needs_reauth_and_one_email(
     settings = garmin_settings_for(get_settings(), sandbox)
     key = sandbox.issue_personal_api_key()
     with session_scope(settings) as s:
-        from sync.athletes import add_athlete
 
-        ana = add_athlete(s, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(s, "ana", email="ana@example.org")
         account = connect_personal_api(s, ana, key, 90, settings)
         account_id = account.id
     sandbox.revoke_personal_api_key(key)
