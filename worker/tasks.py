@@ -90,6 +90,7 @@ def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: 
     if report is None:
         return result.status
     athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
+    assert athlete_id is not None and timezone is not None  # a run with a report names its athlete
     if report.status in ("ok", "partial"):
         with session_scope() as session:  # this morning's and tomorrow's (the policy's choice)
             new_data = bool(wellness or report.activities_imported)

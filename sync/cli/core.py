@@ -17,6 +17,8 @@ from sync.config import get_settings
 from sync.errors import FitDecodeError, UnreadableInput
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from _typeshed import DataclassInstance
+
     from sync.fit.types import DecodedFile, TrimpAthlete
 
 
@@ -185,9 +187,9 @@ def reprocess_command(athlete: AthleteOpt = None) -> None:
         raise typer.Exit(3)
 
 
-def _plain(record: object) -> dict:
+def _plain(record: DataclassInstance) -> dict:
     """A record dataclass as JSON-ready data (datetimes as ISO strings, tuples as lists)."""
-    return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))  # type: ignore[call-overload]
+    return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))
 
 
 def decoded_to_json(decoded: DecodedFile, profile: TrimpAthlete) -> dict:

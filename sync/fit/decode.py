@@ -82,7 +82,7 @@ class _LightProcessor(FitFileDataProcessor):
         return None
 
 
-class _Discard(list):  # type: ignore[type-arg]
+class _Discard(list):
     """Stands in for FitFile._messages: fitparse appends every parsed message there."""
 
     def append(self, item: object) -> None:  # noqa: D102

@@ -121,7 +121,7 @@ class CumulativeHr:
         t0, t1 = times[i - 1], times[i]
         return i, (t - t0) / (t1 - t0) if t1 > t0 else 0.0
 
-    def _count(self, series: array, t: float) -> float:  # type: ignore[type-arg]
+    def _count(self, series: array, t: float) -> float:
         i, f = self._position(t)
         if i == 0:
             return 0.0

@@ -16,7 +16,7 @@ import hashlib
 import time as clock
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -183,9 +183,14 @@ def _last_runs(session: Session, *kinds: str) -> dict[int, datetime]:
         .where(SyncRun.kind.in_(kinds), SyncRun.status == SyncRunStatus.OK)
         .group_by(SyncRun.athlete_id)
     )
-    return {athlete_id: moment for athlete_id, moment in rows}
+    # Runs of no athlete form a NULL group of their own: they are no athlete's last success.
+    return {athlete_id: moment for athlete_id, moment in rows if athlete_id is not None}
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: None) -> None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment

@@ -191,6 +191,7 @@ class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, Work
         """Base URL to put in `garmin_base_url`."""
         assert self._server is not None, "sandbox not started"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), host  # an AF_INET server: typeshed allows bytes for AF_UNIX
         return f"http://{host}:{port}"
 
     # -- log ---------------------------------------------------------------------------------

@@ -223,13 +223,13 @@ async def join(signed: str, request: Request) -> Response:
         except PermanentError as exc:  # a refused key, a bad setting: one line, never the key
             session.rollback()
             return again(422, f"{str(exc).rstrip('.')}. Nothing was stored.")
-        athlete = session.get(Athlete, claims.athlete_id)
-        assert athlete is not None
+        joined = session.get(Athlete, claims.athlete_id)
+        assert joined is not None
         return (
             *result,
-            athlete.name,
+            joined.name,
             report_link(
-                athlete, settings=ctx.settings, base=ctx.settings.report_base_url or str(request.base_url)
+                joined, settings=ctx.settings, base=ctx.settings.report_base_url or str(request.base_url)
             ),
         )
 

@@ -20,7 +20,7 @@ from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.links.build import report_link
 from sync.web.app import create_app
-from tests.report_server import seed_athlete, serve
+from testkit.report_server import seed_athlete, serve
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

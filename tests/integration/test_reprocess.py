@@ -15,7 +15,7 @@ from sync.fit.decode import decode_fit
 from sync.fit.trimp import trimp_from_seconds
 from sync.fit.types import TrimpAthlete
 from sync.ingest.rawstore import sha256_hex
-from tests.helpers import LEG_DAY_FIT, RUN_FIT, run_cli
+from testkit.helpers import LEG_DAY_FIT, RUN_FIT, run_cli
 
 
 def _snapshot(settings: Settings) -> tuple[int, int, float]:

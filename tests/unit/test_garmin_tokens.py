@@ -28,8 +28,8 @@ from sync.garmin.tokens import (
     unseal,
 )
 from sync.sandbox.fitshift import shift_fit_days
+from testkit.helpers import LEG_DAY_FIT
 from tests.conftest import require_shared
-from tests.helpers import LEG_DAY_FIT
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "sandbox" / "templates"
 

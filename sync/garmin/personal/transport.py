@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests import Response
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -189,7 +190,7 @@ class PersonalApiTransport:
             except requests.RequestException as exc:
                 raise GarminUnavailable(f"{path}: request failed ({type(exc).__name__})") from None
 
-    def _body(self, resp: requests.Response, path: str, cap: int | None) -> bytes:
+    def _body(self, resp: Response, path: str, cap: int | None) -> bytes:
         """The whole body, decoded with a cap: `cap` for a download (refused above it as an
         unsafe archive), `garmin_max_body_bytes` for anything else."""
         download = cap is not None and resp.status_code < 300
