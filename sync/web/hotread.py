@@ -14,14 +14,17 @@ four times the query itself) and no thread hop:
   psycopg prepares the statement on each connection after its fifth use.
 
 Rows are read into `_Joined` with the column types SQLAlchemy would give (SQLite keeps dates as
-ISO text and naive UTC datetimes; psycopg decodes dates, JSON and timestamptz itself); what they
-say is decided by `sync.web.reads.found_in`, the same function as the Core path, and
+ISO text and naive UTC datetimes; psycopg decodes dates and timestamptz itself), except the
+payload, kept as its JSON text: the typed verdict is parsed once per distinct row content
+(`_parsed`, keyed by the text itself, so a hit is exactly what parsing would give). What the
+rows say is decided by `sync.web.reads.found_in`, the same function as the Core path, and
 tests/integration/test_hot_read.py requires both paths to give the same answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import sqlite3
 from datetime import UTC, date, datetime
@@ -31,7 +34,11 @@ from sqlalchemy import make_url
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.config import Settings
+from sync.verdicts.read import StoredVerdict, VerdictRow, from_row
 from sync.web.reads import JOINED, Found, found_in, query_params
+
+# Parsed verdicts kept: a few per athlete polling at once (each a few KiB).
+PARSED_CACHE_SIZE = 1024
 
 
 class _Joined(NamedTuple):
@@ -45,6 +52,29 @@ class _Joined(NamedTuple):
     model_version: str | None
     payload: Any
     computed_at: datetime | None
+
+
+class _Stored(NamedTuple):
+    """A verdict row with its payload parsed (what `from_row` reads)."""
+
+    id: int
+    date: date
+    model_version: str
+    payload: dict[str, Any]
+    computed_at: datetime
+
+
+@functools.lru_cache(maxsize=PARSED_CACHE_SIZE)
+def _parsed(
+    verdict_id: int, day: date, model_version: str, computed_at: datetime, payload: str
+) -> StoredVerdict:
+    """The typed verdict of one row content. The key is the whole row, payload text included: a
+    recompute writes a new text or a new `computed_at`, so a stale entry can never be hit."""
+    return from_row(_Stored(verdict_id, day, model_version, json.loads(payload), computed_at))
+
+
+def _build(row: VerdictRow) -> StoredVerdict:
+    return _parsed(row.id, row.date, row.model_version, row.computed_at, row.payload)  # type: ignore[arg-type]
 
 
 class SqliteReader:
@@ -80,18 +110,26 @@ class SqliteReader:
                 r[3],
                 date.fromisoformat(r[4]) if r[4] is not None else None,
                 r[5],
-                json.loads(r[6]) if r[6] is not None else None,
+                r[6],  # JSON text, parsed by `_parsed`
                 datetime.fromisoformat(r[7]).replace(tzinfo=UTC) if r[7] is not None else None,
             )
             for r in self._connection().execute(self._sql, values).fetchall()
         ]
-        return found_in(rows, str(params["digest"]), day, now)
+        return found_in(rows, str(params["digest"]), day, now, _build)
 
     async def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+async def _json_as_text(conn: Any) -> None:
+    """JSON columns come back as their text on the pool's connections (`_parsed` parses them)."""
+    from psycopg.types.string import TextLoader
+
+    for name in ("json", "jsonb"):
+        conn.adapters.register_loader(name, TextLoader)
 
 
 class PostgresReader:
@@ -120,6 +158,7 @@ class PostgresReader:
                 min_size=1,
                 max_size=self._size,
                 kwargs={"autocommit": True},
+                configure=_json_as_text,
                 open=False,
                 name="legday-api-read",
             )
@@ -150,7 +189,7 @@ class PostgresReader:
             _Joined(*r[:7], r[7].astimezone(UTC) if r[7] is not None else None)  # UTCDateTime's rule
             for r in raw
         ]
-        return found_in(rows, str(params["digest"]), day, now)
+        return found_in(rows, str(params["digest"]), day, now, _build)
 
     async def close(self) -> None:
         """Close the pool's connections (on the loop that opened them)."""

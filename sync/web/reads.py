@@ -9,7 +9,7 @@ Core, the reference the driver path is tested against. Both decide with `found_i
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from sync.db.models import Athlete, VerdictRecord
 from sync.scheduling import local_today
-from sync.verdicts.read import StoredVerdict, counting, from_row
+from sync.verdicts.read import StoredVerdict, VerdictRow, counting, from_row
 from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
 
 _A = Athlete.__table__
@@ -78,14 +78,21 @@ def query_params(token: str | None, day: date | None, now: datetime | None) -> d
     return {"digest": hash_token(token), "d0": dates[0], "d1": dates[1], "d2": dates[2]}
 
 
-def found_in(rows: Sequence[JoinedRow], digest: str, day: date | None, now: datetime | None) -> Found | None:
-    """What the joined rows say: the owner, the day and the verdict that counts (or None)."""
+def found_in(
+    rows: Sequence[JoinedRow],
+    digest: str,
+    day: date | None,
+    now: datetime | None,
+    build: Callable[[VerdictRow], StoredVerdict] = from_row,
+) -> Found | None:
+    """What the joined rows say: the owner, the day and the verdict that counts (or None),
+    the typed verdict made by `build` from the row that counts."""
     if not rows or not hmac.compare_digest(rows[0].report_token_hash or "", digest):
         return None
     owner = Owner(rows[0].id, rows[0].timezone)
     the_day = day or local_today(owner.timezone, now)
     row = counting(_Row(r) for r in rows if r.date == the_day)
-    return owner, the_day, from_row(row) if row is not None else None
+    return owner, the_day, build(row) if row is not None else None
 
 
 def owner_and_verdict(
