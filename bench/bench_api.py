@@ -16,8 +16,10 @@ runs and today's stored verdict), one uvicorn worker per server, and a loopback 
 
 Each round loads every target once, in an order rotated per round, so machine noise hits all
 alike; the figures are medians over rounds of req/s and p99 (and their ratios to `bare /row`
-of the same round). Goals (issue 20): PostgreSQL >= 0.5x bare /row's req/s and p99 <= 2x;
-SQLite >= 0.67x (within 1.5x) and p99 <= 1.5x. Run on demand:
+of the same round). `--in-process N` measures instead the CPU and wall time of N `/v1/watch`
+calls of the ASGI app itself (no HTTP), one at a time, this tree and `--before` alternating:
+steadier than HTTP load on a shared machine. Goals (issue 20): PostgreSQL >= 0.5x bare /row's
+req/s and p99 <= 2x; SQLite >= 0.67x (within 1.5x) and p99 <= 1.5x. Run on demand:
 
     .venv/bin/python bench/bench_api.py [--database sqlite postgresql] [--duration 8]
         [--connections 10 50] [--rounds 3] [--athletes 50] [--before TREE]
@@ -146,6 +148,68 @@ def serve(kind: str, port: int, data_dir: Path, database_url: str | None, row_id
 
         app = create_app(_settings(data_dir, database_url))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, workers=1)
+
+
+def asgi_cpu(data_dir: Path, database_url: str | None, token: str, n: int) -> None:
+    """The child side of `--in-process`: CPU and wall per `/v1/watch` calling the ASGI app
+    directly (no HTTP, no load generator), one request at a time; prints one line."""
+    import sync
+    from sync.web.app import create_app
+
+    assert Path(sync.__file__).resolve().is_relative_to(ROOT.resolve()), sync.__file__
+    app = create_app(_settings(data_dir, database_url))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/v1/watch",
+        "raw_path": b"/v1/watch",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    statuses: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(int(message["status"]))  # type: ignore[call-overload]
+
+    async def run() -> None:
+        for _ in range(200):  # warm-up: pools, prepared statements, caches
+            await app(dict(scope), receive, send)
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(n):
+            await app(dict(scope), receive, send)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        assert set(statuses) == {200}, set(statuses)
+        print(f"{1e6 * cpu / n:.0f} {1e6 * wall / n:.0f}")
+
+    asyncio.run(run())
+
+
+def in_process(
+    data_dir: Path, database_url: str | None, token: str, n: int, tree: Path
+) -> tuple[float, float]:
+    """(CPU us, wall us) per in-process `/v1/watch` of `tree`'s app, in a fresh child."""
+    cmd = [
+        sys.executable,
+        str(THIS_TREE / "bench" / "bench_api.py"),
+        "--serve",
+        "asgi",
+        "--data",
+        str(data_dir),
+    ]
+    cmd += ["--token", token, "--requests", str(n)] + (["--db-url", database_url] if database_url else [])
+    env = {**os.environ, "PYTHONPATH": str(tree), "LEGDAY_BENCH_TREE": str(tree)}
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout.split()
+    return float(out[-2]), float(out[-1])
 
 
 def start_server(
@@ -289,6 +353,13 @@ def measure(kind: str, args: argparse.Namespace, tmp: Path, load) -> list[Result
     with database(kind, tmp, args.postgres_url) as (url, data):
         token, row_id = seed(data, url, args.athletes)
         auth = {"Authorization": f"Bearer {token}"}
+        if args.in_process:
+            trees = [("after", THIS_TREE)] + ([("before", args.before)] if args.before else [])
+            for rnd in range(args.rounds):
+                for label, tree in trees if rnd % 2 == 0 else trees[::-1]:
+                    cpu, wall = in_process(data, url, token, args.in_process, tree)
+                    results.append(Result(kind, f"in-process {label}", 1, rnd, cpu, wall, wall))
+            return results
         servers = {
             "bare": start_server("bare", data, url, row_id),
             "after": start_server("legday", data, url, row_id),
@@ -360,12 +431,23 @@ def main() -> None:
         ),
     )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--serve", choices=["bare", "legday"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--in-process",
+        type=int,
+        metavar="N",
+        help="instead of HTTP load: CPU and wall per /v1/watch over N calls of the ASGI app itself",
+    )
+    parser.add_argument("--serve", choices=["bare", "legday", "asgi"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", help=argparse.SUPPRESS)
     parser.add_argument("--row-id", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--requests", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve == "asgi":
+        asgi_cpu(args.data, args.db_url, args.token, args.requests)
+        return
     if args.serve:
         serve(args.serve, args.port, args.data, args.db_url, args.row_id)
         return
@@ -376,6 +458,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in args.database:
             results += measure(kind, args, Path(tmp), load)
+    if args.in_process:
+        print(
+            f"/v1/watch called in process, {args.in_process} calls per round, {args.rounds} rounds (medians)"
+        )
+        for kind in args.database:
+            for label in ("after", "before"):
+                runs = [r for r in results if r.database == kind and r.name == f"in-process {label}"]
+                if runs:
+                    cpu = statistics.median(r.rps for r in runs)
+                    wall = statistics.median(r.p50_ms for r in runs)
+                    print(f"{kind:<11}{label:<8} {cpu:6.0f} us CPU  {wall:6.0f} us wall per request")
+        return
     print(
         f"load generator: {'wrk -t1' if use_wrk else 'python asyncio'}; {args.duration:g} s per run; "
         f"{args.rounds} rounds; {os.cpu_count()} cores; one uvicorn worker per server; "
