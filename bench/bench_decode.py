@@ -1,6 +1,7 @@
 """Benchmark legday's FIT decoder against plain fitparse and other decoders, side by side.
 
-    python bench/bench_decode.py [--corpus DIR] [--rounds N] [--before OLD_DECODE_PY] [--no-memory]
+    python bench/bench_decode.py [--corpus DIR] [--rounds N] [--no-memory]
+                                 [--before OLD_DECODE_PY [--before-crc OLD_CRC_PY]]
 
 Speed: every round walks the corpus and, per file, runs every decoder back to back (the order
 rotates per file and round), so machine noise hits all alike. Each round gives each decoder's
@@ -13,7 +14,8 @@ Decoders: fitparse (the yardstick); legday `decode_fit` with the CRC checked (wh
 the headline), without it (re-decodes of checked bytes), and `decode_fit_reference` (every
 message through fitparse in full: the slow path the fast one is tested against). With
 `--before PATH` a `decode.py` of an older checkout (`git show REV:sync/fit/decode.py > PATH`)
-is timed too. Garmin's `garmin-fit-sdk` (everything on; and its options off) and `fitdecode`
+is timed too, with `--before-crc PATH` its CRC from that checkout's `sync/fit/crc.py` (else
+this tree's). Garmin's `garmin-fit-sdk` (everything on; and its options off) and `fitdecode`
 (no processor, CRC off: its cheapest mode) join when installed (`pip install garmin-fit-sdk
 fitdecode`; bench only, not legday dependencies).
 
@@ -63,12 +65,21 @@ def _legday_reference(_path: str, data: bytes) -> object:
     return decode_fit_reference(data, check_crc=True)
 
 
-def _before(path_to_decode_py: str) -> Decoder:
-    """`decode_fit` from another checkout's decode.py (its imports resolve to this tree)."""
-    spec = importlib.util.spec_from_file_location("legday_decode_before", path_to_decode_py)
+def _load(name: str, path: str) -> object:
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def _before(path_to_decode_py: str, path_to_crc_py: str | None) -> Decoder:
+    """`decode_fit` from another checkout's decode.py (its imports resolve to this tree), with
+    that checkout's `fit_crc` when `path_to_crc_py` is given. Both are modules of their own: the
+    tree's `sync.fit` is untouched."""
+    module = _load("legday_decode_before", path_to_decode_py)
+    if path_to_crc_py:
+        module.fit_crc = _load("legday_crc_before", path_to_crc_py).fit_crc
     return lambda _path, data: module.decode_fit(data, check_crc=True)
 
 
@@ -113,14 +124,14 @@ def _fitdecode() -> Decoder | None:
     return run
 
 
-def decoders(before: str | None) -> dict[str, Decoder]:
+def decoders(before: str | None, before_crc: str | None = None) -> dict[str, Decoder]:
     """Every decoder this run times, the yardstick first, by display name."""
     out: dict[str, Decoder | None] = {
         "fitparse get_messages()": _fitparse,
         "legday decode_fit, CRC on": _legday(True),
         "legday decode_fit, CRC off": _legday(False),
         "legday decode_fit_reference (slow path)": _legday_reference,
-        "legday before (--before), CRC on": _before(before) if before else None,
+        "legday before (--before), CRC on": _before(before, before_crc) if before else None,
         "garmin-fit-sdk, defaults": _garmin_sdk(False),
         "garmin-fit-sdk, options off": _garmin_sdk(True),
         "fitdecode, no processor, CRC off": _fitdecode(),
@@ -133,8 +144,8 @@ import json, resource, sys, tracemalloc
 sys.path.insert(0, {repo!r})
 sys.path.insert(0, {bench!r})
 import bench_decode
-path, which, mode, before = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] or None
-decode = bench_decode.decoders(before)[which]
+path, which, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+decode = bench_decode.decoders(sys.argv[4] or None, sys.argv[5] or None)[which]
 data = open(path, "rb").read()
 import fitparse, sync.fit.decode  # libraries loaded before the measurement
 
@@ -161,10 +172,10 @@ print(json.dumps({{"rss_kib": after - before_kib, "traced": peak}}))
 """
 
 
-def _child(path: Path, which: str, mode: str, before: str | None) -> dict[str, int]:
+def _child(path: Path, which: str, mode: str, before: str | None, before_crc: str | None) -> dict[str, int]:
     code = _CHILD.format(repo=str(REPO), bench=str(REPO / "bench"))
     out = subprocess.run(
-        [sys.executable, "-c", code, str(path), which, mode, before or ""],
+        [sys.executable, "-c", code, str(path), which, mode, before or "", before_crc or ""],
         check=True,
         capture_output=True,
         text=True,
@@ -203,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", help="corpus directory (default: settings.corpus_dir)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--before", help="a decode.py from an older checkout, timed alongside")
+    ap.add_argument("--before-crc", help="with --before: that checkout's sync/fit/crc.py")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     args = ap.parse_args(argv)
 
@@ -217,12 +229,15 @@ def main(argv: list[str] | None = None) -> int:
         if count:
             files.append((str(path), path.read_bytes(), count))
     messages = sum(c for _, _, c in files)
-    decs = decoders(args.before)
+    decs = decoders(args.before, args.before_crc)
     names = list(decs)
     print(
         f"corpus: {corpus} ({len(files)} of {len(paths)} files readable by fitparse, "
         f"{messages} messages per round, {args.rounds} rounds, {len(names)} decoders)"
     )
+    from sync.fit.crc import crc_in_c
+
+    print(f"FIT CRC: crcmod-plus, {'C extension' if crc_in_c() else 'its pure-Python fallback'}")
     for fn in decs.values():  # warm-up: imports and first-use tables outside the timing
         _timed(fn, *files[0][:2])
 
@@ -256,8 +271,8 @@ def main(argv: list[str] | None = None) -> int:
         if large.exists():
             print(f"\npeak memory decoding {LARGE} (fresh process each, after imports):")
             for name in names:
-                rss = _child(large, name, "rss", args.before)["rss_kib"]
-                traced = _child(large, name, "traced", args.before)["traced"]
+                rss = _child(large, name, "rss", args.before, args.before_crc)["rss_kib"]
+                traced = _child(large, name, "traced", args.before, args.before_crc)["traced"]
                 print(f"{name:42} RSS +{rss / 1024:6.1f} MiB   tracemalloc {traced / 2**20:6.2f} MiB")
         else:
             print(f"{LARGE} not found: memory not measured")

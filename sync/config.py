@@ -156,6 +156,13 @@ class Settings(BaseSettings):
     report_link_days: int = Field(7, ge=1, le=366, description="Days a report or soreness link stays valid.")
     report_session_hours: int = Field(12, ge=1, description="Lifetime of the report page's session cookie.")
     api_max_body_bytes: int = Field(4096, ge=64, description="Largest request body the API accepts.")
+    api_read_pool_size: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections per server process for the API's hot reads (today, a "
+        "day, the watch feed); more requests than this wait their turn (docs/performance.md).",
+    )
     soreness_rate_per_minute: int = Field(
         6, ge=1, description="Soreness posts one athlete may make per minute (API and report page)."
     )

@@ -25,7 +25,8 @@ from testkit.factories import make_activity, make_athlete
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
     """Run `app` under uvicorn in a thread on a free loopback port; yields its base URL."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    # lifespan on: the app's shutdown closes its hot-read connections (sync/web/hotread.py)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -43,13 +43,19 @@ MAX_RANGE_DAYS = 366
 
 
 class VerdictRow(Protocol):
-    """What the rule needs of a stored row: an ORM `VerdictRecord` or a Core row alike."""
+    """What the rule needs of a stored row: an ORM `VerdictRecord` or a Core row alike
+    (read-only, so a named tuple of the hot read path fits too)."""
 
-    id: int
-    date: date
-    model_version: str
-    payload: dict[str, Any]
-    computed_at: datetime
+    @property
+    def id(self) -> int: ...
+    @property
+    def date(self) -> date: ...
+    @property
+    def model_version(self) -> str: ...
+    @property
+    def payload(self) -> dict[str, Any]: ...
+    @property
+    def computed_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

@@ -6,19 +6,16 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from sync.db.models import Athlete
-from sync.db.session import engine_for
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
 from sync.web.context import app_context, in_session
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
-from sync.web.reads import owner_and_verdict
 from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.web.tokens import athlete_for_token
 from sync.web.watch import etag_matches, watch_body
@@ -68,22 +65,14 @@ async def _verdict_of(
     """The verdict that counts for `day` (or the owner's today), None when none is stored; 401
     for a bad token. A read only: a missing verdict stays missing (a GET never writes).
 
-    The read is the Core fast path. On SQLite that read is a local page-cache lookup with
-    nothing to wait for, so it runs on the event loop (a thread hop would cost more than the
-    read); a server database is read in the threadpool.
+    One statement on the database driver, on the event loop (sync/web/hotread.py): no thread
+    hop, no SQLAlchemy session or transaction; on PostgreSQL one round trip.
     """
-    settings = app_context(request).settings
     token = credentials.credentials if credentials else None
-
-    def read() -> StoredVerdict | None:
-        with engine_for(settings.sqlalchemy_url).connect() as conn:
-            found = owner_and_verdict(conn, token, day)
-        if found is None:
-            raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-        return found[2]
-
-    local = settings.sqlalchemy_url.startswith("sqlite")
-    return read() if local else await run_in_threadpool(read)
+    found = await app_context(request).reader.read(token, day)
+    if found is None:
+        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    return found[2]
 
 
 async def _one_day(
@@ -136,13 +125,11 @@ async def verdict_range(
     responses={304: {"description": "Not modified (If-None-Match)."}, **NOT_FOUND},
     tags=["watch"],
 )
-async def watch(
-    request: Request,
-    credentials: Credentials,
-    if_none_match: Annotated[str | None, Header(include_in_schema=False)] = None,
-) -> Response:
+async def watch(request: Request, credentials: Credentials) -> Response:
     """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
-
+    # Read off the request, not declared as a Header parameter: it is not in the schema anyway,
+    # and FastAPI's parameter machinery cost more than the rest of the handler.
+    if_none_match = request.headers.get("if-none-match")
     record = await _verdict_of(request, credentials, None)
     if record is None:
         raise HTTPException(404, "no verdict for today")

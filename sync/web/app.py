@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +31,15 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     """
     settings = settings or get_settings()
     ctx = AppContext.build(settings, clock)
-    app = FastAPI(title="legday", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await ctx.reader.close()  # the hot read's connections, on the loop that opened them
+
+    app = FastAPI(
+        title="legday", version="1", description=DESCRIPTION, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -3,6 +3,9 @@
 Handlers are `async` and do their database work in one threadpool call (`in_session`): the
 session is opened, used, committed and closed by the same thread, before the response is sent.
 Several hops holding one pooled connection could otherwise starve the pool under load.
+
+The hot reads (today, a day, the watch feed) skip the threadpool and SQLAlchemy: `reader`
+(sync/web/hotread.py) runs them on the event loop, on the database driver itself.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from sync.config import Settings
 from sync.db.session import session_scope
 from sync.links.secret import report_key
+from sync.web.hotread import PostgresReader, SqliteReader, reader_for
 from sync.web.metrics import Metrics
 from sync.web.ratelimit import RateLimiter
 
@@ -33,6 +37,7 @@ class AppContext:
     limiter: RateLimiter
     metrics: Metrics
     key: bytes
+    reader: SqliteReader | PostgresReader
 
     @classmethod
     def build(cls, settings: Settings, clock: Callable[[], float] = time.time) -> AppContext:
@@ -42,6 +47,7 @@ class AppContext:
             limiter=RateLimiter(settings.soreness_rate_per_minute, settings.redis_url, clock=clock),
             metrics=Metrics(settings),
             key=report_key(settings),
+            reader=reader_for(settings),
         )
 
 

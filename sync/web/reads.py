@@ -1,28 +1,30 @@
-"""The hot read path of the API (today, a day, the watch feed) in SQLAlchemy Core.
+"""The hot read of the API (today, a day, the watch feed): one query and what its rows mean.
 
-One indexed query on one pooled connection, no ORM unit of work: the token's athlete joined with
-their stored verdicts of the three dates that can be "today" somewhere on Earth (UTC date -1, 0, +1).
-About a tenth of the cost of the same reads through a Session, which is what keeps the API near a
-bare endpoint's throughput.
+One indexed query, no ORM unit of work: the token's athlete joined with their stored verdicts
+of the three dates that can be "today" somewhere on Earth (UTC date -1, 0, +1). The server runs
+it on the database driver (sync/web/hotread.py); `owner_and_verdict` runs it through SQLAlchemy
+Core, the reference the driver path is tested against. Both decide with `found_in`.
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from sync.db.models import Athlete, VerdictRecord
 from sync.scheduling import local_today
-from sync.verdicts.read import StoredVerdict, counting, from_row
+from sync.verdicts.read import StoredVerdict, VerdictRow, counting, from_row
 from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
 
 _A = Athlete.__table__
 _V = VerdictRecord.__table__
 
-_JOINED = (
+JOINED = (
     select(
         _A.c.id,
         _A.c.timezone,
@@ -43,6 +45,27 @@ _JOINED = (
 )
 
 
+class JoinedRow(Protocol):
+    """A row of `JOINED`: a SQLAlchemy row, or the hot path's own (sync/web/hotread.py)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def timezone(self) -> str: ...
+    @property
+    def report_token_hash(self) -> str | None: ...
+    @property
+    def verdict_id(self) -> int | None: ...
+    @property
+    def date(self) -> date | None: ...
+    @property
+    def model_version(self) -> str | None: ...
+    @property
+    def payload(self) -> Any: ...
+    @property
+    def computed_at(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True)
 class Owner:
     """The athlete a token names: what the read path needs of them."""
@@ -51,29 +74,60 @@ class Owner:
     timezone: str
 
 
-def owner_and_verdict(
-    conn: Connection, token: str | None, day: date | None, now: datetime | None = None
-) -> tuple[Owner, date, StoredVerdict | None] | None:
-    """In one query: the token's owner (None when the token is not valid), the day asked for
-    (`day`, or the owner's local today) and the verdict that counts for that day, if any (the
-    one rule of `sync.verdicts.read`, applied to the day's rows)."""
+Found = tuple[Owner, date, StoredVerdict | None]
+
+
+def query_params(token: str | None, day: date | None, now: datetime | None) -> dict[str, object] | None:
+    """`JOINED`'s parameters for this token and day; None for a token that cannot be valid."""
     if not token or len(token) > MAX_TOKEN_LENGTH or not token.isascii():
         return None
-    digest = hash_token(token)
     utc_today = (now or datetime.now(UTC)).date()
     dates = [day] * 3 if day else [utc_today + timedelta(days=k) for k in (-1, 0, 1)]
-    rows = conn.execute(_JOINED, {"digest": digest, "d0": dates[0], "d1": dates[1], "d2": dates[2]}).all()
+    return {"digest": hash_token(token), "d0": dates[0], "d1": dates[1], "d2": dates[2]}
+
+
+def found_in(
+    rows: Sequence[JoinedRow],
+    digest: str,
+    day: date | None,
+    now: datetime | None,
+    build: Callable[[VerdictRow], StoredVerdict] = from_row,
+) -> Found | None:
+    """What the joined rows say: the owner, the day and the verdict that counts (or None),
+    the typed verdict made by `build` from the row that counts."""
     if not rows or not hmac.compare_digest(rows[0].report_token_hash or "", digest):
         return None
     owner = Owner(rows[0].id, rows[0].timezone)
     the_day = day or local_today(owner.timezone, now)
     row = counting(_Row(r) for r in rows if r.date == the_day)
-    return owner, the_day, from_row(row) if row is not None else None
+    return owner, the_day, build(row) if row is not None else None
+
+
+def owner_and_verdict(
+    conn: Connection, token: str | None, day: date | None, now: datetime | None = None
+) -> Found | None:
+    """In one query: the token's owner (None when the token is not valid), the day asked for
+    (`day`, or the owner's local today) and the verdict that counts for that day, if any (the
+    one rule of `sync.verdicts.read`, applied to the day's rows)."""
+    params = query_params(token, day, now)
+    if params is None:
+        return None
+    return found_in(conn.execute(JOINED, params).all(), str(params["digest"]), day, now)
 
 
 class _Row:
     """A joined row seen as a verdict row (its verdict id under the name the rule reads)."""
 
-    def __init__(self, row: Row) -> None:
+    id: int
+    date: date
+    model_version: str
+    payload: dict[str, Any]
+    computed_at: datetime
+
+    def __init__(self, row: JoinedRow) -> None:
+        # Only rows with a verdict get here (their date matched the day), and a stored
+        # verdict's columns are NOT NULL: the left join's Nones cannot reach the rule.
+        if row.verdict_id is None or row.date is None or row.model_version is None or row.computed_at is None:
+            raise ValueError("a joined row without a verdict")
         self.id, self.date, self.model_version = row.verdict_id, row.date, row.model_version
         self.payload, self.computed_at = row.payload, row.computed_at
