@@ -18,7 +18,7 @@ from sync.verdicts.read import athlete_today
 from sync.web.hotread import SqliteReader, reader_for
 from sync.web.reads import owner_and_verdict
 from sync.web.tokens import issue_token, revoke_token
-from tests.report_server import seed_athlete
+from testkit.report_server import seed_athlete
 
 
 def _core(settings: Settings, token: str | None, day):  # noqa: ANN001, ANN202
