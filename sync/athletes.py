@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete
+from sync.db.models import DUE_AT_ONCE, Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
 from sync.ingest.load import HR_PROFILE_FIELDS, recompute_trimp
+from sync.verdicts.marks import mark_today_and_tomorrow
 
 SEXES = ("male", "female")
+MORNING_FIELDS = ("email", "send_time", "timezone", "email_enabled")  # when the email is due
 NAME_MAX = 120  # the column's length
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 # local@domain.tld: no spaces, no second @, a dot in the domain. Deliverability is the mail
@@ -132,14 +134,28 @@ def update_athlete(
     validate_heart_rates(max_hr, rest_hr)  # type: ignore[arg-type]
     new_zone = "timezone" in changes and changes["timezone"] != athlete.timezone
     new_hr_profile = any(k in changes and changes[k] != getattr(athlete, k) for k in HR_PROFILE_FIELDS)
+    new_morning = any(k in changes and changes[k] != getattr(athlete, k) for k in MORNING_FIELDS)
     for key, value in changes.items():
         setattr(athlete, key, value)
+    if new_morning:
+        morning_changed(athlete)
+    if new_zone:
+        athlete.next_rollover_at = DUE_AT_ONCE  # its midnight moved
     if new_zone:
         relocal_dates(session, athlete)
     if new_hr_profile:
         recompute_trimp(session, athlete, settings or get_settings())
+    if new_hr_profile or new_zone:  # inputs of today's and tomorrow's verdicts
+        session.flush()
+        mark_today_and_tomorrow(session, athlete, datetime.now(UTC))
     session.flush()
     return athlete
+
+
+def morning_changed(athlete: Athlete) -> None:
+    """The athlete's address, send time, time zone or subscription changed: the email
+    dispatcher looks at them at its next tick (their stored next send moment may be late)."""
+    athlete.next_send_at = DUE_AT_ONCE
 
 
 def relocal_dates(session: Session, athlete: Athlete) -> int:
@@ -199,4 +215,6 @@ def set_threshold_overrides(
     except ThresholdsError as exc:
         raise ConfigError(str(exc)) from None
     athlete.thresholds = {k: getattr(checked, k) for k in merged}
+    session.flush()
+    mark_today_and_tomorrow(session, athlete, datetime.now(UTC))  # the verdicts' inputs changed
     return athlete.thresholds

@@ -1,7 +1,8 @@
 """When verdicts are (re)computed: after a sync, before the morning email, after a check-in.
 
 The compute side's policies, each one library call so the worker, the CLI, the web server and
-the demo never hold their own: `days_after_sync` (this morning's and tomorrow's),
+the demo never hold their own: `days_after_sync` (this morning's and tomorrow's; marked and
+held by `mark_after_sync`, computed by `compute_if_marked`: sync/verdicts/marks.py),
 `ensure_morning_verdict` (the email's verdict exists and is fresh before it is sent) and
 `record_soreness_and_recompute` (one check-in, whichever way it comes, re-pushing the workout).
 """
@@ -18,9 +19,10 @@ from sync.config import Settings, get_settings
 from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.queue import producer
-from sync.readiness import MODEL_VERSION
+from sync.readiness import MODEL_VERSION, Verdict
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness, verdict_time
+from sync.verdicts.marks import HOLD_S, clear_mark, mark_days, take_mark
 from sync.verdicts.read import StoredVerdict, missing_days, verdict_of
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,34 @@ def days_after_sync(
     today = local_today(timezone, now)
     days = [today, today + timedelta(days=1)]
     return days if new_data else missing_days(session, athlete_id, days)
+
+
+def mark_after_sync(
+    session: Session,
+    athlete_id: int,
+    timezone: str,
+    *,
+    new_data: bool,
+    now: datetime,
+    hold_s: float = HOLD_S,
+) -> list[date]:
+    """Mark the days a finished sync must (re)compute (`days_after_sync`) and hold them for the
+    caller, which queues their computation at once (expiring after `hold_s`; should it be
+    lost, the dispatcher queues them once the hold is over). Returns the days."""
+    days = days_after_sync(session, athlete_id, timezone, new_data=new_data, now=now)
+    mark_days(session, athlete_id, days, now + timedelta(seconds=hold_s))
+    return days
+
+
+def compute_if_marked(session: Session, athlete: Athlete, day: date) -> Verdict | None:
+    """Compute the verdict of a marked athlete-day and clear its mark; None when no mark is left
+    (another computation did it since the task was queued: nothing is computed twice)."""
+    version = take_mark(session, athlete.id, day)
+    if version is None:
+        return None
+    verdict = compute_verdict(session, athlete, day)
+    clear_mark(session, athlete.id, day, version)
+    return verdict
 
 
 def morning_is_fresh(stored: StoredVerdict | None, athlete: Athlete, day: date) -> bool:

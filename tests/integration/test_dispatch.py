@@ -73,8 +73,7 @@ def test_new_account_at_once_then_only_cheap_checks(
 
     with caplog.at_level(logging.INFO, logger="worker.tasks"):
         assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
-    # The new account is a candidate twice (new, and its wellness moment): one account, said so.
-    assert "dispatch: 1 syncs queued for 1 accounts considered" in caplog.text
+    assert "dispatch: 1 syncs queued" in caplog.text
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
     assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
 
@@ -86,11 +85,22 @@ def test_new_account_at_once_then_only_cheap_checks(
     assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 0  # queued once per interval
 
-    # A wellness moment whose night is already stored costs only the activity check.
+    # A wellness moment whose night is already stored: nothing at all while the last check is
+    # recent (no Garmin request, no run), only the activity check once it is not.
     with session_scope(service_env) as s:
         complete = night_complete(s, athlete_id, local_today("UTC"))
+        checked = s.get(GarminAccount, account_id).last_sync_at
     assert complete, "the sandbox's last night should be stored after the first sync"
-    assert sync_account.apply(args=[account_id, True]).get() == "ok"
+    runs_before, sandbox_before = len(_runs(service_env)), len(sandbox.log)
+    soon = (checked + timedelta(seconds=1)).isoformat()
+    assert sync_account.apply(args=[account_id, True, soon]).get() == "fresh"
+    assert (len(_runs(service_env)), len(sandbox.log)) == (runs_before, sandbox_before)
+    with session_scope(service_env) as s:
+        account = s.get(GarminAccount, account_id)
+        assert account.next_wellness_at > datetime.fromisoformat(soon)  # the moment is served
+        assert account.next_sync_at == checked + timedelta(seconds=2)  # the next check stands
+    late = (checked + timedelta(seconds=3)).isoformat()
+    assert sync_account.apply(args=[account_id, True, late]).get() == "ok"
     assert _runs(service_env)[-1][0] == "check"
 
     out = CliRunner().invoke(cli_app, ["status", "--json"])
