@@ -113,9 +113,14 @@ def add_athlete(
 
 
 def update_athlete(
-    session: Session, athlete: Athlete, *, settings: Settings | None = None, **changes: object
+    session: Session,
+    athlete: Athlete,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    **changes: object,
 ) -> Athlete:
-    """Change fields of an athlete, validating the result as a whole.
+    """Change fields of an athlete, validating the result as a whole (`now`: the clock).
 
     A new sex, max or resting HR recomputes the TRIMP of every stored activity from its
     heart-rate histogram (`sync.ingest.load.recompute_trimp`): no re-decode, no reprocess.
@@ -147,7 +152,7 @@ def update_athlete(
         recompute_trimp(session, athlete, settings or get_settings())
     if new_hr_profile or new_zone:  # inputs of today's and tomorrow's verdicts
         session.flush()
-        mark_today_and_tomorrow(session, athlete, datetime.now(UTC))
+        mark_today_and_tomorrow(session, athlete, now or datetime.now(UTC))
     session.flush()
     return athlete
 
@@ -199,12 +204,13 @@ def set_threshold_overrides(
     deployment: Mapping[str, Any] | None,
     *,
     reset: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store the athlete's readiness threshold overrides (`reset` drops the stored ones first).
 
     Validated, layered on the deployment's `deployment` overrides, before anything is stored: a
     bad value must not break tomorrow's verdict. Raises `ConfigError` with the one-line reason.
-    Returns the stored overrides.
+    Returns the stored overrides; today's and tomorrow's verdicts (as of `now`) are marked.
     """
     from sync.readiness import ThresholdsError, layered_thresholds
 
@@ -216,5 +222,5 @@ def set_threshold_overrides(
         raise ConfigError(str(exc)) from None
     athlete.thresholds = {k: getattr(checked, k) for k in merged}
     session.flush()
-    mark_today_and_tomorrow(session, athlete, datetime.now(UTC))  # the verdicts' inputs changed
+    mark_today_and_tomorrow(session, athlete, now or datetime.now(UTC))  # the verdicts' inputs changed
     return athlete.thresholds

@@ -72,6 +72,7 @@ SETTLED_STATUSES = (
     DeliveryStatus.UNCONFIRMED,
     DeliveryStatus.FAILED,
 )
+PROBLEM_RETRY = timedelta(hours=1)  # an athlete whose day cannot be placed is looked at again
 # Short in-process retries of a delivery row's write after a database blip (seconds).
 RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
@@ -140,24 +141,63 @@ def dispatch_due_emails(
     own_sender = sender
     while True:
         with session_scope(settings) as session:
-            page = claim_due_mornings(
-                session, Athlete.next_send_at, now, settings.email_claim_timeout_s, extra=(Athlete.timezone,)
-            )
-        for athlete_id, timezone in page:
+            due, problems, not_due, full = _claim_page(session, now, settings)
+        summary.not_due += not_due
+        for athlete_id, problem in problems:
             with log_context(athlete_id=athlete_id):
-                problem = _zone_problem(timezone)
-                if problem is not None:
-                    summary.add(_skip(settings, athlete_id, now, problem))
-                    _set_next_send(settings, athlete_id, _next_utc_day(now))  # until the zone is fixed
-                    continue
-                if hand_off is not None:
-                    hand_off(athlete_id, now)
-                    summary.queued += 1
-                    continue
+                summary.add(_skip(settings, athlete_id, now, problem))
+        for athlete_id in due:
+            if hand_off is not None:
+                hand_off(athlete_id, now)
+                summary.queued += 1
+                continue
+            with log_context(athlete_id=athlete_id):
                 own_sender = own_sender or sender_from_settings(settings)
                 summary.add(_dispatch_here(athlete_id, now, settings, own_sender, prepare))
-        if len(page) < PAGE:
+        if not full:
             return summary
+
+
+def _claim_page(
+    session: Session, now: datetime, settings: Settings
+) -> tuple[list[int], list[tuple[int, str]], int, bool]:
+    """Claim a page of athletes whose moment came; (due ids, problems, not due, page was full).
+
+    Answered here, cheaply, in the claim's transaction: those whose send time has not come
+    (a new athlete, a send time moved later) get that moment; those with no address or
+    unsubscribed get tomorrow's; those whose time zone this machine lacks are problems (reported
+    once per UTC day, looked at again an hour later, so a fix is seen the same day). The rest go
+    to `dispatch_one`.
+    """
+    page = claim_due_mornings(
+        session,
+        Athlete.next_send_at,
+        now,
+        settings.email_claim_timeout_s,
+        extra=(Athlete.timezone, Athlete.send_time, Athlete.email, Athlete.email_enabled),
+    )
+    due: list[int] = []
+    problems: list[tuple[int, str]] = []
+    moved: list[dict[str, object]] = []
+    for athlete_id, timezone, send_time, email, enabled in page:
+        try:
+            day = local_today(timezone, now)
+            moment = local_moment(day, send_time, timezone)
+        except Exception as exc:  # noqa: BLE001 - ZoneInfoNotFoundError, a bad key: this athlete's
+            problems.append((athlete_id, _day_problem(timezone, exc)))
+            moved.append({"id": athlete_id, "next_send_at": now + PROBLEM_RETRY})
+            continue
+        if now < moment:
+            moved.append({"id": athlete_id, "next_send_at": moment})
+        elif not email or not enabled:
+            moved.append(
+                {"id": athlete_id, "next_send_at": local_moment(day + timedelta(days=1), send_time, timezone)}
+            )
+        else:
+            due.append(athlete_id)
+    if moved:
+        session.execute(update(Athlete), moved)  # by primary key, one executemany
+    return due, problems, len(moved) - len(problems), len(page) == PAGE
 
 
 def _dispatch_here(
@@ -178,24 +218,6 @@ def _dispatch_here(
         else:
             log.exception("email dispatch of this athlete stopped; a later tick tries again")
         return Outcome.FAILED
-
-
-def _zone_problem(timezone: str) -> str | None:
-    """Why the athlete's day cannot be known (a time zone this machine's tzdata lacks), or None."""
-    try:
-        local_today(timezone, datetime.now(UTC))
-    except Exception as exc:  # noqa: BLE001 - ZoneInfoNotFoundError, a bad key: this athlete's
-        return _day_problem(timezone, exc)
-    return None
-
-
-def _next_utc_day(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
-
-
-def _set_next_send(settings: Settings, athlete_id: int, moment: datetime) -> None:
-    with session_scope(settings) as session:
-        session.execute(update(Athlete).where(Athlete.id == athlete_id).values(next_send_at=moment))
 
 
 def next_email_at(session: Session, athlete: Athlete, now: datetime, settings: Settings) -> datetime:
