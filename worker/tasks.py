@@ -104,14 +104,18 @@ def sync_account(self, account_id: int, wellness: bool = True, now: str | None =
     marked and queued at once (sync/verdicts/policy.py).
     """
     moment = datetime.fromisoformat(now) if now else None
+    started = datetime.now(UTC)  # what this run stores is received from here on
     result = sync_account_now(account_id, wellness=wellness, now=moment)
     report = result.report
-    if report is None:
+    if report is None and result.status != "fresh":
         return result.status
     athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
-    if report.status in ("ok", "partial"):
-        with session_scope() as session:  # this morning's and tomorrow's (the policy's choice)
-            new_data = bool(wellness or report.activities_imported)
+    status = report.status if report is not None else result.status
+    if status in ("ok", "partial", "fresh"):
+        # This morning's and tomorrow's (the policy's choice); with nothing new, only those
+        # missing (a killed run committed its work but never queued them).
+        with session_scope() as session:
+            new_data = report is not None and bool(wellness or report.activities_imported)
             days = mark_after_sync(
                 session,
                 athlete_id,
@@ -119,10 +123,12 @@ def sync_account(self, account_id: int, wellness: bool = True, now: str | None =
                 new_data=new_data,
                 now=moment or datetime.now(UTC),
                 hold_s=VERDICT_HOLD_S,
+                wellness=wellness,
+                since=started,
             )
         for day in days:
             compute_verdict.apply_async((athlete_id, day.isoformat(), True), expires=VERDICT_HOLD_S)
-    return report.status
+    return status
 
 
 @app.task(autoretry_for=(), **limits("dispatch"))

@@ -179,22 +179,22 @@ def raise_for_status(report: SyncOutcome) -> None:
         raise AccountNeedsReauth(report)
 
 
-def _night_served(account_id: int, settings: Settings, moment: datetime) -> bool:
-    """Whether a wellness moment needs no Garmin call at all: last night is stored and the
+def _night_served(account_id: int, settings: Settings, moment: datetime) -> LockedSync | None:
+    """`fresh` when a wellness moment needs no Garmin call at all: last night is stored and the
     activities were checked less than a check interval ago. Then the moment is served and the
     account's next sync is the next check or moment, whichever comes first (no lock needed:
-    only the account's schedule is written)."""
+    only the account's schedule is written). None: sync."""
     with session_scope(settings) as session:
         account = session.get(GarminAccount, account_id)
         if account is None or account.last_sync_at is None or account.status == AccountStatus.NEEDS_REAUTH:
-            return False
+            return None
         check = account.last_sync_at + timedelta(seconds=settings.activity_check_interval_s)
         athlete = account.athlete
         if check <= moment or not night_complete(session, athlete.id, local_today(athlete.timezone, moment)):
-            return False
+            return None
         serve_wellness_moment(account, moment, settings)
         account.next_sync_at = min(check, account.next_wellness_at)
-        return True
+        return LockedSync("fresh", None, athlete.id, athlete.timezone, wellness=False)
 
 
 def sync_account_now(
@@ -211,8 +211,10 @@ def sync_account_now(
     check when last night is stored already.
     """
     settings = settings or get_settings()
-    if wellness and _night_served(account_id, settings, now or datetime.now(UTC)):
-        return LockedSync("fresh")
+    if wellness:
+        served = _night_served(account_id, settings, now or datetime.now(UTC))
+        if served is not None:
+            return served
     seen: dict[str, object] = {}
 
     def body(
