@@ -34,7 +34,6 @@ from sync.config import Settings, get_settings
 from sync.db.claim import PAGE, claim_due
 from sync.db.models import Athlete, VerdictMark, VerdictRecord
 from sync.db.session import session_scope
-from sync.readiness import MODEL_VERSION
 from sync.scheduling import local_moment, local_today
 
 log = logging.getLogger(__name__)
@@ -142,6 +141,8 @@ def roll_over(session: Session, now: datetime, *, limit: int = PAGE) -> int:
             {"athlete_id": athlete_id, "date": today + timedelta(days=1), "version": 1, "due_at": now}
         )
     if todays:
+        from sync.readiness import MODEL_VERSION  # here: importing the marks never loads the model
+
         current = set(
             session.execute(
                 select(VerdictRecord.athlete_id, VerdictRecord.date).where(
