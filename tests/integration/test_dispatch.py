@@ -82,7 +82,9 @@ def test_new_account_at_once_then_only_cheap_checks(
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 1
     kind, status, requests = _runs(service_env)[-1]
     assert (kind, status) == ("check", "ok")
-    assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
+    # The quiet check: the activity list only, its newest the cursor's; nothing else is read.
+    assert requests == len(sandbox.log) == 1, [r.path for r in sandbox.log]
+    assert "activitylist" in sandbox.log[0].path
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 0  # queued once per interval
 
     # A wellness moment whose night is already stored: nothing at all while the last check is
@@ -135,3 +137,31 @@ def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
     assert datetime.fromisoformat(rows["ana"]["next_due"]) >= until
     assert rows["ana"]["last_success"] is None and not rows["ana"]["needs_reauth"]
     assert rows["bo"]["needs_reauth"] and rows["bo"]["next_due"] is None
+
+
+def test_a_worker_keeps_one_client_per_account_until_its_tokens_change(
+    service_env: Settings,
+    sandbox,  # noqa: ANN001
+) -> None:
+    from sync.garmin_sync import clients
+    from sync.garmin_sync.now import sync_account_now
+
+    with session_scope(service_env) as s:
+        athlete = add_athlete(s, "bo", email=None, timezone="UTC")
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env).id
+    key = (service_env.sqlalchemy_url, account_id)
+
+    def kept() -> object:
+        with session_scope(service_env) as s:
+            return clients.cached(key, s.get(GarminAccount, account_id).tokens_encrypted)
+
+    assert sync_account_now(account_id, settings=service_env).status == "ok"
+    first = kept()
+    assert first is not None
+    assert sync_account_now(account_id, settings=service_env, wellness=False).status == "ok"
+    assert kept() is first  # the same client (its connection, its decrypted tokens) again
+    with session_scope(service_env) as s:  # new tokens: the next run builds a new client
+        add_tokens(s, s.get(GarminAccount, account_id).athlete, sandbox.issue_garth_tokens(), service_env)
+    assert kept() is None
+    assert sync_account_now(account_id, settings=service_env, wellness=False).status == "ok"
+    assert kept() not in (None, first)
