@@ -25,11 +25,13 @@ run: $(RUN_STAMP)
 test: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy  # packages and plugins: [tool.mypy] in pyproject.toml
 	$(BIN)/python -m pytest  # parallel: -n auto from pyproject's addopts
 	bash scripts/test_py313.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_decode.py

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
+from testkit.smtp_server import free_port  # noqa: E402 - the free port the tests use
 
 
 @dataclass
@@ -48,7 +48,7 @@ def seed(data_dir: Path, athletes: int) -> str:
 
     from sync.config import Settings
     from sync.db.migrate import upgrade
-    from tests.report_server import seed_athlete
+    from testkit.report_server import seed_athlete
 
     settings = Settings(
         data_dir=data_dir, database_url=None, redis_url=None, report_secret=SecretStr("bench")

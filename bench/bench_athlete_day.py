@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
+from testkit.smtp_server import free_port  # noqa: E402 - the free port the tests use
 
 CORPUS_RUN = "run/fr935-run-indoor-01.fit"  # 57 minutes, one record a second
 STRENGTH = REPO / "sync" / "samples" / "fr965-strength-multisport-cycling-legs-01.fit"

@@ -2,7 +2,7 @@
 
     python bench/bench_fit_caps.py [--scale 1.0] [--repeats 3] [--skip-import] [--skip-verdict]
 
-1. Import of the crafted files of tests/fit_bombs.py (50,000 sessions in 0.95 MB, 300,000 sets
+1. Import of the crafted files of testkit/fit_bombs.py (50,000 sessions in 0.95 MB, 300,000 sets
    in 6 MB, 4 million records in 8 MB; `--scale` shrinks them), each by `legday import` in a
    child process on a fresh SQLite data dir: with the default caps, and with the caps lifted
    (`LEGDAY_MAX_FIT_*` = 10^9, i.e. what legday did before them). Wall time, peak RSS, and
@@ -41,16 +41,16 @@ from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import Activity, Athlete, Quarantine, StrengthSet  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
 from sync.verdicts.compute import compute_verdict  # noqa: E402
-from tests.big_history import (  # noqa: E402
+from testkit.big_history import (  # noqa: E402
     DAY,
     add_activities,
-    add_athlete,
     add_old_history,
     add_wellness,
     analyze,
     at,
 )
-from tests.fit_bombs import many_records, many_sessions, many_sets  # noqa: E402
+from testkit.factories import make_athlete  # noqa: E402
+from testkit.fit_bombs import many_records, many_sessions, many_sets  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 LIFTED = {"LEGDAY_MAX_FIT_SESSIONS": "1000000000", "LEGDAY_MAX_FIT_SETS": "1000000000"} | {
@@ -124,7 +124,7 @@ def _histories(settings: Settings, scale: float) -> None:
     with session_scope(settings) as s:
         athletes = {}
         for name in ("small", "old", "excess"):
-            athletes[name] = athlete = add_athlete(s, name)
+            athletes[name] = athlete = make_athlete(s, name)
             recent = [DAY - timedelta(days=i) for i in range(1, 62)]
             add_activities(s, athlete, [(at(d, 7), "running", 0) for d in recent[:40]])
             add_activities(s, athlete, [(at(DAY - timedelta(days=2), 18), "training", 12)])

@@ -55,7 +55,7 @@ from sync.db.session import engine_for, session_scope  # noqa: E402
 from sync.garmin_sync.accounts import add_tokens  # noqa: E402
 from sync.sandbox import Sandbox, SandboxAccount  # noqa: E402
 from sync.sandbox.seed import load_fit_folder, place  # noqa: E402
-from tests.smtp_server import free_port  # noqa: E402 - the free port the tests use
+from testkit.smtp_server import free_port  # noqa: E402 - the free port the tests use
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("LEGDAY_BENCH_REDIS", "redis://127.0.0.1:6379/11")

@@ -7,7 +7,7 @@ Redis is killed and started again mid-backfill (queues lost: no persistence); Po
 restarted mid-backfill (only a throwaway cluster of its own, made with initdb when available);
 beat is killed and restarted around the send time. After each round: every activity and
 wellness day the sandbox holds is stored exactly once, every verdict is there, every athlete got
-exactly one email. The engine is tests/chaos_crash.py; tests/integration/test_crash_quick.py
+exactly one email. The engine is testkit/chaos_crash.py; tests/integration/test_crash_quick.py
 runs one kill and one Redis restart.
 
     .venv/bin/python bench/soak_crash.py [--kills 20] [--redis 2] [--postgres 1] [--beat 1]
@@ -42,8 +42,8 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.session import dispose_engines, engine_for  # noqa: E402
 from sync.sandbox import Sandbox  # noqa: E402
-from tests.chaos_crash import CrashEngine, CrashRound, OwnRedis, wait_for  # noqa: E402
-from tests.smtp_server import SmtpRecorder, free_port  # noqa: E402
+from testkit.chaos_crash import CrashEngine, CrashRound, OwnRedis, wait_for  # noqa: E402
+from testkit.smtp_server import SmtpRecorder, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -46,7 +46,7 @@ from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import EmailDelivery  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
 from sync.morning_email import dispatch_due_emails  # noqa: E402
-from tests.smtp_server import SmtpRecorder, free_port  # noqa: E402
+from testkit.smtp_server import SmtpRecorder, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 3, 10, 8, 0, tzinfo=UTC)  # past 06:30 for athletes in UTC

@@ -4,7 +4,7 @@ Random 429s (with and without Retry-After), 5xx bursts, connection resets, 10-se
 (past a 0.5 s client timeout), truncated ZIPs and bodies, 404s on one activity's sets, deleted
 activities and expired tokens; two athletes lose their refresh token. Prints a table of each
 fault and check (runs, expected, observed) and exits 1 when a check failed. The engine and the
-checks are in tests/chaos_garmin.py; tests/integration/test_garmin_chaos.py runs a short one.
+checks are in testkit/chaos_garmin.py; tests/integration/test_garmin_chaos.py runs a short one.
 
     .venv/bin/python bench/soak_garmin.py [--athletes 50] [--minutes 30] [--seed 12]
     .venv/bin/python bench/soak_garmin.py --kind personal_api [--parallel 4]
@@ -37,8 +37,8 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.session import engine_for  # noqa: E402
 from sync.sandbox import Sandbox  # noqa: E402
-from tests.chaos_garmin import GarminChaos, chaos_settings, table  # noqa: E402
-from tests.smtp_server import SmtpRecorder, free_port  # noqa: E402
+from testkit.chaos_garmin import GarminChaos, chaos_settings, table  # noqa: E402
+from testkit.smtp_server import SmtpRecorder, free_port  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

@@ -1,6 +1,6 @@
 """Soak: two `legday import` processes at once on twin folders, round after round (issue 18, item 9).
 
-Twins are byte-different copies of the same recordings (tests/twins.py: a zeroed header CRC
+Twins are byte-different copies of the same recordings (testkit/twins.py: a zeroed header CRC
 with the file CRC recomputed, or an inverted file CRC). Each round adds an athlete and starts
 `legday import` on the originals and on the twins together (which one starts first alternates);
 both walk the same names in the same order, so they meet on file after file. Expected: each
@@ -34,7 +34,7 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import Activity, Athlete, RawFile  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
-from tests.twins import TwinSet, import_twins_at_once, make_twin_folders  # noqa: E402
+from testkit.twins import TwinSet, import_twins_at_once, make_twin_folders  # noqa: E402
 
 PG_ADMIN = os.environ.get("LEGDAY_BENCH_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FOLDERS = ("run", "strength", "other", "large")

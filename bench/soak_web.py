@@ -43,7 +43,7 @@ import httpx  # noqa: E402
 from sync.config import Settings  # noqa: E402
 from sync.errors import ConfigError  # noqa: E402
 from sync.garmin.crypto import resolve_key  # noqa: E402
-from tests.serve_process import (  # noqa: E402
+from testkit.serve_process import (  # noqa: E402
     free_port,
     idle_connections,
     is_closed_by_server,

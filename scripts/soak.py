@@ -1,7 +1,7 @@
 """`make soak`: the long reliability runs, ending in one table (fault/attack, runs, expected, observed).
 
 What it runs (each in its own child process; see docs/reliability.md):
-- the fuzz of the FIT decoder, both ZIP readers and context JSON bytes (tests/fuzz_harness.py),
+- the fuzz of the FIT decoder, both ZIP readers and context JSON bytes (testkit/fuzz_harness.py),
   thousands of inputs per target, under RLIMIT_AS (1 GiB by default) and a per-input time
   bound that is asserted here, never in the normal suite;
 - a replay of the inputs that once failed (tests/fixtures/fuzz/);
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # so `tests.fuzz_harness` imports when run as a script
+sys.path.insert(0, str(ROOT))  # so `testkit.fuzz_harness` imports when run as a script
 
-from tests.fuzz_harness import FUZZ_FIXTURES, run_in_child  # noqa: E402
+from testkit.fuzz_harness import FUZZ_FIXTURES, run_in_child  # noqa: E402
 
 # Inputs per target for the full soak: about 14,000 in all, ~10-20 minutes on 2 cores.
 INPUTS = {"fit": 6000, "zip_iter": 2500, "zip_single": 2500, "context": 3000}

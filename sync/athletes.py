@@ -136,7 +136,9 @@ def update_athlete(
         changes["send_time"] = validate_send_time(str(changes["send_time"]))
     max_hr = changes.get("max_hr", athlete.max_hr)
     rest_hr = changes.get("rest_hr", athlete.rest_hr)
-    validate_heart_rates(max_hr, rest_hr)  # type: ignore[arg-type]
+    if not isinstance(max_hr, int | None) or not isinstance(rest_hr, int | None):
+        raise ConfigError("heart rates are whole beats per minute")
+    validate_heart_rates(max_hr, rest_hr)
     new_zone = "timezone" in changes and changes["timezone"] != athlete.timezone
     new_hr_profile = any(k in changes and changes[k] != getattr(athlete, k) for k in HR_PROFILE_FIELDS)
     new_morning = any(k in changes and changes[k] != getattr(athlete, k) for k in MORNING_FIELDS)

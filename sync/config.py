@@ -74,7 +74,7 @@ class Settings(BaseSettings):
 
     # Secrets
     secret_key: SecretStr | None = Field(
-        None, description="Fernet key encrypting Garmin tokens and SMTP passwords at rest."
+        None, description="Fernet key encrypting stored secrets at rest (Garmin tokens and API keys)."
     )
     smtp_password: SecretStr | None = Field(None, description="SMTP login password (never logged).")
 

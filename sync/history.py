@@ -47,7 +47,7 @@ def day_summaries(session: Session, athlete: Athlete, first: date, last: date) -
             )
         )
     }
-    run_load: dict[date, float] = dict(
+    run_load: dict[date, float | None] = dict(  # SUM is NULL when no run has a TRIMP
         session.execute(
             select(Activity.local_date, func.sum(Activity.trimp))
             .where(

@@ -9,7 +9,7 @@ The suite runs in parallel (pytest-xdist, `-n` in pyproject's addopts). Each pyt
 workers ever share a row, a queue or a key:
 - PostgreSQL: one database per session (`postgres_url`), created, migrated and dropped;
 - Redis: a redis-server of its own on a free port, started in `pytest_configure` (before any test
-  module reads `tests.helpers.redis_db_url`) and killed in `pytest_unconfigure`. Without a
+  module reads `testkit.helpers.redis_db_url`) and killed in `pytest_unconfigure`. Without a
   `redis-server` binary the session falls back to LEGDAY_TEST_REDIS_URL (default
   127.0.0.1:6379), which is then safe only for a serial run (`-n 0`).
 """
@@ -37,8 +37,8 @@ from sync.db.migrate import upgrade
 from sync.db.models import Base
 from sync.db.session import engine_for
 from sync.garmin import client as garmin_client
-from tests.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
-from tests.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
+from testkit.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
+from testkit.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -80,7 +80,7 @@ class LegdayTask(Task):
     max_retries = MAX_RETRIES
     retry_eagerly = True  # see `retry`
 
-    def retry(  # type: ignore[override]
+    def retry(
         self,
         args: Any = None,
         kwargs: Any = None,

@@ -110,6 +110,7 @@ def sync_account(self, account_id: int, wellness: bool = True, now: str | None =
     if report is None and result.status != "fresh":
         return result.status
     athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
+    assert athlete_id is not None and timezone is not None  # a run with a report names its athlete
     status = report.status if report is not None else result.status
     if status in ("ok", "partial", "fresh"):
         # This morning's and tomorrow's (the policy's choice); with nothing new, only those

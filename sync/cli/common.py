@@ -27,7 +27,7 @@ class _CliConsole(Console):
     mid-line, so copy-paste breaks. Asked each time, as tests and scripts swap stdout.
     """
 
-    @property  # type: ignore[override]
+    @property
     def soft_wrap(self) -> bool:
         return not self.is_terminal
 

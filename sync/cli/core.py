@@ -18,6 +18,8 @@ from sync.config import get_settings
 from sync.errors import FitDecodeError, UnreadableInput
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from _typeshed import DataclassInstance
+
     from sync.fit.types import DecodedFile, TrimpAthlete
 
 
@@ -192,15 +194,15 @@ def reprocess_command(athlete: AthleteOpt = None) -> None:
         raise typer.Exit(3)
 
 
-def _plain(record: object) -> dict:
+def _plain(record: DataclassInstance) -> dict:
     """A record dataclass as JSON-ready data (datetimes as ISO strings, tuples as lists)."""
-    return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))  # type: ignore[call-overload]
+    return json.loads(json.dumps(asdict(record), default=lambda v: v.isoformat()))
 
 
 def decoded_to_json(decoded: DecodedFile, profile: TrimpAthlete) -> dict:
     """The `legday parse --json` document: every decoded field, names not numbers, and each
     session's TRIMP for `profile`."""
-    from sync.fit.metrics import trimp_from_seconds
+    from sync.fit.trimp import trimp_from_seconds
     from sync.ingest.load import hr_seconds_json
 
     return {

@@ -9,7 +9,6 @@ import typer
 from rich.table import Table
 
 from sync.cli.common import AthleteOpt, console, db_session, print_table
-from sync.cli.readiness_cmds import render_verdict
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # the dates a training log can hold
 DateOpt = Annotated[str | None, typer.Option("--date", help="Local date YYYY-MM-DD (default: today).")]
@@ -33,6 +32,7 @@ def _parse_day(value: str | None, timezone: str) -> date:
 def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
     """Compute the verdict for a day from stored data, store it and show it."""
     from sync.athletes import resolve_athlete
+    from sync.cli.verdict_view import render_verdict
     from sync.verdicts.compute import compute_verdict
 
     with db_session() as (session, _):
@@ -44,6 +44,7 @@ def today_command(athlete: AthleteOpt = None, day: DateOpt = None) -> None:
 def tomorrow_command(athlete: AthleteOpt = None) -> None:
     """The evening question: should I run tomorrow? (Recomputed in the morning with the night's data.)"""
     from sync.athletes import resolve_athlete
+    from sync.cli.verdict_view import render_verdict
     from sync.scheduling import local_today
     from sync.verdicts.compute import compute_verdict
 

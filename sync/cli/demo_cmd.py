@@ -11,7 +11,6 @@ import typer
 from rich.table import Table
 
 from sync.cli.common import console, fail
-from sync.cli.readiness_cmds import render_verdict
 from sync.config import get_settings
 from sync.errors import LegdayError
 
@@ -59,6 +58,7 @@ def demo_command(
 ) -> None:
     """Sandbox + sample FIT files -> sync through garth -> verdict -> email in the local outbox."""
     from sync.athletes import validate_timezone
+    from sync.cli.verdict_view import render_verdict
     from sync.db.models import Athlete
     from sync.db.session import dispose_engines, session_scope
     from sync.demo import run_demo

@@ -20,14 +20,15 @@ from sync.db.statuses import AccountStatus
 from sync.errors import LegdayError
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
+    from rich.progress import TaskID
     from sqlalchemy.orm import Session
 
     from sync.db.models import GarminAccount
-    from sync.garmin.client import GarminClient
+    from sync.garmin.source import GarminSource
     from sync.garmin_sync import Progress as ProgressFn
     from sync.garmin_sync import SyncOutcome
 
-    RunOne = Callable[[Session, GarminAccount, GarminClient, Settings, ProgressFn], SyncOutcome]
+    RunOne = Callable[[Session, GarminAccount, GarminSource, Settings, ProgressFn], SyncOutcome]
 
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ def add_tokens_command(
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         if garth_dir is not None:
-            tokens: tokenlib.Tokens = tokenlib.garth_from_dir(garth_dir)
+            tokens: tokenlib.ConnectTokens = tokenlib.garth_from_dir(garth_dir)
         elif garth_token is not None:
             text = typer.get_text_stream("stdin").read() if garth_token == "-" else garth_token
             tokens = tokenlib.garth_from_string(text)
@@ -235,7 +236,7 @@ def login_command(
     problem = login_problem(installed_version())
     if problem is None:
         try:
-            from garminconnect import Garmin  # type: ignore[import-not-found]
+            from garminconnect import Garmin
         except ImportError as exc:  # installed but broken (a missing curl_cffi wheel...)
             problem = f"python-garminconnect cannot be imported ({type(exc).__name__}): reinstall it"
     if problem is not None:
@@ -253,7 +254,7 @@ def login_command(
         finally:
             password = ""
         path = Path(store) / tokenlib.DI_FILE
-        tokens: tokenlib.Tokens = (
+        tokens: tokenlib.ConnectTokens = (
             tokenlib.di_from_path(path) if path.exists() else tokenlib.garth_from_dir(Path(store))
         )
         with db_session() as (session, settings):
@@ -294,7 +295,7 @@ def _accounts(session: Session, athlete: str | None) -> list[GarminAccount]:
     return all_accounts(session)
 
 
-def _stopped_line(name: str, status: str, client: GarminClient | None, message: str) -> str:
+def _stopped_line(name: str, status: str, client: GarminSource | None, message: str) -> str:
     """The summary line of a run that ended with an exception (its counts are unknown)."""
     requests = f"{client.requests} requests" if client is not None else "no requests"
     return f"{name}: {status}, {requests}\n  {message}"
@@ -333,7 +334,7 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
         )
     with progress_bar() as progress:
         for account_id, name in accounts:
-            clients: list[GarminClient] = []
+            clients: list[GarminSource] = []
             line: str | None = None
             report: SyncOutcome | None = None
             interrupted = False
@@ -342,10 +343,10 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
             def body(
                 session: Session,
                 account: GarminAccount,
-                client: GarminClient,
+                client: GarminSource,
                 settings: Settings,
-                task: int = task,
-                clients: list[GarminClient] = clients,
+                task: TaskID = task,
+                clients: list[GarminSource] = clients,
             ) -> SyncOutcome:
                 clients.append(client)  # to count its requests however the run ends
                 progress.update(task, visible=True)
@@ -402,7 +403,7 @@ def sync_command(athlete: AthleteOpt = None) -> None:
     from sync.garmin_sync import sync_account
 
     def run_one(
-        session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
+        session: Session, account: GarminAccount, client: GarminSource, settings: Settings, step: ProgressFn
     ) -> SyncOutcome:
         return sync_account(session, account, client, settings=settings, progress=step)
 
@@ -425,7 +426,7 @@ def backfill_command(
         raise fail(f"--since {since!r} is not YYYY-MM-DD", 2) from None
 
     def run_one(
-        session: Session, account: GarminAccount, client: GarminClient, settings: Settings, step: ProgressFn
+        session: Session, account: GarminAccount, client: GarminSource, settings: Settings, step: ProgressFn
     ) -> SyncOutcome:
         return backfill(session, account, client, start, settings=settings, progress=step)
 

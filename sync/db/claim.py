@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 PAGE = 500  # rows per claim: one short transaction each
@@ -34,10 +34,10 @@ def claim_due(
     *,
     limit: int = PAGE,
     extra: Sequence[InstrumentedAttribute[Any]] = (),
-) -> list[Row[Any]]:
+) -> list[tuple[Any, ...]]:
     """Up to `limit` rows of `column`'s table with `column <= now`, oldest first, now held.
 
-    Returns rows of (id, *extra) as they were before the claim (so `extra` may include `column`
+    Returns tuples of (id, *extra) as they were before the claim (so `extra` may include `column`
     itself, to see how overdue a row was). NULL in `column` means "not scheduled": never due.
     """
     model = column.class_
@@ -60,4 +60,4 @@ def claim_due(
             .execution_options(synchronize_session=False)
         )
     )
-    return [row for row in page if row[0] in won]
+    return [tuple(row) for row in page if row[0] in won]

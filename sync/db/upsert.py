@@ -22,6 +22,13 @@ _StatementKey = tuple[str, str, tuple[str, ...], tuple[str, ...], bool]
 _STATEMENTS: dict[_StatementKey, Insert] = {}
 
 
+def _table_of(model: type[Base]) -> Table:
+    """The model's Table: SQLAlchemy types `__table__` as any FromClause, ours are all tables."""
+    table = model.__table__
+    assert isinstance(table, Table), model
+    return table
+
+
 def _statement(
     dialect: str, table: Table, columns: tuple[str, ...], keys: tuple[str, ...], update: bool
 ) -> Insert:
@@ -53,7 +60,7 @@ def upsert(
 
     With `update=False` an existing row is left untouched (insert-if-absent).
     """
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table = _table_of(model)
     dialect = session.get_bind().dialect.name
     stmt = _statement(dialect, table, tuple(values), tuple(keys), update)
     row_id = session.execute(stmt, values).scalar()
@@ -71,7 +78,7 @@ def insert_if_new(session: Session, model: type[Base], values: dict[str, Any]) -
     transaction inserting the same key waits for the first and then inserts nothing, which
     no check before the insert can guarantee.
     """
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table = _table_of(model)
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     stmt = insert(table).values(values).on_conflict_do_nothing().returning(table.c.id)
     row_id = session.execute(stmt).scalar()
@@ -105,7 +112,7 @@ def upsert_many(
             seen.update(row)
     if not merged:
         return 0
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table = _table_of(model)
     dialect = session.get_bind().dialect.name
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in merged.values():

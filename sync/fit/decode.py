@@ -82,7 +82,7 @@ class _LightProcessor(FitFileDataProcessor):
         return None
 
 
-class _Discard(list):  # type: ignore[type-arg]
+class _Discard(list):
     """Stands in for FitFile._messages: fitparse appends every parsed message there."""
 
     def append(self, item: object) -> None:  # noqa: D102
@@ -507,7 +507,7 @@ def decode_fit(data: bytes, *, check_crc: bool = True, limits: FitLimits | None 
 
     The decoder knows no athlete: each session carries the seconds spent at each heart rate
     (`SessionRecord.hr_seconds`), and the load (TRIMP) is computed from them for an athlete
-    when it is stored (`sync.fit.metrics.trimp_from_seconds`), so a new max or resting HR
+    when it is stored (`sync.fit.trimp.trimp_from_seconds`), so a new max or resting HR
     needs no re-decode. `check_crc=False` skips the CRC check, for bytes that were already
     checked once (a re-decode from the raw store, the benchmark). `limits` caps what the file
     may produce (default `FitLimits()`); past a cap the reason says which and the parse stops

@@ -5,7 +5,7 @@ Pure state fed with plain numbers (no fitparse): `sync.fit.decode` reads the hea
 of `record` and `hr` messages and hands it here. What comes out per session is a histogram
 (seconds per bpm): everything TRIMP needs from the recording, so the load can be computed,
 and recomputed after a change of max or resting HR, without the file
-(`sync.fit.metrics.trimp_from_seconds`).
+(`sync.fit.trimp.trimp_from_seconds`).
 """
 
 from __future__ import annotations
@@ -121,7 +121,7 @@ class CumulativeHr:
         t0, t1 = times[i - 1], times[i]
         return i, (t - t0) / (t1 - t0) if t1 > t0 else 0.0
 
-    def _count(self, series: array, t: float) -> float:  # type: ignore[type-arg]
+    def _count(self, series: array, t: float) -> float:
         i, f = self._position(t)
         if i == 0:
             return 0.0

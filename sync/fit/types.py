@@ -53,7 +53,7 @@ class SessionRecord:
     distance_m: float | None
     avg_hr: int | None
     max_hr: int | None
-    # Seconds at each heart rate, the input of TRIMP (`sync.fit.metrics.trimp_from_seconds`):
+    # Seconds at each heart rate, the input of TRIMP (`sync.fit.trimp.trimp_from_seconds`):
     # the recorded HR series over the session, or, when it covers under half the session, the
     # session's average HR over its whole duration (one bin). None: no heart rate at all.
     hr_seconds: HrSeconds | None

@@ -31,7 +31,8 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 import requests
@@ -52,14 +53,18 @@ with warnings.catch_warnings():
     from garth.auth_tokens import OAuth1Token, OAuth2Token
     from garth.exc import GarthHTTPError
     from garth.http import Client as _GarthClient
+from requests import Response
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
 from sync.garmin import endpoints as ep
 from sync.garmin.activities import ActivityCalls
+from sync.garmin.backoff import Pacer, parse_retry_after, retry_delay
 from sync.garmin.budget import global_budget_from
 from sync.garmin.capabilities import CONNECT_API, Capabilities
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
@@ -71,9 +76,8 @@ from sync.garmin.errors import (
     GarminUnavailable,
     error_for_status,
 )
-from sync.garmin.profile import ProfileCalls
-from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
-from sync.garmin.tokens import DITokens, GarthTokens, Tokens, jwt_claims
+from sync.garmin.tokens import ConnectTokens, DITokens, GarthTokens, Tokens, jwt_claims
+from sync.garmin.user_profile import UserProfileCalls
 from sync.garmin.wellness import WellnessCalls
 from sync.garmin.workouts import WorkoutCalls
 
@@ -134,8 +138,18 @@ class _CountingRetry(Retry):
         retry.counter = self.counter
         return retry
 
-    def increment(self, *args: Any, **kwargs: Any) -> Retry:
-        retry = super().increment(*args, **kwargs)  # raises MaxRetryError when exhausted
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        # urllib3's own signature, so the pool's keyword calls reach it unchanged. Raises
+        # MaxRetryError when the retries are exhausted.
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if self.counter is not None:
             self.counter.add()
         return retry
@@ -164,7 +178,9 @@ class _GarminAdapter(HTTPAdapter):
         self.timeout = timeout
         self.max_body = max_body
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    # requests calls `send(request, **kwargs)` by keyword; they pass through to HTTPAdapter.send
+    # unchanged, so the override takes them as such instead of repeating its five parameters.
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.timeout
         if self.base_url and request.url:
@@ -191,7 +207,9 @@ class _GarminAdapter(HTTPAdapter):
             except (BodyUndecodable, Urllib3Error, OSError) as exc:
                 resp.close()
                 raise requests.exceptions.ChunkedEncodingError(type(exc).__name__) from None
-            resp._content_consumed = True  # noqa: SLF001
+            # requests' private "body read" flag (Response.content sets it after a read); the
+            # stubs of types-requests leave private members out.
+            resp._content_consumed = True  # type: ignore[attr-defined]  # noqa: SLF001
             resp.raw.release_conn()
         return resp
 
@@ -219,16 +237,19 @@ class _Garth(_GarthClient):
             **kwargs,
         )
 
+    # garth's fifteen keywords pass through unchanged (both garth and we call it by keyword), so
+    # the override takes them as **kwargs instead of repeating them for a pinned library.
     def configure(self, /, **kwargs: Any) -> None:  # type: ignore[override]
         super().configure(**kwargs)
         old = self.sess.adapters["https://"]
+        assert isinstance(old, HTTPAdapter), old  # garth mounts requests' HTTPAdapter
         self.sess.mount("https://", self._adapter_factory(old.max_retries))
 
     def _auto_resume(self) -> None:
         """Tokens come from our database only, never from GARTH_HOME / GARTH_TOKEN."""
 
 
-class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
+class GarminClient(UserProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
     """The calls legday makes to Garmin Connect, for one account.
 
     This class is the transport and the auth; the calls themselves (paths, answers turned into
@@ -239,7 +260,7 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
 
     def __init__(
         self,
-        tokens: Tokens,
+        tokens: ConnectTokens,
         settings: Settings,
         *,
         on_refresh: Callable[[Tokens], None] | None = None,
@@ -248,7 +269,7 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
-        self.tokens: Tokens = tokens
+        self.tokens: ConnectTokens = tokens  # a Personal API key has its own client
         self.on_refresh = on_refresh
         self.counter = counter or RequestCounter()
         self.display_name: str | None = None
@@ -263,7 +284,7 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         self._garth = _Garth(self._make_adapter)
         self._garth.configure(
             domain=self.domain,
-            timeout=self._timeout,  # type: ignore[arg-type]  # garth annotates int, uses any number
+            timeout=self._timeout,
             retries=settings.garmin_retries,
             backoff_factor=settings.garmin_backoff_s,
             status_forcelist=(500, 502, 503, 504),
@@ -391,7 +412,7 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         refresh = body.get("refresh_token") or tokens.di_refresh_token
         return DITokens(di_token=access, di_refresh_token=refresh, di_client_id=str(client_id))
 
-    def _token_error(self, resp: requests.Response | None, what: str) -> Exception:
+    def _token_error(self, resp: Response | None, what: str) -> Exception:
         status = resp.status_code if resp is not None else None
         if status == 429:
             return self._rate_limited(resp, what)
@@ -399,14 +420,14 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
             return GarminUnavailable(f"{what}: HTTP {status}")
         return GarminAuthError(f"{what} refused (HTTP {status}): the account needs re-auth")
 
-    def _rate_limited(self, resp: requests.Response | None, what: str) -> GarminRateLimited:
+    def _rate_limited(self, resp: Response | None, what: str) -> GarminRateLimited:
         header = parse_retry_after(resp.headers.get("Retry-After") if resp is not None else None)
         wait = header if header is not None else self.settings.garmin_429_backoff_s
         return GarminRateLimited(
             f"{what}: HTTP 429 (rate limited for {wait:.0f}s)", retry_after=wait, header=header is not None
         )
 
-    def _map_status(self, resp: requests.Response, path: str, *, forbidden_is_auth: bool) -> Exception:
+    def _map_status(self, resp: Response, path: str, *, forbidden_is_auth: bool) -> Exception:
         if resp.status_code == 429:
             return self._rate_limited(resp, path)
         return error_for_status(
@@ -426,7 +447,7 @@ class GarminClient(ProfileCalls, ActivityCalls, WellnessCalls, WorkoutCalls):
         stream: bool = False,
         forbidden_is_auth: bool = False,
         accept: str = "application/json",
-    ) -> requests.Response:
+    ) -> Response:
         """One logical call: refresh if due, pace, send; one refresh+retry on 401."""
         refreshed = False
         while True:

@@ -77,8 +77,9 @@ class GarthTokens:
             raise TokenFormatError(f"garth OAuth2 token lacks fields: {', '.join(missing)}")
         for key in _OAUTH1_SECRET_KEYS:
             _check_clean("garth oauth1", key, self.oauth1.get(key))
-        for key in _OAUTH2_SECRET_KEYS if self.oauth2 is not None else ():
-            _check_clean("garth oauth2", key, self.oauth2.get(key))  # type: ignore[union-attr]
+        if self.oauth2 is not None:
+            for key in _OAUTH2_SECRET_KEYS:
+                _check_clean("garth oauth2", key, self.oauth2.get(key))
 
     @property
     def expires_at(self) -> float | None:
@@ -194,6 +195,8 @@ def personal_api_from_key(text: str, *, key_expires_at: float | None = None) -> 
 
 
 Tokens = GarthTokens | DITokens | PersonalApiTokens
+# What the Connect API client (sync.garmin.client) takes; a Personal API key has its own client.
+ConnectTokens = GarthTokens | DITokens
 
 
 def _b64url(segment: str) -> bytes:

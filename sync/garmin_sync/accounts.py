@@ -20,7 +20,7 @@ from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
 from sync.garmin.lifetime import credential_end
 from sync.garmin.personal.client import PersonalApiClient
-from sync.garmin.tokens import Tokens, personal_api_from_key, seal
+from sync.garmin.tokens import ConnectTokens, Tokens, personal_api_from_key, seal
 from sync.garmin_sync.now import AccountBusy, account_lock
 
 # The expiries Garmin Connect offers when the athlete creates a Personal API key.
@@ -123,7 +123,7 @@ def connect_personal_api(
 def add_tokens(
     session: Session,
     athlete: Athlete,
-    tokens: Tokens,
+    tokens: ConnectTokens,
     settings: Settings,
     *,
     verify: bool = True,

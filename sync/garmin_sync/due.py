@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -110,10 +110,13 @@ def reschedule(account: GarminAccount, moment: datetime, settings: Settings, *, 
     account.next_sync_at = due
 
 
-def serve_wellness_moment(account: GarminAccount, moment: datetime, settings: Settings) -> None:
-    """The wellness moment owed is served without a fetch (last night is stored already)."""
+def serve_wellness_moment(account: GarminAccount, moment: datetime, settings: Settings) -> datetime:
+    """The wellness moment owed is served without a fetch (last night is stored already);
+    returns the next one, now owed."""
     athlete = account.athlete
-    account.next_wellness_at = next_slot(moment, athlete.timezone, athlete.send_time, settings)
+    owed = next_slot(moment, athlete.timezone, athlete.send_time, settings)
+    account.next_wellness_at = owed
+    return owed
 
 
 def hold_s(settings: Settings) -> float:
@@ -171,9 +174,14 @@ def _last_runs(session: Session, *kinds: str) -> dict[int, datetime]:
         .where(SyncRun.kind.in_(kinds), SyncRun.status == SyncRunStatus.OK)
         .group_by(SyncRun.athlete_id)
     )
-    return {athlete_id: moment for athlete_id, moment in rows}
+    # Runs of no athlete form a NULL group of their own: they are no athlete's last success.
+    return {athlete_id: moment for athlete_id, moment in rows if athlete_id is not None}
 
 
+@overload
+def _aware(moment: datetime) -> datetime: ...
+@overload
+def _aware(moment: None) -> None: ...
 def _aware(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment

@@ -16,8 +16,8 @@ from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
 from sync.db.statuses import AccountStatus, SyncRunStatus
 from sync.db.tx import Checkpoint, keep_progress
+from sync.garmin.backoff import next_429_backoff
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
-from sync.garmin.ratelimit import next_429_backoff
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.due import reschedule

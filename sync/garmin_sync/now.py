@@ -138,6 +138,15 @@ class LockedSync:
     wellness: bool = True  # whether wellness was fetched (False: the cheap activity check)
 
 
+@dataclass
+class _Seen:
+    """What `sync_account_now`'s locked body saw of the account (set once the body runs)."""
+
+    athlete_id: int | None = None
+    timezone: str | None = None
+    wellness: bool = True
+
+
 def locked_run(
     account_id: int,
     body: Callable[[Session, GarminAccount, GarminSource, Settings], SyncOutcome],
@@ -192,8 +201,8 @@ def _night_served(account_id: int, settings: Settings, moment: datetime) -> Lock
         athlete = account.athlete
         if check <= moment or not night_complete(session, athlete.id, local_today(athlete.timezone, moment)):
             return None
-        serve_wellness_moment(account, moment, settings)
-        account.next_sync_at = min(check, account.next_wellness_at)
+        owed = serve_wellness_moment(account, moment, settings)
+        account.next_sync_at = min(check, owed)
         return LockedSync("fresh", None, athlete.id, athlete.timezone, wellness=False)
 
 
@@ -215,27 +224,21 @@ def sync_account_now(
         served = _night_served(account_id, settings, now or datetime.now(UTC))
         if served is not None:
             return served
-    seen: dict[str, object] = {}
+    seen = _Seen()
 
     def body(
         session: Session, account: GarminAccount, client: GarminSource, settings: Settings
     ) -> SyncOutcome:
-        seen.update(athlete_id=account.athlete_id, timezone=account.athlete.timezone)
+        seen.athlete_id, seen.timezone = account.athlete_id, account.athlete.timezone
         fetch = wellness
         # Last night as of `now` (not the wall clock): a caller may sync for another moment.
         if fetch and night_complete(session, account.athlete_id, local_today(account.athlete.timezone, now)):
             fetch = False  # last night is stored already: only look for new activities
             serve_wellness_moment(account, now or datetime.now(UTC), settings)
-        seen["wellness"] = fetch
+        seen.wellness = fetch
         return sync_account(session, account, client, settings=settings, now=now, wellness=fetch)
 
     report = locked_run(account_id, body, settings=settings, skip_locked_out=True)
     if report is None:
         return LockedSync("skipped")
-    return LockedSync(
-        report.status,
-        report,
-        seen["athlete_id"],  # type: ignore[arg-type]
-        seen["timezone"],  # type: ignore[arg-type]
-        bool(seen["wellness"]),
-    )
+    return LockedSync(report.status, report, seen.athlete_id, seen.timezone, seen.wellness)

@@ -20,7 +20,7 @@ from sync.db.statuses import RawFileStatus
 from sync.db.upsert import insert_if_new, upsert, upsert_many
 from sync.errors import FitDecodeError, TransientError
 from sync.fit.decode import decode_fit
-from sync.fit.metrics import trimp_from_seconds
+from sync.fit.trimp import trimp_from_seconds
 from sync.fit.types import DecodedFile, FitLimits, TrimpAthlete
 from sync.ingest.load import hr_seconds_json, trimp_athlete_for
 from sync.ingest.rawstore import RawStore, sha256_hex

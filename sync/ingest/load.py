@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile
 from sync.db.statuses import RawFileStatus
-from sync.fit.metrics import trimp_from_seconds
+from sync.fit.trimp import trimp_from_seconds
 from sync.fit.types import HrSeconds, TrimpAthlete
 
 log = logging.getLogger(__name__)

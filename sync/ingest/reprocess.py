@@ -11,7 +11,7 @@ the re-decode skips that check, the decoder's most expensive single step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,7 @@ class ReprocessOutcome:
 
     files: int = 0
     activities: int = 0
-    failed: list[str] | None = None
+    failed: list[str] = field(default_factory=list)
 
 
 def redecode_file(session: Session, athlete: Athlete, raw: RawFile, settings: Settings) -> list[int]:
@@ -74,7 +74,7 @@ def reprocess_athlete(
     re-decoded file is kept through `checkpoint` (default: commit `session`, sync/db/tx.py).
     """
     checkpoint = checkpoint or keep_progress(session)
-    report = ReprocessOutcome(failed=[])
+    report = ReprocessOutcome()
     raws = session.scalars(
         select(RawFile)
         .where(RawFile.athlete_id == athlete.id, RawFile.status == RawFileStatus.DECODED)

@@ -83,7 +83,11 @@ def reauth_message(
     """The one email telling the athlete their Garmin account needs new tokens."""
     links = links_for(session, athlete, day, settings)
     ends = account.credential_ends_at
-    reason = ended_reason(account.token_kind, ends, athlete.timezone) if has_ended(ends, now) else None
+    reason = (
+        ended_reason(account.token_kind, ends, athlete.timezone)
+        if ends is not None and has_ended(ends, now)
+        else None
+    )
     message = render_reauth_email(
         to=athlete.email or "",
         sender=settings.mail_from,

@@ -42,7 +42,7 @@ from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.claim import PAGE
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
-from sync.db.session import session_scope
+from sync.db.session import rows_matched, session_scope
 from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
@@ -335,7 +335,7 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
     """Insert the delivery row (or take over a due retry / abandoned claim); its id, or why not."""
     try:
         with session_scope(settings) as session:
-            row = EmailDelivery(
+            claim = EmailDelivery(
                 athlete_id=athlete_id,
                 date=day,
                 kind=kind,
@@ -343,9 +343,9 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
                 attempts=0,
                 updated_at=now,
             )
-            session.add(row)
+            session.add(claim)
             session.flush()
-            return row.id
+            return claim.id
     except IntegrityError:
         pass  # the unique constraint decided: the row exists
     with session_scope(settings) as session:
@@ -366,7 +366,7 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
         )
         if not takeover:
             return Outcome.ALREADY
-        won = session.execute(
+        won = rows_matched(session.execute(
             update(EmailDelivery)
             .where(
                 EmailDelivery.id == row.id,
@@ -375,7 +375,7 @@ def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datet
                 EmailDelivery.updated_at == row.updated_at,
             )
             .values(status=DeliveryStatus.CLAIMED, updated_at=now)
-        ).rowcount
+        ))
         return row.id if won == 1 else Outcome.ALREADY
 
 
@@ -403,9 +403,9 @@ def _record(settings: Settings, delivery_id: int, now: datetime, **values: objec
 
     def write() -> int:
         with session_scope(settings) as session:
-            return session.execute(
+            return rows_matched(session.execute(
                 update(EmailDelivery).where(EmailDelivery.id == delivery_id).values(updated_at=now, **values)
-            ).rowcount
+            ))
 
     return _with_db_retries(write) is not None
 
@@ -420,7 +420,7 @@ def _release(settings: Settings, delivery_id: int, now: datetime, error: str) ->
 
     def write() -> int:
         with session_scope(settings) as session:
-            return session.execute(
+            return rows_matched(session.execute(
                 update(EmailDelivery)
                 .where(
                     EmailDelivery.id == delivery_id,
@@ -432,7 +432,7 @@ def _release(settings: Settings, delivery_id: int, now: datetime, error: str) ->
                     error=error[:500],
                     next_attempt_at=now + timedelta(seconds=settings.email_retry_backoff_s),
                 )
-            ).rowcount
+            ))
 
     return _with_db_retries(write) is not None
 
@@ -450,7 +450,7 @@ def _prepare(
             message = reauth_message(session, athlete, account, day, now, settings)
         else:
             message = daily_message(session, athlete, day, now, settings)
-        won = session.execute(
+        won = rows_matched(session.execute(
             update(EmailDelivery)
             .where(
                 EmailDelivery.id == delivery_id,
@@ -465,7 +465,7 @@ def _prepare(
                 updated_at=now,
                 error=None,
             )
-        ).rowcount
+        ))
     return message if won == 1 else None
 
 
@@ -563,7 +563,9 @@ def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: dat
 
     def read() -> int:
         with session_scope(settings) as session:
-            return session.get(EmailDelivery, delivery_id).attempts  # type: ignore[union-attr]
+            row = session.get(EmailDelivery, delivery_id)
+            assert row is not None  # the row this delivery claimed
+            return row.attempts
 
     attempts = _with_db_retries(read)
     if attempts is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Row
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sync.db.claim import PAGE, claim_due
@@ -39,7 +38,7 @@ def claim_due_mornings(
     *,
     limit: int = PAGE,
     extra: tuple[InstrumentedAttribute[Any], ...] = (),
-) -> list[Row[Any]]:
+) -> list[tuple[Any, ...]]:
     """Up to `limit` rows whose morning moment (`column`) has come, oldest first, held `hold_s`
     for their sender; rows of (id, *extra). The caller commits, then sends or queues each."""
     return claim_due(session, column, now, now + timedelta(seconds=hold_s), limit=limit, extra=extra)

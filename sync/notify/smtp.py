@@ -13,12 +13,15 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.message import EmailMessage
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import SecretStr
 
 from sync.config import Settings
 from sync.errors import DeliveryUnknown, LegdayError, PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 Security = Literal["starttls", "ssl", "none"]
 
@@ -38,8 +41,9 @@ def _reply(exc: smtplib.SMTPResponseException) -> str:
     return " ".join(text.split())[:200]
 
 
-class _NotesTheDot:
-    """Mixin for smtplib's clients: `dot_sent` turns True once the message body is written.
+class _NotesTheDot(smtplib.SMTP):
+    """smtplib's client, or with SMTP_SSL after it in the bases its TLS variant: `dot_sent`
+    turns True once the message body is written.
 
     smtplib writes the body, final dot included, in the one `send` after `putcmd("data")` (and
     only after the server's 354). From then on the server may have the message whatever happens.
@@ -50,17 +54,17 @@ class _NotesTheDot:
 
     def putcmd(self, cmd: str, args: str = "") -> None:  # noqa: D102 - smtplib's
         self._body_next = False
-        super().putcmd(cmd, args)  # type: ignore[misc]
+        super().putcmd(cmd, args)
         self._body_next = cmd.lower() == "data"
 
-    def send(self, s: bytes | str) -> None:  # noqa: D102 - smtplib's
+    def send(self, s: ReadableBuffer | str) -> None:  # noqa: D102 - smtplib's
         body, self._body_next = self._body_next, False
-        super().send(s)  # type: ignore[misc]
+        super().send(s)
         if body:
             self.dot_sent = True
 
 
-class _SMTP(_NotesTheDot, smtplib.SMTP):
+class _SMTP(_NotesTheDot):
     pass
 
 

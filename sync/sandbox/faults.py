@@ -8,7 +8,7 @@ import struct
 import threading
 import zlib
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 FaultKind = Literal[
     "status",  # answer `status` (with optional Retry-After / body) instead of the real response
@@ -59,9 +59,9 @@ class Faults:
     _faults: list[Fault] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, kind: FaultKind, path: str = "", *, times: int | None = 1, **kw: object) -> Fault:
+    def add(self, kind: FaultKind, path: str = "", *, times: int | None = 1, **kw: Any) -> Fault:
         """Switch a fault on; returns it (its `hits` counts how often it fired)."""
-        fault = Fault(kind=kind, path=path, times=times, **kw)  # type: ignore[arg-type]
+        fault = Fault(kind=kind, path=path, times=times, **kw)  # kw: Fault's other fields
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sync.sandbox import bodies
@@ -126,6 +126,13 @@ class SandboxState:
     faults: Faults
     accounts: dict[str, SandboxAccount]
     _lock: threading.Lock
+
+    if TYPE_CHECKING:  # defined by Sandbox and ActivityRoutes; the Personal API routes call them
+
+        def _over_budget(self, account: SandboxAccount) -> bool: ...
+        def _find(self, a: SandboxAccount, activity_id: str) -> SandboxActivity | Reply: ...
+        def _r_download(self, a: SandboxAccount, q: dict[str, str], body: bytes, aid: str) -> Reply: ...
+        def _r_list(self, a: SandboxAccount, q: dict[str, str], body: bytes) -> Reply: ...
 
     @property
     def account(self) -> SandboxAccount:

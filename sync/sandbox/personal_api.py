@@ -174,7 +174,7 @@ class PersonalApiRoutes(SandboxState):
         if entry is None or entry.revoked or entry.expires_at <= self.clock.now():
             return Reply(401, b"", None, {"WWW-Authenticate": WWW_AUTH_401})
         account = self.accounts[entry.account]
-        if self._over_budget(account):  # type: ignore[attr-defined]
+        if self._over_budget(account):
             return Reply(429, b"", None, {"Retry-After": self.personal_api_retry_after})
         return self._pa_get(account, path, query, headers)
 
@@ -210,13 +210,13 @@ class PersonalApiRoutes(SandboxState):
             return routes[path]()
         parts = path.strip("/").split("/")
         if path.startswith("/activity-service/activity/") and len(parts) == 3 and parts[2].isdigit():
-            act, err = self._find(a, parts[2])  # type: ignore[attr-defined]
-            return err or json_reply(bodies.activity_summary(a, act))
+            act = self._find(a, parts[2])
+            return act if isinstance(act, Reply) else json_reply(bodies.activity_summary(a, act))
         if path.startswith("/download-service/files/activity/") and len(parts) == 4 and parts[3].isdigit():
             if ZIP not in (headers.get("Accept") or ""):
                 self._violation(f"download without Accept: {ZIP} ({path})")
                 return json_reply({"message": "Not Acceptable"}, 406)
-            return self._r_download(a, {}, b"", parts[3])  # type: ignore[attr-defined]
+            return self._r_download(a, {}, b"", parts[3])
         if path.startswith("/hrv-service/hrv/daily/") and len(parts) == 5:
             return self._pa_hrv_range(a, path, parse_day(parts[3]), parse_day(parts[4]))
         if path.startswith("/hrv-service/hrv/") and len(parts) == 3:
@@ -264,7 +264,7 @@ class PersonalApiRoutes(SandboxState):
         if limit is None or not limit.isdigit() or int(limit) > MAX_PAGE:
             self._violation(f"activity list with limit={limit!r} ({path})")
             return json_reply({"message": "Internal Server Error"}, 500)
-        return self._r_list(a, q, b"")  # type: ignore[attr-defined]
+        return self._r_list(a, q, b"")
 
     def _pa_sleep_dto(self, a: SandboxAccount, day: date) -> dict[str, Any]:
         w = a.wellness_day(day, self.clock.today(a.timezone))

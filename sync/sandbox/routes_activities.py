@@ -98,30 +98,29 @@ class ActivityRoutes(SandboxState):
             acts = list(reversed(acts))
         return json_reply([bodies.activity_list_item(a, x) for x in acts[start : start + limit]])
 
-    def _find(self, a: SandboxAccount, activity_id: str) -> tuple[SandboxActivity | None, Reply | None]:
+    def _find(self, a: SandboxAccount, activity_id: str) -> SandboxActivity | Reply:
         """The account's activity, or Garmin's error: 403 if someone else owns it, else 404."""
         wanted = int(activity_id)
         for act in a.activities:
             if act.activity_id == wanted:
-                return act, None
+                return act
         for other in self.accounts.values():
             if other is not a and any(x.activity_id == wanted for x in other.activities):
-                return None, json_reply(bodies.template("error_403_not_owner.json"), 403)
-        return None, json_reply(bodies.template("error_404_not_found.json"), 404)
+                return json_reply(bodies.template("error_403_not_owner.json"), 403)
+        return json_reply(bodies.template("error_404_not_found.json"), 404)
 
     def _r_activity(self, a: SandboxAccount, q: dict[str, str], body: bytes, aid: str) -> Reply:
-        act, err = self._find(a, aid)
-        return err or json_reply(bodies.activity_summary(a, act))  # type: ignore[arg-type]
+        act = self._find(a, aid)
+        return act if isinstance(act, Reply) else json_reply(bodies.activity_summary(a, act))
 
     def _r_sets(self, a: SandboxAccount, q: dict[str, str], body: bytes, aid: str) -> Reply:
-        act, err = self._find(a, aid)
-        return err or json_reply(bodies.exercise_sets(act))  # type: ignore[arg-type]
+        act = self._find(a, aid)
+        return act if isinstance(act, Reply) else json_reply(bodies.exercise_sets(act))
 
     def _r_download(self, a: SandboxAccount, q: dict[str, str], body: bytes, aid: str) -> Reply:
-        act, err = self._find(a, aid)
-        if err:
-            return err
-        assert act is not None
+        act = self._find(a, aid)
+        if isinstance(act, Reply):
+            return act
         if act.activity_id not in self._zips:
             self._zips[act.activity_id] = bodies.fit_zip(act)
         data = self._zips[act.activity_id]

@@ -128,8 +128,9 @@ def load_fit_folder(folder: Path) -> list[FitSource]:
         key = (str(path.resolve()), stat.st_size, stat.st_mtime)
         if key not in _DECODED:
             _DECODED[key] = _load_one(path)
-        if _DECODED[key] is not None:
-            out.append(_DECODED[key])  # type: ignore[arg-type]
+        loaded = _DECODED[key]
+        if loaded is not None:
+            out.append(loaded)
     return out
 
 

@@ -34,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
-from sync.garmin.ratelimit import parse_retry_after
+from sync.garmin.backoff import parse_retry_after
 from sync.sandbox.auth import (
     CLOUDFLARE_429,
     CONSUMER,
@@ -54,7 +54,7 @@ from sync.sandbox.model import (
 )
 from sync.sandbox.personal_api import PERSONAL_API_HOST, PersonalApiRoutes
 from sync.sandbox.routes_activities import ActivityRoutes
-from sync.sandbox.routes_profile import ProfileRoutes
+from sync.sandbox.routes_user_profile import UserProfileRoutes
 from sync.sandbox.routes_wellness import WellnessRoutes
 from sync.sandbox.routes_workouts import WorkoutRoutes
 from sync.sandbox.seed import (
@@ -82,7 +82,7 @@ __all__ = [
 Route = tuple[str, re.Pattern[str], str, Callable[..., Reply]]
 
 
-class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes, PersonalApiRoutes):
+class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes, PersonalApiRoutes):
     """A Garmin Connect look-alike on a loopback port (see the module docstring)."""
 
     def __init__(
@@ -191,6 +191,7 @@ class Sandbox(AuthMixin, ProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutR
         """Base URL to put in `garmin_base_url`."""
         assert self._server is not None, "sandbox not started"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str), host  # an AF_INET server: typeshed allows bytes for AF_UNIX
         return f"http://{host}:{port}"
 
     # -- log ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ Garmin's two fields.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 SPORT_TYPES = frozenset(range(1, 12))  # 1 running ... 11 mobility
 STEP_TYPES = frozenset(range(1, 9))  # 1 warmup ... 6 repeat, 7 other, 8 main
@@ -33,7 +33,7 @@ def _id(value: Any, key: str) -> int | None:
     return got if isinstance(got, int) and not isinstance(got, bool) else None
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 

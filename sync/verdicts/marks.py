@@ -43,15 +43,14 @@ HOLD_S = 600.0  # a queued computation's mark waits this long (its task expires 
 
 def _upsert(session: Session):  # noqa: ANN202 - the dialect's insert construct
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    table = VerdictMark.__table__
-    stmt = insert(table)
+    stmt = insert(VerdictMark)
     return stmt.on_conflict_do_update(
         index_elements=["athlete_id", "date"],
         set_={
-            "version": table.c.version + 1,
+            "version": VerdictMark.version + 1,
             # The earlier of the two moments: a change is due now, even under a hold.
             "due_at": case(
-                (table.c.due_at < stmt.excluded.due_at, table.c.due_at), else_=stmt.excluded.due_at
+                (VerdictMark.due_at < stmt.excluded.due_at, VerdictMark.due_at), else_=stmt.excluded.due_at
             ),
         },
     )

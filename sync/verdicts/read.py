@@ -117,7 +117,8 @@ def verdicts_between(session: Session, athlete_id: int, first: date, last: date)
         )
     ):
         by_day.setdefault(row.date, []).append(row)
-    return [from_row(counting(by_day[d])) for d in sorted(by_day)]  # type: ignore[arg-type]
+    counted = (counting(by_day[d]) for d in sorted(by_day))
+    return [from_row(row) for row in counted if row is not None]  # each day's list has a row
 
 
 def missing_days(session: Session, athlete_id: int, days: list[date]) -> list[date]:

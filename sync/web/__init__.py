@@ -7,12 +7,17 @@ computes one (a GET never writes), and never calls Garmin. Its signed links come
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from sync.links.build import report_link, soreness_links, unsubscribe_headers, unsubscribe_link
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["create_app", "report_link", "soreness_links", "unsubscribe_headers", "unsubscribe_link"]
 
 
-def create_app(*args: object, **kwargs: object):  # noqa: ANN201 - FastAPI imported lazily
+def create_app(*args: Any, **kwargs: Any) -> FastAPI:
     """Build the FastAPI application (see `sync.web.app.create_app`)."""
     from sync.web.app import create_app as _create_app
 

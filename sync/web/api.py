@@ -33,7 +33,9 @@ NO_CACHE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing, wrong or revoked token (always the same answer)."},
 }
-NOT_FOUND = {404: {"model": Problem, "description": "No verdict for that day."}}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "No verdict for that day."}
+}
 
 
 bearer = HTTPBearer(auto_error=False, description="`legday token issue --athlete NAME`")

@@ -31,9 +31,9 @@ from sync.onboarding.accept import JoinForm, accept_invite, parse_form
 from sync.onboarding.first_sync import queue_first_sync, run_first_sync
 from sync.onboarding.invites import InviteClaims, InviteUsed, is_used, verify_invite
 from sync.web.context import AppContext, app_context, in_session
+from sync.web.cookie_session import csrf_ok, csrf_token, new_nonce
 from sync.web.pages import TEMPLATES
 from sync.web.ratelimit import RateLimiter
-from sync.web.session import csrf_ok, csrf_token, new_nonce
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +223,13 @@ async def join(signed: str, request: Request) -> Response:
         except PermanentError as exc:  # a refused key, a bad setting: one line, never the key
             session.rollback()
             return again(422, f"{str(exc).rstrip('.')}. Nothing was stored.")
-        athlete = session.get(Athlete, claims.athlete_id)
-        assert athlete is not None
+        joined = session.get(Athlete, claims.athlete_id)
+        assert joined is not None
         return (
             *result,
-            athlete.name,
+            joined.name,
             report_link(
-                athlete, settings=ctx.settings, base=ctx.settings.report_base_url or str(request.base_url)
+                joined, settings=ctx.settings, base=ctx.settings.report_base_url or str(request.base_url)
             ),
         )
 

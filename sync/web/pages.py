@@ -31,9 +31,9 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today, verdict_of
 from sync.web.charts import band_chart, bar_chart
 from sync.web.context import AppContext, app_context, in_session
+from sync.web.cookie_session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.web.series import recent_series
-from sync.web.session import csrf_ok, csrf_token, new_nonce, read_session, set_session
 from sync.workouts.plan import push_impossible_line, watch_line
 
 TEMPLATES = Environment(

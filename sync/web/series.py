@@ -42,15 +42,14 @@ def _hrv_range(session: Session, athlete: Athlete, last: date) -> tuple[float, f
     """Baseline mean +/- the HRV_LOW factor x SD of ln(RMSSD), over the model's baseline window."""
     t = thresholds_for(athlete)
     first = last - timedelta(days=t.hrv_baseline_days)
-    nights = dict(
-        session.execute(
-            select(WellnessDay.date, WellnessDay.hrv_last_night_ms).where(
-                WellnessDay.athlete_id == athlete.id,
-                WellnessDay.date.between(first, last - timedelta(days=1)),
-                WellnessDay.hrv_last_night_ms > 0,
-            )
-        ).all()
-    )
+    rows = session.execute(
+        select(WellnessDay.date, WellnessDay.hrv_last_night_ms).where(
+            WellnessDay.athlete_id == athlete.id,
+            WellnessDay.date.between(first, last - timedelta(days=1)),
+            WellnessDay.hrv_last_night_ms > 0,
+        )
+    ).all()
+    nights = {day: ms for day, ms in rows if ms is not None}  # `> 0` already leaves NULLs out
     base = hrv_baseline(nights, last, t.hrv_baseline_days, t.hrv_baseline_min_nights)
     if base.baseline_mean_ln is None or base.baseline_sd_ln is None:
         return None

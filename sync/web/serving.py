@@ -52,6 +52,8 @@ class HeaderTimeoutProtocol(H11Protocol):
         if self._waiting_for_headers() and not self.transport.is_closing():
             self.transport.close()
 
+    # The override uvicorn's H11Protocol makes too (and ignores the same way): asyncio.Protocol
+    # declares a BaseTransport, a TCP server hands the full Transport the protocol uses.
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         """Start the clock for the first request's headers."""
         super().connection_made(transport)

@@ -48,7 +48,8 @@ from sync.db.upsert import upsert
 from sync.errors import TransientError
 from sync.garmin.client import GarminClient
 from sync.garmin.errors import GarminAnswerLost, GarminError, GarminNotFound, GarminUnavailable
-from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout
+from sync.garmin.source import GarminSource
+from sync.garmin.workout_body import HeartRateRange, PlannedStep, RunningWorkout, StepKind
 from sync.garmin_sync.accounts import account_for
 from sync.garmin_sync.context import SyncOutcome
 from sync.garmin_sync.guard import guarded
@@ -60,7 +61,7 @@ from sync.workouts.plan import PUSH_IMPOSSIBLE, easy_plan, step_lines
 
 log = logging.getLogger(__name__)
 
-_KINDS = {"warmup": "warmup", "run": "interval", "cooldown": "cooldown"}
+_KINDS: dict[str, StepKind] = {"warmup": "warmup", "run": "interval", "cooldown": "cooldown"}
 
 
 class PushDeferred(TransientError):
@@ -252,11 +253,13 @@ def _apply(
         if row.garmin_schedule_id is not None:  # another worker scheduled it meanwhile
             return "scheduled"
     # Scheduling is not idempotent either (the same workout can sit on a date twice).
+    workout_id = row.garmin_workout_id
+    assert workout_id is not None  # created or found above, and kept by the checkpoint
     _sending(session, row, PushState.UNSURE)
     try:
-        row.garmin_schedule_id = client.schedule_workout(row.garmin_workout_id, day).schedule_id
+        row.garmin_schedule_id = client.schedule_workout(workout_id, day).schedule_id
     except GarminAnswerLost:
-        row.garmin_schedule_id = _find_scheduled(client, row.garmin_workout_id, day)
+        row.garmin_schedule_id = _find_scheduled(client, workout_id, day)
         if row.garmin_schedule_id is None:
             raise  # the retry looks at the calendar again before scheduling
     except GarminUnavailable:
@@ -273,7 +276,7 @@ def push_workout(
     session: Session,
     athlete: Athlete,
     day: date,
-    client: GarminClient,
+    client: GarminSource,
     *,
     settings: Settings | None = None,
     now: datetime | None = None,
@@ -293,7 +296,9 @@ def push_workout(
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
-    if not client.capabilities.writes:  # the Personal API is read-only: not even one request
+    # The Personal API is read-only: not even one request. (Its capabilities say so; the
+    # isinstance tells the type checker that the client left has the workout calls.)
+    if not client.capabilities.writes or not isinstance(client, GarminClient):
         return PushResult(day, "skipped", PUSH_IMPOSSIBLE)
     if day < local_today(athlete.timezone, now):
         return PushResult(day, "skipped", "the day is past")

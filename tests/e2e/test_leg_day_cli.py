@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sync.config import Settings
 from sync.db.models import Activity, SorenessReport, VerdictRecord
 from sync.db.session import session_scope
+from testkit.helpers import run_cli
 from tests.conftest import require_shared
-from tests.helpers import run_cli
 
 
 def _strength_day(settings: Settings) -> str:

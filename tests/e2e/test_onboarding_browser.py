@@ -25,10 +25,10 @@ from sync.db.session import session_scope
 from sync.onboarding.invites import JOIN_PREFIX, issue_invite, sign_invite
 from sync.sandbox import Sandbox
 from sync.web.app import create_app
+from testkit.garmin_fixtures import garmin_settings_for
+from testkit.helpers import wait_for
+from testkit.report_server import serve
 from tests.e2e.test_report_browser import CHROMIUM_ARGS, chromium_path
-from tests.garmin_fixtures import garmin_settings_for
-from tests.helpers import wait_for
-from tests.report_server import serve
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.links.build import report_link
 from sync.web.app import create_app
-from tests.report_server import seed_athlete, serve
+from testkit.report_server import seed_athlete, serve
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,7 +36,13 @@ def chromium_path() -> str:
     """Debian's chromium, installed with apt-get when absent."""
     found = shutil.which("chromium")
     if found is None:
-        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], check=False, capture_output=True)
+        # Several pytest-xdist workers may get here at once: the lock timeout makes the later
+        # ones wait for the first install instead of failing on dpkg's lock.
+        subprocess.run(
+            ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=900", "chromium"],
+            check=False,
+            capture_output=True,
+        )
         found = shutil.which("chromium")
     if found is None:
         pytest.fail("chromium is not installed and `apt-get install -y chromium` did not install it")

@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from sync.athletes import add_athlete, resolve_athlete, update_athlete
 from sync.config import Settings
 from sync.errors import ConfigError, NotFoundError
-from tests.helpers import run_cli
+from testkit.factories import make_activity
+from testkit.helpers import run_cli
 
 
 def test_add_and_resolve(db_session: Session) -> None:
@@ -91,22 +92,10 @@ def test_deployment_thresholds_apply_before_the_athletes(db_session: Session, mo
 
 
 def test_moving_time_zone_recomputes_local_dates(db_session: Session) -> None:
-    from datetime import UTC, date, datetime, timedelta
-
-    from sync.db.models import Activity
+    from datetime import UTC, date, datetime
 
     a = add_athlete(db_session, "hal", email=None, timezone="Europe/London")
     start = datetime(2026, 3, 10, 22, 30, tzinfo=UTC)  # 22:30 in London, 09:30 next day in Sydney
-    act = Activity(
-        athlete_id=a.id,
-        source_id="x/0",
-        sport="running",
-        start_utc=start,
-        end_utc=start + timedelta(hours=1),
-        local_date=date(2026, 3, 10),
-        duration_s=3600,
-    )
-    db_session.add(act)
-    db_session.flush()
+    act = make_activity(db_session, a, start, local_date=date(2026, 3, 10))
     update_athlete(db_session, a, timezone="Australia/Sydney")
     assert act.local_date == date(2026, 3, 11)

@@ -15,7 +15,6 @@ import pytest
 import redis
 from pydantic import SecretStr
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
@@ -25,9 +24,10 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
 from sync.workouts.push import push_workout
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import redis_db_url, run_cli
-from tests.report_server import serve
+from testkit.factories import make_athlete
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import redis_db_url, run_cli
+from testkit.report_server import serve
 
 
 def _csrf(html: str) -> str:
@@ -117,7 +117,7 @@ def test_with_redis_the_push_task_is_queued_at_commit_never_on_rollback(db_setti
     broker = redis.Redis.from_url(settings.redis_url)
     broker.flushdb()
     with session_scope(settings) as session:
-        athlete = add_athlete(session, "rae", email=None, timezone="UTC")
+        athlete = make_athlete(session, "rae")
         athlete.push_workouts = True
         athlete_id, day = athlete.id, local_today("UTC")
     with pytest.raises(RuntimeError), session_scope(settings) as session:

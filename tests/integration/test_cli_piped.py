@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from sync.config import Settings
-from tests.helpers import legday_process
+from testkit.helpers import legday_process
 
 LONG_NAME = "ana-" + "x" * 70  # wider than Rich's 80-column default on its own
 

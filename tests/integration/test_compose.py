@@ -24,8 +24,8 @@ import pytest
 import yaml
 
 from sync.config import Settings
-from tests.helpers import redis_db_url, wait_for
-from tests.smtp_server import free_port
+from testkit.helpers import redis_db_url, wait_for
+from testkit.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = REPO_ROOT / "docker-compose.yml"

@@ -17,7 +17,7 @@ import pytest
 from sync.config import get_settings
 from sync.errors import FitDecodeError
 from sync.fit import TrimpAthlete, decode_fit
-from sync.fit.metrics import trimp_from_seconds
+from sync.fit.trimp import trimp_from_seconds
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.corpus

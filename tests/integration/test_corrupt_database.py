@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from sync.config import Settings
-from tests.helpers import legday_process
+from testkit.helpers import legday_process
 
 COMMANDS = [["today"], ["history", "--days", "7"], ["status"], ["athlete", "list"], ["tomorrow"]]
 

@@ -15,8 +15,8 @@ import pytest
 
 from sync.config import Settings
 from sync.sandbox import Sandbox
-from tests.chaos_crash import CrashEngine, OwnRedis
-from tests.smtp_server import SmtpServer
+from testkit.chaos_crash import CrashEngine, OwnRedis
+from testkit.smtp_server import SmtpServer
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.credential_end import ends_on
 from sync.db.models import Athlete, GarminAccount
@@ -27,8 +26,9 @@ from sync.garmin_sync.now import AccountNeedsReauth, sync_account_now
 from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.scheduling import local_moment
-from tests.garmin_fixtures import garmin_settings_for
-from tests.smtp_server import SmtpServer
+from testkit.factories import make_athlete
+from testkit.garmin_fixtures import garmin_settings_for
+from testkit.smtp_server import SmtpServer
 
 TZ = "Europe/Berlin"
 
@@ -58,7 +58,7 @@ def test_warned_14_7_1_days_before_then_exactly_one_reauth_email(
     settings = garmin_settings_for(base, sandbox)
     linked_at = datetime.now(UTC)
     with session_scope(settings) as session:
-        ana = add_athlete(session, "ana", email="ana@example.org", timezone=TZ)
+        ana = make_athlete(session, "ana", email="ana@example.org", timezone=TZ)
         account = _link(kind, sandbox)(session, ana, settings)
         account_id, ends = account.id, account.credential_ends_at
     assert ends is not None  # every kind knows its end from the moment it is linked
@@ -111,7 +111,7 @@ def test_the_email_alone_tells_once_when_no_sync_ran_at_the_end(
         get_settings().model_copy(update={"report_secret": SecretStr("s")}), sandbox
     )
     with session_scope(settings) as session:
-        ana = add_athlete(session, "ana", email="ana@example.org", timezone=TZ)
+        ana = make_athlete(session, "ana", email="ana@example.org", timezone=TZ)
         ends = _link("personal_api", sandbox)(session, ana, settings).credential_ends_at
     assert ends is not None
     for after in (1, 2, 3):
@@ -125,12 +125,12 @@ def test_both_status_commands_show_when_the_credential_ends(
     settings: Settings, sandbox: Sandbox, child_env: dict[str, str]
 ) -> None:
     from sync.db.migrate import upgrade
-    from tests.helpers import legday_process
+    from testkit.helpers import legday_process
 
     upgrade(settings)
     linked = garmin_settings_for(settings, sandbox)
     with session_scope(linked) as session:
-        ana = add_athlete(session, "ana", email=None, timezone=TZ)
+        ana = make_athlete(session, "ana", timezone=TZ)
         ends = _link("personal_api", sandbox)(session, ana, linked).credential_ends_at
     assert ends is not None
     env = {**child_env, "LEGDAY_SECRET_KEY": linked.secret_key.get_secret_value(), "COLUMNS": "250"}  # type: ignore[union-attr]

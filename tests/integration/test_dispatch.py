@@ -27,7 +27,8 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.due import status_rows
 from sync.garmin_sync.wellness import night_complete
 from sync.scheduling import local_today
-from tests.helpers import redis_db_url
+from testkit.factories import make_account, make_athlete
+from testkit.helpers import redis_db_url
 from worker.tasks import dispatch_syncs, sync_account
 
 REDIS_URL = redis_db_url(10)
@@ -113,24 +114,12 @@ def test_new_account_at_once_then_only_cheap_checks(
 
 
 def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
-    from sync.garmin.tokens import GarthTokens, seal
-
     settings = db_settings.model_copy(update={"secret_key": SecretStr(Fernet.generate_key().decode())})
     until = datetime.now(UTC) + timedelta(minutes=10)
     with session_scope(settings) as s:
         for name, status in (("ana", "rate_limited"), ("bo", "needs_reauth")):
-            athlete = add_athlete(s, name, email=None, timezone="UTC")
-            sealed = seal(settings, GarthTokens(oauth1={"oauth_token": "x", "oauth_token_secret": "z"}))
-            s.add(
-                GarminAccount(
-                    athlete_id=athlete.id,
-                    token_kind="garth",
-                    tokens_encrypted=sealed,
-                    status=status,
-                    backoff_s=0.0,
-                    rate_limited_until=until if status == "rate_limited" else None,
-                )
-            )
+            limited = until if status == "rate_limited" else None
+            make_account(s, make_athlete(s, name), settings, status=status, rate_limited_until=limited)
     with session_scope(settings) as s:
         rows = {r["athlete"]: r for r in status_rows(s, settings, datetime.now(UTC))}
     assert 590 <= rows["ana"]["rate_limit_wait_s"] <= 600

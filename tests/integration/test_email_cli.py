@@ -16,12 +16,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from pydantic import SecretStr
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.config import Settings, get_settings
 from sync.errors import PermanentError, TransientError
 from sync.notify.smtp import SmtpSender
-from tests.helpers import run_cli
-from tests.smtp_server import SmtpRecorder, SmtpServer, free_port
+from testkit.helpers import run_cli
+from testkit.smtp_server import SmtpRecorder, SmtpServer, free_port
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select, update
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import DUE_AT_ONCE, Athlete, EmailDelivery, GarminAccount, SyncRun, WellnessDay
@@ -18,7 +18,7 @@ from sync.notify.dispatch import DispatchSummary, Outcome
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_moment
 from sync.verdicts.compute import record_soreness
-from tests.smtp_server import SmtpServer
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 

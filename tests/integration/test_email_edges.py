@@ -22,7 +22,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import create_engine, event, select, text, update
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
@@ -31,8 +31,9 @@ from sync.morning_email import dispatch_due_emails
 from sync.notify.message import stable_message_id
 from sync.notify.outbox import OutboxSender
 from sync.notify.smtp import SmtpSender
-from tests.helpers import run_cli, wait_for
-from tests.smtp_server import SmtpServer
+from testkit.factories import postgres_only, sqlite_only
+from testkit.helpers import run_cli, wait_for
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 
@@ -162,7 +163,7 @@ def test_a_connection_cut_before_the_message_is_retried(
 # --- item 5: a database blip while composing defers the email, never fails it ------------------
 
 
-@pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
+@postgres_only
 def test_postgres_backends_terminated_while_composing(db_settings: Settings, smtp_server: SmtpServer) -> None:
     settings = _settings()
     ids = _athletes(settings, "ana", "bo")
@@ -206,7 +207,7 @@ def test_postgres_backends_terminated_while_composing(db_settings: Settings, smt
     assert sorted(m["To"] for m in smtp_server.recorder.messages) == ["ana@example.org", "bo@example.org"]
 
 
-@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+@sqlite_only
 def test_sqlite_locked_while_composing(db_settings: Settings, smtp_server: SmtpServer) -> None:
     settings = _settings()
     ids = _athletes(settings, "ana", "bo")

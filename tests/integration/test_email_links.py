@@ -14,8 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-import tests.smtp_server as smtp_fixtures
-from sync.athletes import add_athlete
+import testkit.smtp_server as smtp_fixtures
 from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import SorenessReport
@@ -25,8 +24,9 @@ from sync.links.secret import report_key
 from sync.links.signing import sign
 from sync.morning_email import dispatch_due_emails
 from sync.web.app import create_app
-from tests.report_server import serve
-from tests.smtp_server import SmtpServer
+from testkit.factories import make_athlete
+from testkit.report_server import serve
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 
@@ -53,7 +53,7 @@ def test_soreness_link_from_a_sent_email(
         get_settings.cache_clear()
         configured = get_settings()
         with session_scope(configured) as session:
-            athlete_id = add_athlete(
+            athlete_id = make_athlete(
                 session, "ana", email="ana@example.org", timezone="Europe/Berlin", max_hr=188, rest_hr=48
             ).id
         morning = datetime.combine(datetime.now(BERLIN).date(), time(7, 0), BERLIN)

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-import tests.smtp_server as smtp_fixtures
-from sync.athletes import add_athlete
+import testkit.smtp_server as smtp_fixtures
 from sync.config import Settings, get_settings
 from sync.db.session import session_scope
 from sync.morning_email import dispatch_due_emails
-from tests.smtp_server import SmtpServer
+from testkit.factories import make_athlete
+from testkit.smtp_server import SmtpServer
 
 smtp_server = smtp_fixtures.smtp_server  # the fixture, for this module
 
@@ -32,7 +32,7 @@ def test_list_unsubscribe_is_plain_urls_on_the_wire(
     get_settings.cache_clear()
     settings = get_settings()
     with session_scope(settings) as s:
-        add_athlete(s, "ana", email="ana@example.org", timezone="Europe/Berlin", max_hr=190, rest_hr=50)
+        make_athlete(s, "ana", email="ana@example.org", timezone="Europe/Berlin", max_hr=190, rest_hr=50)
 
     summary = dispatch_due_emails(datetime(2026, 3, 29, 9, 0, tzinfo=UTC), settings=settings)
     assert summary.sent == 1 and len(smtp_server.recorder.raw) == 1

@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-import tests.smtp_server as smtp_fixtures
-from sync.athletes import add_athlete
+import testkit.smtp_server as smtp_fixtures
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery
 from sync.db.session import session_scope
-from tests.celery_worker import FINISHED, in_process_worker
-from tests.helpers import redis_db_url, wait_for
-from tests.smtp_server import SmtpServer
+from testkit.celery_worker import FINISHED, in_process_worker
+from testkit.factories import make_athlete
+from testkit.helpers import redis_db_url, wait_for
+from testkit.smtp_server import SmtpServer
 from worker.schedule import beat_schedule
 from worker.tasks import dispatch_emails
 
@@ -53,7 +53,7 @@ def test_worker_sends_once_retries_transient_and_records_permanent(
     settings = get_settings()
     with session_scope(settings) as s:
         for name, tz in (("ana", "Europe/Berlin"), ("bo", "America/New_York"), ("cy", "Australia/Sydney")):
-            add_athlete(s, name, email=f"{name}@example.org", timezone=tz)
+            make_athlete(s, name, email=f"{name}@example.org", timezone=tz)
     smtp_server.recorder.fail_data.append("451 4.7.1 Greylisted, try again later")  # ana's first try
     smtp_server.recorder.refuse_rcpt["cy@example.org"] = "550 5.1.1 Mailbox unavailable"
     now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # past 06:30 everywhere

@@ -1,10 +1,10 @@
 """A FIT file may produce only so much: sessions, sets and records are capped (issue 18, item 11).
 
-The crafted files (tests/fit_bombs.py) are far under the size cap and once asked for
+The crafted files (testkit/fit_bombs.py) are far under the size cap and once asked for
 unbounded work: 50,000 sessions in 0.95 MB stored 50,000 activities, 300,000 sets in 6 MB
 made every later verdict slow, 4 million records in 8 MB took 19 s to decode. Each is now
 quarantined with its reason as soon as the cap is passed. The imports run in a child process
-under the memory limit of tests/helpers.py, so a regression cannot take the machine down.
+under the memory limit of testkit/helpers.py, so a regression cannot take the machine down.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from sync.db.session import session_scope
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit, decode_fit_reference
 from sync.fit.types import FitLimits
-from tests.fit_bombs import many_records, many_sessions, many_sets
-from tests.helpers import legday_process, run_cli
+from testkit.fit_bombs import many_records, many_sessions, many_sets
+from testkit.helpers import legday_process, run_cli
 
 # The issue's files, and the reason each must be quarantined with (default caps).
 BOMBS: dict[str, tuple[Callable[[], bytes], str]] = {

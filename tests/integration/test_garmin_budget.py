@@ -10,7 +10,7 @@ import redis
 
 from sync.garmin.budget import GlobalBudget, global_budget_from
 from sync.garmin.errors import GarminUnavailable
-from tests.helpers import redis_db_url
+from testkit.helpers import redis_db_url
 
 REDIS_URL = redis_db_url(14)
 

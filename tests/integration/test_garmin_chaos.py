@@ -1,15 +1,16 @@
 """Garmin misbehaving, short: a few sandbox athletes, a dozen simulated minutes of random faults.
 
 The long version is bench/soak_garmin.py (50 athletes, 30 simulated minutes); both run the
-engine in tests/chaos_garmin.py, whose docstring lists the faults and the checks.
+engine in testkit/chaos_garmin.py, whose docstring lists the faults and the checks.
 """
 
 from __future__ import annotations
 
 from sync.config import Settings
 from sync.sandbox import Sandbox
-from tests.chaos_garmin import GarminChaos, chaos_settings, table
-from tests.smtp_server import SmtpServer
+from testkit.chaos_garmin import GarminChaos, chaos_settings, table
+from testkit.factories import make_athlete
+from testkit.smtp_server import SmtpServer
 
 
 def test_sync_converges_under_random_garmin_faults(
@@ -69,7 +70,6 @@ def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(service_sett
 
     from sqlalchemy import select
 
-    from sync.athletes import add_athlete
     from sync.db.models import WellnessDay
     from sync.db.session import session_scope
     from sync.garmin_sync.accounts import add_tokens
@@ -78,7 +78,7 @@ def test_sync_now_for_a_later_moment_fetches_that_mornings_wellness(service_sett
     with Sandbox() as sb:
         settings = chaos_settings(service_settings, sb)
         with session_scope(settings) as s:
-            athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+            athlete = make_athlete(s, "ana")
             account_id = add_tokens(s, athlete, sb.issue_garth_tokens(), settings).id
         today = sb.clock.today("UTC")
         first = sync_account_now(account_id, settings=settings)

@@ -19,8 +19,8 @@ from sync.garmin.tokens import GarthTokens
 from sync.garmin_sync import SyncOutcome
 from sync.locks import exclusive
 from sync.sandbox import Sandbox
-from tests.garmin_fixtures import SAMPLES
-from tests.helpers import run_cli
+from testkit.garmin_fixtures import SAMPLES
+from testkit.helpers import run_cli
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 The sandbox answers one FIT download and every exerciseSets call with a gzip bomb (about 2 MB
 on the wire, 2 GiB once inflated). `legday sync` runs in a child process limited to 1 GiB of
-address space (tests/helpers.py): each bombed call ends in one clear line, the sync goes on
+address space (testkit/helpers.py): each bombed call ends in one clear line, the sync goes on
 (the other activities, wellness days), and the child never runs out of memory.
 """
 
@@ -12,14 +12,14 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.models import Activity, WellnessDay
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox
-from tests.helpers import legday_process
+from testkit.factories import make_athlete
+from testkit.helpers import legday_process
 
 
 def test_a_gzip_bomb_is_one_clear_error_and_the_sync_goes_on(
@@ -33,7 +33,7 @@ def test_a_gzip_bomb_is_one_clear_error_and_the_sync_goes_on(
     configured = get_settings()
     upgrade(configured)
     with session_scope(configured) as s:
-        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+        athlete = make_athlete(s, "ana")
         add_tokens(s, athlete, sandbox.issue_garth_tokens(), configured)
     activities = sandbox.account.newest_first()
     assert any(a.is_strength for a in activities)
@@ -78,7 +78,7 @@ def test_a_gzip_bomb_on_the_personal_api_is_refused_too(
     configured = get_settings()
     upgrade(configured)
     with session_scope(configured) as s:
-        athlete = add_athlete(s, "ana", email=None, timezone="UTC")
+        athlete = make_athlete(s, "ana")
         connect_personal_api(s, athlete, sandbox.issue_personal_api_key(), 90, configured)
     activities = sandbox.account.newest_first()
     bombed = activities[0].activity_id

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from sqlalchemy import func, select
 
 from sync.db.models import Activity, Quarantine, StrengthSet
@@ -16,10 +15,10 @@ from sync.garmin_sync import sync_account
 from sync.sandbox import bodies
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
-from tests.garmin_fixtures import GarminEnv
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import GarminEnv
 
 # The Garmin answers are what is under test, not the database: SQLite only.
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 
 
 def _strength_id(env: GarminEnv) -> int:

@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery, WellnessDay
 from sync.db.session import session_scope
@@ -26,10 +25,11 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import run_cli
-from tests.report_server import serve
-from tests.smtp_server import SmtpServer
+from testkit.factories import make_athlete
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import run_cli
+from testkit.report_server import serve
+from testkit.smtp_server import SmtpServer
 
 SECRET = "a-test-secret-for-signed-links-0123456789"
 
@@ -116,7 +116,7 @@ def test_a_bad_value_already_stored_never_fails_a_day(
 ) -> None:
     settings = _service_settings(db_settings, monkeypatch)
     with session_scope(settings) as s:
-        athlete = add_athlete(s, "bo", email="bo@example.org", timezone="UTC", max_hr=190, rest_hr=50)
+        athlete = make_athlete(s, "bo", email="bo@example.org", max_hr=190, rest_hr=50)
         today = local_today(athlete.timezone)
         for back in range(20):
             s.add(

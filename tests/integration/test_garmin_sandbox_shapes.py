@@ -19,8 +19,8 @@ import requests
 
 from sync.garmin.tokens import garth_from_string
 from sync.sandbox import Sandbox
+from testkit.garmin_fixtures import SAMPLES
 from tests.conftest import require_shared
-from tests.garmin_fixtures import SAMPLES
 
 
 def samples_dir() -> Path:

@@ -22,10 +22,10 @@ from sync.garmin.tokens import DITokens, unseal
 from sync.garmin.windows import date_windows
 from sync.garmin_sync import WELLNESS_WINDOW_DAYS, backfill, sync_account
 from sync.sandbox.seed import FIRST_ACTIVITY_ID, layout_recent, load_fit_folder, place
-from tests.garmin_fixtures import SAMPLES, GarminEnv
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import SAMPLES, GarminEnv
 
 # Fault handling does not depend on the database: those tests run on SQLite only.
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
 
 
 def count(env: GarminEnv, model: type, *where: object) -> int:
@@ -340,10 +340,10 @@ def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminE
 def test_hr_profile_from_garmin_recomputes_the_trimp_of_earlier_imports(garmin_env: GarminEnv) -> None:
     """A file imported from a folder before the first sync got the default profile's TRIMP;
     the max and resting HR the sync takes from Garmin's zones recompute it."""
-    from sync.fit.metrics import trimp_from_seconds
+    from sync.fit.trimp import trimp_from_seconds
     from sync.fit.types import TrimpAthlete
     from sync.ingest.importer import import_fit_bytes
-    from tests.helpers import SHORT_RUN_FIT
+    from testkit.helpers import SHORT_RUN_FIT
 
     env = garmin_env
     athlete = env.athlete()

@@ -10,8 +10,8 @@ import pytest
 from garth.telemetry import Telemetry
 
 from sync.garmin_sync import sync_account
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import REPO
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import REPO
 
 
 def test_telemetry_is_pinned_off_even_when_the_environment_enables_it(

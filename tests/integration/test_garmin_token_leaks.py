@@ -16,9 +16,8 @@ from sync.db.models import SyncRun
 from sync.garmin.errors import GarminAuthError
 from sync.garmin.tokens import DITokens, GarthTokens, PersonalApiTokens, Tokens, unseal
 from sync.garmin_sync import sync_account
-from tests.garmin_fixtures import GarminEnv
-
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import GarminEnv
 
 
 def secrets_of(tokens: Tokens) -> set[str]:

@@ -10,10 +10,9 @@ from sqlalchemy import select
 
 from sync.db.models import Activity, Quarantine
 from sync.garmin_sync import sync_account
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import RUN_FIT, make_zip
-
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import RUN_FIT, make_zip
 
 
 def bomb() -> bytes:

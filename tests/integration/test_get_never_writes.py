@@ -18,7 +18,6 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Athlete, Base, VerdictRecord
 from sync.db.session import engine_for, session_scope
@@ -29,7 +28,8 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.report_server import seed_history, serve
+from testkit.factories import make_athlete
+from testkit.report_server import seed_history, serve
 
 STATES = ("no_verdict", "verdict", "soreness")
 
@@ -65,7 +65,7 @@ def snapshot(settings: Settings) -> dict[str, tuple[int, str]]:
 def seed(settings: Settings, state: str) -> tuple[Athlete, str]:
     """An athlete in `state`, with stored history and an API token."""
     with session_scope(settings) as session:
-        athlete = add_athlete(
+        athlete = make_athlete(
             session, state, email=f"{state}@example.org", timezone="Europe/Berlin", max_hr=188, rest_hr=48
         )
         seed_history(session, athlete)

@@ -25,7 +25,7 @@ from sync.db.session import session_scope
 from sync.errors import ConfigError, UnsafeArchiveError
 from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
 from sync.ingest.folder import FoundFile, list_candidates
-from tests.helpers import RUN_FIT, SHORT_RUN_FIT, legday_process, make_zip, run_cli
+from testkit.helpers import RUN_FIT, SHORT_RUN_FIT, legday_process, make_zip, run_cli
 
 
 def test_parse_refuses_an_endless_device_in_one_line(child_env: dict[str, str]) -> None:

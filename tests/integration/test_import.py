@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Activity, Quarantine, RawFile, StrengthSet
 from sync.db.session import session_scope
-from tests.helpers import LEG_DAY_FIT, RUN_FIT, SHORT_RUN_FIT, make_zip, run_cli
+from testkit.helpers import LEG_DAY_FIT, RUN_FIT, SHORT_RUN_FIT, make_zip, run_cli
 
 
 def _counts(settings: Settings) -> dict[str, int]:

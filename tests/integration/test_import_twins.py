@@ -1,6 +1,6 @@
 """The same recording is stored once, also when two imports of twin copies run at once.
 
-Twins are byte-different copies of one recording (tests/twins.py). Two `legday import`
+Twins are byte-different copies of one recording (testkit/twins.py). Two `legday import`
 processes started together on twin folders race file by file; the database's unique
 recording key, not a check before the insert, decides which import stores a recording.
 """
@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile
 from sync.db.session import session_scope
+from testkit.helpers import run_cli
+from testkit.twins import TwinSet, import_twins_at_once, make_twin_folders
 from tests.conftest import require_shared
-from tests.helpers import run_cli
-from tests.twins import TwinSet, import_twins_at_once, make_twin_folders
 
 ROUNDS = 3  # each round collides on many files (without the key: 27-46 activities of 18-29)
 

@@ -16,7 +16,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 from sync.garmin.crypto import resolve_key
 from sync.links.secret import report_key
-from tests.helpers import REPO, legday_process
+from testkit.helpers import REPO, legday_process
 
 # Each child imports everything first, then waits for the start file, so that all of them
 # create the keys at the same moment; it prints both keys as they read them.

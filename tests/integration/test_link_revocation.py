@@ -17,8 +17,8 @@ from sync.db.session import session_scope
 from sync.links.build import report_link, soreness_links, unsubscribe_link
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
-from tests.helpers import run_cli
-from tests.report_server import seed_athlete, serve
+from testkit.helpers import run_cli
+from testkit.report_server import seed_athlete, serve
 
 
 def _csrf(html: str) -> str:

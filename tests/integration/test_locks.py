@@ -13,7 +13,7 @@ import redis
 
 from sync.config import Settings
 from sync.locks import exclusive
-from tests.helpers import redis_db_url, wait_for
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(13)
 

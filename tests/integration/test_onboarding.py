@@ -25,9 +25,10 @@ from sync.db.session import session_scope
 from sync.onboarding.invites import issue_invite
 from sync.sandbox import Sandbox
 from sync.web.app import create_app
-from tests.garmin_fixtures import garmin_settings_for
-from tests.helpers import redis_db_url
-from tests.report_server import serve
+from testkit.factories import make_athlete
+from testkit.garmin_fixtures import garmin_settings_for
+from testkit.helpers import redis_db_url
+from testkit.report_server import serve
 
 REDIS_DB = 11
 
@@ -168,14 +169,13 @@ def test_the_report_page_warns_before_the_key_ends_and_links_to_a_working_invite
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from sync.athletes import add_athlete
     from sync.garmin_sync.accounts import connect_personal_api
     from sync.links.build import report_link
 
     settings = _configured(db_settings, sandbox)
     with serve(create_app(settings)) as url:
         with session_scope(settings) as session:
-            ana = add_athlete(session, "ana", email=None, timezone="UTC")
+            ana = make_athlete(session, "ana")
             key = sandbox.issue_personal_api_key(expires_in_days=30)
             account = connect_personal_api(session, ana, key, 30, settings)
             page_url = report_link(ana, settings=settings, base=url)
@@ -198,13 +198,12 @@ def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
     db_settings: Settings, sandbox: Sandbox
 ) -> None:
     """The renewal path the warnings link to: a garth athlete in needs_reauth pastes a key."""
-    from sync.athletes import add_athlete
     from sync.garmin_sync.accounts import add_tokens
-    from tests.helpers import wait_for
+    from testkit.helpers import wait_for
 
     settings = _configured(db_settings, sandbox)
     with session_scope(settings) as session:
-        ana = add_athlete(session, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(session, "ana", email="ana@example.org")
         add_tokens(session, ana, sandbox.issue_garth_tokens(), settings).status = "needs_reauth"
     key = sandbox.issue_personal_api_key(expires_in_days=365)
     with serve(create_app(settings)) as url:
@@ -228,7 +227,7 @@ def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
 def test_legday_athlete_invite_prints_one_working_link(settings: Settings) -> None:
     from sync.db.migrate import upgrade
     from sync.onboarding.invites import verify_invite
-    from tests.helpers import run_cli
+    from testkit.helpers import run_cli
 
     upgrade(settings)
     result = run_cli("athlete", "invite", "bo", "--days", "3", "--base-url", "https://legday.example.org")
@@ -284,8 +283,8 @@ def test_with_redis_a_real_worker_runs_the_first_sync(
     from sync.config import get_settings
     from sync.db.migrate import upgrade
     from sync.db.models import SyncRun, VerdictRecord
-    from tests.celery_worker import in_process_worker
-    from tests.helpers import wait_for
+    from testkit.celery_worker import in_process_worker
+    from testkit.helpers import wait_for
 
     upgrade(settings)
     for name, value in {  # what the worker's own settings read

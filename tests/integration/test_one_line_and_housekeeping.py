@@ -24,8 +24,8 @@ from sync.db.models import Activity, Quarantine, RawFile, SyncRun
 from sync.db.session import dispose_engines, session_scope
 from sync.garmin_sync import backfill
 from sync.ingest.batch import close_abandoned_imports
-from tests.garmin_fixtures import GarminEnv
-from tests.helpers import RUN_FIT, legday_process, run_cli
+from testkit.garmin_fixtures import GarminEnv
+from testkit.helpers import RUN_FIT, legday_process, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 

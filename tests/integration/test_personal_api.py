@@ -2,7 +2,7 @@
 
 The sandbox serves the Personal API on its own host and fails any test whose requests went
 beyond the API's limits (page size, range caps, the ZIP Accept type, more than two requests
-of one key at once): see tests/garmin_fixtures.py.
+of one key at once): see testkit/garmin_fixtures.py.
 """
 
 from __future__ import annotations
@@ -25,10 +25,9 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.personal_api import PERSONAL_API_HOST
 from sync.verdicts.compute import compute_verdict
-from tests.garmin_fixtures import GarminEnv, garmin_settings_for
-from tests.smtp_server import SmtpServer
-
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+from testkit.factories import make_athlete, sqlite_only
+from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.smtp_server import SmtpServer
 
 
 def count(env: GarminEnv, model: type, *where: object) -> int:
@@ -49,9 +48,8 @@ def test_connect_first_sync_verdict_and_email(
     key = sandbox.issue_personal_api_key(expires_in_days=90)
     moment = datetime.now(UTC)
     with session_scope(settings) as s:
-        from sync.athletes import add_athlete
 
-        ana = add_athlete(s, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(s, "ana", email="ana@example.org")
         ana.push_workouts = True  # on, but impossible on this API: the email says why
         account = connect_personal_api(s, ana, key, 90, settings, now=moment)
         assert account.token_kind == "personal_api" and account.status == "ok"
@@ -172,9 +170,8 @@ def test_a_revoked_key_is_needs_reauth_and_one_email(
     settings = garmin_settings_for(get_settings(), sandbox)
     key = sandbox.issue_personal_api_key()
     with session_scope(settings) as s:
-        from sync.athletes import add_athlete
 
-        ana = add_athlete(s, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(s, "ana", email="ana@example.org")
         account = connect_personal_api(s, ana, key, 90, settings)
         account_id = account.id
     sandbox.revoke_personal_api_key(key)
@@ -320,7 +317,7 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     from sync.links.build import report_link
     from sync.web.app import create_app
     from sync.workouts.plan import PUSH_IMPOSSIBLE
-    from tests.report_server import serve
+    from testkit.report_server import serve
 
     env = garmin_env
     ana = env.athlete("ana")

@@ -21,8 +21,8 @@ from sync.garmin.login_support import REQUIREMENT, installed_version, login_prob
 from sync.garmin.tokens import unseal
 from sync.sandbox import Sandbox
 from sync.workouts.plan import PUSH_IMPOSSIBLE
-from tests.celery_worker import _reset_connections
-from tests.helpers import REPO, redis_db_url, run_cli
+from testkit.celery_worker import _reset_connections
+from testkit.helpers import REPO, redis_db_url, run_cli
 from tests.integration.test_garmin_token_leaks import secrets_of
 from worker import tasks
 from worker.app import app as celery_app

@@ -24,8 +24,8 @@ from sync.verdicts.policy import days_after_sync
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
 from sync.web.tokens import revoke_token
-from tests.helpers import redis_db_url
-from tests.report_server import Seeded, seed_athlete, serve
+from testkit.helpers import redis_db_url
+from testkit.report_server import Seeded, seed_athlete, serve
 
 VERDICT_FIELDS = {"flag", "codes", "reasons", "prescription", "unknown", "model_version", "date"}
 

@@ -21,8 +21,8 @@ from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import report_link
 from sync.web.app import create_app
-from tests.helpers import wait_for
-from tests.report_server import Seeded, seed_athlete, serve
+from testkit.helpers import wait_for
+from testkit.report_server import Seeded, seed_athlete, serve
 
 
 def _free_port() -> int:

@@ -25,8 +25,8 @@ from sync.links.build import soreness_links, unsubscribe_headers
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
 from sync.web.tokens import hash_token
-from tests.helpers import run_cli
-from tests.report_server import Seeded, seed_athlete, serve
+from testkit.helpers import run_cli
+from testkit.report_server import Seeded, seed_athlete, serve
 
 
 @pytest.fixture

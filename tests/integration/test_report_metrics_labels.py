@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.web.app import create_app
-from tests.report_server import seed_athlete, serve
+from testkit.report_server import seed_athlete, serve
 
 REQUESTS = 3000
 # The methods of RFC 9110; anything else is counted as "other".

@@ -14,7 +14,7 @@ from schemathesis.checks import not_a_server_error
 from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.web.app import create_app
-from tests.report_server import seed_athlete, serve
+from testkit.report_server import seed_athlete, serve
 
 TOKEN: dict[str, str] = {}
 CALLS: list[str] = []

@@ -12,10 +12,10 @@ from sync.config import Settings
 from sync.db.models import Activity, StrengthSet
 from sync.db.session import session_scope
 from sync.fit.decode import decode_fit
-from sync.fit.metrics import trimp_from_seconds
+from sync.fit.trimp import trimp_from_seconds
 from sync.fit.types import TrimpAthlete
 from sync.ingest.rawstore import sha256_hex
-from tests.helpers import LEG_DAY_FIT, RUN_FIT, run_cli
+from testkit.helpers import LEG_DAY_FIT, RUN_FIT, run_cli
 
 
 def _snapshot(settings: Settings) -> tuple[int, int, float]:

@@ -36,7 +36,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 import worker.tasks as tasks
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, Base, EmailDelivery, GarminAccount
 from sync.db.session import engine_for, session_scope
@@ -51,9 +50,10 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
 from sync.web.app import create_app
 from sync.web.tokens import issue_token
-from tests.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.factories import make_athlete
+from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.smtp_server import SmtpRecorder, free_port
 from tests.integration.test_garmin_token_leaks import error_chain, secrets_of
-from tests.smtp_server import SmtpRecorder, free_port
 
 SMTP_USER = "legday-mailer"
 # Loggers of the stand-ins for the outside world: aiosmtpd plays the mail server (it logs the
@@ -155,9 +155,9 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
         with session_scope(settings) as session:
             env = GarminEnv(session, settings, sandbox)
             garth_tokens, di_tokens = sandbox.issue_garth_tokens(), sandbox.issue_di_tokens()
-            ana = add_athlete(session, "ana", email="ana@example.org", timezone="UTC")
-            ben = add_athlete(session, "ben", email="ben@example.org", timezone="UTC")
-            cy = add_athlete(session, "cy", email="cy@example.org", timezone="UTC")
+            ana = make_athlete(session, "ana", email="ana@example.org")
+            ben = make_athlete(session, "ben", email="ben@example.org")
+            cy = make_athlete(session, "cy", email="cy@example.org")
             accounts = {"garth": env.link(ana, garth_tokens), "di": env.link(ben, di_tokens)}
             personal_key = sandbox.issue_personal_api_key()
             personal = connect_personal_api(session, cy, personal_key, 90, settings)

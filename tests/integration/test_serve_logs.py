@@ -8,13 +8,13 @@ from pathlib import Path
 
 import httpx
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.links.build import report_link, unsubscribe_link
-from tests.helpers import wait_for
-from tests.smtp_server import free_port
+from testkit.factories import make_athlete
+from testkit.helpers import wait_for
+from testkit.smtp_server import free_port
 
 LEGDAY = str(Path(sys.executable).with_name("legday"))
 
@@ -26,7 +26,7 @@ def test_serve_logs_neither_a_report_link_nor_an_unsubscribe_link(
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     with session_scope(settings) as session:
-        ana = add_athlete(session, "ana", email="ana@example.org", timezone="UTC")
+        ana = make_athlete(session, "ana", email="ana@example.org")
         links = [
             report_link(ana, settings=settings, base=base),
             unsubscribe_link(ana, settings=settings, base=base),

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from sync.config import Settings
-from tests.helpers import legday_process, wait_for
-from tests.serve_process import idle_connections, is_closed_by_server, legday_serve
+from testkit.helpers import legday_process, wait_for
+from testkit.serve_process import idle_connections, is_closed_by_server, legday_serve
 
 IDLE = 300
 

@@ -18,13 +18,13 @@ import pytest
 import redis
 from cryptography.fernet import Fernet
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.locks import KEY_PREFIX, exclusive, lock_file
-from tests.helpers import redis_db_url, wait_for
+from testkit.factories import make_athlete
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(10)
 LEGDAY = [str(Path(sys.executable).with_name("legday"))]
@@ -44,7 +44,7 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
     upgrade(configured)
     with session_scope(configured) as s:
         add_tokens(
-            s, add_athlete(s, "ana", email=None, timezone="UTC"), sandbox.issue_garth_tokens(), configured
+            s, make_athlete(s, "ana"), sandbox.issue_garth_tokens(), configured
         )
     # A second per request keeps the first sync running (a request a second) while the second
     # starts, even on a loaded machine; it goes back to 0 as soon as the second has answered.

@@ -22,12 +22,12 @@ from celery import Celery
 from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, SyncRun, VerdictRecord
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
-from tests.helpers import redis_db_url, wait_for
+from testkit.factories import make_athlete
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(11)
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -44,7 +44,7 @@ def _children(pid: int) -> list[int]:
 def _linked_account(settings: Settings, sandbox, name: str) -> int:  # noqa: ANN001
     """An athlete linked to the sandbox with garth tokens; the account's id."""
     with session_scope(settings) as s:
-        athlete = add_athlete(s, name, email=None, timezone="UTC")
+        athlete = make_athlete(s, name)
         return add_tokens(s, athlete, sandbox.issue_garth_tokens(), settings).id
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from sync.db.models import GarminAccount
 from sync.garmin_sync.now import AccountBusy, account_lock, sync_account_now
-from tests.garmin_fixtures import GarminEnv
+from testkit.garmin_fixtures import GarminEnv
 
 
 def test_busy_while_locked_then_syncs_then_skips_a_locked_out_account(garmin_env: GarminEnv) -> None:

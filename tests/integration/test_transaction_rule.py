@@ -19,7 +19,7 @@ from sync.db.tx import NO_CHECKPOINT
 from sync.garmin.tokens import DITokens, unseal
 from sync.garmin_sync import sync_account
 from sync.garmin_sync.run import open_client
-from tests.garmin_fixtures import GarminEnv
+from testkit.garmin_fixtures import GarminEnv
 
 
 def _stored_refresh_token(env: GarminEnv, account_id: int) -> str:

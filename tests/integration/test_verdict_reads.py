@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete
 from sync.verdicts.compute import gather_context, verdict_time
-from tests.big_history import DAY, add_activities, add_athlete, add_old_history, add_wellness, analyze, at
+from testkit.big_history import DAY, add_activities, add_old_history, add_wellness, analyze, at
+from testkit.factories import make_athlete
 
 
 def _pg_reads(session: Session) -> int:
@@ -54,7 +55,7 @@ def reads_of_gather(session: Session, athlete: Athlete) -> int:
 
 
 def test_history_outside_the_windows_costs_the_gathering_nothing(db_session: Session) -> None:
-    ana = add_athlete(db_session)
+    ana = make_athlete(db_session)
     recent = [DAY - timedelta(days=i) for i in range(1, 62)]
     add_activities(db_session, ana, [(at(d, 7), "running", 0) for d in recent[:40]])
     add_activities(db_session, ana, [(at(DAY - timedelta(days=2), 18), "training", 12)])  # the leg day
@@ -74,7 +75,7 @@ def test_history_outside_the_windows_costs_the_gathering_nothing(db_session: Ses
 def test_excess_inside_the_windows_is_read_up_to_a_bound(db_session: Session) -> None:
     """Data no capped file can produce any more (one session of 20,000 sets, 3,000 runs on one
     day): doubling it does not change what the gathering reads."""
-    ana = add_athlete(db_session)
+    ana = make_athlete(db_session)
     add_activities(db_session, ana, [(at(DAY - timedelta(days=1), 18), "training", 20_000)])
     add_activities(db_session, ana, [(at(DAY - timedelta(days=5), 7), "running", 0)] * 3000)
     analyze(db_session)

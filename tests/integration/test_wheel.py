@@ -19,11 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import wait_for
-from tests.smtp_server import free_port
+from testkit.helpers import wait_for
+from testkit.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["pyproject.toml", "README.md", "alembic.ini", "sync", "worker"]
+# testkit/ (test support code beside sync/) is copied too: the wheel must leave it out.
+SOURCES = ["pyproject.toml", "README.md", "alembic.ini", "sync", "worker", "testkit"]
 NEEDED_IN_WHEEL = [
     "sync/db/alembic.ini",
     "sync/db/migrations/env.py",
@@ -62,6 +63,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert not missing, f"the wheel leaves out {missing}"
     assert any(n.startswith("sync/db/migrations/versions/") for n in names)
     assert any(n.endswith(".fit") for n in names)
+    shipped = {n.split("/", 1)[0] for n in names if "/" in n and ".dist-info/" not in n}
+    assert shipped == {"sync", "worker"}, f"the wheel ships {sorted(shipped)}"
 
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)

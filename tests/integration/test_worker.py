@@ -13,8 +13,8 @@ from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, GarminAccount, VerdictRecord
 from sync.db.session import session_scope
-from tests.celery_worker import FINISHED, in_process_worker
-from tests.helpers import redis_db_url, wait_for
+from testkit.celery_worker import FINISHED, in_process_worker
+from testkit.helpers import redis_db_url, wait_for
 from worker.app import app
 from worker.tasks import compute_verdict, dispatch_syncs, dispatch_verdicts, sync_account
 

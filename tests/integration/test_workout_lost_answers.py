@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select
 
 from sync.db.models import PushedWorkout
-from tests.garmin_fixtures import GarminEnv
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import GarminEnv
 from tests.integration.test_workout_push import legday_workouts, on_calendar, push, setup, store_verdict
 
 CALLS = {"create": r"/workout-service/workout$", "schedule": r"/workout-service/schedule/\d+$"}
@@ -46,7 +47,7 @@ def test_a_lost_answer_converges_on_one_workout_and_one_entry(
     assert push(env, athlete, account, day).status == "unchanged"
 
 
-@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+@sqlite_only
 def test_a_stale_legday_workout_of_another_day_is_never_adopted(garmin_env: GarminEnv) -> None:
     """The look adopts only a workout no other day of legday's stores."""
     from datetime import timedelta

@@ -14,51 +14,26 @@ from pydantic import SecretStr
 from sqlalchemy import select
 
 from sync.config import Settings
-from sync.db.models import Athlete, GarminAccount, PushedWorkout, VerdictRecord
+from sync.db.models import Athlete, GarminAccount, PushedWorkout
 from sync.db.session import session_scope
 from sync.demo import run_demo
 from sync.garmin.errors import GarminBadResponse
 from sync.links.build import report_link
 from sync.notify.compose import daily_message
-from sync.readiness import MODEL_VERSION, Prescription, Verdict
 from sync.sandbox.bodies import TEMPLATES
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
 from sync.web.app import create_app
 from sync.workouts.push import PushResult, push_workout
-from tests.garmin_fixtures import SAMPLES, GarminEnv
-from tests.helpers import run_cli
-from tests.report_server import serve
-
-sqlite_only = pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
-postgres_only = pytest.mark.parametrize("db_settings", ["postgresql"], indirect=True)
+from testkit.factories import make_verdict, postgres_only, sqlite_only
+from testkit.garmin_fixtures import SAMPLES, GarminEnv
+from testkit.helpers import run_cli
+from testkit.report_server import serve
 
 
 def store_verdict(env: GarminEnv, athlete: Athlete, day: date, flag: str, minutes: int = 30) -> None:
-    """A stored verdict as compute_verdict leaves it (only what the push reads matters)."""
-    prescription: dict[str, Any] = {"max_minutes": None, "hr_cap_bpm": None, "warmup_minutes": None}
-    if flag == "EASY":
-        prescription = {"max_minutes": minutes, "hr_cap_bpm": 142, "warmup_minutes": 10}
-    row = env.session.scalar(
-        select(VerdictRecord).where(VerdictRecord.athlete_id == athlete.id, VerdictRecord.date == day)
-    )
-    if row is None:
-        row = VerdictRecord(athlete_id=athlete.id, date=day, model_version=MODEL_VERSION, codes=[])
-        env.session.add(row)
-    row.flag, row.computed_at = flag, datetime.now(UTC)
-    verdict = Verdict(
-        flag=flag,
-        day=day,
-        codes=[],
-        reasons=[],
-        unknown=[],
-        numbers={},
-        prescription=Prescription(
-            kind=flag.lower(), run=flag != "REST", summary=f"{flag} test", **prescription
-        ),
-        model_version=MODEL_VERSION,
-    )
-    row.payload = verdict.to_json_dict()
+    """A stored verdict as compute_verdict leaves it (only what the push reads matters), committed."""
+    make_verdict(env.session, athlete, day, flag, minutes=minutes)
     env.session.commit()
 
 

@@ -27,7 +27,6 @@ from celery import Celery
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount, PushedWorkout
 from sync.db.session import session_scope
@@ -35,7 +34,8 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox, SandboxAccount
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
-from tests.helpers import redis_db_url, wait_for
+from testkit.factories import make_athlete, sqlite_only
+from testkit.helpers import redis_db_url, wait_for
 
 REDIS_URL = redis_db_url(12)
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -47,7 +47,7 @@ def _di_athlete(settings: Settings, sandbox: Sandbox, name: str) -> tuple[int, s
     user = f"user_{name}"
     sandbox.add_account(SandboxAccount(display_name=user, profile_id=abs(hash(user)) % 10**8))
     with session_scope(settings) as s:
-        athlete = add_athlete(s, name, email=None, timezone="UTC", max_hr=188, rest_hr=48)
+        athlete = make_athlete(s, name, max_hr=188, rest_hr=48)
         athlete.push_workouts = True
         add_tokens(s, athlete, sandbox.issue_di_tokens(user), settings)
         today = local_today(athlete.timezone)
@@ -138,7 +138,7 @@ def test_two_pushes_at_once_on_two_worker_children_keep_the_di_account(
         client.close()
 
 
-@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+@sqlite_only
 def test_two_in_process_pushes_at_once_keep_the_di_account(
     db_settings: Settings, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,7 +199,7 @@ def test_legday_sync_reads_each_accounts_tokens_once_it_holds_the_lock(
     """`legday sync` loads every account first; a push that rotated one account's refresh token
     meanwhile must not leave the sync holding the dead one (it would end `needs_reauth`)."""
     from sync.workouts.push import push_workout_now
-    from tests.helpers import run_cli
+    from testkit.helpers import run_cli
 
     monkeypatch.setenv("LEGDAY_SECRET_KEY", Fernet.generate_key().decode())
     monkeypatch.setenv("LEGDAY_GARMIN_BASE_URL", sandbox.url)

@@ -12,7 +12,8 @@ from sync.config import get_settings
 from sync.db.models import PushedWorkout
 from sync.scheduling import local_today
 from sync.verdicts.compute import record_soreness
-from tests.garmin_fixtures import GarminEnv
+from testkit.factories import sqlite_only
+from testkit.garmin_fixtures import GarminEnv
 from worker.tasks import compute_verdict, push_workout
 
 
@@ -41,7 +42,7 @@ def workouts(env: GarminEnv) -> list[dict[str, Any]]:
     return [w for w in env.sandbox.account.workouts.values() if w["workoutName"].startswith("legday:")]
 
 
-@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+@sqlite_only
 def test_verdict_task_queues_the_push_and_a_429_is_retried(
     task_env: GarminEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:

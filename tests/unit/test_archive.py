@@ -6,7 +6,7 @@ import pytest
 
 from sync.errors import UnsafeArchiveError
 from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
-from tests.helpers import RUN_FIT, make_zip
+from testkit.helpers import RUN_FIT, make_zip
 
 
 def test_single_member_download_is_extracted() -> None:

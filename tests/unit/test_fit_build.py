@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from sync.fit.build import FIT_EPOCH_S, FitMessages, build_decoded
 from sync.fit.hr_seconds import MAX_BPM, MAX_GAP_S, CumulativeHr
-from sync.fit.metrics import banister_trimp, trimp_from_seconds
 from sync.fit.names import EnumNames
+from sync.fit.trimp import banister_trimp, trimp_from_seconds
 from sync.fit.types import TrimpAthlete
 
 T0 = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)

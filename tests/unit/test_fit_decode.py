@@ -11,7 +11,7 @@ import pytest
 from sync.errors import FitDecodeError
 from sync.fit import TrimpAthlete, decode_fit
 from sync.fit.crc import fit_crc
-from sync.fit.metrics import banister_trimp, trimp_from_seconds
+from sync.fit.trimp import banister_trimp, trimp_from_seconds
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "fit"
 FIT_EPOCH = 631065600

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from sync.fit.metrics import banister_trimp, edwards_trimp
+from sync.fit.trimp import banister_trimp, edwards_trimp
 from sync.fit.types import TrimpAthlete
 from sync.readiness import acwr_from_daily_load, ewma_lambda, ewma_series, zone2_top
 from sync.readiness.baselines import load_ratio

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from tests.fuzz_harness import ROOT, run_in_child
+from testkit.fuzz_harness import ROOT, run_in_child
 
 # Inputs per target: ~700 in all, a few seconds of CPU on the small seeds.
 QUICK = {"fit": 200, "zip_iter": 150, "zip_single": 150, "context": 200}
@@ -34,7 +34,7 @@ def test_quick_fuzz_only_raises_our_own_errors(target: str) -> None:
 
 def test_the_child_memory_cap_turns_a_runaway_allocation_into_memory_error() -> None:
     code = (
-        "from tests.fuzz_harness import limit_memory\n"
+        "from testkit.fuzz_harness import limit_memory\n"
         "limit_memory(256)\n"
         "try:\n"
         "    bytearray(512 * 1024 * 1024)\n"

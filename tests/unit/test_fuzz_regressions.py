@@ -2,7 +2,7 @@
 
 The hand-built cases name what the fuzzer found (each written before its fix); the saved
 inputs in tests/fixtures/fuzz/ are replayed as they were found, in a child process under a
-memory cap (see tests/fuzz_harness.py).
+memory cap (see testkit/fuzz_harness.py).
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import pytest
 from sync.errors import UnsafeArchiveError
 from sync.ingest.archive import ArchiveLimits, iter_fit_members, safe_extract_single_fit
 from sync.readiness import ContextError, DayContext, context_from_json_bytes, evaluate
-from tests.fuzz_harness import FUZZ_FIXTURES, run_in_child
-from tests.helpers import RUN_FIT
+from testkit.fuzz_harness import FUZZ_FIXTURES, run_in_child
+from testkit.helpers import RUN_FIT
 
 CENTRAL = b"PK\x01\x02"
 

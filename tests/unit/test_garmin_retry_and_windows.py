@@ -9,7 +9,7 @@ import pytest
 from sync.errors import UnsafeArchiveError
 from sync.garmin.windows import date_windows
 from sync.ingest.archive import safe_extract_single_fit
-from tests.helpers import RUN_FIT, make_zip
+from testkit.helpers import RUN_FIT, make_zip
 
 
 def test_unsafe_archive_error_is_permanent_unless_told() -> None:

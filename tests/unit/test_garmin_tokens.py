@@ -16,7 +16,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 from sync.fit import decode_fit
 from sync.garmin import crypto
-from sync.garmin.ratelimit import next_429_backoff, parse_retry_after, retry_delay
+from sync.garmin.backoff import next_429_backoff, parse_retry_after, retry_delay
 from sync.garmin.tokens import (
     DITokens,
     GarthTokens,
@@ -28,8 +28,8 @@ from sync.garmin.tokens import (
     unseal,
 )
 from sync.sandbox.fitshift import shift_fit_days
+from testkit.helpers import LEG_DAY_FIT
 from tests.conftest import require_shared
-from tests.helpers import LEG_DAY_FIT
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "sync" / "sandbox" / "templates"
 

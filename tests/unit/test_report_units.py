@@ -12,7 +12,7 @@ from sync.readiness.display import watch_advice
 from sync.web.charts import band_chart, bar_chart
 from sync.web.ratelimit import RateLimiter
 from sync.web.watch import ADVICE_MAX, etag_matches
-from tests.helpers import redis_db_url
+from testkit.helpers import redis_db_url
 
 KEY = b"k" * 32
 

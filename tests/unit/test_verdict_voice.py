@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sync.notify.render import render_daily_email
 from sync.readiness import Flag, Thresholds, ThresholdsError, Verdict, context_from_json, evaluate
 from sync.readiness.thresholds import layered_thresholds
+from testkit.helpers import run_cli
 from tests.conftest import require_shared
-from tests.helpers import run_cli
 from tests.unit.test_readiness_properties import contexts
 
 NOW = datetime(2026, 3, 10, 6, 30, tzinfo=UTC)

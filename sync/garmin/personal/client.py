@@ -148,7 +148,8 @@ class PersonalApiClient(PersonalApiTransport):
         data = self._json("GET", ep.SLEEP_DAY, params={"date": day.isoformat()})
         if not isinstance(data, dict):
             return None
-        dto = data.get("dailySleepDTO") if isinstance(data.get("dailySleepDTO"), dict) else data
+        inner = data.get("dailySleepDTO")
+        dto = inner if isinstance(inner, dict) else data
         if dto.get("id") is None:
             return None
         score = ((dto.get("sleepScores") or {}).get("overall") or {}).get("value")

@@ -28,11 +28,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+from requests import Response
 from requests.structures import CaseInsensitiveDict
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from sync.config import Settings
 from sync.errors import UnsafeArchiveError
+from sync.garmin.backoff import Pacer, parse_retry_after, retry_delay
 from sync.garmin.budget import global_budget_from
 from sync.garmin.decoding import ACCEPT_ENCODING, BodyRefused, BodyUndecodable, read_capped
 from sync.garmin.errors import (
@@ -45,7 +47,6 @@ from sync.garmin.errors import (
 )
 from sync.garmin.personal import endpoints as ep
 from sync.garmin.personal.gate import KeyGate, gate_for
-from sync.garmin.ratelimit import Pacer, parse_retry_after, retry_delay
 from sync.garmin.tokens import PERSONAL_API_TOKEN_TTL_S, PersonalApiTokens, TokenFormatError, jwt_claims
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ class PersonalApiTransport:
             except requests.RequestException as exc:
                 raise GarminUnavailable(f"{path}: request failed ({type(exc).__name__})") from None
 
-    def _body(self, resp: requests.Response, path: str, cap: int | None) -> bytes:
+    def _body(self, resp: Response, path: str, cap: int | None) -> bytes:
         """The whole body, decoded with a cap: `cap` for a download (refused above it as an
         unsafe archive), `garmin_max_body_bytes` for anything else."""
         download = cap is not None and resp.status_code < 300

@@ -6,7 +6,7 @@ from sync.sandbox import bodies
 from sync.sandbox.model import BEARER, Reply, RouteSpec, SandboxAccount, SandboxState, json_reply
 
 
-class ProfileRoutes(SandboxState):
+class UserProfileRoutes(SandboxState):
     """Who the athlete is, as Connect describes them."""
 
     def _profile_routes(self) -> list[RouteSpec]:

@@ -15,7 +15,7 @@ def _int_or_none(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
 
-class ProfileCalls(Transport):
+class UserProfileCalls(Transport):
     """Calls about the account itself."""
 
     def profile(self) -> Profile:

@@ -16,7 +16,7 @@ scenario files) run through stacked mutations: bit flips, interesting bytes, tru
 splices, header/size field edits, chunk inserts/deletes/duplicates, deep nesting, random
 bytes. Hypothesis drives the choices (`st.randoms`), seeded, so a run is reproducible.
 
-Run it in a child process, never inside the test runner: `python -m tests.fuzz_harness` sets
+Run it in a child process, never inside the test runner: `python -m testkit.fuzz_harness` sets
 RLIMIT_AS first, so an input that tries to allocate without bound ends as a recorded
 MemoryError instead of taking the machine down. `run_in_child` does that and returns the JSON
 summary. Inputs that fail are written to `--save-dir` (keep the small ones in
@@ -662,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
 def run_in_child(*args: str, timeout: float = 3600) -> Iterator[dict[str, Any]]:
     """Run the harness in a fresh interpreter (with its memory cap) and yield its summaries."""
     result = subprocess.run(
-        [sys.executable, "-m", "tests.fuzz_harness", *args],
+        [sys.executable, "-m", "testkit.fuzz_harness", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

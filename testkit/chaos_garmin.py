@@ -32,6 +32,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,9 +42,8 @@ from time import time as wall_time
 
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, EmailDelivery, GarminAccount, WellnessDay
 from sync.db.session import session_scope
@@ -53,6 +53,7 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
 from sync.sandbox.seed import WellnessGenerator, load_fit_folder, place
+from testkit.factories import make_athlete
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 
@@ -180,7 +181,7 @@ class GarminChaos:
 
     # -- seeding -----------------------------------------------------------------------------
 
-    def _activity(self, day: date, existing: list | None = None) -> object | None:  # type: ignore[type-arg]
+    def _activity(self, day: date, existing: list | None = None) -> object | None:
         """A recording placed on `day`; None when every sample is on that day already.
 
         The same sample on the same day is byte-for-byte the same FIT file: legday rightly
@@ -208,7 +209,7 @@ class GarminChaos:
                         wellness=WellnessGenerator(1000 + i, today - timedelta(days=60)),
                     )
                 )
-                athlete = add_athlete(session, name, email=f"{name}@example.org", timezone="UTC")
+                athlete = make_athlete(session, name, email=f"{name}@example.org")
                 athlete.max_hr, athlete.rest_hr = 190, 50
                 athlete.send_time = time(0, 0)  # due whenever the dispatcher looks
                 if self.kind == "personal_api":
@@ -388,7 +389,7 @@ class GarminChaos:
                 select(GarminAccount.rate_limited_until).where(GarminAccount.rate_limited_until.is_not(None))
             ).all()
         now = self.sb.clock.now()
-        return [r.timestamp() for r in rows if r.timestamp() > now]
+        return [r.timestamp() for r in rows if r is not None and r.timestamp() > now]
 
     def _repeats_since(self, mark: int, result: GarminChaosResult) -> int:
         """The most times one request was repeated for one account since log entry `mark`."""
@@ -451,7 +452,9 @@ class GarminChaos:
         result.reauth_marked.sort()
         self._check_emails(result, rows)
 
-    def _check_emails(self, result: GarminChaosResult, rows: list) -> None:  # type: ignore[type-arg]
+    def _check_emails(
+        self, result: GarminChaosResult, rows: Sequence[Row[str | None, str, date, str]]
+    ) -> None:
         """One email per athlete per dispatched day; the broken ones: one re-auth notice, ever."""
         sent: dict[str, list[tuple[str, str]]] = defaultdict(list)  # name -> [(kind, day)]
         if self.messages is not None:  # what the SMTP server really accepted
@@ -460,9 +463,9 @@ class GarminChaos:
                 _, kind, day = str(message["Message-ID"]).strip("<>").split("@")[0].split(".")[:3]
                 sent[name].append((kind, day))
         else:
-            for name, kind, day, status in rows:
-                if status == "sent":
-                    sent[name].append((kind, day.isoformat()))
+            for who, what, on, status in rows:
+                if status == "sent" and who is not None:  # every chaos account has a name
+                    sent[who].append((what, on.isoformat()))
         for name in self.names:
             got = Counter(kind for kind, _ in sent[name])
             result.emails[name] = got
@@ -485,7 +488,7 @@ class GarminChaos:
                     f"{name}: {sent[name]} (want one daily on each of {sorted(self.dispatched_days)})"
                 )
 
-    def _check_retry_after(self, log: list, result: GarminChaosResult) -> None:  # type: ignore[type-arg]
+    def _check_retry_after(self, log: list, result: GarminChaosResult) -> None:
         """No request of an account left before a short 429's Retry-After (seconds) was over."""
         for i, r in enumerate(log):
             if r.status != 429 or r.account is None:

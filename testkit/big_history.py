@@ -1,4 +1,5 @@
-"""Stored history built in bulk for the gathering's tests and bench/bench_fit_caps.py.
+"""Stored history built in bulk for the gathering's tests and bench/bench_fit_caps.py (athletes:
+testkit.factories.make_athlete).
 
 Rows are inserted straight into the tables (no FIT decoding), so years of training and data
 only a pre-cap file could have produced (20,000 sets in one session) are quick to set up.
@@ -17,14 +18,6 @@ from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 
 DAY = date(2026, 3, 10)
 _ids = count(1)
-
-
-def add_athlete(session: Session, name: str = "ana") -> Athlete:
-    """An athlete in UTC with the default send time."""
-    ana = Athlete(name=name, timezone="UTC", send_time=time(6, 30), created_at=datetime.now(UTC))
-    session.add(ana)
-    session.flush()
-    return ana
 
 
 def add_activities(session: Session, athlete: Athlete, rows: list[tuple[datetime, str, int]]) -> None:

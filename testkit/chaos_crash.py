@@ -33,7 +33,6 @@ import redis
 from celery import Celery
 from sqlalchemy import func, select
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Activity, GarminAccount, VerdictRecord, WellnessDay
 from sync.db.session import session_scope
@@ -41,7 +40,8 @@ from sync.garmin_sync.accounts import add_tokens
 from sync.sandbox import Sandbox
 from sync.sandbox.model import SandboxAccount
 from sync.sandbox.seed import WellnessGenerator, load_fit_folder, place
-from tests.smtp_server import free_port
+from testkit.factories import make_athlete
+from testkit.smtp_server import free_port
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 LEGDAY = str(Path(sys.executable).with_name("legday"))
@@ -264,7 +264,7 @@ class CrashEngine:
                         wellness=WellnessGenerator(self.rounds, today - timedelta(days=90)),
                     )
                 )
-                athlete = add_athlete(session, name, email=f"{name}@example.org", timezone="UTC")
+                athlete = make_athlete(session, name, email=f"{name}@example.org")
                 athlete.max_hr, athlete.rest_hr = 190, 50
                 # Due a few seconds from now, so the email waits for the data.
                 athlete.send_time = send_at if send_at > dtime(0, 1) else dtime(0, 0)
@@ -406,7 +406,10 @@ class CrashEngine:
         while result.injected < kills and not self.data_complete(accounts):
             time.sleep(self.rng.uniform(0.5, 3.0))
             # Kill mid-backfill, not an idle child: wait until Garmin calls are flowing again.
-            if not wait_for(lambda floor=seen + 2: len(self.sandbox.requests()) > floor, 20, step=0.05):
+            def flowing(floor: int = seen + 2) -> bool:
+                return len(self.sandbox.requests()) > floor
+
+            if not wait_for(flowing, 20, step=0.05):
                 continue
             seen = len(self.sandbox.requests())
             assert self.worker is not None

@@ -55,4 +55,6 @@ def csrf_token(key: bytes, nonce: str) -> str:
 
 def csrf_ok(key: bytes, nonce: str | None, token: str | None) -> bool:
     """Whether a posted form token belongs to the session (constant-time)."""
-    return bool(nonce and token) and hmac.compare_digest(csrf_token(key, nonce), token)
+    if not (nonce and token):
+        return False
+    return hmac.compare_digest(csrf_token(key, nonce), token)

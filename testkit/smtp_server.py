@@ -60,7 +60,7 @@ class SmtpRecorder:
             if ending is not None and ending[:1].isdigit():
                 return ending
             parsed = email.message_from_bytes(envelope.content, policy=policy.default)
-            self.messages.append(parsed)  # type: ignore[arg-type]
+            self.messages.append(parsed)
             self.raw.append(envelope.original_content or envelope.content)
             if ending is None:
                 ending = self.after_dot.pop(0) if self.after_dot else "ok"

@@ -17,7 +17,7 @@ from typing import IO
 
 import httpx
 
-from tests.helpers import REPO
+from testkit.helpers import REPO
 
 HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # headers never finished
 

@@ -1,6 +1,6 @@
 """Fixtures for the Garmin tests: the sandbox (a real HTTP server) and a linked athlete.
 
-Import them in tests/conftest.py with:  from tests.garmin_fixtures import *  # noqa: F403
+Import them in tests/conftest.py with:  from testkit.garmin_fixtures import *  # noqa: F403
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from cryptography.fernet import Fernet
 from pydantic import SecretStr
 from sqlalchemy.orm import Session
 
-from sync.athletes import add_athlete
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.garmin import client as garmin_client
 from sync.garmin.source import GarminSource
-from sync.garmin.tokens import Tokens
+from sync.garmin.tokens import ConnectTokens
 from sync.garmin_sync import open_client
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.sandbox import Sandbox
+from testkit.factories import make_athlete
 
 SAMPLES = Path(__file__).resolve().parents[1] / "sync" / "samples"
 
@@ -69,9 +69,9 @@ class GarminEnv:
 
     def athlete(self, name: str = "runner", timezone: str = "UTC") -> Athlete:
         """Create an athlete."""
-        return add_athlete(self.session, name, email=None, timezone=timezone)
+        return make_athlete(self.session, name, timezone=timezone)
 
-    def link(self, athlete: Athlete, tokens: Tokens | None = None) -> GarminAccount:
+    def link(self, athlete: Athlete, tokens: ConnectTokens | None = None) -> GarminAccount:
         """Link `athlete` to the sandbox's default account (garth tokens unless given)."""
         return add_tokens(self.session, athlete, tokens or self.sandbox.issue_garth_tokens(), self.settings)
 

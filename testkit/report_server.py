@@ -13,13 +13,13 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from sync.athletes import add_athlete
 from sync.config import Settings
-from sync.db.models import Activity, Athlete, WellnessDay
+from sync.db.models import Athlete, WellnessDay
 from sync.db.session import session_scope
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.read import athlete_today
 from sync.web.tokens import issue_token
+from testkit.factories import make_activity, make_athlete
 
 
 @contextmanager
@@ -67,25 +67,15 @@ def seed_history(session: Session, athlete: Athlete, days: int = 20) -> None:
         )
         if back % 2 == 1:
             start = datetime.combine(d, datetime.min.time(), UTC) + timedelta(hours=8)
-            session.add(
-                Activity(
-                    athlete_id=athlete.id,
-                    source_id=f"seed/{athlete.id}/{back}",
-                    sport="running",
-                    start_utc=start,
-                    end_utc=start + timedelta(minutes=40),
-                    local_date=d,
-                    duration_s=2400.0,
-                    trimp=50.0 + back,
-                )
-            )
+            run = timedelta(minutes=40)
+            make_activity(session, athlete, start, duration=run, local_date=d, trimp=50.0 + back)
     session.flush()
 
 
 def seed_athlete(settings: Settings, name: str, *, history: bool = True) -> Seeded:
     """Create an athlete with data, today's verdict and an API token."""
     with session_scope(settings) as session:
-        athlete = add_athlete(
+        athlete = make_athlete(
             session, name, email=f"{name}@example.org", timezone="Europe/Berlin", max_hr=188, rest_hr=48
         )
         if history:
