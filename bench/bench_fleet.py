@@ -11,6 +11,12 @@ Run on demand (never in the test suite):
 
     .venv/bin/python bench/bench_fleet.py --n 200 [--workers 2] [--threads 12] [--min-interval 0]
 
+`--day` simulates a whole day instead (the beat, checks, syncs, recomputes and emails of N
+athletes in six time zones, then the dispatch tick at 1k, 10k and 100k accounts): see
+bench/fleet_day.py.
+
+    .venv/bin/python bench/bench_fleet.py --day --n 120 [--ticks 1000,10000,100000]
+
 Needs PostgreSQL (LEGDAY_BENCH_PG_ADMIN, default the local `test` database as `postgres`; a
 fresh database is created and dropped) and Redis (LEGDAY_BENCH_REDIS, default DB 11, flushed).
 """
@@ -204,7 +210,24 @@ def main() -> None:
     parser.add_argument("--min-interval", type=float, default=0.0, help="Pause between one account's calls.")
     parser.add_argument("--timeout", type=float, default=3600.0)
     parser.add_argument("--split", type=int, default=20, help="Syncs profiled in-process for the CPU split.")
+    parser.add_argument(
+        "--day",
+        action="store_true",
+        help="A whole simulated day instead (bench/fleet_day.py); --n 120 is plenty.",
+    )
+    parser.add_argument(
+        "--ticks", default="1000,10000,100000", help="--day: fleet sizes of the tick measurement."
+    )
+    parser.add_argument("--skip-day", action="store_true", help="--day: only the tick measurement.")
     args = parser.parse_args()
+    if args.day:
+        import fleet_day
+
+        day = None if args.skip_day else fleet_day.run_day(args.n, PG_ADMIN, REDIS_URL)
+        print(fleet_day.report(day, None), flush=True)
+        sizes = [int(x) for x in args.ticks.split(",") if x]
+        print(fleet_day.report(None, fleet_day.tick_costs(sizes, PG_ADMIN) if sizes else None))
+        return
 
     db_name = f"legday_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")

@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Activity, Athlete
+from sync.db.models import DUE_AT_ONCE, Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
 from sync.ingest.load import HR_PROFILE_FIELDS, recompute_trimp
+from sync.verdicts.marks import mark_today_and_tomorrow
 
 SEXES = ("male", "female")
+MORNING_FIELDS = ("email", "send_time", "timezone", "email_enabled")  # when the email is due
 NAME_MAX = 120  # the column's length
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 # local@domain.tld: no spaces, no second @, a dot in the domain. Deliverability is the mail
@@ -111,9 +113,14 @@ def add_athlete(
 
 
 def update_athlete(
-    session: Session, athlete: Athlete, *, settings: Settings | None = None, **changes: object
+    session: Session,
+    athlete: Athlete,
+    *,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    **changes: object,
 ) -> Athlete:
-    """Change fields of an athlete, validating the result as a whole.
+    """Change fields of an athlete, validating the result as a whole (`now`: the clock).
 
     A new sex, max or resting HR recomputes the TRIMP of every stored activity from its
     heart-rate histogram (`sync.ingest.load.recompute_trimp`): no re-decode, no reprocess.
@@ -134,14 +141,28 @@ def update_athlete(
     validate_heart_rates(max_hr, rest_hr)
     new_zone = "timezone" in changes and changes["timezone"] != athlete.timezone
     new_hr_profile = any(k in changes and changes[k] != getattr(athlete, k) for k in HR_PROFILE_FIELDS)
+    new_morning = any(k in changes and changes[k] != getattr(athlete, k) for k in MORNING_FIELDS)
     for key, value in changes.items():
         setattr(athlete, key, value)
+    if new_morning:
+        morning_changed(athlete)
+    if new_zone:
+        athlete.next_rollover_at = DUE_AT_ONCE  # its midnight moved
     if new_zone:
         relocal_dates(session, athlete)
     if new_hr_profile:
         recompute_trimp(session, athlete, settings or get_settings())
+    if new_hr_profile or new_zone:  # inputs of today's and tomorrow's verdicts
+        session.flush()
+        mark_today_and_tomorrow(session, athlete, now or datetime.now(UTC))
     session.flush()
     return athlete
+
+
+def morning_changed(athlete: Athlete) -> None:
+    """The athlete's address, send time, time zone or subscription changed: the email
+    dispatcher looks at them at its next tick (their stored next send moment may be late)."""
+    athlete.next_send_at = DUE_AT_ONCE
 
 
 def relocal_dates(session: Session, athlete: Athlete) -> int:
@@ -185,12 +206,13 @@ def set_threshold_overrides(
     deployment: Mapping[str, Any] | None,
     *,
     reset: bool = False,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """Store the athlete's readiness threshold overrides (`reset` drops the stored ones first).
 
     Validated, layered on the deployment's `deployment` overrides, before anything is stored: a
     bad value must not break tomorrow's verdict. Raises `ConfigError` with the one-line reason.
-    Returns the stored overrides.
+    Returns the stored overrides; today's and tomorrow's verdicts (as of `now`) are marked.
     """
     from sync.readiness import ThresholdsError, layered_thresholds
 
@@ -201,4 +223,6 @@ def set_threshold_overrides(
     except ThresholdsError as exc:
         raise ConfigError(str(exc)) from None
     athlete.thresholds = {k: getattr(checked, k) for k in merged}
+    session.flush()
+    mark_today_and_tomorrow(session, athlete, now or datetime.now(UTC))  # the verdicts' inputs changed
     return athlete.thresholds

@@ -115,6 +115,13 @@ class Settings(BaseSettings):
     garmin_429_backoff_max_s: float = Field(86400.0, description="Cap of the 429 backoff.")
     garmin_page_size: int = Field(100, description="Activities per list request.")
     garmin_overlap_days: int = Field(3, description="Re-read this many days before the cursor.")
+    garmin_sets_refresh_h: float = Field(
+        30.0,
+        description=(
+            "A full sync re-reads Garmin's exercise sets (the athlete's corrections) of strength "
+            "sessions that started this recently: each is re-read by the morning sync after it."
+        ),
+    )
     garmin_initial_days: int = Field(60, description="First sync reaches this many days back.")
     garmin_max_download_bytes: int = Field(
         32 * 1024 * 1024, description="Largest activity ZIP accepted from Garmin (decoded bytes)."
@@ -185,7 +192,11 @@ class Settings(BaseSettings):
         description="How often beat runs the email dispatcher (an email leaves within this of its time).",
     )
     activity_check_interval_s: float = Field(
-        3600.0, description="How often each account's activity list is checked (one request)."
+        28800.0,
+        description=(
+            "How often each account's activity list is checked (one request); 8 h: about 8.5 "
+            "Garmin requests per athlete-day in all (docs/garmin.md, 'How often')."
+        ),
     )
     wake_time: time = Field(time(5, 30), description="Local time after which last night's wellness exists.")
     wellness_lead_min: int = Field(

@@ -68,10 +68,12 @@ app = make_app()
 
 @worker_process_init.connect
 def _dispose_engines_after_fork(**_: object) -> None:
-    # A forked child must not reuse the parent's pooled connections.
+    # A forked child must not reuse the parent's pooled connections (database, Garmin).
     from sync.db.session import dispose_engines
+    from sync.garmin_sync.clients import forget_clients
 
     dispose_engines(close=False)
+    forget_clients()
 
 
 @setup_logging.connect

@@ -3,7 +3,9 @@
 `dispatch-syncs` runs every `dispatch_interval_s` (a minute) but queues only what is due
 (docs/service.md): a brand-new account at once, the cheap activity check every
 `activity_check_interval_s`, the full sync (wellness too) after the athlete's wake time and
-shortly before the send time.
+shortly before the send time. Every dispatcher reads an indexed next-due column, a page at a
+time, so a tick costs what is due, not the fleet: `dispatch-verdicts` queues the dirty
+athlete-days and the local midnights, `dispatch-emails` the athletes whose send moment came.
 """
 
 from __future__ import annotations
@@ -24,10 +26,10 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": every,
             "options": {"expires": max(1.0, every * 0.9)},
         },
-        "dispatch-verdicts": {
+        "dispatch-verdicts": {  # dirty athlete-days and local midnights only (O(due))
             "task": "worker.tasks.dispatch_verdicts",
-            "schedule": 600.0,
-            "options": {"expires": 590},  # a stalled worker never piles up duplicates
+            "schedule": every,
+            "options": {"expires": max(1.0, every * 0.9)},  # a stalled worker never piles up duplicates
         },
         "dispatch-emails": {
             "task": "worker.tasks.dispatch_emails",

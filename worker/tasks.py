@@ -11,37 +11,49 @@ from __future__ import annotations
 import logging
 from datetime import UTC, date, datetime
 
-from sync.athletes import athlete_ids
-from sync.config import Settings, get_settings
+from sync.config import get_settings
 from sync.db.models import Athlete
 from sync.db.session import session_scope
-from sync.garmin_sync.due import DueMarks, claim_due
+from sync.garmin_sync.due import hold_s, queue_due_syncs
 from sync.garmin_sync.now import sync_account_now
 from sync.notify.dispatch import dispatch_due_emails, dispatch_one
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict as compute_verdict_for
-from sync.verdicts.policy import days_after_sync, ensure_morning_verdict_of
+from sync.verdicts.marks import queue_due_verdicts
+from sync.verdicts.policy import compute_if_marked, ensure_morning_verdict_of, mark_after_sync
 from sync.workouts.push import push_workout_now
 from worker.app import app
 from worker.base import MAX_RETRY_COUNTDOWN_S as MAX_RETRY_COUNTDOWN_S  # the policy: worker/base.py
 from worker.base import limits
 
+VERDICT_HOLD_S = 600.0  # a queued verdict task expires after this; its mark is due again then
 EAGER_LOCK_WAIT_S = 120.0  # in-process (eager) push: nobody retries it later, so it waits
 
 log = logging.getLogger(__name__)
 
 
 @app.task(bind=True, **limits("verdict"))
-def compute_verdict(self, athlete_id: int, day: str | None = None) -> str | None:  # noqa: ANN001
-    """Compute and store the verdict of one athlete-day; returns the flag."""
+def compute_verdict(self, athlete_id: int, day: str | None = None, marked: bool = False) -> str | None:  # noqa: ANN001
+    """Compute and store the verdict of one athlete-day; returns the flag.
+
+    `marked`: queued for a dirty mark (sync/verdicts/marks.py): computed only while the mark is
+    there, so a doubled or late task computes nothing twice (None).
+    """
     with session_scope() as session:
         athlete = session.get(Athlete, athlete_id)
         if athlete is None:  # deleted since the task was queued: nothing to do
             log.info("athlete gone; verdict skipped")
             return None
         the_day = date.fromisoformat(day) if day else local_today(athlete.timezone)
-        flag = str(compute_verdict_for(session, athlete, the_day).to_json_dict()["flag"])
+        if marked:
+            verdict = compute_if_marked(session, athlete, the_day)
+            if verdict is None:
+                log.info("verdict of %s computed already; skipped", the_day)
+                return None
+        else:
+            verdict = compute_verdict_for(session, athlete, the_day)
+        flag = str(verdict.to_json_dict()["flag"])
         push = athlete.push_workouts
     if push:  # after the commit, so the push reads this verdict
         push_workout.delay(athlete_id, the_day.isoformat())
@@ -66,68 +78,76 @@ def push_workout(self, athlete_id: int, day: str) -> str:  # noqa: ANN001
 
 
 @app.task(autoretry_for=(), **limits("dispatch"))
-def dispatch_verdicts() -> int:
-    """Queue today's verdict for every athlete; returns how many were queued."""
-    with session_scope() as session:
-        ids = athlete_ids(session)
-    for athlete_id in ids:
-        compute_verdict.delay(athlete_id)
-    return len(ids)
+def dispatch_verdicts(now: str | None = None) -> int:
+    """Queue the verdicts that are due: dirty athlete-days and local midnights (O(due));
+    returns how many were queued. Each task expires with its mark's hold."""
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+
+    def hand_off(athlete_id: int, day: date) -> None:
+        compute_verdict.apply_async((athlete_id, day.isoformat(), True), expires=VERDICT_HOLD_S)
+
+    queued = queue_due_verdicts(moment, hand_off, hold_s=VERDICT_HOLD_S)
+    log.info("verdict dispatch: %d queued", queued)
+    return queued
 
 
 @app.task(bind=True, **limits("sync"))
-def sync_account(self, account_id: int, wellness: bool = True) -> str:  # noqa: ANN001
+def sync_account(self, account_id: int, wellness: bool = True, now: str | None = None) -> str:  # noqa: ANN001
     """Sync one Garmin account (one at a time per account), then refresh its verdicts.
 
-    `wellness=False` is the cheap activity check. The library raises what the base class
-    retries: `AccountBusy` (another worker syncs it, or a killed worker's lease has not lapsed:
-    retried once it can have, never dropped), `GarminDown`, a lost database (the run rolled back
-    its unfinished window; failing for good would leave the account until its next wellness
-    moment, hours later); `AccountNeedsReauth` ends the task.
+    `wellness=False` is the cheap activity check; `now` (ISO 8601) the moment to sync for (the
+    dispatcher's; default the clock). The library raises what the base class retries:
+    `AccountBusy` (another worker syncs it, or a killed worker's lease has not lapsed: retried
+    once it can have, never dropped), `GarminDown`, a lost database (the run rolled back its
+    unfinished window; failing for good would leave the account until its next wellness
+    moment, hours later); `AccountNeedsReauth` ends the task. The verdicts it changed are
+    marked and queued at once (sync/verdicts/policy.py).
     """
-    result = sync_account_now(account_id, wellness=wellness)
+    moment = datetime.fromisoformat(now) if now else None
+    started = datetime.now(UTC)  # what this run stores is received from here on
+    result = sync_account_now(account_id, wellness=wellness, now=moment)
     report = result.report
-    if report is None:
+    if report is None and result.status != "fresh":
         return result.status
     athlete_id, timezone, wellness = result.athlete_id, result.timezone, result.wellness
     assert athlete_id is not None and timezone is not None  # a run with a report names its athlete
-    if report.status in ("ok", "partial"):
-        with session_scope() as session:  # this morning's and tomorrow's (the policy's choice)
-            new_data = bool(wellness or report.activities_imported)
-            days = days_after_sync(session, athlete_id, timezone, new_data=new_data)
+    status = report.status if report is not None else result.status
+    if status in ("ok", "partial", "fresh"):
+        # This morning's and tomorrow's (the policy's choice); with nothing new, only those
+        # missing (a killed run committed its work but never queued them).
+        with session_scope() as session:
+            new_data = report is not None and bool(wellness or report.activities_imported)
+            days = mark_after_sync(
+                session,
+                athlete_id,
+                timezone,
+                new_data=new_data,
+                now=moment or datetime.now(UTC),
+                hold_s=VERDICT_HOLD_S,
+                wellness=wellness,
+                since=started,
+            )
         for day in days:
-            compute_verdict.delay(athlete_id, day.isoformat())
-    return report.status
-
-
-_marks: dict[tuple[str | None, str], DueMarks] = {}
-
-
-def _marks_for(settings: Settings) -> DueMarks:
-    """One `DueMarks` per broker and database, kept for the process (the eager mode's marks
-    are an in-process dict and must outlive one dispatch)."""
-    key = (settings.redis_url, settings.sqlalchemy_url)
-    if key not in _marks:
-        _marks[key] = DueMarks(settings)
-    return _marks[key]
+            compute_verdict.apply_async((athlete_id, day.isoformat(), True), expires=VERDICT_HOLD_S)
+    return status
 
 
 @app.task(autoretry_for=(), **limits("dispatch"))
 def dispatch_syncs(now: str | None = None) -> int:
-    """Queue the syncs that are due (each once); returns how many were queued.
+    """Queue the syncs that are due (each once, O(due)); returns how many were queued.
 
     `now` (ISO 8601) is the moment to judge by; beat sends none: the current time.
     """
     settings = get_settings()
     moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
-    with session_scope() as session:
-        due, considered = claim_due(session, settings, moment, _marks_for(settings))
-    for account_id, wellness in due:
-        expires = None if wellness else settings.activity_check_interval_s
-        sync_account.apply_async((account_id, wellness), expires=expires)
-    # One account may be due twice (its wellness moment and its activity check): count accounts.
-    log.info("dispatch: %d syncs queued for %d accounts considered", len(due), considered)
-    return len(due)
+    hold = hold_s(settings)
+
+    def hand_off(account_id: int, wellness: bool) -> None:
+        sync_account.apply_async((account_id, wellness, now), expires=hold)
+
+    queued = queue_due_syncs(moment, hand_off, settings=settings)
+    log.info("dispatch: %d syncs queued", queued)
+    return queued
 
 
 @app.task(bind=True, autoretry_for=(), **limits("dispatch"))
@@ -139,8 +159,10 @@ def dispatch_emails(self, now: str | None = None) -> dict[str, int]:  # noqa: AN
     """
     moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
 
+    expires = get_settings().email_claim_timeout_s  # the athlete's hold: due again after it
+
     def hand_off(athlete_id: int, at: datetime) -> None:
-        send_daily_email.delay(athlete_id, at.isoformat())
+        send_daily_email.apply_async((athlete_id, at.isoformat()), expires=expires)
 
     # One task per athlete that may be due: a fleet's morning is sent by every worker at
     # once, and each task claims its delivery row first, so a doubled tick sends nothing twice.

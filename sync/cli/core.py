@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -144,6 +145,7 @@ def import_command(
     """Import FIT files; exits 3 when something was quarantined."""
     from sync.athletes import resolve_athlete
     from sync.ingest.batch import import_paths
+    from sync.verdicts.marks import mark_today_and_tomorrow
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:  # a typo is not a bad file: refuse before touching anything
@@ -161,6 +163,8 @@ def import_command(
                 on_file=lambda _o: progress.advance(task),
             )
         counts = summary.counts
+        if counts["imported"]:  # the verdicts' inputs changed: the dispatcher recomputes them
+            mark_today_and_tomorrow(session, who, datetime.now(UTC))
         for q in summary.quarantined:
             # One line per file, never wrapped: scripts read these.
             console.print(f"[yellow]quarantined[/] {q.name}: {q.reason}", highlight=False, soft_wrap=True)
@@ -176,10 +180,13 @@ def reprocess_command(athlete: AthleteOpt = None) -> None:
     """Decode the stored FIT files again (after a decoder upgrade or an HR profile change)."""
     from sync.athletes import resolve_athlete
     from sync.ingest.reprocess import reprocess_athlete
+    from sync.verdicts.marks import mark_today_and_tomorrow
 
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
         report = reprocess_athlete(session, who, settings)
+        if report.activities:
+            mark_today_and_tomorrow(session, who, datetime.now(UTC))
         console.print(f"re-decoded {report.files} files ({report.activities} activities) for {who.name}")
         for line in report.failed or []:
             console.print(f"[yellow]failed[/] {line}", highlight=False, soft_wrap=True)

@@ -320,6 +320,7 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
     accounts not yet started.
     """
     from sync.garmin_sync.now import AccountBusy, RunStopped, locked_run
+    from sync.verdicts.marks import mark_today_and_tomorrow
 
     total = 0
     code = 0
@@ -353,7 +354,10 @@ def _run_accounts(athlete: str | None, label: str, run_one: RunOne) -> None:
                 def step(msg: str, done: int, of: int) -> None:
                     progress.update(task, description=f"{label} {msg}", completed=done, total=of)
 
-                return run_one(session, account, client, settings, step)
+                report = run_one(session, account, client, settings, step)
+                if report.activities_imported or report.wellness_days:  # the verdicts' inputs
+                    mark_today_and_tomorrow(session, account.athlete, datetime.now(UTC))
+                return report
 
             try:
                 report = locked_run(account_id, body, settings=settings)

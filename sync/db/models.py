@@ -65,6 +65,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# "Due at once, whatever the clock says": the default of the next-due columns (a new row is
+# looked at by the next dispatcher tick, which then sets its real next moment).
+DUE_AT_ONCE = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _due_at_once() -> datetime:
+    return DUE_AT_ONCE
+
+
 class Base(DeclarativeBase):
     """Declarative base with the naming convention and a JSON type for dicts/lists."""
 
@@ -93,6 +102,11 @@ class Athlete(Base):
     # Signed links carry it; `legday token revoke` bumps it, ending every link issued before.
     link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the dispatchers look at the athlete next (indexed; docs/service.md, "Due times"):
+    # the morning email's next moment (its send time, a retry's backoff) and the local
+    # midnight at which tomorrow's verdict is computed.
+    next_send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=_due_at_once)
+    next_rollover_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=_due_at_once)
 
     accounts: Mapped[list[GarminAccount]] = relationship(back_populates="athlete")
 
@@ -120,6 +134,10 @@ class GarminAccount(Base):
     # token's issue time plus its lifetime when known; a DI refresh token's idle limit. None:
     # not known.
     credential_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The next sync of either kind (indexed; None: none until new tokens, e.g. needs re-auth)
+    # and the wellness moment still owed (at or before `next_sync_at`: that sync fetches wellness).
+    next_sync_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=_due_at_once)
+    next_wellness_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=_due_at_once)
 
     athlete: Mapped[Athlete] = relationship(back_populates="accounts")
 
@@ -261,6 +279,24 @@ class VerdictRecord(Base):
     codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class VerdictMark(Base):
+    """An athlete-day whose verdict must be computed (an input changed, or the day rolled over).
+
+    Writers upsert it (bumping `version`); a dispatcher queues it when `due_at` has come and
+    pushes `due_at` on while the task is queued; the computation deletes it when the version it
+    read is still the row's (sync/verdicts/marks.py).
+    """
+
+    __tablename__ = "verdict_mark"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class EmailDelivery(Base):

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings
-from sync.db.models import Athlete, GarminAccount
+from sync.db.models import DUE_AT_ONCE, Athlete, GarminAccount
 from sync.db.statuses import AccountStatus
 from sync.errors import ConfigError
 from sync.garmin.client import GarminClient
@@ -72,6 +72,8 @@ def _store(
         account.token_kind, account.tokens_encrypted = tokens.kind, sealed
         account.status, account.status_reason = AccountStatus.OK, None
         account.rate_limited_until, account.backoff_s = None, 0.0
+    # New tokens: synced (wellness too) by the next dispatcher tick, also after a re-auth.
+    account.next_sync_at = account.next_wellness_at = DUE_AT_ONCE
     account.credential_ends_at = credential_ends_at
     if display_name:
         account.display_name = display_name

@@ -168,6 +168,12 @@ def ingest_item(run: RunContext, item: ActivitySummary, *, refresh_sets: bool = 
     return True
 
 
+def _nothing_new(page: list, cursor: datetime | None) -> bool:
+    """Whether the list's newest activity is the one the cursor stands on (newest first)."""
+    first = next((item for item in page if not isinstance(item, UnreadableActivity)), None)
+    return cursor is not None and first is not None and first.start_utc == cursor
+
+
 def sync_activities(run: RunContext, now: datetime, *, refresh_sets: bool = True) -> None:
     """Incremental: newest first until older than cursor - overlap.
 
@@ -181,11 +187,18 @@ def sync_activities(run: RunContext, now: datetime, *, refresh_sets: bool = True
     else:
         cutoff = now - timedelta(days=settings.garmin_initial_days)
     size = settings.garmin_page_size
+    refresh_window = timedelta(hours=settings.garmin_sets_refresh_h)
     newest: datetime | None = None
     retry_from: datetime | None = None
     start = 0
     while True:
         page = run.client.activities(start, size)
+        if start == 0 and not refresh_sets and _nothing_new(page, cursor):
+            # The quiet check: the newest listed is the newest stored. The overlap window is
+            # re-read by the full syncs around the morning; nothing else is touched here.
+            run.report.activities_seen += 1
+            run.report.activities_known += 1
+            return
         older = False
         for item in page:
             if isinstance(item, UnreadableActivity):
@@ -195,9 +208,10 @@ def sync_activities(run: RunContext, now: datetime, *, refresh_sets: bool = True
             if started < cutoff:
                 older = True
                 break
-            # Past the first sync every listed item is inside the overlap window, where
-            # the athlete may still be relabelling sets in Connect: read them again.
-            if ingest_item(run, item, refresh_sets=refresh_sets and cursor is not None):
+            # Past the first sync every listed item is inside the overlap window; the athlete
+            # relabels sets in Connect soon after a session: read the recent ones again.
+            recent = now - started <= refresh_window
+            if ingest_item(run, item, refresh_sets=refresh_sets and cursor is not None and recent):
                 newest = max(newest or started, started)
             else:
                 retry_from = min(retry_from or started, started)

@@ -1,8 +1,9 @@
 """When an account is due for a sync: a cheap activity check often, wellness around the morning.
 
-The one place that answers "which sync is due", for the worker's dispatcher (`due_syncs`, with
-its dedup marks `DueMarks`) and `legday status` (`status_rows`). The slot arithmetic at the top
-is pure (the clock, the athlete's time zone and send time); the queries are below it.
+The one place that answers "which sync is due", for the worker's dispatcher
+(`claim_due_syncs`, on the indexed `garmin_account.next_sync_at` that every run sets through
+`reschedule`) and `legday status` (`status_rows`). The slot arithmetic at the top is pure (the
+clock, the athlete's time zone and send time); the queries are below it.
 
 The night's HRV and sleep exist once the athlete is up, so the full sync (wellness too) runs at
 two local moments a day: after the usual wake time (`wake_time`) and `wellness_lead_min` minutes
@@ -12,16 +13,15 @@ activity list is checked (one request when nothing is new) every `activity_check
 
 from __future__ import annotations
 
-import hashlib
-import time as clock
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, overload
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sync.config import Settings
+from sync.config import Settings, get_settings
+from sync.db.claim import PAGE, claim_due
 from sync.db.models import Athlete, GarminAccount, SyncRun
 from sync.db.statuses import AccountStatus, SyncRunStatus
 from sync.scheduling import local_moment, local_today
@@ -81,96 +81,87 @@ def next_due(
 
 # -- what the dispatcher queues --------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class DueSync:
-    """One reason to sync an account now, with the dedup mark that queues it at most once."""
-
-    account_id: int
-    wellness: bool  # False: the cheap activity check
-    mark: str
-    mark_ttl_s: int
+WELLNESS_RETRY_S = 900.0  # a wellness moment a run could not serve is tried again this soon
 
 
-def due_syncs(session: Session, settings: Settings, now: datetime) -> list[DueSync]:
-    """The syncs due at `now` (an account may appear twice: its wellness moment and its check).
+def reschedule(account: GarminAccount, moment: datetime, settings: Settings, *, wellness_done: bool) -> None:
+    """Store when the account is due next, after a run at `moment` (every run kind calls it).
 
-    Accounts that need new tokens, or whose 429 wait is not over, are left out.
+    The activity check comes `activity_check_interval_s` later; the wellness moment owed moves
+    to the next one once this run served it (`wellness_done`), else it is tried again within
+    `WELLNESS_RETRY_S`. A rate limit pushes the next sync past its wait; an account that needs
+    new tokens gets none until they come (`add_tokens` makes it due at once).
     """
-    rows = session.execute(
-        select(GarminAccount.id, GarminAccount.last_sync_at, Athlete.timezone, Athlete.send_time)
-        .join(Athlete, Athlete.id == GarminAccount.athlete_id)
-        .where(
-            GarminAccount.status != AccountStatus.NEEDS_REAUTH,
-            or_(GarminAccount.rate_limited_until.is_(None), GarminAccount.rate_limited_until <= now),
-        )
-    ).all()
-    interval = int(settings.activity_check_interval_s)
-    out: list[DueSync] = []
-    for account_id, last_sync_at, timezone, send_time in rows:
-        if last_sync_at is None:  # new: at once, wellness included; again only if it got lost
-            out.append(DueSync(account_id, True, f"new:{account_id}", settings.visibility_timeout_s))
-        # Once per wellness moment: the moment's mark (kept two days) says whether it was queued
-        # (a new account's first sync claims it too, so it is not fetched twice in a row).
-        slot = latest_slot(now, timezone, send_time, settings)
-        out.append(DueSync(account_id, True, f"full:{account_id}:{int(slot.timestamp())}", 2 * 86400))
-        if last_sync_at is None:
-            continue
-        if _aware(last_sync_at) + timedelta(seconds=interval) <= now:
-            out.append(DueSync(account_id, False, f"check:{account_id}", interval))
-    return out
+    if account.status == AccountStatus.NEEDS_REAUTH:
+        account.next_sync_at = None
+        return
+    athlete = account.athlete
+    owed = _aware(account.next_wellness_at)
+    if wellness_done or owed is None:
+        owed = next_slot(moment, athlete.timezone, athlete.send_time, settings)
+        account.next_wellness_at = owed
+    check = moment + timedelta(seconds=settings.activity_check_interval_s)
+    if owed <= moment:  # still owed: soon, not at the next check hours later
+        owed = moment + timedelta(seconds=min(WELLNESS_RETRY_S, settings.activity_check_interval_s))
+    due = min(check, owed)
+    until = _aware(account.rate_limited_until)
+    if until is not None and until > due:
+        due = until
+    account.next_sync_at = due
 
 
-class DueMarks:
-    """The dispatcher's marks of what it queued: SET NX in Redis, else an in-process dict.
+def serve_wellness_moment(account: GarminAccount, moment: datetime, settings: Settings) -> datetime:
+    """The wellness moment owed is served without a fetch (last night is stored already);
+    returns the next one, now owed."""
+    athlete = account.athlete
+    owed = next_slot(moment, athlete.timezone, athlete.send_time, settings)
+    account.next_wellness_at = owed
+    return owed
 
-    The dict (the embedded, eager mode: one process) belongs to the instance, so a caller that
-    needs the marks to last keeps one `DueMarks` (the worker keeps one per process).
+
+def hold_s(settings: Settings) -> float:
+    """How long a claimed account waits for its queued sync (the task expires with it)."""
+    return float(settings.visibility_timeout_s)
+
+
+def claim_due_syncs(
+    session: Session, settings: Settings, now: datetime, *, limit: int = PAGE
+) -> list[tuple[int, bool]]:
+    """(account id, wellness?) of up to `limit` accounts due at `now`, claimed (see sync/db/claim.py).
+
+    Indexed on `next_sync_at`: the cost is the accounts due, not the fleet. An account is due
+    for wellness when the wellness moment it owes has come; otherwise for the activity check.
+    The caller commits, then queues each with `expires=hold_s(settings)`.
     """
-
-    def __init__(self, settings: Settings) -> None:
-        self.url = settings.redis_url
-        self.ns = hashlib.sha256(settings.sqlalchemy_url.encode()).hexdigest()[:8]
-        self._local: dict[str, float] = {}
-
-    def claim(self, keys: list[tuple[str, int]]) -> list[bool]:
-        """For each (key, ttl_s): True when the mark was free and is now set."""
-        full = [(f"legday:due:{self.ns}:{key}", ttl) for key, ttl in keys]
-        if not self.url:
-            now = clock.monotonic()
-            out = []
-            for key, ttl in full:
-                free = self._local.get(key, 0.0) <= now
-                if free:
-                    self._local[key] = now + ttl
-                out.append(free)
-            return out
-        import redis
-
-        client = redis.Redis.from_url(self.url)
-        try:
-            pipe = client.pipeline(transaction=False)
-            for key, ttl in full:
-                pipe.set(key, b"1", nx=True, ex=max(1, int(ttl)))
-            return [bool(r) for r in pipe.execute()]
-        finally:
-            client.close()
+    hold_until = now + timedelta(seconds=hold_s(settings))
+    rows = claim_due(
+        session,
+        GarminAccount.next_sync_at,
+        now,
+        hold_until,
+        limit=limit,
+        extra=(GarminAccount.next_wellness_at,),
+    )
+    return [(account_id, owed is None or _aware(owed) <= now) for account_id, owed in rows]
 
 
-def claim_due(
-    session: Session, settings: Settings, now: datetime, marks: DueMarks
-) -> tuple[list[tuple[int, bool]], int]:
-    """The (account id, wellness?) syncs to queue now, and how many accounts were considered.
+def queue_due_syncs(
+    now: datetime, hand_off: Callable[[int, bool], None], *, settings: Settings | None = None
+) -> int:
+    """Claim the accounts due at `now`, page by page (each committed before its hand-offs), and
+    `hand_off(account_id, wellness)` each; returns how many. The dispatcher's entry point."""
+    from sync.db.session import session_scope
 
-    Each due item whose mark was free, one per account (its first claimed reason), so a doubled
-    tick queues nothing twice."""
-    candidates = due_syncs(session, settings, now)
-    claimed = marks.claim([(c.mark, c.mark_ttl_s) for c in candidates])
-    out: dict[int, bool] = {}
-    for candidate, fresh in zip(candidates, claimed, strict=True):
-        if fresh and candidate.account_id not in out:
-            out[candidate.account_id] = candidate.wellness
-    return list(out.items()), len({c.account_id for c in candidates})
+    settings = settings or get_settings()
+    queued = 0
+    while True:
+        with session_scope(settings) as session:
+            page = claim_due_syncs(session, settings, now)
+        for account_id, wellness in page:
+            hand_off(account_id, wellness)
+        queued += len(page)
+        if len(page) < PAGE:
+            return queued
 
 
 # -- what `legday status` shows ---------------------------------------------------------------

@@ -20,6 +20,7 @@ from sync.garmin.backoff import next_429_backoff
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncOutcome
+from sync.garmin_sync.due import reschedule
 from sync.garmin_sync.expiry import expire_if_ended
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,13 @@ def guarded(
         checkpoint()  # the end of the credential: no call to Garmin, no retry loop
     if account.status == AccountStatus.NEEDS_REAUTH:
         report.status, report.message = SyncRunStatus.NEEDS_REAUTH, account.status_reason or "tokens rejected"
+        reschedule(account, moment, settings, wellness_done=False)  # none until new tokens
         return report
     if account.rate_limited_until is not None and account.rate_limited_until > moment:
         report.status = SyncRunStatus.RATE_LIMITED
         report.retry_after_s = (account.rate_limited_until - moment).total_seconds()
         report.message = f"rate limited until {account.rate_limited_until.isoformat()}"
+        reschedule(account, moment, settings, wellness_done=False)  # after the wait
         return report
     # The run keeps progress as it goes; start from a clean transaction so that a run that
     # aborts rolls back only its own unfinished work, never the caller's (a just-added account).
@@ -94,7 +97,7 @@ def guarded(
         report.status, report.message = SyncRunStatus.FAILED, f"{type(exc).__name__}: {exc}"[:500]
         raise
     finally:
-        _record_run(session, account, client, report, started, before, checkpoint)
+        _record_run(session, account, client, report, started, before, checkpoint, moment, settings)
     return report
 
 
@@ -106,8 +109,10 @@ def _record_run(
     started: datetime,
     requests_before: int,
     checkpoint: Checkpoint,
+    moment: datetime,
+    settings: Settings,
 ) -> None:
-    """Store the sync_run row (and last_sync_at) however the run ended."""
+    """Store the sync_run row, last_sync_at and the next due times, however the run ended."""
     report.requests = client.requests - requests_before
     aborted = report.status in (SyncRunStatus.INTERRUPTED, SyncRunStatus.FAILED)
     try:
@@ -116,6 +121,8 @@ def _record_run(
             # windows (and refreshed tokens) stay; the rest is redone on the next run.
             session.rollback()
         account.last_sync_at = datetime.now(UTC)
+        served = report.kind == "sync" and report.status in (SyncRunStatus.OK, SyncRunStatus.PARTIAL)
+        reschedule(account, moment, settings, wellness_done=served)
         session.add(
             SyncRun(
                 athlete_id=account.athlete_id,

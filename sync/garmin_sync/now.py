@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,7 @@ from sync.db.statuses import AccountStatus
 from sync.errors import LegdayError, PermanentError, TransientError
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncOutcome
+from sync.garmin_sync.due import serve_wellness_moment
 from sync.garmin_sync.run import open_client, sync_account
 from sync.garmin_sync.wellness import night_complete
 from sync.locks import exclusive, remaining_s
@@ -130,7 +131,7 @@ def account_lock(account_id: int, settings: Settings | None = None, *, wait_s: f
 class LockedSync:
     """How `sync_account_now` ended without an error: `skipped` carries no report."""
 
-    status: str  # skipped | the report's status (ok, partial, rate_limited)
+    status: str  # skipped | fresh (nothing to fetch) | the report's status (ok, partial, rate_limited)
     report: SyncOutcome | None = None
     athlete_id: int | None = None
     timezone: str | None = None
@@ -168,9 +169,13 @@ def locked_run(
             raise AccountBusy(account_id, settings)
         with session_scope(settings) as session:
             account = session.get(GarminAccount, account_id)
-            if account is None or (skip_locked_out and account.status == AccountStatus.NEEDS_REAUTH):
+            if account is None:
                 return None
-            report = body(session, account, open_client(session, account, settings), settings)
+            if skip_locked_out and account.status == AccountStatus.NEEDS_REAUTH:
+                account.next_sync_at = None  # no sync until new tokens come (they make it due)
+                return None
+            client = open_client(session, account, settings, reuse=True)
+            report = body(session, account, client, settings)
     raise_for_status(report)
     return report
 
@@ -181,6 +186,24 @@ def raise_for_status(report: SyncOutcome) -> None:
         raise GarminDown(report)
     if report.status == "needs_reauth":
         raise AccountNeedsReauth(report)
+
+
+def _night_served(account_id: int, settings: Settings, moment: datetime) -> LockedSync | None:
+    """`fresh` when a wellness moment needs no Garmin call at all: last night is stored and the
+    activities were checked less than a check interval ago. Then the moment is served and the
+    account's next sync is the next check or moment, whichever comes first (no lock needed:
+    only the account's schedule is written). None: sync."""
+    with session_scope(settings) as session:
+        account = session.get(GarminAccount, account_id)
+        if account is None or account.last_sync_at is None or account.status == AccountStatus.NEEDS_REAUTH:
+            return None
+        check = account.last_sync_at + timedelta(seconds=settings.activity_check_interval_s)
+        athlete = account.athlete
+        if check <= moment or not night_complete(session, athlete.id, local_today(athlete.timezone, moment)):
+            return None
+        owed = serve_wellness_moment(account, moment, settings)
+        account.next_sync_at = min(check, owed)
+        return LockedSync("fresh", None, athlete.id, athlete.timezone, wellness=False)
 
 
 def sync_account_now(
@@ -197,6 +220,10 @@ def sync_account_now(
     check when last night is stored already.
     """
     settings = settings or get_settings()
+    if wellness:
+        served = _night_served(account_id, settings, now or datetime.now(UTC))
+        if served is not None:
+            return served
     seen = _Seen()
 
     def body(
@@ -207,6 +234,7 @@ def sync_account_now(
         # Last night as of `now` (not the wall clock): a caller may sync for another moment.
         if fetch and night_complete(session, account.athlete_id, local_today(account.athlete.timezone, now)):
             fetch = False  # last night is stored already: only look for new activities
+            serve_wellness_moment(account, now or datetime.now(UTC), settings)
         seen.wellness = fetch
         return sync_account(session, account, client, settings=settings, now=now, wellness=fetch)
 

@@ -21,6 +21,7 @@ from sync.garmin.lifetime import credential_end, end_after_refresh
 from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
 from sync.garmin.windows import date_windows
+from sync.garmin_sync import clients
 from sync.garmin_sync.activities import backfill_activities, sync_activities
 from sync.garmin_sync.context import Progress, RunContext, SyncOutcome
 from sync.garmin_sync.guard import guarded
@@ -37,6 +38,7 @@ def open_client(
     settings: Settings | None = None,
     *,
     checkpoint: Checkpoint | None = None,
+    reuse: bool = False,
     **kwargs: Any,
 ) -> GarminSource:
     """A client for a stored account (of any kind); new tokens are sealed and saved at once.
@@ -47,19 +49,34 @@ def open_client(
     the run itself holds the lock is `checkpoint` (default: `keep_progress(session)`) used. A
     Personal API account's bearer token is kept the same way, so the next sync does not
     exchange the key again.
+
+    `reuse=True` (the locked runs of a worker) takes the client this process kept for the
+    account when it was built from the stored tokens, and keeps a new one (garmin_sync/clients.py).
     """
     checkpoint = checkpoint or keep_progress(session)
     settings = settings or get_settings()
-    tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
-    if account.credential_ends_at is None:  # stored before legday knew (or an old backup)
-        account.credential_ends_at = credential_end(tokens)
+    key = (settings.sqlalchemy_url, account.id)
 
     def save(new: Tokens) -> None:
         ends = end_after_refresh(new) or account.credential_ends_at
-        how = save_tokens(session, account, seal(settings, new), ends, checkpoint)
+        sealed = seal(settings, new)
+        how = save_tokens(session, account, sealed, ends, checkpoint)
+        if reuse:
+            clients.keep(key, sealed, client)
         log.info("garmin: refreshed %s token saved for account %s (%s)", new.kind, account.id, how)
 
-    return client_for(tokens, settings, on_refresh=save, **kwargs)
+    hit = clients.cached(key, account.tokens_encrypted) if reuse and not kwargs else None
+    if hit is not None:
+        hit.on_refresh = save  # this run's session and checkpoint
+        client = hit
+        return client
+    tokens = unseal(settings, account.token_kind, account.tokens_encrypted)
+    if account.credential_ends_at is None:  # stored before legday knew (or an old backup)
+        account.credential_ends_at = credential_end(tokens)
+    client = client_for(tokens, settings, on_refresh=save, **kwargs)
+    if reuse and not kwargs:
+        clients.keep(key, account.tokens_encrypted, client)
+    return client
 
 
 def sync_account(

@@ -40,12 +40,14 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.credential_end import has_ended
 from sync.db import transient
+from sync.db.claim import PAGE
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
 from sync.db.session import rows_matched, session_scope
 from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
 from sync.notify.compose import NoVerdictYet, daily_message, reauth_message
+from sync.notify.mornings import claim_due_mornings, next_morning_at
 from sync.notify.notices import garmin_account, last_successful_sync
 from sync.notify.senders import Sender, sender_from_settings
 from sync.scheduling import local_moment, local_today
@@ -70,6 +72,7 @@ SETTLED_STATUSES = (
     DeliveryStatus.UNCONFIRMED,
     DeliveryStatus.FAILED,
 )
+PROBLEM_RETRY = timedelta(hours=1)  # an athlete whose day cannot be placed is looked at again
 # Short in-process retries of a delivery row's write after a database blip (seconds).
 RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
@@ -119,100 +122,134 @@ def dispatch_due_emails(
 ) -> DispatchSummary:
     """Send every email that is due at `now` (default: the clock) and not yet claimed.
 
-    `hand_off(athlete_id, now)`, when given, takes each athlete that may be due instead of
-    sending here (the worker queues one `dispatch_one` task each, so a fleet's morning is sent
-    by every worker at once); they are counted as `queued`. Exactly once is unchanged: whoever
-    runs `dispatch_one` claims the delivery row first. Athletes whose send time has not come,
-    who have no address or whose email of the day is settled are answered here, cheaply.
-    `prepare` is passed on to `dispatch_one` (see there).
+    Only the athletes whose `next_send_at` has come are looked at (indexed, a page at a time,
+    each page claimed for `email_claim_timeout_s` so two dispatchers never take the same
+    athlete: sync/notify/mornings.py), so a tick costs the emails due, not the fleet, and no
+    statement carries more than a page of parameters. `dispatch_one` stores each athlete's next
+    moment once it is done.
+
+    `hand_off(athlete_id, now)`, when given, takes each due athlete instead of sending here (the
+    worker queues one `dispatch_one` task each, so a fleet's morning is sent by every worker at
+    once); they are counted as `queued`. Exactly once is unchanged: whoever runs `dispatch_one`
+    claims the delivery row first. `prepare` is passed on to `dispatch_one` (see there).
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("dispatch_due_emails needs an aware datetime")
     summary = DispatchSummary()
-    with session_scope(settings) as session:
-        ids, settled, problems = _candidates(session, now)
-    summary.not_due += settled.count(Outcome.NOT_DUE)
-    summary.already_sent += settled.count(Outcome.ALREADY)
-    for athlete_id, problem in problems:
-        with log_context(athlete_id=athlete_id):
-            summary.add(_skip(settings, athlete_id, now, problem))
-    if hand_off is not None:
-        for athlete_id in ids:
-            hand_off(athlete_id, now)
-        summary.queued = len(ids)
-        return summary
-    sender = sender or sender_from_settings(settings)
-    for athlete_id in ids:
-        with log_context(athlete_id=athlete_id):
-            try:
-                outcome = dispatch_one(athlete_id, now, settings, sender, prepare=prepare)
-            except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
-                # Before the claim or while recording it (the database went away): nothing
-                # was sent, and the row, if any, is `claimed` and is taken over later.
-                if transient.is_transient(exc):
-                    log.warning(
-                        "email dispatch of this athlete stopped: the database failed (%s); "
-                        "the next tick tries again",
-                        transient.reason(exc),
-                    )
-                else:
-                    log.exception("email dispatch of this athlete stopped; the next tick tries again")
-                outcome = Outcome.FAILED
-            summary.add(outcome)
-    return summary
+    own_sender = sender
+    while True:
+        with session_scope(settings) as session:
+            due, problems, not_due, full = _claim_page(session, now, settings)
+        summary.not_due += not_due
+        for athlete_id, problem in problems:
+            with log_context(athlete_id=athlete_id):
+                summary.add(_skip(settings, athlete_id, now, problem))
+        for athlete_id in due:
+            if hand_off is not None:
+                hand_off(athlete_id, now)
+                summary.queued += 1
+                continue
+            with log_context(athlete_id=athlete_id):
+                own_sender = own_sender or sender_from_settings(settings)
+                summary.add(_dispatch_here(athlete_id, now, settings, own_sender, prepare))
+        if not full:
+            return summary
 
 
-def _candidates(session: Session, now: datetime) -> tuple[list[int], list[Outcome], list[tuple[int, str]]]:
-    """The athletes `dispatch_one` must look at, the outcomes of the rest, and the problems.
+def _claim_page(
+    session: Session, now: datetime, settings: Settings
+) -> tuple[list[int], list[tuple[int, str]], int, bool]:
+    """Claim a page of athletes whose moment came; (due ids, problems, not due, page was full).
 
-    Not due: the send time has not come, no address, unsubscribed. Already sent: a row of the
-    local day that no dispatcher takes up again (sending, sent, unconfirmed, failed). The rest
-    (due, or a `retry` / `claimed` / `skipped` row) go to `dispatch_one`, which decides with the
-    row's claim. Problems: (athlete id, reason) of athletes whose day cannot be known (a time
-    zone the installed tzdata lacks); one athlete's bad data never stops the others.
+    Answered here, cheaply, in the claim's transaction: those whose send time has not come
+    (a new athlete, a send time moved later) get that moment; those with no address or
+    unsubscribed get tomorrow's; those whose time zone this machine lacks are problems (reported
+    once per UTC day, looked at again an hour later, so a fix is seen the same day). The rest go
+    to `dispatch_one`.
     """
-    athletes = session.execute(
-        select(
-            Athlete.id, Athlete.timezone, Athlete.send_time, Athlete.email, Athlete.email_enabled
-        ).order_by(Athlete.id)
-    ).all()
-    days: dict[int, date] = {}
-    settled: list[Outcome] = []
+    page = claim_due_mornings(
+        session,
+        Athlete.next_send_at,
+        now,
+        settings.email_claim_timeout_s,
+        extra=(Athlete.timezone, Athlete.send_time, Athlete.email, Athlete.email_enabled),
+    )
+    due: list[int] = []
     problems: list[tuple[int, str]] = []
-    for athlete_id, timezone, send_time, email, enabled in athletes:
-        if not email or not enabled:
-            settled.append(Outcome.NOT_DUE)
-            continue
+    moved: list[dict[str, object]] = []
+    for athlete_id, timezone, send_time, email, enabled in page:
         try:
             day = local_today(timezone, now)
-            due = now >= local_moment(day, send_time, timezone)
+            moment = local_moment(day, send_time, timezone)
         except Exception as exc:  # noqa: BLE001 - ZoneInfoNotFoundError, a bad key: this athlete's
             problems.append((athlete_id, _day_problem(timezone, exc)))
+            moved.append({"id": athlete_id, "next_send_at": now + PROBLEM_RETRY})
             continue
-        if due:
-            days[athlete_id] = day
+        if now < moment:
+            moved.append({"id": athlete_id, "next_send_at": moment})
+        elif not email or not enabled:
+            moved.append(
+                {"id": athlete_id, "next_send_at": local_moment(day + timedelta(days=1), send_time, timezone)}
+            )
         else:
-            settled.append(Outcome.NOT_DUE)
-    final = set()
-    if days:
-        final = set(
-            session.execute(
-                select(EmailDelivery.athlete_id, EmailDelivery.date).where(
-                    EmailDelivery.athlete_id.in_(list(days)),
-                    EmailDelivery.date.in_(set(days.values())),
-                    EmailDelivery.status.in_(SETTLED_STATUSES),
-                )
-            ).all()
+            due.append(athlete_id)
+    if moved:
+        session.execute(update(Athlete), moved)  # by primary key, one executemany
+    return due, problems, len(moved) - len(problems), len(page) == PAGE
+
+
+def _dispatch_here(
+    athlete_id: int, now: datetime, settings: Settings, sender: Sender, prepare: Prepare | None
+) -> Outcome:
+    """`dispatch_one` in this process; whatever it raises is this athlete's failure only."""
+    try:
+        return dispatch_one(athlete_id, now, settings, sender, prepare=prepare)
+    except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
+        # Before the claim or while recording it (the database went away): nothing was sent,
+        # and the row, if any, is `claimed` and is taken over later; the athlete's hold ends
+        # and the next tick after it tries again.
+        if transient.is_transient(exc):
+            log.warning(
+                "email dispatch of this athlete stopped: the database failed (%s); a later tick tries again",
+                transient.reason(exc),
+            )
+        else:
+            log.exception("email dispatch of this athlete stopped; a later tick tries again")
+        return Outcome.FAILED
+
+
+def next_email_at(session: Session, athlete: Athlete, now: datetime, settings: Settings) -> datetime:
+    """When the athlete's email may next be due, after a dispatch at `now`: a retry's backoff,
+    an abandoned claim's timeout, else the next send moment not yet settled."""
+    day = local_today(athlete.timezone, now)
+    row = session.scalar(
+        select(EmailDelivery).where(EmailDelivery.athlete_id == athlete.id, EmailDelivery.date == day)
+    )
+    if row is not None and row.status == DeliveryStatus.RETRY:
+        return row.next_attempt_at or now
+    if row is not None and row.status == DeliveryStatus.CLAIMED:
+        return row.updated_at + timedelta(seconds=settings.email_claim_timeout_s)
+    # No row: not due yet (or nothing to send today: no address, the re-auth notice told).
+    due_today = now >= local_moment(day, athlete.send_time, athlete.timezone)
+    return next_morning_at(
+        athlete.timezone, athlete.send_time, now, today_settled=due_today or row is not None
+    )
+
+
+def _reschedule(settings: Settings, athlete_id: int, now: datetime) -> None:
+    """Store the athlete's next email moment after `dispatch_one` returned (not after it raised:
+    then the claim's hold runs out and a later tick looks again)."""
+    try:
+        with session_scope(settings) as session:
+            athlete = session.get(Athlete, athlete_id)
+            if athlete is not None:
+                athlete.next_send_at = next_email_at(session, athlete, now, settings)
+    except Exception as exc:  # noqa: BLE001 - the hold runs out: looked at again, never lost
+        log.warning(
+            "next email moment not stored (%s); the athlete is looked at again soon", type(exc).__name__
         )
-    ids = []
-    for athlete_id, day in days.items():
-        if (athlete_id, day) in final:
-            settled.append(Outcome.ALREADY)
-        else:
-            ids.append(athlete_id)
-    return ids, settled, problems
 
 
 def _day_problem(timezone: str, exc: Exception) -> str:
@@ -433,6 +470,16 @@ def _prepare(
 
 
 def dispatch_one(
+    athlete_id: int, now: datetime, settings: Settings, sender: Sender, *, prepare: Prepare | None = None
+) -> Outcome:
+    """Send one athlete's due email, if any, then store when the next one may be due
+    (`athlete.next_send_at`); see the module docstring for the states and `_send_one`."""
+    outcome = _send_one(athlete_id, now, settings, sender, prepare=prepare)
+    _reschedule(settings, athlete_id, now)
+    return outcome
+
+
+def _send_one(
     athlete_id: int, now: datetime, settings: Settings, sender: Sender, *, prepare: Prepare | None = None
 ) -> Outcome:
     """Send one athlete's due email, if any; see the module docstring for the states.

@@ -12,7 +12,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sync.athletes import update_athlete, validate_email, validate_send_time, validate_timezone
+from sync.athletes import (
+    morning_changed,
+    update_athlete,
+    validate_email,
+    validate_send_time,
+    validate_timezone,
+)
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.errors import ConfigError, NotFoundError
@@ -71,4 +77,5 @@ def accept_invite(
     update_athlete(session, athlete, email=form.email, timezone=form.timezone, send_time=form.send_time)
     if form.email:
         athlete.email_enabled = True  # the athlete asked for the daily email on this page
+        morning_changed(athlete)
     return account

@@ -1,7 +1,8 @@
 """When verdicts are (re)computed: after a sync, before the morning email, after a check-in.
 
 The compute side's policies, each one library call so the worker, the CLI, the web server and
-the demo never hold their own: `days_after_sync` (this morning's and tomorrow's),
+the demo never hold their own: `days_after_sync` (this morning's and tomorrow's; marked and
+held by `mark_after_sync`, computed by `compute_if_marked`: sync/verdicts/marks.py),
 `ensure_morning_verdict` (the email's verdict exists and is fresh before it is sent) and
 `record_soreness_and_recompute` (one check-in, whichever way it comes, re-pushing the workout).
 """
@@ -11,16 +12,17 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete
+from sync.db.models import Activity, Athlete, RawFile, VerdictMark
 from sync.db.session import session_scope
 from sync.queue import producer
-from sync.readiness import MODEL_VERSION
-from sync.scheduling import local_today
+from sync.readiness import MODEL_VERSION, Verdict
+from sync.scheduling import local_moment, local_today
 from sync.verdicts.compute import compute_verdict, record_soreness, verdict_time
+from sync.verdicts.marks import HOLD_S, clear_mark, mark_days, take_mark
 from sync.verdicts.read import StoredVerdict, missing_days, verdict_of
 
 log = logging.getLogger(__name__)
@@ -30,16 +32,83 @@ _PENDING_PUSHES = "legday_pending_pushes"  # session.info key: (athlete id, day)
 
 
 def days_after_sync(
-    session: Session, athlete_id: int, timezone: str, *, new_data: bool, now: datetime | None = None
+    session: Session,
+    athlete_id: int,
+    timezone: str,
+    *,
+    new_data: bool,
+    now: datetime | None = None,
+    wellness: bool = True,
+    since: datetime | None = None,
 ) -> list[date]:
     """The days whose verdict a finished sync must (re)compute: this morning's and tomorrow's.
 
     Without new data only the missing ones: a run killed after committing its work but before
     queueing these (SIGKILL, OOM) left them missing, and its redelivery finds nothing new.
+    A run that fetched no wellness (`wellness=False`) and stored its activities since `since`
+    leaves this morning's alone unless one of them ended by this morning's verdict time: the
+    verdict of a day counts only what ended by then (sync/verdicts/compute.py).
     """
     today = local_today(timezone, now)
     days = [today, today + timedelta(days=1)]
-    return days if new_data else missing_days(session, athlete_id, days)
+    if not new_data:
+        return missing_days(session, athlete_id, days)
+    if not wellness and since is not None and not _stored_since_ended_by(session, athlete_id, today, since):
+        return [today + timedelta(days=1)]
+    return days
+
+
+def _stored_since_ended_by(session: Session, athlete_id: int, day: date, since: datetime) -> bool:
+    """Whether an activity stored at or after `since` ended by `day`'s verdict time (one index
+    range on activity (athlete_id, end_utc), a few days wide)."""
+    athlete = session.get(Athlete, athlete_id)
+    if athlete is None:
+        return False
+    until = verdict_time(athlete, day)
+    found = session.scalar(
+        select(Activity.id)
+        .join(RawFile, RawFile.id == Activity.raw_file_id)
+        .where(
+            Activity.athlete_id == athlete_id,
+            Activity.end_utc <= until,
+            Activity.end_utc > until - timedelta(days=2),
+            RawFile.received_at >= since,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def mark_after_sync(
+    session: Session,
+    athlete_id: int,
+    timezone: str,
+    *,
+    new_data: bool,
+    now: datetime,
+    hold_s: float = HOLD_S,
+    wellness: bool = True,
+    since: datetime | None = None,
+) -> list[date]:
+    """Mark the days a finished sync must (re)compute (`days_after_sync`) and hold them for the
+    caller, which queues their computation at once (expiring after `hold_s`; should it be
+    lost, the dispatcher queues them once the hold is over). Returns the days."""
+    days = days_after_sync(
+        session, athlete_id, timezone, new_data=new_data, now=now, wellness=wellness, since=since
+    )
+    mark_days(session, athlete_id, days, now + timedelta(seconds=hold_s))
+    return days
+
+
+def compute_if_marked(session: Session, athlete: Athlete, day: date) -> Verdict | None:
+    """Compute the verdict of a marked athlete-day and clear its mark; None when no mark is left
+    (another computation did it since the task was queued: nothing is computed twice)."""
+    version = take_mark(session, athlete.id, day)
+    if version is None:
+        return None
+    verdict = compute_verdict(session, athlete, day)
+    clear_mark(session, athlete.id, day, version)
+    return verdict
 
 
 def morning_is_fresh(stored: StoredVerdict | None, athlete: Athlete, day: date) -> bool:
@@ -52,10 +121,29 @@ def morning_is_fresh(stored: StoredVerdict | None, athlete: Athlete, day: date) 
     )
 
 
+def _unchanged_since_wake(
+    session: Session, stored: StoredVerdict | None, athlete: Athlete, day: date
+) -> bool:
+    """Whether `stored` was computed this morning after the athlete's wake time (the night's
+    sync computes it then) and no input changed since: no dirty mark is pending for the day.
+    A verdict counts only what ended by its verdict time, so computing it again at the send
+    time would give the same verdict (sync/verdicts/marks.py)."""
+    if stored is None or stored.model_version != MODEL_VERSION:
+        return False
+    wake = local_moment(day, get_settings().wake_time, athlete.timezone)
+    if stored.computed_at < wake:
+        return False
+    pending = session.scalar(
+        select(VerdictMark.id).where(VerdictMark.athlete_id == athlete.id, VerdictMark.date == day)
+    )
+    return pending is None
+
+
 def ensure_morning_verdict(session: Session, athlete: Athlete, day: date) -> bool:
     """Compute (and store) the verdict of `day` unless a fresh morning one is stored; True when
     it computed. The email reads it afterwards (`sync.verdicts.read`)."""
-    if morning_is_fresh(verdict_of(session, athlete.id, day), athlete, day):
+    stored = verdict_of(session, athlete.id, day)
+    if morning_is_fresh(stored, athlete, day) or _unchanged_since_wake(session, stored, athlete, day):
         return False
     compute_verdict(session, athlete, day)
     session.flush()

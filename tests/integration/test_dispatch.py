@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 from sync.athletes import add_athlete
 from sync.cli import app as cli_app
 from sync.config import Settings, get_settings
-from sync.db.models import SyncRun
+from sync.db.models import GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.garmin_sync.accounts import add_tokens
 from sync.garmin_sync.due import status_rows
@@ -74,8 +74,7 @@ def test_new_account_at_once_then_only_cheap_checks(
 
     with caplog.at_level(logging.INFO, logger="worker.tasks"):
         assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
-    # The new account is a candidate twice (new, and its wellness moment): one account, said so.
-    assert "dispatch: 1 syncs queued for 1 accounts considered" in caplog.text
+    assert "dispatch: 1 syncs queued" in caplog.text
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
     assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
 
@@ -84,14 +83,27 @@ def test_new_account_at_once_then_only_cheap_checks(
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 1
     kind, status, requests = _runs(service_env)[-1]
     assert (kind, status) == ("check", "ok")
-    assert requests == len(sandbox.log) <= 2, [r.path for r in sandbox.log]  # the activity list
+    # The quiet check: the activity list only, its newest the cursor's; nothing else is read.
+    assert requests == len(sandbox.log) == 1, [r.path for r in sandbox.log]
+    assert "activitylist" in sandbox.log[0].path
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 0  # queued once per interval
 
-    # A wellness moment whose night is already stored costs only the activity check.
+    # A wellness moment whose night is already stored: nothing at all while the last check is
+    # recent (no Garmin request, no run), only the activity check once it is not.
     with session_scope(service_env) as s:
         complete = night_complete(s, athlete_id, local_today("UTC"))
+        checked = s.get(GarminAccount, account_id).last_sync_at
     assert complete, "the sandbox's last night should be stored after the first sync"
-    assert sync_account.apply(args=[account_id, True]).get() == "ok"
+    runs_before, sandbox_before = len(_runs(service_env)), len(sandbox.log)
+    soon = (checked + timedelta(seconds=1)).isoformat()
+    assert sync_account.apply(args=[account_id, True, soon]).get() == "fresh"
+    assert (len(_runs(service_env)), len(sandbox.log)) == (runs_before, sandbox_before)
+    with session_scope(service_env) as s:
+        account = s.get(GarminAccount, account_id)
+        assert account.next_wellness_at > datetime.fromisoformat(soon)  # the moment is served
+        assert account.next_sync_at == checked + timedelta(seconds=2)  # the next check stands
+    late = (checked + timedelta(seconds=3)).isoformat()
+    assert sync_account.apply(args=[account_id, True, late]).get() == "ok"
     assert _runs(service_env)[-1][0] == "check"
 
     out = CliRunner().invoke(cli_app, ["status", "--json"])
@@ -114,3 +126,31 @@ def test_status_shows_rate_limits_and_reauth(db_settings: Settings) -> None:
     assert datetime.fromisoformat(rows["ana"]["next_due"]) >= until
     assert rows["ana"]["last_success"] is None and not rows["ana"]["needs_reauth"]
     assert rows["bo"]["needs_reauth"] and rows["bo"]["next_due"] is None
+
+
+def test_a_worker_keeps_one_client_per_account_until_its_tokens_change(
+    service_env: Settings,
+    sandbox,  # noqa: ANN001
+) -> None:
+    from sync.garmin_sync import clients
+    from sync.garmin_sync.now import sync_account_now
+
+    with session_scope(service_env) as s:
+        athlete = add_athlete(s, "bo", email=None, timezone="UTC")
+        account_id = add_tokens(s, athlete, sandbox.issue_garth_tokens(), service_env).id
+    key = (service_env.sqlalchemy_url, account_id)
+
+    def kept() -> object:
+        with session_scope(service_env) as s:
+            return clients.cached(key, s.get(GarminAccount, account_id).tokens_encrypted)
+
+    assert sync_account_now(account_id, settings=service_env).status == "ok"
+    first = kept()
+    assert first is not None
+    assert sync_account_now(account_id, settings=service_env, wellness=False).status == "ok"
+    assert kept() is first  # the same client (its connection, its decrypted tokens) again
+    with session_scope(service_env) as s:  # new tokens: the next run builds a new client
+        add_tokens(s, s.get(GarminAccount, account_id).athlete, sandbox.issue_garth_tokens(), service_env)
+    assert kept() is None
+    assert sync_account_now(account_id, settings=service_env, wellness=False).status == "ok"
+    assert kept() not in (None, first)

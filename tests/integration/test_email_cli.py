@@ -43,7 +43,8 @@ def test_dispatch_prints_the_summary_line_and_exit_codes(settings: Settings, smt
     assert (early.exit_code, early.stdout) == (0, "sent 2, already sent 0, not due 1, failed 0\n")
     smtp_server.recorder.fail_data.append("554 5.6.0 Message rejected")
     late = run_cli("email", "dispatch", "--now", "2026-03-10T12:00:00+00:00")
-    assert (late.exit_code, late.stdout) == (1, "sent 0, already sent 2, not due 0, failed 1\n")
+    # ana and cy are settled (their next moment is tomorrow's): only bo is looked at.
+    assert (late.exit_code, late.stdout) == (1, "sent 0, already sent 0, not due 0, failed 1\n")
     assert len(smtp_server.recorder.messages) == 2
     bad = run_cli("email", "dispatch", "--now", "yesterday")
     assert bad.exit_code == 2

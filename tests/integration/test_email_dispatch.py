@@ -6,15 +6,16 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete, EmailDelivery, GarminAccount, SyncRun, WellnessDay
+from sync.db.models import DUE_AT_ONCE, Athlete, EmailDelivery, GarminAccount, SyncRun, WellnessDay
 from sync.db.session import session_scope
-from sync.morning_email import dispatch_due_emails
-from sync.notify.dispatch import DispatchSummary
+from sync.morning_email import dispatch_due_emails, dispatch_one
+from sync.notify.dispatch import DispatchSummary, Outcome
+from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_moment
 from sync.verdicts.compute import record_soreness
 from testkit.smtp_server import SmtpServer
@@ -120,7 +121,8 @@ def test_two_dispatchers_at_once_send_each_email_once(db_settings: Settings, smt
     for t in threads:
         t.join(60)
     assert len(results) == 2
-    assert sum(r.sent for r in results) == 6 and sum(r.already_sent for r in results) == 6
+    # Each athlete is claimed by one dispatcher only: nobody is even looked at twice.
+    assert sum(r.sent for r in results) == 6 and sum(r.already_sent for r in results) == 0
     assert sum(r.failed for r in results) == 0
     assert sorted(m["To"] for m in smtp_server.recorder.messages) == sorted(f"{n}@example.org" for n in zones)
 
@@ -130,6 +132,11 @@ def test_a_doubled_tick_sends_nothing_twice(db_settings: Settings, smtp_server: 
     _athletes(settings)
     now = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)  # past 06:30 in all three zones
     assert dispatch_due_emails(now, settings=settings).line() == "sent 3, already sent 0, not due 0, failed 0"
+    # Their next moment is tomorrow's: the second tick looks at nobody.
+    assert dispatch_due_emails(now, settings=settings).line() == "sent 0, already sent 0, not due 0, failed 0"
+    # Made due again (a writer changed their address): the delivery rows still decide.
+    with session_scope(settings) as s:
+        s.execute(update(Athlete).values(next_send_at=DUE_AT_ONCE))
     assert dispatch_due_emails(now, settings=settings).line() == "sent 0, already sent 3, not due 0, failed 0"
     assert len(smtp_server.recorder.messages) == 3
 
@@ -143,9 +150,9 @@ def test_transient_failure_is_retried_after_a_backoff(db_settings: Settings, smt
     (row,) = _rows(settings)
     assert (row.status, row.attempts) == ("retry", 1) and "451" in (row.error or "")
     assert row.next_attempt_at == now + timedelta(seconds=settings.email_retry_backoff_s)
-    soon = now + timedelta(minutes=1)
+    soon = now + timedelta(minutes=1)  # the athlete's next moment is the retry's: nothing before it
     assert (
-        dispatch_due_emails(soon, settings=settings).line() == "sent 0, already sent 0, not due 1, failed 0"
+        dispatch_due_emails(soon, settings=settings).line() == "sent 0, already sent 0, not due 0, failed 0"
     )
     later = now + timedelta(seconds=settings.email_retry_backoff_s)
     assert (
@@ -167,9 +174,9 @@ def test_permanent_failure_is_recorded_and_not_retried(
     assert dispatch_due_emails(now, settings=settings).failed == 1
     (row,) = _rows(settings)
     assert (row.status, row.attempts) == ("failed", 1) and "550" in (row.error or "")
-    for hours in (1, 5):
+    for hours in (1, 5):  # settled: the athlete's next moment is tomorrow's
         summary = dispatch_due_emails(now + timedelta(hours=hours), settings=settings)
-        assert summary.line() == "sent 0, already sent 1, not due 0, failed 0"
+        assert summary.line() == "sent 0, already sent 0, not due 0, failed 0"
     assert smtp_server.recorder.messages == [] and _rows(settings)[0].attempts == 1
 
 
@@ -295,8 +302,13 @@ def test_hand_off_queues_only_who_may_be_due_and_sends_nothing_itself(
     assert all(at == now for _, at in handed)
     assert (summary.queued, summary.not_due, summary.sent) == (2, 2, 0)  # New York, no address
     assert smtp_server.recorder.messages == [] and _rows(settings) == []
+    # Handed off athletes are held: a tick before their tasks run hands them off no second time.
+    held: list[int] = []
+    dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: held.append(a))
+    assert held == []
     # The tasks run `dispatch_one`; afterwards the same tick hands off nobody again.
-    assert dispatch_due_emails(now, settings=settings).line() == "sent 2, already sent 0, not due 2, failed 0"
+    sender = sender_from_settings(settings)
+    assert [dispatch_one(a, at, settings, sender) for a, at in handed] == [Outcome.SENT, Outcome.SENT]
     again: list[int] = []
     later = dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: again.append(a))
-    assert again == [] and (later.already_sent, later.queued) == (2, 0)
+    assert again == [] and (later.already_sent, later.queued) == (0, 0)

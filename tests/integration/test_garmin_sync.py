@@ -96,8 +96,13 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     assert len(env.sandbox.requests("trainingreadiness")) == 1
     assert len(env.sandbox.requests("dailySleepData")) == 1
     assert len(env.sandbox.requests("hrv/daily")) == 1
-    # Both strength sessions lie inside the overlap: their sets are read again (relabels).
-    assert len(env.sandbox.requests("exerciseSets")) == 2
+    # Both strength sessions lie inside the overlap; only the one of the last
+    # `garmin_sets_refresh_h` (30 h) has its sets read again: relabels come soon after a session.
+    assert len(env.sandbox.requests("exerciseSets")) == 1
+    env.sandbox.clear_log()
+    wider = env.settings.model_copy(update={"garmin_sets_refresh_h": 24 * 7})
+    sync_account(env.session, account, env.client(account), settings=wider)
+    assert len(env.sandbox.requests("exerciseSets")) == 2  # a wider window: both again
     # A late upload: recorded two days before the newest activity, uploaded after the sync.
     acct = env.sandbox.account
     source = next(s for s in load_fit_folder(SAMPLES) if s.name.startswith("fr110"))
@@ -236,9 +241,11 @@ def test_sets_garmin_no_longer_lists_are_removed(garmin_env: GarminEnv) -> None:
     assert 2 not in stored and 3 not in stored
     assert len(stored) == len(strength.sets) - 2
     assert {r.source for r in stored.values()} == {"garmin"}
-    # Deleted after the first sync (inside the overlap): the earlier Garmin row goes too.
+    # Deleted after the first sync (inside the overlap and the sets' refresh window, widened
+    # here to reach this session): the earlier Garmin row goes too.
     env.sandbox.edit_exercise_sets(strength.activity_id, delete=[4])
-    sync_account(env.session, account, env.client(account), settings=env.settings)
+    wider = env.settings.model_copy(update={"garmin_sets_refresh_h": 24 * 7})
+    sync_account(env.session, account, env.client(account), settings=wider)
     env.session.expire_all()
     stored = sets_of(env, strength.activity_id)
     assert 4 not in stored and len(stored) == len(strength.sets) - 3

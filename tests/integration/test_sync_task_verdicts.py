@@ -60,8 +60,12 @@ def test_redelivered_sync_queues_the_verdicts_the_killed_run_never_queued(
     assert sync_account_now(account_id, settings=embedded).status == "ok"
 
     queued: list[tuple[int, str]] = []
-    monkeypatch.setattr(tasks.compute_verdict, "delay", lambda *args: queued.append(args))
-    assert tasks.sync_account.apply(args=[account_id, True]).get() == "ok"  # the redelivery
+    monkeypatch.setattr(
+        tasks.compute_verdict, "apply_async", lambda args, **_: queued.append((args[0], args[1]))
+    )
+    # The redelivery: last night is stored and the account was just checked, so Garmin is not
+    # asked again (`fresh`), but the verdicts the killed run never queued are.
+    assert tasks.sync_account.apply(args=[account_id, True]).get() == "fresh"
     today = local_today("UTC")
     assert sorted(queued) == [
         (athlete_id, today.isoformat()),
@@ -75,7 +79,7 @@ def test_redelivered_sync_queues_the_verdicts_the_killed_run_never_queued(
         for day in (today, today + timedelta(days=1)):
             compute_verdict(s, ana, day)
     queued.clear()
-    assert tasks.sync_account.apply(args=[account_id, True]).get() == "ok"
+    assert tasks.sync_account.apply(args=[account_id, True]).get() == "fresh"
     assert queued == []
 
 

@@ -52,8 +52,9 @@ def test_worker_on_redis_stores_verdicts_once(db_settings: Settings, redis_worke
 def test_embedded_mode_runs_tasks_in_process(db_settings: Settings) -> None:
     assert app.conf.task_always_eager  # no LEGDAY_REDIS_URL: no broker needed
     _athlete(db_settings)
-    assert dispatch_verdicts.delay().get() == 1
-    assert len(_verdicts(db_settings)) == 1
+    assert dispatch_verdicts.delay().get() == 2  # a new athlete: today's and tomorrow's
+    assert len(_verdicts(db_settings)) == 2
+    assert dispatch_verdicts.delay().get() == 0  # nothing changed since
 
 
 def test_worker_syncs_garmin_then_computes_verdicts(
