@@ -47,6 +47,8 @@ from sqlalchemy import create_engine, delete, func, select, text
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from garmin_requests import request_kind  # noqa: E402 - beside this script
+
 from sync.athletes import add_athlete  # noqa: E402
 from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
@@ -163,22 +165,6 @@ def cpu_split(settings: Settings, account_ids: list[int]) -> dict[str, float]:
         split[label] += own
     return {k: v / len(account_ids) for k, v in split.items()}
 
-
-def _kind(path: str) -> str:
-    for key, label in (
-        ("activitylist", "list"),
-        ("download-service", "download"),
-        ("exerciseSets", "exercise sets"),
-        ("hrv", "wellness"),
-        ("sleep", "wellness"),
-        ("readiness", "wellness"),
-        ("bodyBattery", "wellness"),
-        ("restingHeartRate", "wellness"),
-        ("wellness", "wellness"),
-    ):
-        if key in path:
-            return label
-    return "other"
 
 
 def _rewind(session: Any, account_ids: list[int]) -> None:
@@ -346,7 +332,7 @@ def main() -> None:
                 ).scalar_one()
             with session_scope(settings) as s:
                 statuses = Counter(s.scalars(select(SyncRun.status)).all())
-            seen = Counter(_kind(r.path) for r in sandbox.log)
+            seen = Counter(request_kind(r.path) for r in sandbox.log)
             engine.dispose()
     finally:
         for w in workers:

@@ -43,6 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from garmin_requests import request_kind  # noqa: E402 - beside this script
+
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "America/Los_Angeles")
 DAY = date(2026, 3, 10)  # the measured day (UTC); the warm-up is the day before
 WELLNESS_CALLS = 5  # HRV, resting HR, body battery (ranges) + sleep, readiness (per day)
@@ -105,24 +107,6 @@ def _table_writes(engine: Any, table: str) -> int:
 def _outbox_count(settings: Any) -> int:
     return len(list(Path(settings.data_dir).rglob("*.eml")))
 
-
-def _kind(path: str) -> str:
-    for key, label in (
-        ("activitylist", "list"),
-        ("activities/search", "list"),
-        ("download-service", "download"),
-        ("exerciseSets", "exercise sets"),
-        ("hrv", "wellness"),
-        ("sleep", "wellness"),
-        ("readiness", "wellness"),
-        ("bodyBattery", "wellness"),
-        ("restingHeartRate", "wellness"),
-        ("dailyHeartRate", "wellness"),
-        ("wellness", "wellness"),
-    ):
-        if key in path:
-            return label
-    return "other"
 
 
 class _Plan:
@@ -334,7 +318,7 @@ def _simulate(
     time.sleep(1.5)  # PostgreSQL's statistics reach its views about a second after a transaction
     xact1, writes1 = _pg_counters(engine, db_name)
     verdicts1 = _table_writes(engine, "verdict")
-    seen = Counter(_kind(r.path) for r in sandbox.log)
+    seen = Counter(request_kind(r.path) for r in sandbox.log)
     out["emails"] = _outbox_count(settings) - outbox0
     from sqlalchemy import text
 
@@ -352,7 +336,7 @@ def _simulate(
     # and for each activity synced that day (each downloaded once) its download, its exercise
     # sets if a strength session, and one list call to see it the day it happened (it appears
     # after the morning's sync). The stricter minimum, one list call a day, is reported too.
-    synced = {int(r.path.rsplit("/", 1)[1]) for r in sandbox.log if _kind(r.path) == "download"}
+    synced = {int(r.path.rsplit("/", 1)[1]) for r in sandbox.log if request_kind(r.path) == "download"}
     minimum = {
         "list": n + len(synced),
         "wellness": WELLNESS_CALLS * n,
