@@ -101,6 +101,16 @@ class Settings(BaseSettings):
         description="A delivery claimed this long ago that never reached the SMTP server is taken over.",
     )
 
+    # Push notification channels (docs/notifications.md): Apprise URLs per athlete.
+    push_max_attempts: int = Field(5, ge=1, description="Send attempts per push message before it fails.")
+    push_retry_backoff_s: float = Field(
+        120.0, description="Wait before retrying a transient push failure; doubles per attempt."
+    )
+    push_timeout_s: float = Field(10.0, gt=0, description="Seconds Apprise waits for a push service.")
+    push_pause_after_days: int = Field(
+        3, ge=1, description="A channel whose morning message failed this many days in a row is paused."
+    )
+
     # Garmin
     garmin_domain: str = Field("garmin.com", description="garth domain; production is garmin.com.")
     garmin_base_url: str | None = Field(
