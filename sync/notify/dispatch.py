@@ -59,6 +59,8 @@ from sync.notify.compose import NoVerdictYet, daily_message, reauth_message
 from sync.notify.notices import garmin_account, last_successful_sync
 from sync.notify.senders import Sender, sender_from_settings
 from sync.scheduling import local_moment, local_today
+from sync.verdicts.announced import announce
+from sync.verdicts.read import verdict_of
 
 log = logging.getLogger(__name__)
 
@@ -303,6 +305,9 @@ def _prepare(
         won = start_sending(
             session, Rows.email(settings), delivery_id, now, kind=kind, message_id=message["Message-ID"]
         )
+        stored = verdict_of(session, athlete_id, day) if won and kind == "daily" else None
+        if stored is not None:  # the email's verdict is the day's from now on (first message wins)
+            announce(session, athlete_id, stored, now, via="email")
     return message if won else None
 
 
