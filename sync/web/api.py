@@ -14,11 +14,12 @@ from starlette.concurrency import run_in_threadpool
 
 from sync.db.models import Athlete
 from sync.db.session import engine_for
+from sync.verdicts.announced import DayAnswer, answer_from
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
 from sync.web.context import app_context, in_session
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
-from sync.web.reads import owner_and_verdict
+from sync.web.reads import announced_for, owner_and_verdict
 from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
 from sync.web.tokens import athlete_for_token
 from sync.web.watch import etag_matches, watch_body
@@ -141,10 +142,23 @@ async def watch(
 ) -> Response:
     """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
 
-    record = await _verdict_of(request, credentials, None)
-    if record is None:
+    settings = app_context(request).settings
+    token = credentials.credentials if credentials else None
+
+    def read() -> tuple[DayAnswer | None, str]:
+        with engine_for(settings.sqlalchemy_url).connect() as conn:
+            found = owner_and_verdict(conn, token, None)
+            if found is None:
+                raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+            owner, day, current = found
+            announced = announced_for(conn, owner.id, day) if current is not None else None
+        return answer_from(announced, current), owner.timezone
+
+    local = settings.sqlalchemy_url.startswith("sqlite")
+    answer, timezone = read() if local else await run_in_threadpool(read)
+    if answer is None:
         raise HTTPException(404, "no verdict for today")
-    body, etag = watch_body(record)
+    body, etag = watch_body(answer, timezone)
     headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

@@ -14,7 +14,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import Connection, Row, bindparam, select
 
-from sync.db.models import Athlete, VerdictRecord
+from sync.db.models import AnnouncedVerdict, Athlete, VerdictRecord
+from sync.readiness.verdict import Verdict
 from sync.scheduling import local_today
 from sync.verdicts.read import StoredVerdict, counting, from_row
 from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
@@ -77,3 +78,23 @@ class _Row:
     def __init__(self, row: Row) -> None:
         self.id, self.date, self.model_version = row.verdict_id, row.date, row.model_version
         self.payload, self.computed_at = row.payload, row.computed_at
+
+
+_ANNOUNCED = AnnouncedVerdict.__table__
+_ANNOUNCED_OF = select(_ANNOUNCED).where(
+    (_ANNOUNCED.c.athlete_id == bindparam("athlete_id")) & (_ANNOUNCED.c.date == bindparam("day"))
+)
+
+
+def announced_for(conn: Connection, athlete_id: int, day: date) -> StoredVerdict | None:
+    """The verdict the day's first morning message said (`sync.verdicts.announced`), or None:
+    one lookup by its unique key, after `owner_and_verdict`."""
+    row = conn.execute(_ANNOUNCED_OF, {"athlete_id": athlete_id, "day": day}).first()
+    if row is None:
+        return None
+    return StoredVerdict(
+        verdict=Verdict.model_validate(row.payload),
+        date=row.date,
+        computed_at=row.computed_at,
+        model_version=row.model_version,
+    )

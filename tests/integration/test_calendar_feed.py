@@ -1,4 +1,8 @@
-"""The calendar feed over real HTTP: an ICS that parses back with the same events, 404 once revoked."""
+"""The calendar feed over real HTTP: an ICS that parses back with the same events, 404 once revoked.
+
+The day's verdict stays the day's: after the morning message said EASY and a check-in made it
+REST, the feed, the watch feed's `updated` and the calendar all show EASY with the update.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today, verdict_of
 from sync.web.app import create_app
 from sync.web.calendar import PAST_DAYS, calendar_answers, event_title
-from sync.web.tokens import revoke_token
+from sync.web.tokens import issue_token, revoke_token
 from tests.report_server import serve
 
 
@@ -48,6 +52,7 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
             for a in calendar_answers(s, ana, today)
         }
         feed = calendar_link(ana, settings=db_settings, base="http://x")
+        token = issue_token(s, ana)
         page = report_link(ana, settings=db_settings, base="http://x")
 
     with serve(create_app(db_settings)) as url:
@@ -69,6 +74,11 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
         )
         tomorrow = next(e for e in events if e.decoded("DTSTART") == today + timedelta(days=1))
         assert str(tomorrow["SUMMARY"]).split(":")[0] in ("RUN", "EASY", "REST")
+
+        watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        assert watch["flag"] == "EASY" and watch["max_minutes"] is not None
+        updated = watch["updated"]
+        assert updated.startswith("updated at ") and updated.endswith(": REST (soreness 8/10)")
 
         # A report link is not a calendar link, an altered one is nobody's, a revoked one is dead.
         assert httpx.get(url + page.removeprefix("http://x") + "/legday.ics", timeout=10).status_code == 404
