@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from dotenv import dotenv_values
 from pydantic import Field, SecretStr, field_validator
@@ -22,6 +22,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from sync.errors import ConfigError
 from sync.private_files import private_dir
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 DEFAULT_DATA_DIR = Path.home() / ".local" / "share" / "legday"
 
@@ -96,6 +99,16 @@ class Settings(BaseSettings):
     email_claim_timeout_s: float = Field(
         900.0,
         description="A delivery claimed this long ago that never reached the SMTP server is taken over.",
+    )
+
+    # Push notification channels (docs/notifications.md): Apprise URLs per athlete.
+    push_max_attempts: int = Field(5, ge=1, description="Send attempts per push message before it fails.")
+    push_retry_backoff_s: float = Field(
+        120.0, description="Wait before retrying a transient push failure; doubles per attempt."
+    )
+    push_timeout_s: float = Field(10.0, gt=0, description="Seconds Apprise waits for a push service.")
+    push_pause_after_days: int = Field(
+        3, ge=1, description="A channel whose morning message failed this many days in a row is paused."
     )
 
     # Garmin
@@ -266,7 +279,8 @@ def get_settings() -> Settings:
 
 
 # Key files of the embedded default (report.key, secret.key). They live here, beside the
-# settings they stand in for, so the Garmin adapter and the report server share one copy.
+# settings they stand in for, so the Garmin adapter, the push channels and the report server
+# share one copy.
 MIN_KEY_FILE_CHARS = 32
 
 
@@ -328,3 +342,72 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# The at-rest cipher (Fernet): Garmin tokens and notification channel URLs. Here, beside the key
+# it uses, so the Garmin adapter and the notify output share one copy without importing each other.
+AT_REST_KEY_FILE = "secret.key"
+AT_REST_KEY_WHAT = "Garmin token encryption key"
+HOW_TO_MAKE_A_KEY = (
+    "No encryption key configured for Garmin tokens. Generate one with\n"
+    "  python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'\n"
+    "and set it as LEGDAY_SECRET_KEY (or run with LEGDAY_AUTO_SECRET_KEY=true to let legday "
+    "create data_dir/secret.key, mode 0600, for a single-machine setup)."
+)
+
+
+def at_rest_key_file(settings: Settings) -> Path:
+    """Where the auto-created at-rest key of the embedded default lives."""
+    return settings.data_dir / AT_REST_KEY_FILE
+
+
+def at_rest_key(settings: Settings, *, create: bool | None = None) -> SecretStr:
+    """The Fernet key: settings.secret_key, else the key file in data_dir.
+
+    The key file is created (0600) only when `create` (default: settings.auto_secret_key) is
+    true, so a service with a shared database never silently invents a key per machine.
+    """
+    if settings.secret_key is not None and settings.secret_key.get_secret_value():
+        return settings.secret_key
+    path = at_rest_key_file(settings)
+    if path.exists():
+        return SecretStr(read_key_file(path, AT_REST_KEY_WHAT))
+    if create is None:
+        auto = settings.auto_secret_key
+        create = auto if auto is not None else settings.database_url is None
+    if create:
+        from cryptography.fernet import Fernet  # only here: `legday --help` loads no cryptography
+
+        key, created = read_or_create_key_file(path, lambda: Fernet.generate_key().decode(), AT_REST_KEY_WHAT)
+        if created:
+            logging.getLogger(__name__).warning(
+                "created a new token encryption key at %s (mode 0600); back it up", path
+            )
+        return SecretStr(key)
+    raise ConfigError(HOW_TO_MAKE_A_KEY)
+
+
+def _fernet(settings: Settings) -> Fernet:
+    from cryptography.fernet import Fernet
+
+    try:
+        return Fernet(at_rest_key(settings).get_secret_value().encode())
+    except ValueError as exc:  # wrong length / not urlsafe base64
+        raise ConfigError(f"LEGDAY_SECRET_KEY is not a valid Fernet key ({exc})") from None
+
+
+def encrypt_at_rest(settings: Settings, plaintext: bytes) -> bytes:
+    """Encrypt bytes with the configured at-rest key."""
+    return _fernet(settings).encrypt(plaintext)
+
+
+def decrypt_at_rest(settings: Settings, ciphertext: bytes, what: str) -> bytes:
+    """Decrypt bytes; a wrong key is a ConfigError that names `what`, never a secret."""
+    from cryptography.fernet import InvalidToken
+
+    try:
+        return _fernet(settings).decrypt(ciphertext)
+    except InvalidToken:
+        raise ConfigError(
+            f"stored {what} cannot be decrypted with the configured key (was LEGDAY_SECRET_KEY changed?)"
+        ) from None

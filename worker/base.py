@@ -47,6 +47,7 @@ TIME_LIMITS: dict[str, tuple[int, int]] = {
     "dispatch": (30, 60),  # one query and a queue per due item
     "verdict": (60, 90),  # one athlete-day: a few queries and the rules
     "email": (90, 120),  # one SMTP conversation (its own timeouts are 30 s)
+    "notify": (90, 120),  # an athlete's push channels, one after the other (10 s timeouts each)
     "push": (150, 180),  # a few Garmin calls under the account's lock
     "sync": (240, 300),  # a first sync reaching 60 days back
 }

@@ -36,4 +36,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": emails,  # an email leaves within this of its send time (5 minutes)
             "options": {"expires": max(1.0, emails - 10) if emails > 20 else emails * 0.9},
         },
+        "dispatch-pushes": {
+            "task": "worker.tasks.dispatch_pushes",
+            "schedule": emails,  # the push messages keep the email's pace (docs/notifications.md)
+            "options": {"expires": max(1.0, emails - 10) if emails > 20 else emails * 0.9},
+        },
     }

@@ -17,6 +17,7 @@ from sync.db.session import session_scope
 from sync.garmin_sync.due import hold_s, queue_due_syncs
 from sync.garmin_sync.now import sync_account_now
 from sync.notify.dispatch import dispatch_due_emails, dispatch_one
+from sync.notify.push.dispatch import dispatch_due_pushes, push_one
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict as compute_verdict_for
@@ -187,3 +188,31 @@ def send_daily_email(self, athlete_id: int, now: str) -> str:  # noqa: ANN001
         sender_from_settings(settings),
         prepare=ensure_morning_verdict_of,
     ).value
+
+
+@app.task(bind=True, autoretry_for=(), **limits("dispatch"))
+def dispatch_pushes(self, now: str | None = None) -> dict[str, int]:  # noqa: ANN001
+    """Queue one `send_pushes` per athlete with push messages due (their rows decide, once each).
+
+    The messages carry ids only: a channel's URL is a secret and never enters the broker.
+    """
+    moment = datetime.fromisoformat(now) if now else datetime.now(UTC)
+
+    def hand_off(athlete_id: int, at: datetime) -> None:
+        send_pushes.delay(athlete_id, at.isoformat())
+
+    summary = dispatch_due_pushes(moment, hand_off=hand_off)
+    log.info("push dispatch: %d athletes queued", summary.queued)
+    return vars(summary)
+
+
+@app.task(bind=True, autoretry_for=(), **limits("notify"))
+def send_pushes(self, athlete_id: int, now: str) -> dict[str, int]:  # noqa: ANN001
+    """Send one athlete's due push messages (morning, update), at most once each per channel.
+
+    The morning verdict is computed first when missing or stale, as for the email. Not retried
+    by Celery: each delivery row keeps its own retry state.
+    """
+    settings = get_settings()
+    summary = push_one(athlete_id, datetime.fromisoformat(now), settings, prepare=ensure_morning_verdict_of)
+    return vars(summary)

@@ -11,7 +11,7 @@ from sync.config import get_settings
 from sync.errors import LegdayError
 
 token_app = typer.Typer(help="API bearer tokens (one per athlete).", no_args_is_help=True)
-report_app = typer.Typer(help="Links to the HTML report page.", no_args_is_help=True)
+report_app = typer.Typer(help="Links to the HTML report page and the calendar feed.", no_args_is_help=True)
 
 AthleteName = Annotated[str, typer.Option("--athlete", help="Athlete name.")]
 
@@ -75,11 +75,32 @@ def report_link_command(
     typer.echo(url)
 
 
+def report_calendar_command(
+    athlete: AthleteName,
+    base_url: Annotated[
+        str | None, typer.Option("--base-url", help="Public server URL (default: the serve address).")
+    ] = None,
+) -> None:
+    """Print the athlete's calendar feed URL (ICS), alone on stdout: subscribe to it in any
+    calendar app. Valid a year; `legday token revoke` ends it with every other link."""
+    from sync.athletes import resolve_athlete
+    from sync.links.build import calendar_link
+
+    with db_session() as (session, settings):
+        who = resolve_athlete(session, athlete)
+        try:
+            url = calendar_link(who, settings=settings, base=base_url)
+        except LegdayError as exc:
+            raise fail(str(exc), 2) from None
+    typer.echo(url)
+
+
 def register(app: typer.Typer) -> None:
     """Add the report server's commands to the CLI."""
     app.command("serve")(serve_command)
     token_app.command("issue")(token_issue)
     token_app.command("revoke")(token_revoke)
     report_app.command("link")(report_link_command)
+    report_app.command("calendar")(report_calendar_command)
     app.add_typer(token_app, name="token")
     app.add_typer(report_app, name="report")

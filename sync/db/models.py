@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from sync.db.statuses import (
     AccountStatus,
+    ChannelStatus,
     DeliveryStatus,
     PushState,
     RawFileStatus,
@@ -320,6 +321,71 @@ class EmailDelivery(Base):
     error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class NotifyChannel(Base):
+    """One push notification channel of an athlete: an Apprise URL, encrypted at rest.
+
+    The URL holds the service's secret (a bot token, a topic, a webhook path): it is stored only
+    as Fernet ciphertext (the Garmin tokens' key) and shown only redacted (sync/notify/push)."""
+
+    __tablename__ = "notify_channel"
+    __table_args__ = (CheckConstraint(check_sql("status", ChannelStatus), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"), index=True)
+    url_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(16), default=ChannelStatus.ACTIVE)  # ChannelStatus
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ChannelDelivery(Base):
+    """One push message of one kind (morning, update, paused notice) per channel and date.
+
+    Inserted (claimed) before anything is sent, like `EmailDelivery`: its unique key decides
+    which dispatcher sends (sync/notify/claims.py)."""
+
+    __tablename__ = "channel_delivery"
+    __table_args__ = (
+        UniqueConstraint("channel_id", "date", "kind"),
+        Index("ix_channel_delivery_athlete_id_date", "athlete_id", "date"),
+        CheckConstraint(check_sql("status", DeliveryStatus), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    channel_id: Mapped[int] = mapped_column(ForeignKey("notify_channel.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(16))  # MessageKind: morning | update | paused
+    status: Mapped[str] = mapped_column(String(16), default=DeliveryStatus.PENDING)  # DeliveryStatus
+    flag: Mapped[str | None] = mapped_column(String(8))  # the flag the message said
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AnnouncedVerdict(Base):
+    """The day's verdict as the first morning message (email or push) told it.
+
+    Written once, when that message goes out, never replaced: every output shows it as the
+    day's verdict and a later change as an update (sync/verdicts/announced.py)."""
+
+    __tablename__ = "announced_verdict"
+    __table_args__ = (UniqueConstraint("athlete_id", "date"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    athlete_id: Mapped[int] = mapped_column(ForeignKey("athlete.id", ondelete="CASCADE"))
+    date: Mapped[date] = mapped_column(Date)
+    flag: Mapped[str] = mapped_column(String(8))
+    model_version: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    via: Mapped[str] = mapped_column(String(16))  # email | push
 
 
 class PushedWorkout(Base):

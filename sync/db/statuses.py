@@ -39,6 +39,13 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # the athlete's time zone is unknown here: the day cannot be placed
 
 
+class ChannelStatus(StrEnum):
+    """`notify_channel.status`: whether legday sends to a notification channel."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"  # failed on 3 days in a row: nothing is sent until `notify resume`
+
+
 class PushState(StrEnum):
     """`pushed_workout.state` (sync/garmin_sync/workouts.py)."""
 
@@ -69,6 +76,8 @@ CHECKED: tuple[tuple[str, str, type[StrEnum], StrEnum], ...] = (
     ("garmin_account", "status", AccountStatus, AccountStatus.NEEDS_REAUTH),
     ("raw_file", "status", RawFileStatus, RawFileStatus.QUARANTINED),
     ("email_delivery", "status", DeliveryStatus, DeliveryStatus.FAILED),
+    ("notify_channel", "status", ChannelStatus, ChannelStatus.PAUSED),
+    ("channel_delivery", "status", DeliveryStatus, DeliveryStatus.FAILED),
     ("pushed_workout", "state", PushState, PushState.UNSURE),
     ("sync_run", "status", SyncRunStatus, SyncRunStatus.FAILED),
 )

@@ -7,6 +7,7 @@ These are what the email and `legday report link` hand out. Tokens never go into
   value chosen; the athlete confirms with one button (a POST), so mail scanners that open
   links change nothing.
 - `unsubscribe_link(athlete)` and `unsubscribe_headers(athlete)`: RFC 8058 one-click unsubscribe.
+- `calendar_link(athlete)`: the athlete's ICS feed, for a calendar app to subscribe to.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from sync.links.signing import sign, verify
 
 SORENESS_LINK_VALUES = (0, 3, 5, 8)
 LINK_PURPOSE = "link"
-KINDS = {"report": "r", "soreness": "s", "unsubscribe": "u"}
+KINDS = {"report": "r", "soreness": "s", "unsubscribe": "u", "calendar": "c"}
+CALENDAR_LINK_DAYS = 366  # a calendar app subscribes once; `legday token revoke` ends it sooner
 
 
 @dataclass(frozen=True)
@@ -151,3 +153,19 @@ def unsubscribe_headers(athlete: Athlete, *, settings: Settings | None = None) -
         "List-Unsubscribe": f"<{unsubscribe_link(athlete, settings=settings)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
+
+
+def calendar_link(
+    athlete: Athlete, *, days: int | None = None, settings: Settings | None = None, base: str | None = None
+) -> str:
+    """Full URL of the athlete's calendar feed (ICS): signed, valid a year by default, revoked
+    with every other link by `legday token revoke` (the link generation)."""
+    settings = settings or get_settings()
+    signed = sign_link(
+        athlete.id,
+        "calendar",
+        settings=settings,
+        days=days or CALENDAR_LINK_DAYS,
+        generation=athlete.link_generation or 0,
+    )
+    return f"{(base or base_url(settings)).rstrip('/')}/c/{signed}/legday.ics"

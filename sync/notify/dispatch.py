@@ -13,7 +13,9 @@ unique constraint decides which dispatcher sends. A row moves through:
 Transactions: the dispatcher is an entry point that owns its sessions (docs/decisions.md, "One
 transaction rule"). Each state change of a row is its own short transaction, opened here from
 settings, because the claim must be committed before the send: that is what makes it exactly
-once. The helpers that take a `session` argument only read or flush and never commit.
+once. The claim, its takeover, the retry backoff and the row's writes are sync/notify/claims.py,
+shared with the push channels. The helpers that take a `session` argument only read or flush
+and never commit.
 
 `claimed` means no SMTP server has seen the message yet, so a claim abandoned for longer than
 LEGDAY_EMAIL_CLAIM_TIMEOUT_S is taken over; so is a `skipped` row once the athlete is due.
@@ -25,12 +27,10 @@ athlete's row and never stops the others. docs/email.md explains the reasoning.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
-from enum import StrEnum
 from zoneinfo import ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
@@ -42,15 +42,26 @@ from sync.credential_end import has_ended
 from sync.db import transient
 from sync.db.claim import PAGE
 from sync.db.models import Athlete, EmailDelivery, GarminAccount
-from sync.db.session import rows_matched, session_scope
+from sync.db.session import session_scope
 from sync.db.statuses import AccountStatus, DeliveryStatus
 from sync.errors import DeliveryUnknown, PermanentError, TransientError
 from sync.logging import log_context
+from sync.notify.claims import (
+    Outcome,
+    Rows,
+    claim,
+    defer_or_fail,
+    record,
+    release,
+    start_sending,
+)
 from sync.notify.compose import NoVerdictYet, daily_message, reauth_message
 from sync.notify.mornings import claim_due_mornings, next_morning_at
 from sync.notify.notices import garmin_account, last_successful_sync
 from sync.notify.senders import Sender, sender_from_settings
 from sync.scheduling import local_moment, local_today
+from sync.verdicts.announced import announce
+from sync.verdicts.read import verdict_of
 
 log = logging.getLogger(__name__)
 
@@ -65,26 +76,9 @@ TOLD_STATUSES = (
     DeliveryStatus.UNCONFIRMED,
     DeliveryStatus.RETRY,
 )
-# Rows no dispatcher takes up again on their day.
-SETTLED_STATUSES = (
-    DeliveryStatus.SENDING,
-    DeliveryStatus.SENT,
-    DeliveryStatus.UNCONFIRMED,
-    DeliveryStatus.FAILED,
-)
 PROBLEM_RETRY = timedelta(hours=1)  # an athlete whose day cannot be placed is looked at again
-# Short in-process retries of a delivery row's write after a database blip (seconds).
-RECORD_RETRY_WAITS_S = (0.2, 1.0, 3.0)
 
-
-class Outcome(StrEnum):
-    """What one dispatch did for one athlete."""
-
-    SENT = "sent"
-    ALREADY = "already sent"
-    NOT_DUE = "not due"
-    FAILED = "failed"
-    UNCONFIRMED = "unconfirmed"  # out, no reply: maybe delivered, never sent again
+__all__ = ["DispatchSummary", "Outcome", "dispatch_due_emails", "dispatch_one"]
 
 
 @dataclass
@@ -262,7 +256,7 @@ def _skip(settings: Settings, athlete_id: int, now: datetime, problem: str) -> O
     """Record (once per UTC day) that the athlete's email cannot be placed; log it that once.
 
     The row is dated by UTC, the athlete's own date being unknown; it is `skipped`, so if the
-    problem is fixed the same day the email still goes out (`_claim` takes the row over).
+    problem is fixed the same day the email still goes out (`claims.claim` takes the row over).
     """
     day = now.astimezone(UTC).date()
     try:
@@ -331,112 +325,6 @@ def _what_is_due(session: Session, athlete_id: int, now: datetime) -> tuple[date
     return day, "daily"
 
 
-def _claim(settings: Settings, athlete_id: int, day: date, kind: str, now: datetime) -> int | Outcome:
-    """Insert the delivery row (or take over a due retry / abandoned claim); its id, or why not."""
-    try:
-        with session_scope(settings) as session:
-            claim = EmailDelivery(
-                athlete_id=athlete_id,
-                date=day,
-                kind=kind,
-                status=DeliveryStatus.CLAIMED,
-                attempts=0,
-                updated_at=now,
-            )
-            session.add(claim)
-            session.flush()
-            return claim.id
-    except IntegrityError:
-        pass  # the unique constraint decided: the row exists
-    with session_scope(settings) as session:
-        row = session.scalar(
-            select(EmailDelivery).where(EmailDelivery.athlete_id == athlete_id, EmailDelivery.date == day)
-        )
-        if row is None:  # deleted in between: next tick
-            return Outcome.NOT_DUE
-        abandoned = now - timedelta(seconds=settings.email_claim_timeout_s)
-        if (
-            row.status == DeliveryStatus.RETRY
-            and row.next_attempt_at is not None
-            and row.next_attempt_at > now
-        ):
-            return Outcome.NOT_DUE
-        takeover = row.status in (DeliveryStatus.RETRY, DeliveryStatus.SKIPPED) or (
-            row.status == DeliveryStatus.CLAIMED and row.updated_at <= abandoned
-        )
-        if not takeover:
-            return Outcome.ALREADY
-        won = rows_matched(session.execute(
-            update(EmailDelivery)
-            .where(
-                EmailDelivery.id == row.id,
-                EmailDelivery.status == row.status,
-                EmailDelivery.attempts == row.attempts,
-                EmailDelivery.updated_at == row.updated_at,
-            )
-            .values(status=DeliveryStatus.CLAIMED, updated_at=now)
-        ))
-        return row.id if won == 1 else Outcome.ALREADY
-
-
-def _with_db_retries(write: Callable[[], int]) -> int | None:
-    """Run `write` (one transaction); again after a short wait if the database blipped.
-
-    For the row's own writes around sending: a blip there must not leave a row `sending` when
-    its outcome is known. None when it kept failing: the caller logs what stays on the row.
-    """
-    for wait in (*RECORD_RETRY_WAITS_S, None):
-        try:
-            return write()
-        except Exception as exc:
-            if not transient.is_transient(exc):
-                raise
-            if wait is None:
-                log.error("could not write the delivery row: %s", transient.reason(exc))
-                return None
-            time.sleep(wait)
-    return None
-
-
-def _record(settings: Settings, delivery_id: int, now: datetime, **values: object) -> bool:
-    """Write the row's new state (retried through a database blip); False when it could not."""
-
-    def write() -> int:
-        with session_scope(settings) as session:
-            return rows_matched(session.execute(
-                update(EmailDelivery).where(EmailDelivery.id == delivery_id).values(updated_at=now, **values)
-            ))
-
-    return _with_db_retries(write) is not None
-
-
-def _release(settings: Settings, delivery_id: int, now: datetime, error: str) -> bool:
-    """Give a claim back as `retry` after the database failed while composing: nothing was sent.
-
-    Only while the row is still ours (claimed at `now`, or moved to `sending` by a commit whose
-    answer was lost); a later tick takes it up after the backoff. Not an attempt: the database
-    failed, not the delivery.
-    """
-
-    def write() -> int:
-        with session_scope(settings) as session:
-            return rows_matched(session.execute(
-                update(EmailDelivery)
-                .where(
-                    EmailDelivery.id == delivery_id,
-                    EmailDelivery.status.in_((DeliveryStatus.CLAIMED, DeliveryStatus.SENDING)),
-                    EmailDelivery.updated_at == now,
-                )
-                .values(
-                    status=DeliveryStatus.RETRY,
-                    error=error[:500],
-                    next_attempt_at=now + timedelta(seconds=settings.email_retry_backoff_s),
-                )
-            ))
-
-    return _with_db_retries(write) is not None
-
-
 def _prepare(
     settings: Settings, athlete_id: int, delivery_id: int, day: date, kind: str, now: datetime
 ) -> EmailMessage | None:
@@ -450,23 +338,13 @@ def _prepare(
             message = reauth_message(session, athlete, account, day, now, settings)
         else:
             message = daily_message(session, athlete, day, now, settings)
-        won = rows_matched(session.execute(
-            update(EmailDelivery)
-            .where(
-                EmailDelivery.id == delivery_id,
-                EmailDelivery.status == DeliveryStatus.CLAIMED,
-                EmailDelivery.updated_at == now,
-            )
-            .values(
-                status=DeliveryStatus.SENDING,
-                kind=kind,
-                attempts=EmailDelivery.attempts + 1,
-                message_id=message["Message-ID"],
-                updated_at=now,
-                error=None,
-            )
-        ))
-    return message if won == 1 else None
+        won = start_sending(
+            session, Rows.email(settings), delivery_id, now, kind=kind, message_id=message["Message-ID"]
+        )
+        stored = verdict_of(session, athlete_id, day) if won and kind == "daily" else None
+        if stored is not None:  # the email's verdict is the day's from now on (first message wins)
+            announce(session, athlete_id, stored, now, via="email")
+    return message if won else None
 
 
 def dispatch_one(
@@ -495,7 +373,8 @@ def _send_one(
     if due is None:
         return Outcome.NOT_DUE
     day, kind = due
-    claimed = _claim(settings, athlete_id, day, kind, now)
+    rows = Rows.email(settings)
+    claimed = claim(settings, rows, {"athlete_id": athlete_id, "date": day}, now, kind=kind)
     if isinstance(claimed, Outcome):
         return claimed
     try:
@@ -510,12 +389,13 @@ def _send_one(
             why = str(exc) if late else f"the database failed ({transient.reason(exc)})"
             error = f"compose: {why}; retried later"
             log.warning("composing the %s email of %s: %s", kind, day, error)
-            if not _release(settings, claimed, now, error):
+            if not release(settings, rows, claimed, now, error):
                 log.error("the row stays claimed; it is taken over after the claim timeout")
             return Outcome.FAILED
         log.exception("composing the %s email of %s failed", kind, day)
-        _record(
+        record(
             settings,
+            rows,
             claimed,
             now,
             status=DeliveryStatus.FAILED,
@@ -528,8 +408,9 @@ def _send_one(
         note = sender.send(message)
     except DeliveryUnknown as exc:
         log.warning("email of %s unconfirmed, not sent again: %s", day, exc)
-        _record(
+        record(
             settings,
+            rows,
             claimed,
             now,
             status=DeliveryStatus.UNCONFIRMED,
@@ -540,7 +421,7 @@ def _send_one(
         return Outcome.UNCONFIRMED
     except PermanentError as exc:
         log.warning("email of %s refused for good: %s", day, exc)
-        _record(settings, claimed, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
+        record(settings, rows, claimed, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
         return Outcome.FAILED
     except Exception as exc:  # noqa: BLE001 - TransientError, or a sender's own bug (an OSError...)
         if not isinstance(exc, TransientError):
@@ -548,40 +429,10 @@ def _send_one(
             # message's end into DeliveryUnknown. Retried like a transient failure, counted.
             log.exception("sending the email of %s raised unexpectedly", day)
             exc = TransientError(f"sender: {type(exc).__name__}: {exc}")
-        _defer_or_fail(settings, claimed, now, day, exc)
+        defer_or_fail(settings, rows, claimed, now, f"email of {day}", exc)
         return Outcome.FAILED
-    if not _record(
-        settings, claimed, now, status=DeliveryStatus.SENT, sent_at=now, next_attempt_at=None, error=note
-    ):
+    sent = {"status": DeliveryStatus.SENT, "sent_at": now, "next_attempt_at": None, "error": note}
+    if not record(settings, rows, claimed, now, **sent):
         log.error("%s email of %s sent, but the row stays `sending` (never sent again)", kind, day)
     log.info("%s email of %s sent%s", kind, day, f" ({note})" if note else "")
     return Outcome.SENT
-
-
-def _defer_or_fail(settings: Settings, delivery_id: int, now: datetime, day: date, exc: Exception) -> None:
-    """After a transient failure: `retry` after a doubling backoff, or `failed` after the last attempt."""
-
-    def read() -> int:
-        with session_scope(settings) as session:
-            row = session.get(EmailDelivery, delivery_id)
-            assert row is not None  # the row this delivery claimed
-            return row.attempts
-
-    attempts = _with_db_retries(read)
-    if attempts is None:
-        log.error("email of %s not sent (%s); the row stays `sending`", day, exc)
-        return
-    if attempts >= settings.email_max_attempts:
-        log.warning("email of %s failed %d times, giving up: %s", day, attempts, exc)
-        _record(settings, delivery_id, now, status=DeliveryStatus.FAILED, error=str(exc)[:500])
-        return
-    wait = settings.email_retry_backoff_s * 2 ** (attempts - 1)
-    log.warning("email of %s deferred (attempt %d), retry in %.0f s: %s", day, attempts, wait, exc)
-    _record(
-        settings,
-        delivery_id,
-        now,
-        status=DeliveryStatus.RETRY,
-        error=str(exc)[:500],
-        next_attempt_at=now + timedelta(seconds=wait),
-    )

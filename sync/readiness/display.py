@@ -2,8 +2,9 @@
 
 The one place for a verdict's words outside its own reasons and prescription: the headline and
 colour of a flag, the email's subject line (with the reason that decided the flag), the watch
-feed's advice line (derived from the prescription), and the labelled numbers. So the terminal,
-the email, the report page and the watch never disagree.
+feed's advice line (derived from the prescription), the push messages (the morning one and its
+update), the "updated at HH:MM" line, and the labelled numbers. So the terminal, the email, the
+report page, the phone and the watch never disagree.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ __all__ = [
     "subject_reason",
     "watch_advice",
     "what_to_do",
+    "push_morning",
+    "push_update",
+    "update_line",
+    "channel_paused_notice",
 ]
 
 FLAG_HEADLINES: dict[Flag, str] = {
@@ -151,3 +156,69 @@ def watch_advice(verdict: Verdict) -> str:
     if NO_RECENT_DATA in verdict.codes:
         line = "No recent data. " + line
     return line if len(line) <= WATCH_ADVICE_MAX else line[: WATCH_ADVICE_MAX - 1].rstrip() + "."
+
+
+PUSH_BODY_MAX = 400  # characters: a phone notification, not an email
+
+
+def _caps(verdict: Verdict) -> str | None:
+    """"Max 30 min, HR under 142" from the prescription; None when nothing is capped."""
+    p = verdict.prescription
+    caps = [f"max {p.max_minutes} min"] if p.max_minutes else []
+    caps += [f"HR under {p.hr_cap_bpm}"] if p.hr_cap_bpm else []
+    return ", ".join(caps).capitalize() if caps else None
+
+
+def push_morning(verdict: Verdict, report_url: str | None = None) -> tuple[str, str]:
+    """(title, body) of the morning push message: the subject line as title; the flag's
+    headline, the deciding reason, the caps and the report link as the body."""
+    reason = subject_reason(verdict)
+    lines = [FLAG_HEADLINES[verdict.flag] + "."]
+    if reason:
+        lines.append(f"Why: {reason}.")
+    caps = _caps(verdict)
+    if caps:
+        lines.append(caps + ".")
+    if report_url:
+        lines.append(report_url)
+    return daily_subject(verdict), _short("\n".join(lines), report_url)
+
+
+def update_line(verdict: Verdict, at: str) -> str:
+    """`updated at 09:12: REST (soreness 8/10)`: a change after the day's verdict went out
+    (`at` is the athlete's local HH:MM)."""
+    reason = subject_reason(verdict)
+    return f"updated at {at}: {verdict.flag}" + (f" ({reason})" if reason else "")
+
+
+def push_update(
+    before: Flag | str, verdict: Verdict, at: str, report_url: str | None = None
+) -> tuple[str, str]:
+    """(title, body) of the one update message of a day: what changed and why."""
+    reason = subject_reason(verdict)
+    title = f"Update: {verdict.flag} today, not {Flag(before)}" + (f" ({reason})" if reason else "")
+    lines = [f"This morning said {Flag(before)}; {update_line(verdict, at)}.", f"Now: {what_to_do(verdict)}."]
+    if report_url:
+        lines.append(report_url)
+    return " ".join(title.split()), _short("\n".join(lines), report_url)
+
+
+def channel_paused_notice(shown_url: str, days: int, reason: str | None) -> tuple[str, str]:
+    """(subject, text) of the email telling an athlete a push channel was paused."""
+    subject = "legday paused one of your notification channels"
+    text = (
+        f"Your notification channel {shown_url} failed on {days} days in a row"
+        + (f" (last: {reason})" if reason else "")
+        + ", so legday stopped sending to it. Your daily email is not affected.\n\n"
+        "Fix the channel (or add a new one), then start it again with\n"
+        "  legday athlete notify resume NAME ID\n"
+    )
+    return subject, text
+
+
+def _short(body: str, keep: str | None) -> str:
+    """`body` within PUSH_BODY_MAX characters, keeping the trailing link whole."""
+    if len(body) <= PUSH_BODY_MAX:
+        return body
+    tail = ("\n" + keep) if keep else ""
+    return body[: PUSH_BODY_MAX - len(tail) - 1].rstrip() + "…" + tail

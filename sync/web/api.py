@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete
+from sync.verdicts.announced import answer_from
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
 from sync.web.context import app_context, in_session
@@ -130,10 +131,17 @@ async def watch(request: Request, credentials: Credentials) -> Response:
     # Read off the request, not declared as a Header parameter: it is not in the schema anyway,
     # and FastAPI's parameter machinery cost more than the rest of the handler.
     if_none_match = request.headers.get("if-none-match")
-    record = await _verdict_of(request, credentials, None)
-    if record is None:
+    reader = app_context(request).reader
+    found = await reader.read(credentials.credentials if credentials else None, None)
+    if found is None:
+        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
+    owner, day, current = found
+    # The day's verdict is the one its morning message said; a later one is its update.
+    announced = await reader.announced(owner.id, day) if current is not None else None
+    answer = answer_from(announced, current)
+    if answer is None:
         raise HTTPException(404, "no verdict for today")
-    body, etag = watch_body(record)
+    body, etag = watch_body(answer, owner.timezone)
     headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

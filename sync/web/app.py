@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from sync.config import Settings, get_settings
-from sync.web import api, onboarding, pages
+from sync.web import api, calendar, onboarding, pages
 from sync.web.context import AppContext
 from sync.web.health import health
 from sync.web.metrics import CONTENT_TYPE
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
     app.state.ctx = ctx
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(calendar.router)
     onboarding.install(app, ctx)
 
     @app.exception_handler(RequestValidationError)

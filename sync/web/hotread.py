@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.config import Settings
 from sync.verdicts.read import StoredVerdict, VerdictRow, from_row
-from sync.web.reads import JOINED, Found, found_in, query_params
+from sync.web.reads import ANNOUNCED_OF, JOINED, Found, found_in, query_params
 
 # Parsed verdicts kept: a few per athlete polling at once (each a few KiB).
 PARSED_CACHE_SIZE = 1024
@@ -91,6 +91,8 @@ class SqliteReader:
         compiled = JOINED.compile(dialect=sqlite.dialect())
         self._sql = str(compiled)
         self._order = list(compiled.positiontup or ())
+        announced = ANNOUNCED_OF.compile(dialect=sqlite.dialect())
+        self._announced_sql, self._announced_order = str(announced), list(announced.positiontup or ())
         self._path = path
         self._conn: sqlite3.Connection | None = None
 
@@ -124,6 +126,16 @@ class SqliteReader:
         ]
         return found_in(rows, str(params["digest"]), day, now, _build)
 
+    async def announced(self, athlete_id: int, day: date) -> StoredVerdict | None:
+        """`announced_for`: the verdict the day's first morning message said, or None."""
+        params: dict[str, Any] = {"athlete_id": athlete_id, "day": day.isoformat()}
+        values = [params[k] for k in self._announced_order]
+        r = self._connection().execute(self._announced_sql, values).fetchone()
+        if r is None:
+            return None
+        at = datetime.fromisoformat(r[4]).replace(tzinfo=UTC)
+        return _parsed(r[0], date.fromisoformat(r[1]), r[2], at, r[3])
+
     async def close(self) -> None:
         """Close the connection."""
         if self._conn is not None:
@@ -148,6 +160,7 @@ class PostgresReader:
 
     def __init__(self, url: str, pool_size: int) -> None:
         self._sql = str(JOINED.compile(dialect=postgresql.psycopg.dialect()))
+        self._announced_sql = str(ANNOUNCED_OF.compile(dialect=postgresql.psycopg.dialect()))
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._size = pool_size
         self._pool: Any = None  # psycopg_pool.AsyncConnectionPool, made on first use
@@ -194,6 +207,16 @@ class PostgresReader:
                     raise
         rows = [_joined_utc(*r) for r in raw]
         return found_in(rows, str(params["digest"]), day, now, _build)
+
+    async def announced(self, athlete_id: int, day: date) -> StoredVerdict | None:
+        """`announced_for`: the verdict the day's first morning message said, or None."""
+        pool = await self._open()
+        async with pool.connection() as conn:
+            cur = await conn.execute(self._announced_sql, {"athlete_id": athlete_id, "day": day})
+            r = await cur.fetchone()
+        if r is None:
+            return None
+        return _parsed(r[0], r[1], r[2], r[4].astimezone(UTC), r[3])
 
     async def close(self) -> None:
         """Close the pool's connections (on the loop that opened them)."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
-from sync.db.models import Athlete, VerdictRecord
+from sync.db.models import AnnouncedVerdict, Athlete, VerdictRecord
 from sync.scheduling import local_today
 from sync.verdicts.read import StoredVerdict, VerdictRow, counting, from_row
 from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
@@ -131,3 +131,21 @@ class _Row:
             raise ValueError("a joined row without a verdict")
         self.id, self.date, self.model_version = row.verdict_id, row.date, row.model_version
         self.payload, self.computed_at = row.payload, row.computed_at
+
+
+_ANNOUNCED = AnnouncedVerdict.__table__
+# The columns a verdict row has (`VerdictRow`), so the rule's `from_row` builds the typed verdict.
+ANNOUNCED_OF = select(
+    _ANNOUNCED.c.id,
+    _ANNOUNCED.c.date,
+    _ANNOUNCED.c.model_version,
+    _ANNOUNCED.c.payload,
+    _ANNOUNCED.c.computed_at,
+).where((_ANNOUNCED.c.athlete_id == bindparam("athlete_id")) & (_ANNOUNCED.c.date == bindparam("day")))
+
+
+def announced_for(conn: Connection, athlete_id: int, day: date) -> StoredVerdict | None:
+    """The verdict the day's first morning message said (`sync.verdicts.announced`), or None:
+    one lookup by its unique key, after `owner_and_verdict`."""
+    row = conn.execute(ANNOUNCED_OF, {"athlete_id": athlete_id, "day": day}).first()
+    return from_row(row) if row is not None else None

@@ -29,7 +29,10 @@ class WatchOut(BaseModel):
     advice: str = Field(max_length=60, description="One line, at most 60 characters.")
     max_minutes: int | None = Field(description="Duration cap of an EASY run.")
     max_hr: int | None = Field(description="Heart-rate cap (top of zone 2); null when not capped.")
-    updated: str = Field(description="When the verdict was computed (UTC, ISO 8601).")
+    updated: str | None = Field(
+        description="null, or a change after the day's morning message, in the athlete's time: "
+        "'updated at 09:12: REST (soreness 8/10)'. `flag` stays the morning's."
+    )
 
 
 class SorenessIn(BaseModel):

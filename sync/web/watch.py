@@ -7,16 +7,19 @@ import json
 from typing import Any
 
 from sync.readiness.display import WATCH_ADVICE_MAX, watch_advice
-from sync.verdicts.read import StoredVerdict
+from sync.verdicts.announced import DayAnswer
 
 ADVICE_MAX = WATCH_ADVICE_MAX
 
 
-def watch_payload(stored: StoredVerdict) -> dict[str, Any]:
+def watch_payload(answer: DayAnswer, timezone: str) -> dict[str, Any]:
     """`flag`, `date`, `advice`, `max_minutes`, `max_hr` (null when not capped), `updated`.
 
-    The advice is `sync.readiness.display.watch_advice`: the prescription's own answer, so the
-    watch never says something the email or the page does not."""
+    The day's verdict (the one its morning message said, `sync.verdicts.announced`); `updated`
+    is null, or the later change in the athlete's time: "updated at 09:12: REST (soreness
+    8/10)". The advice is `sync.readiness.display.watch_advice`: the prescription's own answer,
+    so the watch never says something the email or the page does not."""
+    stored = answer.day
     p = stored.verdict.prescription
     return {
         "flag": str(stored.flag),
@@ -24,13 +27,13 @@ def watch_payload(stored: StoredVerdict) -> dict[str, Any]:
         "advice": watch_advice(stored.verdict),
         "max_minutes": p.max_minutes,
         "max_hr": p.hr_cap_bpm,
-        "updated": stored.computed_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "updated": answer.update_line(timezone),
     }
 
 
-def watch_body(stored: StoredVerdict) -> tuple[bytes, str]:
+def watch_body(answer: DayAnswer, timezone: str) -> tuple[bytes, str]:
     """The compact JSON body and its strong ETag."""
-    body = json.dumps(watch_payload(stored), separators=(",", ":"), ensure_ascii=False).encode()
+    body = json.dumps(watch_payload(answer, timezone), separators=(",", ":"), ensure_ascii=False).encode()
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sync.config import Settings
 from sync.db.models import Athlete, Base, VerdictRecord
 from sync.db.session import engine_for, session_scope
-from sync.links.build import report_link, soreness_links, unsubscribe_link
+from sync.links.build import calendar_link, report_link, soreness_links, unsubscribe_link
 from sync.onboarding.invites import invite_link
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.policy import record_soreness_and_recompute
@@ -98,6 +98,8 @@ def urls_for(path: str, athlete: Athlete, settings: Settings) -> list[tuple[str,
         return [
             (unsubscribe_link(athlete, settings=settings).removeprefix(settings.report_base_url or ""), {})
         ]
+    if path == "/c/{signed}/legday.ics":
+        return [(calendar_link(athlete, settings=settings).removeprefix(settings.report_base_url or ""), {})]
     if path == "/join/{signed}":
         return [(invite_link(athlete, settings, base="").removeprefix(settings.report_base_url or ""), {})]
     assert "{" not in path, f"no URL known for the GET route {path}: add it here"
@@ -115,7 +117,9 @@ def test_every_get_route_leaves_the_database_byte_identical(settings: Settings) 
     athletes = [seed(settings, state) for state in STATES]
     app = create_app(settings)
     routes = get_routes(app)
-    assert {"/v1/verdicts/today", "/v1/watch", "/r/{signed}", "/u/{signed}"} <= set(routes)
+    assert {"/v1/verdicts/today", "/v1/watch", "/r/{signed}", "/u/{signed}", "/c/{signed}/legday.ics"} <= set(
+        routes
+    )
     with session_scope(settings) as session:  # the states are what they say
         counts = [
             session.scalar(

@@ -85,6 +85,8 @@ STATUS_VALUES = {
     ("email_delivery", "status"): "sent",
     ("pushed_workout", "state"): "scheduled",
     ("sync_run", "status"): "ok",
+    ("notify_channel", "status"): "active",
+    ("channel_delivery", "status"): "sent",
 }
 
 

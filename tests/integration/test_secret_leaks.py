@@ -10,7 +10,9 @@ its failure paths, on SQLite and PostgreSQL:
   requires AUTH), with LEGDAY_SMTP_PASSWORD set to a unique marker;
 - the report server: a bearer token used, a wrong one tried, a signed link opened, with
   LEGDAY_REPORT_SECRET set to a unique marker;
-- a Celery task (eager) that crashes with the account and its client in its error message.
+- a Celery task (eager) that crashes with the account and its client in its error message;
+- push channels (Apprise over real HTTP to a loopback receiver, Apprise and urllib3 at DEBUG):
+  URLs with a password and a secret path, added, listed, tested, answered 500 then 400 and 200.
 
 Every log record at every level (root at DEBUG, exc_info formatted), stdout/stderr, the
 tracebacks, the raw database (SQLite: the file bytes with its WAL; PostgreSQL: every row of
@@ -24,7 +26,7 @@ import base64
 import logging
 import traceback
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,18 +35,21 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 import worker.tasks as tasks
 from sync.config import Settings, get_settings
-from sync.db.models import Athlete, Base, EmailDelivery, GarminAccount
+from sync.db.models import Athlete, Base, ChannelDelivery, EmailDelivery, GarminAccount
 from sync.db.session import engine_for, session_scope
+from sync.errors import TransientError
 from sync.garmin.tokens import unseal
 from sync.garmin_sync import now as sync_now
 from sync.garmin_sync import sync_account
 from sync.garmin_sync.accounts import connect_personal_api
 from sync.links.build import report_link
 from sync.morning_email import dispatch_due_emails
+from sync.morning_push import dispatch_due_pushes
+from sync.notify.push import channels as push_channels
 from sync.sandbox import Sandbox
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
@@ -52,6 +57,7 @@ from sync.web.app import create_app
 from sync.web.tokens import issue_token
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
+from testkit.push_receiver import push_receiver
 from testkit.smtp_server import SmtpRecorder, free_port
 from tests.integration.test_garmin_token_leaks import error_chain, secrets_of
 
@@ -146,7 +152,9 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
     settings = garmin_settings_for(get_settings(), sandbox)
     assert settings.smtp_password is not None and settings.secret_key is not None
     caplog.set_level(logging.DEBUG)  # the root logger: every logger without its own level
-    for name in ("urllib3", "requests", "garth", "oauthlib", "requests_oauthlib", "sync", "celery", "worker"):
+    loggers = ("urllib3", "requests", "garth", "oauthlib", "requests_oauthlib", "sync", "celery", "worker")
+    loggers += ("apprise",)
+    for name in loggers:
         caplog.set_level(logging.DEBUG, logger=name)
 
     texts: list[str] = []
@@ -230,6 +238,32 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
         assert result.failed() and isinstance(result.result, RuntimeError)
         texts += [str(result.traceback), *error_chain(result.result)]
         texts += traceback.format_exception(result.result)
+
+        # 5. Push channels: added, listed, tested, then a morning round refused (500, then 400)
+        # on one channel and delivered on the other.
+        with push_receiver() as (base, got):
+            host = base.removeprefix("json://")
+            channel_urls = [
+                f"json://legday:chan-pw-{marker}-{n}@{host}/chan-path-{marker}-{n}" for n in (1, 2)
+            ]
+            got.script[f"/chan-path-{marker}-1"] = [500, 500, 400]
+            with session_scope(settings) as session:
+                at = datetime.now(UTC)
+                added = [push_channels.add_channel(session, ana_id, u, settings, at) for u in channel_urls]
+                shown = push_channels.list_channels(session, ana_id, settings)
+            with session_scope(settings) as session:
+                try:
+                    push_channels.test_channel(session, ana_id, added[0].id, settings)
+                except TransientError as exc:  # the 500: its words are kept
+                    texts += [str(exc), *error_chain(exc)]
+            morning = datetime(2026, 3, 12, 7, 0, tzinfo=UTC)
+            pushes = [dispatch_due_pushes(morning + timedelta(minutes=m), settings=settings) for m in (0, 10)]
+            assert sum(p.sent for p in pushes) == 1 and sum(p.failed for p in pushes) == 2, pushes
+            assert len(got.posts) == 4 and got.delivered(f"/chan-path-{marker}-2")
+            with session_scope(settings) as session:
+                push_errors = [str(d.error) for d in session.scalars(select(ChannelDelivery))]
+            assert any("HTTP 400" in e for e in push_errors), push_errors
+            texts += push_errors + [c.shown for c in added + shown] + [repr(c) for c in added + shown]
     finally:
         smtp.controller.stop()
 
@@ -250,6 +284,10 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
     secrets["report secret"] = _forms(report_secret)
     secrets["fernet key"] = _forms(fernet_key)
     secrets["report bearer token"] = _forms(bearer)
+    for n, url in enumerate(channel_urls, 1):
+        secrets[f"channel {n} password"] = _forms(f"chan-pw-{marker}-{n}")
+        secrets[f"channel {n} path"] = _forms(f"chan-path-{marker}-{n}")
+        secrets[f"channel {n} url"] = _forms(url)
     assert secrets_of(refreshed["garth"]) != secrets_of(garth_tokens)  # the refresh did happen
 
     found = [

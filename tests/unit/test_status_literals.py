@@ -16,6 +16,8 @@ COLUMNS = {
     ("EmailDelivery", "status"),
     ("PushedWorkout", "state"),
     ("SyncRun", "status"),
+    ("NotifyChannel", "status"),
+    ("ChannelDelivery", "status"),
 }
 
 

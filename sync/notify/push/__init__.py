@@ -1,0 +1,1 @@
+"""Push notifications: per-athlete Apprise channels, the morning message and its one update."""

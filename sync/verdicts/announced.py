@@ -1,0 +1,103 @@
+"""The day's verdict stays the day's verdict: what the morning message said, and what changed.
+
+Once the first morning message of a day (the email or a push) has gone out, its verdict is the
+day's: `announce` keeps a copy when that message moves to `sending`, and nothing replaces it. A
+later verdict of the day (a late sync, a check-in) that says another flag is shown beside it as
+an update, "updated at 09:12: REST (soreness 8/10)", by every output (report page, watch feed,
+API, calendar) through `day_answer`, never silently instead of it.
+
+Outputs (the senders) write the announcement in their own transaction; reads go through
+`day_answer` / `announced_of`. Nothing here computes a verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from sync.db.models import AnnouncedVerdict
+from sync.db.upsert import insert_if_new
+from sync.readiness.display import update_line
+from sync.readiness.verdict import Verdict
+from sync.verdicts.read import StoredVerdict, verdict_of
+
+__all__ = ["DayAnswer", "announce", "announced_of", "day_answer"]
+
+
+def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: datetime, via: str) -> bool:
+    """Keep `stored` as the day's verdict unless one is kept already (the first message wins,
+    also between an email and a push racing); True when this call kept it. Flushes only."""
+    return (
+        insert_if_new(
+            session,
+            AnnouncedVerdict,
+            {
+                "athlete_id": athlete_id,
+                "date": stored.date,
+                "flag": str(stored.flag),
+                "model_version": stored.model_version,
+                "payload": stored.verdict.to_json_dict(),
+                "computed_at": stored.computed_at,
+                "announced_at": now,
+                "via": via,
+            },
+        )
+        is not None
+    )
+
+
+def announced_of(session: Session, athlete_id: int, day: date) -> StoredVerdict | None:
+    """The verdict the day's first morning message said, or None when none went out yet."""
+    row = session.scalar(
+        select(AnnouncedVerdict).where(
+            AnnouncedVerdict.athlete_id == athlete_id, AnnouncedVerdict.date == day
+        )
+    )
+    if row is None:
+        return None
+    return StoredVerdict(
+        verdict=Verdict.model_validate(row.payload),
+        date=row.date,
+        computed_at=row.computed_at,
+        model_version=row.model_version,
+    )
+
+
+@dataclass(frozen=True)
+class DayAnswer:
+    """A day's verdict as outputs show it: the day's (announced, else the current one) and,
+    when a later verdict says another flag, that one as the update."""
+
+    day: StoredVerdict
+    update: StoredVerdict | None = None
+
+    @property
+    def latest(self) -> StoredVerdict:
+        """The newest verdict of the day (the update when there is one)."""
+        return self.update or self.day
+
+    def update_line(self, timezone: str) -> str | None:
+        """`updated at HH:MM: REST (soreness 8/10)` (the athlete's local time), or None."""
+        if self.update is None:
+            return None
+        at = self.update.computed_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
+        return update_line(self.update.verdict, at)
+
+
+def answer_from(announced: StoredVerdict | None, current: StoredVerdict | None) -> DayAnswer | None:
+    """The rule, on already-read verdicts: the announced one is the day's; the current one is an
+    update only when it is newer and says another flag."""
+    if announced is None:
+        return DayAnswer(current) if current is not None else None
+    if current is not None and current.flag != announced.flag and current.computed_at > announced.computed_at:
+        return DayAnswer(announced, current)
+    return DayAnswer(announced)
+
+
+def day_answer(session: Session, athlete_id: int, day: date) -> DayAnswer | None:
+    """The day's answer for (athlete, day); None when no verdict is stored for it."""
+    return answer_from(announced_of(session, athlete_id, day), verdict_of(session, athlete_id, day))
