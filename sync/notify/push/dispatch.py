@@ -169,11 +169,11 @@ def due_athletes(session: Session, now: datetime) -> list[int]:
     for athlete_id in days:
         mine = morning.get(athlete_id, {})
         for channel_id in channels.get(athlete_id, ()):
-            status, flag = mine.get(channel_id, (None, None))
-            if status not in SETTLED_STATUSES:
+            morning_status, morning_flag = mine.get(channel_id, (None, None))
+            if morning_status not in SETTLED_STATUSES:
                 due.add(athlete_id)
-            elif status in TOLD and flag and channel_id not in updated:
-                told.setdefault(athlete_id, set()).add(flag)
+            elif morning_status in TOLD and morning_flag and channel_id not in updated:
+                told.setdefault(athlete_id, set()).add(morning_flag)
     if told:
         current = _current_flags(session, dates)
         for athlete_id, flags in told.items():
