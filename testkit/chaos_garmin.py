@@ -135,6 +135,9 @@ def chaos_settings(base: Settings, sandbox: Sandbox) -> Settings:
             # Five minutes, doubling: several waits fit into the 30 simulated minutes.
             "garmin_429_backoff_s": 300.0,
             "garmin_initial_days": 14,
+            # A check every simulated minute: each tick syncs (a fresh account would be served
+            # from the database, and the faults would have nothing to hit).
+            "activity_check_interval_s": 60.0,
             "secret_key": base.secret_key or SecretStr(Fernet.generate_key().decode()),
             "redis_url": None,  # file locks: the engine runs in one process
         }

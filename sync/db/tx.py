@@ -6,9 +6,12 @@ Two kinds of code touch the database (docs/decisions.md, "One transaction rule")
   from their framework, and commit it: the CLI commands (`sync/cli/`), the web request
   handlers (`sync/web/`), the worker's library entry points (`garmin_sync/now.py`
   `sync_account_now`, `workouts/push.py` `push_workout_now`, `onboarding/first_sync.py`),
-  the email dispatcher (`notify/dispatch.py`: its claim is committed *before* the send, the
-  exactly-once rule of docs/email.md) with its prepare hook (`verdicts/policy.py`
-  `ensure_morning_verdict_of`) and the demo builder (`sync/demo.py`).
+  the email and push dispatchers (`notify/dispatch.py`, `notify/push/dispatch.py` and their
+  shared claims, `notify/claims.py`: a claim is committed *before* the send, the exactly-once
+  rule of docs/email.md) with the email's prepare hook (`verdicts/policy.py`
+  `ensure_morning_verdict_of`), the dispatchers that claim a page of due rows before queuing
+  (`garmin_sync/due.py` `queue_due_syncs`, `verdicts/marks.py` `queue_due_verdicts`) and the
+  demo builder (`sync/demo.py`).
 - **Library steps** take the caller's `Session`, add and flush, and never call
   `session.commit()`. A long run that must keep its progress when it is cut short (a backfill
   window, one imported or re-decoded file, a Garmin id the moment it is known, the sync_run row

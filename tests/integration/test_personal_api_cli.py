@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import tomllib
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,8 @@ def test_no_key_or_token_in_logs_database_or_celery_messages(
     _reset_connections()
     try:
         with session_scope(settings) as s:
-            s.get(GarminAccount, account.id).last_sync_at = None  # type: ignore[union-attr]
+            # Due now (the dispatcher selects by the stored next check, sync/garmin_sync/due.py).
+            s.get(GarminAccount, account.id).next_sync_at = datetime(2000, 1, 1, tzinfo=UTC)  # type: ignore[union-attr]
         assert tasks.dispatch_syncs.run() == 1
         tasks.compute_verdict.delay(account.athlete_id, "2026-12-01")
     finally:

@@ -37,6 +37,10 @@ OWN_SESSIONS: dict[str, str] = {
     "sync/workouts/push.py": "push_workout_now: the locked push the worker runs",
     "sync/onboarding/first_sync.py": "the first sync after connecting, run after the response",
     "sync/verdicts/policy.py": "ensure_morning_verdict_of: the dispatcher's hook, between its transactions",
+    "sync/notify/claims.py": "the delivery claims of the email and the push: each committed before the send",
+    "sync/notify/push/dispatch.py": "the push dispatcher: the claim is committed before the send",
+    "sync/garmin_sync/due.py": "queue_due_syncs: its claimed page is committed before queuing",
+    "sync/verdicts/marks.py": "queue_due_verdicts: its claimed page is committed before queuing",
 }
 
 
