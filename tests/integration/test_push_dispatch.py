@@ -18,7 +18,7 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import select
 
-import tests.smtp_server as smtp_fixtures
+import testkit.smtp_server as smtp_fixtures
 from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, ChannelDelivery, NotifyChannel

@@ -70,7 +70,17 @@ def test_backoff_is_capped_jittered_and_never_zero() -> None:
 def test_every_task_has_limits_under_the_visibility_timeout() -> None:
     settings = Settings()
     ours = [t for name, t in app.tasks.items() if name.startswith("worker.tasks.")]
-    assert len(ours) == 7
+    assert sorted(t.name.removeprefix("worker.tasks.") for t in ours) == [
+        "compute_verdict",
+        "dispatch_emails",
+        "dispatch_pushes",
+        "dispatch_syncs",
+        "dispatch_verdicts",
+        "push_workout",
+        "send_daily_email",
+        "send_pushes",
+        "sync_account",
+    ]
     for task in ours:
         assert isinstance(task, base.LegdayTask), task.name
         assert 0 < task.soft_time_limit < task.time_limit, task.name
