@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -23,9 +24,9 @@ from sync.db.models import AnnouncedVerdict
 from sync.db.upsert import insert_if_new
 from sync.readiness.display import update_line
 from sync.readiness.verdict import Verdict
-from sync.verdicts.read import StoredVerdict, verdict_of
+from sync.verdicts.read import StoredVerdict, verdict_of, verdicts_between
 
-__all__ = ["DayAnswer", "announce", "announced_of", "day_answer"]
+__all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer"]
 
 
 def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: datetime, via: str) -> bool:
@@ -57,8 +58,10 @@ def announced_of(session: Session, athlete_id: int, day: date) -> StoredVerdict 
             AnnouncedVerdict.athlete_id == athlete_id, AnnouncedVerdict.date == day
         )
     )
-    if row is None:
-        return None
+    return _stored(row) if row is not None else None
+
+
+def _stored(row: AnnouncedVerdict) -> StoredVerdict:
     return StoredVerdict(
         verdict=Verdict.model_validate(row.payload),
         date=row.date,
@@ -88,6 +91,16 @@ class DayAnswer:
         return update_line(self.update.verdict, at)
 
 
+    def to_json(self, timezone: str) -> dict[str, Any]:
+        """The API shape: the day's verdict (`StoredVerdict.to_json`) plus `updated`, the update
+        line or null, and `latest`, the update's verdict or null."""
+        return {
+            **self.day.to_json(),
+            "updated": self.update_line(timezone),
+            "latest": self.update.to_json() if self.update is not None else None,
+        }
+
+
 def answer_from(announced: StoredVerdict | None, current: StoredVerdict | None) -> DayAnswer | None:
     """The rule, on already-read verdicts: the announced one is the day's; the current one is an
     update only when it is newer and says another flag."""
@@ -101,3 +114,26 @@ def answer_from(announced: StoredVerdict | None, current: StoredVerdict | None) 
 def day_answer(session: Session, athlete_id: int, day: date) -> DayAnswer | None:
     """The day's answer for (athlete, day); None when no verdict is stored for it."""
     return answer_from(announced_of(session, athlete_id, day), verdict_of(session, athlete_id, day))
+
+
+def answers_between(session: Session, athlete_id: int, first: date, last: date) -> list[DayAnswer]:
+    """The day answers of the days from `first` to `last` that have a verdict, oldest first
+    (two queries: the verdicts that count, and the announced ones of the range)."""
+    announced = {
+        row.date: row
+        for row in session.scalars(
+            select(AnnouncedVerdict).where(
+                AnnouncedVerdict.athlete_id == athlete_id,
+                AnnouncedVerdict.date >= first,
+                AnnouncedVerdict.date <= last,
+            )
+        )
+    }
+    answers = []
+    for stored in verdicts_between(session, athlete_id, first, last):
+        row = announced.get(stored.date)
+        told = _stored(row) if row is not None else None
+        answer = answer_from(told, stored)
+        if answer is not None:
+            answers.append(answer)
+    return answers

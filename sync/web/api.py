@@ -12,9 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete
-from sync.verdicts.announced import answer_from
+from sync.verdicts.announced import DayAnswer, answer_from, answers_between
 from sync.verdicts.policy import record_soreness_and_recompute
-from sync.verdicts.read import MAX_RANGE_DAYS, StoredVerdict, athlete_today, verdicts_between
+from sync.verdicts.read import MAX_RANGE_DAYS, athlete_today
 from sync.web.context import app_context, in_session
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
@@ -60,29 +60,33 @@ def unprocessable(loc: list[str], msg: str) -> HTTPException:
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
-async def _verdict_of(
+async def _day_answer(
     request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
-) -> StoredVerdict | None:
-    """The verdict that counts for `day` (or the owner's today), None when none is stored; 401
-    for a bad token. A read only: a missing verdict stays missing (a GET never writes).
+) -> tuple[DayAnswer | None, str]:
+    """The day's answer for `day` (or the owner's today) and the owner's time zone: the verdict
+    its morning message said (else the one that counts) and a later change as its update; None
+    when no verdict is stored; 401 for a bad token. A read only (a GET never writes).
 
-    One statement on the database driver, on the event loop (sync/web/hotread.py): no thread
-    hop, no SQLAlchemy session or transaction; on PostgreSQL one round trip.
+    On the database driver, on the event loop (sync/web/hotread.py): no thread hop, no
+    SQLAlchemy session or transaction; on PostgreSQL one round trip, and one more by unique
+    key for the announced verdict when the day has a verdict.
     """
-    token = credentials.credentials if credentials else None
-    found = await app_context(request).reader.read(token, day)
+    reader = app_context(request).reader
+    found = await reader.read(credentials.credentials if credentials else None, day)
     if found is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    return found[2]
+    owner, the_day, current = found
+    announced = await reader.announced(owner.id, the_day) if current is not None else None
+    return answer_from(announced, current), owner.timezone
 
 
 async def _one_day(
     request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
 ) -> JSONResponse:
-    record = await _verdict_of(request, credentials, day)
-    if record is None:
+    answer, timezone = await _day_answer(request, credentials, day)
+    if answer is None:
         raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
-    return JSONResponse(record.to_json(), headers=NO_CACHE)
+    return JSONResponse(answer.to_json(timezone), headers=NO_CACHE)
 
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
@@ -114,8 +118,8 @@ async def verdict_range(
             raise unprocessable(["query", "to"], "`to` must not be before `from`")
         if (last - first).days + 1 > MAX_RANGE_DAYS:
             raise unprocessable(["query", "to"], f"a range covers at most {MAX_RANGE_DAYS} days")
-        verdicts = verdicts_between(session, athlete.id, first, last)
-        return JSONResponse({"verdicts": [v.to_json() for v in verdicts]}, headers=NO_CACHE)
+        answers = answers_between(session, athlete.id, first, last)
+        return JSONResponse({"verdicts": [a.to_json(athlete.timezone) for a in answers]}, headers=NO_CACHE)
 
     return await as_athlete(request, credentials, work)
 
@@ -131,17 +135,10 @@ async def watch(request: Request, credentials: Credentials) -> Response:
     # Read off the request, not declared as a Header parameter: it is not in the schema anyway,
     # and FastAPI's parameter machinery cost more than the rest of the handler.
     if_none_match = request.headers.get("if-none-match")
-    reader = app_context(request).reader
-    found = await reader.read(credentials.credentials if credentials else None, None)
-    if found is None:
-        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    owner, day, current = found
-    # The day's verdict is the one its morning message said; a later one is its update.
-    announced = await reader.announced(owner.id, day) if current is not None else None
-    answer = answer_from(announced, current)
+    answer, timezone = await _day_answer(request, credentials, None)
     if answer is None:
         raise HTTPException(404, "no verdict for today")
-    body, etag = watch_body(answer, owner.timezone)
+    body, etag = watch_body(answer, timezone)
     headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from sync.db.models import Athlete
 from sync.links.build import is_current, verify_link
 from sync.readiness.display import subject_reason, what_to_do
-from sync.verdicts.announced import DayAnswer, announced_of, answer_from
-from sync.verdicts.read import athlete_today, verdicts_between
+from sync.verdicts.announced import DayAnswer, answers_between
+from sync.verdicts.read import athlete_today
 from sync.web.context import app_context, in_session
 
 PAST_DAYS = 14
@@ -65,13 +65,7 @@ def build_calendar(athlete_id: int, timezone: str, answers: list[DayAnswer], nam
 
 def calendar_answers(session: Session, athlete: Athlete, today: date) -> list[DayAnswer]:
     """The day answers from PAST_DAYS before `today` to tomorrow, oldest first."""
-    first, last = today - timedelta(days=PAST_DAYS), today + timedelta(days=1)
-    answers = []
-    for stored in verdicts_between(session, athlete.id, first, last):
-        answer = answer_from(announced_of(session, athlete.id, stored.date), stored)
-        if answer is not None:
-            answers.append(answer)
-    return answers
+    return answers_between(session, athlete.id, today - timedelta(days=PAST_DAYS), today + timedelta(days=1))
 
 
 @router.get("/c/{signed}/legday.ics")

@@ -27,8 +27,9 @@ from sync.links.build import LinkClaims, is_current, verify_link
 from sync.onboarding.reminder import reconnect_notice
 from sync.readiness.display import flag_colour, flag_headline
 from sync.readiness.sources import sources_for
+from sync.verdicts.announced import day_answer
 from sync.verdicts.policy import record_soreness_and_recompute
-from sync.verdicts.read import athlete_today, verdict_of
+from sync.verdicts.read import athlete_today
 from sync.web.charts import band_chart, bar_chart
 from sync.web.context import AppContext, app_context, in_session
 from sync.web.cookie_session import csrf_ok, csrf_token, new_nonce, read_session, set_session
@@ -108,8 +109,10 @@ def _render_report(
 ) -> HTMLResponse:
     """The report page of `claims.day` (default the athlete's today)."""
     day: date = claims.day or athlete_today(athlete)
-    stored_verdict = verdict_of(session, athlete.id, day)
-    verdict = stored_verdict.verdict if stored_verdict is not None else None
+    # The day's verdict is the one its morning message said; a later change shows as its update.
+    answer = day_answer(session, athlete.id, day)
+    verdict = answer.day.verdict if answer is not None else None
+    update = answer.update.verdict if answer is not None and answer.update is not None else None
     stored = session.scalar(
         select(SorenessReport.value).where(
             SorenessReport.athlete_id == athlete.id, SorenessReport.date == day
@@ -140,12 +143,15 @@ def _render_report(
         athlete=athlete,
         day=day,
         verdict=verdict,
+        update=update,
+        update_line=answer.update_line(athlete.timezone) if answer is not None else None,
         headline=flag_headline(verdict.flag) if verdict else None,
         colour=flag_colour(verdict.flag) if verdict else "#5b6770",
         charts=charts,
         # From the reasons, so verdicts stored before v1.2 (without `sources`) are explained too.
         sources=sources_for([r.source for r in verdict.reasons] if verdict else []),
-        on_watch=(watch_line(session, athlete.id, day, verdict.flag) if verdict else None)
+        # The watch carries the newest verdict's workout (a check-in re-pushes at once).
+        on_watch=(watch_line(session, athlete.id, day, (update or verdict).flag) if verdict else None)
         or push_impossible_line(session, athlete.id),
         reconnect=reconnect_notice(
             session,

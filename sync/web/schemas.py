@@ -13,6 +13,15 @@ class VerdictOut(Verdict):
     """The verdict as `legday verdict --json` prints it, plus the date it is for."""
 
     date: dt.date = Field(description="The athlete-local date of the verdict (same as `day`).")
+    updated: str | None = Field(
+        default=None,
+        description="A day's verdict (`/verdicts/today`, `/verdicts/{day}`) is the one its morning "
+        "message said; null, or a later change of flag in the athlete's time: "
+        "'updated at 09:12: REST (soreness 8/10)'.",
+    )
+    latest: Verdict | None = Field(
+        default=None, description="The newer verdict that `updated` describes (with its `date`), else null."
+    )
 
 
 class VerdictList(BaseModel):

@@ -1,7 +1,8 @@
 """The calendar feed over real HTTP: an ICS that parses back with the same events, 404 once revoked.
 
 The day's verdict stays the day's: after the morning message said EASY and a check-in made it
-REST, the feed, the watch feed's `updated` and the calendar all show EASY with the update.
+REST, the feed, the watch feed's `updated`, the API, the report page and the calendar all show
+EASY with the update.
 """
 
 from __future__ import annotations
@@ -79,6 +80,22 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
         assert watch["flag"] == "EASY" and watch["max_minutes"] is not None
         updated = watch["updated"]
         assert updated.startswith("updated at ") and updated.endswith(": REST (soreness 8/10)")
+
+        # The API: the day's verdict is the morning's, the change is `updated` and `latest`.
+        auth = {"Authorization": f"Bearer {token}"}
+        for route in ("/v1/verdicts/today", f"/v1/verdicts/{today.isoformat()}"):
+            day = httpx.get(url + route, headers=auth, timeout=10).json()
+            assert day["flag"] == "EASY" and day["updated"] == updated, route
+            assert day["latest"]["flag"] == "REST" and day["latest"]["date"] == today.isoformat()
+        # Another day has no morning message: the verdict that counts, no update.
+        other = today - timedelta(days=3)
+        past = httpx.get(url + f"/v1/verdicts/{other.isoformat()}", headers=auth, timeout=10).json()
+        assert past["updated"] is None and past["latest"] is None
+
+        # The report page: the morning's EASY, and the update said above what to do.
+        html = httpx.get(url + page.removeprefix("http://x"), timeout=10).text
+        assert 'data-flag="EASY"' in html and 'id="update" data-flag="REST"' in html
+        assert "Updated at " in html and "REST (soreness 8/10)" in html
 
         # A report link is not a calendar link, an altered one is nobody's, a revoked one is dead.
         assert httpx.get(url + page.removeprefix("http://x") + "/legday.ics", timeout=10).status_code == 404
