@@ -163,7 +163,8 @@ def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Pa
             except httpx.TransportError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     proc.kill()  # first, so reading its output cannot wait on a live server
-                    raise AssertionError(f"legday serve never answered: {proc.communicate(timeout=10)[1]!r}") from None
+                    errors = proc.communicate(timeout=10)[1]
+                    raise AssertionError(f"legday serve never answered: {errors!r}") from None
                 time.sleep(0.1)
         assert health.json() == {"status": "ok", "checks": {"database": "ok", "redis": "not configured"}}
         watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10)
