@@ -94,6 +94,7 @@ def _day_and_report(
     from sync.config import Settings
     from sync.db.migrate import upgrade
     from sync.db.session import dispose_engines, session_scope
+    from sync.db.tx import keep_progress
     from sync.garmin import tokens as tokenlib
     from sync.garmin_sync import WELLNESS_OVERLAP_DAYS, open_client, sync_account
     from sync.garmin_sync.accounts import add_tokens
@@ -126,7 +127,13 @@ def _day_and_report(
         athlete = session.get(Athlete, athlete_id)
         account = session.get(GarminAccount, account_id)
         assert athlete is not None and account is not None
-        report = sync_account(session, account, open_client(session, account, settings), settings=settings)
+        report = sync_account(
+            session,
+            account,
+            open_client(session, account, settings, checkpoint=keep_progress(session)),
+            settings=settings,
+            checkpoint=keep_progress(session),
+        )
         today = local_today(athlete.timezone)
         compute_verdict(session, athlete, today)
         compute_verdict(session, athlete, today + timedelta(days=1))

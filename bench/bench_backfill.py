@@ -26,6 +26,7 @@ from sync.athletes import add_athlete  # noqa: E402
 from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.session import session_scope  # noqa: E402
+from sync.db.tx import keep_progress  # noqa: E402
 from sync.garmin import endpoints as ep  # noqa: E402
 from sync.garmin_sync import WELLNESS_WINDOW_DAYS, backfill, open_client  # noqa: E402
 from sync.garmin_sync.accounts import add_tokens  # noqa: E402
@@ -71,10 +72,11 @@ def main() -> None:
             report = backfill(
                 session,
                 account,
-                open_client(session, account, settings),
+                open_client(session, account, settings, checkpoint=keep_progress(session)),
                 since,
                 settings=settings,
                 today=today,
+                checkpoint=keep_progress(session),
             )
             wall = time.perf_counter() - started
 

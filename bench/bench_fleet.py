@@ -54,6 +54,7 @@ from sync.config import Settings  # noqa: E402
 from sync.db.migrate import upgrade  # noqa: E402
 from sync.db.models import GarminAccount, SyncRun, VerdictRecord, WellnessDay  # noqa: E402
 from sync.db.session import engine_for, session_scope  # noqa: E402
+from sync.db.tx import keep_progress  # noqa: E402
 from sync.garmin_sync.accounts import add_tokens  # noqa: E402
 from sync.sandbox import Sandbox, SandboxAccount  # noqa: E402
 from sync.sandbox.seed import load_fit_folder, place  # noqa: E402
@@ -151,9 +152,9 @@ def cpu_split(settings: Settings, account_ids: list[int]) -> dict[str, float]:
         with session_scope(settings) as session:
             account = session.get(GarminAccount, account_id)
             assert account is not None
-            client = open_client(session, account, settings)
+            client = open_client(session, account, settings, checkpoint=keep_progress(session))
             profile.enable()
-            sync_account(session, account, client, settings=settings)
+            sync_account(session, account, client, settings=settings, checkpoint=keep_progress(session))
             profile.disable()
     split: Counter[str] = Counter()
     for (filename, _, _fn), row in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
@@ -164,7 +165,6 @@ def cpu_split(settings: Settings, account_ids: list[int]) -> dict[str, float]:
         label = next((c for c, keys in CATEGORIES if any(k in filename for k in keys)), "other")
         split[label] += own
     return {k: v / len(account_ids) for k, v in split.items()}
-
 
 
 def _rewind(session: Any, account_ids: list[int]) -> None:

@@ -25,6 +25,7 @@ from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.models import Activity, Athlete, StrengthSet, WellnessDay
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.errors import ConfigError
 from sync.garmin import crypto
 from sync.garmin_sync import SyncOutcome, open_client, sync_account
@@ -110,7 +111,13 @@ def run_demo(settings: Settings, fit_dir: Path, *, timezone: str = "UTC") -> Dem
             key = sandbox.issue_personal_api_key(expires_in_days=DEMO_KEY_DAYS)
             account = connect_personal_api(session, athlete, key, DEMO_KEY_DAYS, demo)
             with account_lock(account.id, demo, wait_s=60.0):  # as every Garmin call must
-                report = sync_account(session, account, open_client(session, account, demo), settings=demo)
+                report = sync_account(
+                    session,
+                    account,
+                    open_client(session, account, demo, checkpoint=keep_progress(session)),
+                    settings=demo,
+                    checkpoint=keep_progress(session),
+                )
             result = DemoResult(athlete.id, athlete.name, athlete.timezone, sandbox.url, report)
             if account.credential_ends_at is not None:
                 result.key_ends = account.credential_ends_at.date()
@@ -146,11 +153,22 @@ def _watch_demo(session, sandbox: Sandbox, demo: Settings, timezone: str, result
     watcher.push_workouts = True  # the demo shows the workout on the (sandbox) watch
     account = add_tokens(session, watcher, sandbox.issue_di_tokens(), demo)
     with account_lock(account.id, demo, wait_s=60.0):  # as every Garmin call must
-        sync_account(session, account, open_client(session, account, demo), settings=demo)
+        sync_account(
+            session,
+            account,
+            open_client(session, account, demo, checkpoint=keep_progress(session)),
+            settings=demo,
+            checkpoint=keep_progress(session),
+        )
     result.watch_athlete = watcher.name
     result.watch_verdict = compute_verdict(session, watcher, result.day)
     session.commit()
     with account_lock(account.id, demo, wait_s=60.0):
         result.push = push_workout(
-            session, watcher, result.day, open_client(session, account, demo), settings=demo
+            session,
+            watcher,
+            result.day,
+            open_client(session, account, demo, checkpoint=keep_progress(session)),
+            settings=demo,
+            checkpoint=keep_progress(session),
         )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
+from sync.db.tx import keep_progress
 from sync.garmin import client as garmin_client
 from sync.garmin.source import GarminSource
 from sync.garmin.tokens import ConnectTokens
@@ -84,7 +85,7 @@ class GarminEnv:
 
     def client(self, account: GarminAccount) -> GarminSource:
         """A client for the stored account (refreshes are saved back)."""
-        return open_client(self.session, account, self.settings)
+        return open_client(self.session, account, self.settings, checkpoint=keep_progress(self.session))
 
     def client_factory(self) -> Callable[[GarminAccount], GarminSource]:
         """For code that opens its own clients."""

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from sync.cli.common import AthleteOpt, console, db_session, fail, parse_overrides, print_table, progress_bar
 from sync.config import get_settings
+from sync.db.tx import keep_progress
 from sync.errors import FitDecodeError, UnreadableInput
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
@@ -161,6 +162,7 @@ def import_command(
                 settings,
                 on_total=lambda n: progress.update(task, total=n),
                 on_file=lambda _o: progress.advance(task),
+                checkpoint=keep_progress(session),
             )
         counts = summary.counts
         if counts["imported"]:  # the verdicts' inputs changed: the dispatcher recomputes them
@@ -184,7 +186,7 @@ def reprocess_command(athlete: AthleteOpt = None) -> None:
 
     with db_session() as (session, settings):
         who = resolve_athlete(session, athlete)
-        report = reprocess_athlete(session, who, settings)
+        report = reprocess_athlete(session, who, settings, checkpoint=keep_progress(session))
         if report.activities:
             mark_today_and_tomorrow(session, who, datetime.now(UTC))
         console.print(f"re-decoded {report.files} files ({report.activities} activities) for {who.name}")

@@ -17,6 +17,7 @@ from rich.table import Table
 from sync.cli.common import AthleteOpt, console, db_session, fail, print_table, progress_bar
 from sync.config import Settings, get_settings
 from sync.db.statuses import AccountStatus
+from sync.db.tx import keep_progress
 from sync.errors import LegdayError
 
 if TYPE_CHECKING:  # annotations only; imported where used, to keep start-up light
@@ -405,7 +406,9 @@ def sync_command(athlete: AthleteOpt = None) -> None:
     def run_one(
         session: Session, account: GarminAccount, client: GarminSource, settings: Settings, step: ProgressFn
     ) -> SyncOutcome:
-        return sync_account(session, account, client, settings=settings, progress=step)
+        return sync_account(
+            session, account, client, settings=settings, progress=step, checkpoint=keep_progress(session)
+        )
 
     _run_accounts(athlete, "sync", run_one)
 
@@ -428,7 +431,15 @@ def backfill_command(
     def run_one(
         session: Session, account: GarminAccount, client: GarminSource, settings: Settings, step: ProgressFn
     ) -> SyncOutcome:
-        return backfill(session, account, client, start, settings=settings, progress=step)
+        return backfill(
+            session,
+            account,
+            client,
+            start,
+            settings=settings,
+            progress=step,
+            checkpoint=keep_progress(session),
+        )
 
     _run_accounts(athlete, "backfill", run_one)
 

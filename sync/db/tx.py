@@ -15,9 +15,10 @@ Two kinds of code touch the database (docs/decisions.md, "One transaction rule")
 - **Library steps** take the caller's `Session`, add and flush, and never call
   `session.commit()`. A long run that must keep its progress when it is cut short (a backfill
   window, one imported or re-decoded file, a Garmin id the moment it is known, the sync_run row
-  of a run that fails) calls a `Checkpoint` instead: a callable the caller passes in. When the
-  caller passes none, `keep_progress(session)` is used, which commits the caller's session;
-  a caller that wants the whole run in one transaction passes `NO_CHECKPOINT`.
+  of a run that fails) calls a `Checkpoint` instead: a callable the caller must pass in (the
+  parameter has no default, so no library run commits unless its caller said so). Entry
+  points pass `keep_progress(session)`, which commits their own session; a caller that wants
+  the whole run in one transaction passes `NO_CHECKPOINT`.
 
 One more exception: refreshed Garmin tokens are saved on a connection of their own
 (`garmin_sync/token_store.py`), so a token rotation is never lost with a failed window and
@@ -37,7 +38,7 @@ Checkpoint = Callable[[], None]
 
 
 def keep_progress(session: Session) -> Checkpoint:
-    """The default checkpoint: commit `session` (the caller's), so a resumed run starts here."""
+    """The entry points' checkpoint: commit `session` (their own), so a resumed run starts here."""
 
     def checkpoint() -> None:
         session.commit()

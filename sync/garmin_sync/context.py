@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount
 from sync.db.statuses import SyncRunStatus
-from sync.db.tx import Checkpoint, keep_progress
+from sync.db.tx import Checkpoint
 from sync.garmin.source import GarminSource
 from sync.ingest.archive import ArchiveLimits
 
@@ -54,12 +54,12 @@ class RunContext:
         settings: Settings,
         report: SyncOutcome,
         progress: Progress | None,
-        checkpoint: Checkpoint | None = None,
+        checkpoint: Checkpoint,
     ) -> None:
         self.session = session
-        # Where the run keeps its progress (a finished window): the caller's choice, by default
-        # a commit of the caller's session (sync/db/tx.py). Steps never commit themselves.
-        self.checkpoint: Checkpoint = checkpoint or keep_progress(session)
+        # Where the run keeps its progress (a finished window): the caller's choice (sync/db/tx.py).
+        # Steps never commit themselves.
+        self.checkpoint: Checkpoint = checkpoint
         self.account = account
         self.athlete: Athlete = account.athlete
         self.client = client

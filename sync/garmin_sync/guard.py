@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import GarminAccount, SyncRun
 from sync.db.statuses import AccountStatus, SyncRunStatus
-from sync.db.tx import Checkpoint, keep_progress
+from sync.db.tx import Checkpoint
 from sync.garmin.backoff import next_429_backoff
 from sync.garmin.errors import GarminAuthError, GarminRateLimited, GarminUnavailable
 from sync.garmin.source import GarminSource
@@ -35,12 +35,12 @@ def guarded(
     body: Callable[[], None],
     now: datetime | None = None,
     *,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> SyncOutcome:
     """Run `body` and map Garmin errors onto account state; record a sync_run row.
 
-    The guard never commits itself: it keeps state through `checkpoint` (default: commit
-    `session`, sync/db/tx.py) at three points: an ended credential, the clean start before
+    The guard never commits itself: it keeps state through the caller's `checkpoint`
+    (sync/db/tx.py) at three points: an ended credential, the clean start before
     the run (so that an aborted run rolls back only its own work), and the sync_run row,
     which must be stored however the run ended.
 
@@ -48,7 +48,6 @@ def guarded(
     `interrupted` / `failed` and raised again: a run that stopped half-way must never be
     stored as "ok". `now` stands in for the clock when deciding whether a 429 wait is over.
     """
-    checkpoint = checkpoint or keep_progress(session)
     started = datetime.now(UTC)
     moment = now or started
     before = client.requests

@@ -17,7 +17,7 @@ the holder lives; without, a file lock in the data dir (sync/locks.py). The toke
 only once the lock is held, so a holder always starts from the newest refresh token.
 
 Transactions: `sync_account_now` is an entry point that owns its session (sync/db/tx.py); the
-sync it runs keeps its windows through the default checkpoint.
+sync it runs keeps its windows through `keep_progress(session)`, the checkpoint it passes.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
 from sync.db.statuses import AccountStatus
+from sync.db.tx import keep_progress
 from sync.errors import LegdayError, PermanentError, TransientError
 from sync.garmin.source import GarminSource
 from sync.garmin_sync.context import SyncOutcome
@@ -174,7 +175,7 @@ def locked_run(
             if skip_locked_out and account.status == AccountStatus.NEEDS_REAUTH:
                 account.next_sync_at = None  # no sync until new tokens come (they make it due)
                 return None
-            client = open_client(session, account, settings, reuse=True)
+            client = open_client(session, account, settings, reuse=True, checkpoint=keep_progress(session))
             report = body(session, account, client, settings)
     raise_for_status(report)
     return report
@@ -236,7 +237,15 @@ def sync_account_now(
             fetch = False  # last night is stored already: only look for new activities
             serve_wellness_moment(account, now or datetime.now(UTC), settings)
         seen.wellness = fetch
-        return sync_account(session, account, client, settings=settings, now=now, wellness=fetch)
+        return sync_account(
+            session,
+            account,
+            client,
+            settings=settings,
+            now=now,
+            wellness=fetch,
+            checkpoint=keep_progress(session),
+        )
 
     report = locked_run(account_id, body, settings=settings, skip_locked_out=True)
     if report is None:

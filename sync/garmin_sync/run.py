@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount
 from sync.db.statuses import SyncRunStatus
-from sync.db.tx import Checkpoint, keep_progress
+from sync.db.tx import Checkpoint
 from sync.garmin.lifetime import credential_end, end_after_refresh
 from sync.garmin.source import GarminSource, client_for
 from sync.garmin.tokens import Tokens, seal, unseal
@@ -37,7 +37,7 @@ def open_client(
     account: GarminAccount,
     settings: Settings | None = None,
     *,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
     reuse: bool = False,
     **kwargs: Any,
 ) -> GarminSource:
@@ -46,14 +46,13 @@ def open_client(
     DI refresh tokens rotate (the old one dies), so a refresh must reach the database even if
     the rest of the sync fails later: it is written on a connection of its own
     (`token_store.save_tokens`), never by committing the sync's session mid-window; only when
-    the run itself holds the lock is `checkpoint` (default: `keep_progress(session)`) used. A
+    the run itself holds the lock is the caller's `checkpoint` used. A
     Personal API account's bearer token is kept the same way, so the next sync does not
     exchange the key again.
 
     `reuse=True` (the locked runs of a worker) takes the client this process kept for the
     account when it was built from the stored tokens, and keeps a new one (garmin_sync/clients.py).
     """
-    checkpoint = checkpoint or keep_progress(session)
     settings = settings or get_settings()
     key = (settings.sqlalchemy_url, account.id)
 
@@ -88,11 +87,11 @@ def sync_account(
     now: datetime | None = None,
     progress: Progress | None = None,
     wellness: bool = True,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> SyncOutcome:
     """Incremental sync of one account: new activities, then wellness days through today.
 
-    Progress is kept through `checkpoint` (default: commit `session`, see sync/db/tx.py)
+    Progress is kept through the caller's `checkpoint` (sync/db/tx.py)
     after the activities and after each wellness window; nothing else commits.
 
     `wellness=False` is the cheap check a scheduler runs often: the activity list (one
@@ -153,12 +152,12 @@ def backfill(
     settings: Settings | None = None,
     today: date | None = None,
     progress: Progress | None = None,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> SyncOutcome:
     """Activities and wellness from the backfill cursor (or today) back to `since`, resumable.
 
-    Each finished window (with the cursor below it) is kept through `checkpoint` (default:
-    commit `session`, see sync/db/tx.py): an interrupted backfill resumes at the next window.
+    Each finished window (with the cursor below it) is kept through the caller's `checkpoint`
+    (sync/db/tx.py): an interrupted backfill resumes at the next window.
     """
     settings = settings or get_settings()
     report = SyncOutcome(athlete=account.athlete.name, kind="backfill")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Athlete, SyncRun
 from sync.db.statuses import SyncRunStatus
-from sync.db.tx import Checkpoint, keep_progress
+from sync.db.tx import Checkpoint
 from sync.errors import UnreadableInput
 from sync.ingest.archive import ArchiveLimits
 from sync.ingest.folder import FoundFile, iter_found, list_candidates
@@ -96,14 +96,13 @@ def import_paths(
     *,
     on_total: Callable[[int], None] | None = None,
     on_file: Callable[[ImportOutcome], None] | None = None,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> ImportSummary:
     """Import every FIT file under `paths` for `athlete`; bad files are quarantined, not fatal.
 
-    Kept through `checkpoint` (default: commit `session`, sync/db/tx.py): the `running` run
+    Kept through the caller's `checkpoint` (sync/db/tx.py): the `running` run
     row before the first file, each file once imported or quarantined, and the finished run.
     """
-    checkpoint = checkpoint or keep_progress(session)
     close_abandoned_imports(session, athlete)
     run = SyncRun(
         athlete_id=athlete.id,

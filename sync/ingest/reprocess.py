@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.models import Activity, Athlete, RawFile, StrengthSet
 from sync.db.statuses import RawFileStatus
-from sync.db.tx import Checkpoint, keep_progress
+from sync.db.tx import Checkpoint
 from sync.errors import FitDecodeError
 from sync.fit.decode import decode_fit
 from sync.ingest.importer import fit_limits, store_decoded
@@ -66,14 +66,13 @@ def redecode_file(session: Session, athlete: Athlete, raw: RawFile, settings: Se
 
 
 def reprocess_athlete(
-    session: Session, athlete: Athlete, settings: Settings, *, checkpoint: Checkpoint | None = None
+    session: Session, athlete: Athlete, settings: Settings, *, checkpoint: Checkpoint
 ) -> ReprocessOutcome:
     """Decode every stored file of `athlete` again and refresh its activities and FIT sets.
 
     Sets that came from Garmin's API (the athlete's corrections) are kept as they are. Each
-    re-decoded file is kept through `checkpoint` (default: commit `session`, sync/db/tx.py).
+    re-decoded file is kept through the caller's `checkpoint` (sync/db/tx.py).
     """
-    checkpoint = checkpoint or keep_progress(session)
     report = ReprocessOutcome()
     raws = session.scalars(
         select(RawFile)

@@ -280,11 +280,11 @@ def push_workout(
     *,
     settings: Settings | None = None,
     now: datetime | None = None,
-    checkpoint: Checkpoint | None = None,
+    checkpoint: Checkpoint,
 ) -> PushResult:
     """Make the athlete's Garmin calendar for `day` match the stored verdict (see module doc).
 
-    Each Garmin id is kept through `checkpoint` (default: commit `session`, sync/db/tx.py) the
+    Each Garmin id is kept through the caller's `checkpoint` (sync/db/tx.py) the
     moment it is known, and so is the outcome at the end.
 
     Skipped (no request) when push is off, the day is past, or no verdict is stored. Garmin
@@ -292,7 +292,6 @@ def push_workout(
     as the result's status, with the ids created so far kept for the retry.
     """
     settings = settings or get_settings()
-    checkpoint = checkpoint or keep_progress(session)
     account = session.scalar(select(GarminAccount).where(GarminAccount.athlete_id == athlete.id))
     if account is None or not athlete.push_workouts:
         return PushResult(day, "skipped", "workout push is off or no Garmin account is linked")
@@ -370,5 +369,7 @@ def push_workout_now(
             account = account_for(session, athlete) if athlete is not None else None
             if athlete is None or account is None:
                 return PushResult(day, "skipped", "the athlete or the Garmin account is gone")
-            client = open_client(session, account, settings)
-            return push_workout(session, athlete, day, client, settings=settings, now=now)
+            client = open_client(session, account, settings, checkpoint=keep_progress(session))
+            return push_workout(
+                session, athlete, day, client, settings=settings, now=now, checkpoint=keep_progress(session)
+            )

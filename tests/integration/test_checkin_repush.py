@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.links.build import base_url, report_link, soreness_links
 from sync.scheduling import local_today
 from sync.verdicts.policy import record_soreness_and_recompute
@@ -60,7 +61,14 @@ def _easy_on_the_watch(env: GarminEnv) -> tuple[Athlete, GarminAccount, date, st
     assert record_soreness_and_recompute(env.session, athlete, day, 5, env.settings).flag == "EASY"
     athlete.push_workouts = True
     env.session.commit()
-    result = push_workout(env.session, athlete, day, env.client(account), settings=env.settings)
+    result = push_workout(
+        env.session,
+        athlete,
+        day,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert result.status == "scheduled"
     assert _on_calendar(env, day) == ["legday: easy 30 min"]
     return athlete, account, day, token

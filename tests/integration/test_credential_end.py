@@ -20,6 +20,7 @@ from sync.config import Settings, get_settings
 from sync.credential_end import ends_on
 from sync.db.models import Athlete, GarminAccount
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.garmin.lifetime import DI_REFRESH_IDLE
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.garmin_sync.now import AccountNeedsReauth, sync_account_now
@@ -204,6 +205,8 @@ def test_accounts_stored_before_learn_their_end_from_the_migration_or_the_next_s
         accounts[1].credential_ends_at = None  # as if the key had not been at hand
     with session_scope(configured) as session:
         account = session.scalars(select(GarminAccount).order_by(GarminAccount.id)).all()[1]
-        open_client(session, account, configured)  # what every sync does first
+        open_client(
+            session, account, configured, checkpoint=keep_progress(session)
+        )  # what every sync does first
     with session_scope(configured) as session:
         assert session.scalars(select(GarminAccount.credential_ends_at)).all() == [recorded, recorded]

@@ -8,6 +8,7 @@ import uuid
 import pytest
 import redis
 
+from sync.db.tx import keep_progress
 from sync.garmin.budget import GlobalBudget, global_budget_from
 from sync.garmin.errors import GarminUnavailable
 from testkit.helpers import redis_db_url
@@ -61,7 +62,7 @@ def test_client_requests_go_through_the_budget(garmin_env, redis_client: redis.R
     account = garmin_env.link(garmin_env.athlete())
     from sync.garmin_sync import open_client
 
-    client = open_client(garmin_env.session, account, settings)
+    client = open_client(garmin_env.session, account, settings, checkpoint=keep_progress(garmin_env.session))
     client.profile()
     client.user_settings()
     tokens = float(redis_client.hget(budget.key, "tokens"))

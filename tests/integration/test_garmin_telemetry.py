@@ -9,6 +9,7 @@ import sys
 import pytest
 from garth.telemetry import Telemetry
 
+from sync.db.tx import keep_progress
 from sync.garmin_sync import sync_account
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import REPO
@@ -28,7 +29,9 @@ def test_telemetry_is_pinned_off_even_when_the_environment_enables_it(
     captured: list[dict] = []
     client._garth.sess.hooks["response"].append(lambda r, *a, **k: captured.append({"url": r.url}))
 
-    report = sync_account(env.session, account, client, settings=env.settings)
+    report = sync_account(
+        env.session, account, client, settings=env.settings, checkpoint=keep_progress(env.session)
+    )
 
     assert report.status in ("ok", "partial") and report.requests > 0 and captured  # it did talk
     telemetry = client._garth.telemetry

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from sync.db.models import SyncRun
+from sync.db.tx import keep_progress
 from sync.garmin.errors import GarminAuthError
 from sync.garmin.tokens import DITokens, GarthTokens, PersonalApiTokens, Tokens, unseal
 from sync.garmin_sync import sync_account
@@ -63,7 +64,9 @@ def test_no_token_in_logs_output_errors_or_reprs(
     account = env.link(env.athlete(), tokens)
     env.sandbox.expire_all_tokens()  # the sync must refresh first
     client = env.client(account)
-    report = sync_account(env.session, account, client, settings=env.settings)
+    report = sync_account(
+        env.session, account, client, settings=env.settings, checkpoint=keep_progress(env.session)
+    )
     assert report.status == "ok", report.message
     fresh = unseal(env.settings, kind, account.tokens_encrypted)
     secrets = secrets_of(tokens) | secrets_of(fresh)
@@ -73,7 +76,13 @@ def test_no_token_in_logs_output_errors_or_reprs(
     env.sandbox.expire_all_tokens()
     with pytest.raises(GarminAuthError) as info:
         client.profile()
-    failed = sync_account(env.session, account, env.client(account), settings=env.settings)
+    failed = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert failed.status == "needs_reauth"
 
     assert any(r.name.startswith("urllib3") for r in caplog.records)  # DEBUG really was on

@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, Quarantine, RawFile, SyncRun
 from sync.db.session import dispose_engines, session_scope
+from sync.db.tx import keep_progress
 from sync.garmin_sync import backfill
 from sync.ingest.batch import close_abandoned_imports
 from testkit.garmin_fixtures import GarminEnv
@@ -261,7 +262,12 @@ def test_backfill_moves_the_sync_cursors(garmin_env: GarminEnv) -> None:
     account = env.link(athlete)
     today = datetime.now(UTC).date()
     report = backfill(
-        env.session, account, env.client(account), today - timedelta(days=20), settings=env.settings
+        env.session,
+        account,
+        env.client(account),
+        today - timedelta(days=20),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
     )
     assert report.status == "ok"
     env.session.refresh(account)
@@ -271,6 +277,12 @@ def test_backfill_moves_the_sync_cursors(garmin_env: GarminEnv) -> None:
     env.sandbox.clear_log()
     from sync.garmin_sync import sync_account
 
-    sync_account(env.session, account, env.client(account), settings=env.settings)
+    sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     wellness_calls = [r for r in env.sandbox.requests("sleep")]
     assert len(wellness_calls) <= 4  # the overlap only, not the 14-day initial window again

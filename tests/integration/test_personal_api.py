@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, GarminAccount, StrengthSet, WellnessDay
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.garmin.errors import PersonalApiKeyRejected
 from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import personal_api_from_key, unseal
@@ -48,7 +49,6 @@ def test_connect_first_sync_verdict_and_email(
     key = sandbox.issue_personal_api_key(expires_in_days=90)
     moment = datetime.now(UTC)
     with session_scope(settings) as s:
-
         ana = make_athlete(s, "ana", email="ana@example.org")
         ana.push_workouts = True  # on, but impossible on this API: the email says why
         account = connect_personal_api(s, ana, key, 90, settings, now=moment)
@@ -64,7 +64,13 @@ def test_connect_first_sync_verdict_and_email(
         assert key.encode() not in account.tokens_encrypted
         sandbox.clear_log()
 
-        report = sync_account(s, account, open_client(s, account, settings), settings=settings)
+        report = sync_account(
+            s,
+            account,
+            open_client(s, account, settings, checkpoint=keep_progress(s)),
+            settings=settings,
+            checkpoint=keep_progress(s),
+        )
         assert report.status == "ok", report.message
         assert report.activities_imported == 4 and report.garmin_sets == 0
         # Every request went to the Personal API host, with the cached token: no new exchange.
@@ -137,11 +143,21 @@ def test_the_24h_token_is_renewed_before_it_expires(garmin_env: GarminEnv) -> No
     account = env.link_personal_api(ana)
     first = unseal(env.settings, "personal_api", account.tokens_encrypted)
     clock = sb.clock.now  # the client and the sandbox share one clock that the test moves
-    report = sync_account(env.session, account, open_client(env.session, account, env.settings, clock=clock))
+    report = sync_account(
+        env.session,
+        account,
+        open_client(env.session, account, env.settings, clock=clock, checkpoint=keep_progress(env.session)),
+        checkpoint=keep_progress(env.session),
+    )
     assert report.status == "ok" and sb.personal_api_tokens_issued() == 1
     sb.clock.advance(23.5 * 3600)  # within the hour before `exp`: renewed before any call
     sb.clear_log()
-    report = sync_account(env.session, account, open_client(env.session, account, env.settings, clock=clock))
+    report = sync_account(
+        env.session,
+        account,
+        open_client(env.session, account, env.settings, clock=clock, checkpoint=keep_progress(env.session)),
+        checkpoint=keep_progress(env.session),
+    )
     assert report.status == "ok", report.message
     assert sb.personal_api_tokens_issued() == 2
     assert sb.log[0].path.endswith("/personal-api-key/token")  # before the first data call
@@ -157,7 +173,13 @@ def test_a_401_on_a_data_call_exchanges_the_key_once(garmin_env: GarminEnv) -> N
     account = env.link_personal_api(env.athlete("ana"))
     sb.expire_personal_api_tokens()  # revoked early by Garmin; the key itself still works
     sb.clear_log()
-    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    report = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert report.status == "ok", report.message
     assert [r.status for r in sb.log[:3]] == [401, 200, 200]
     assert len(sb.requests("personal-api-key/token")) == 1
@@ -170,7 +192,6 @@ def test_a_revoked_key_is_needs_reauth_and_one_email(
     settings = garmin_settings_for(get_settings(), sandbox)
     key = sandbox.issue_personal_api_key()
     with session_scope(settings) as s:
-
         ana = make_athlete(s, "ana", email="ana@example.org")
         account = connect_personal_api(s, ana, key, 90, settings)
         account_id = account.id
@@ -179,7 +200,13 @@ def test_a_revoked_key_is_needs_reauth_and_one_email(
     with session_scope(settings) as s:
         account = s.get(GarminAccount, account_id)
         assert account is not None
-        report = sync_account(s, account, open_client(s, account, settings), settings=settings)
+        report = sync_account(
+            s,
+            account,
+            open_client(s, account, settings, checkpoint=keep_progress(s)),
+            settings=settings,
+            checkpoint=keep_progress(s),
+        )
         assert report.status == "needs_reauth" and account.status == "needs_reauth"
         assert "create a new key" in (account.status_reason or "")
         # The bearer died with the key (401), then one exchange, refused: nothing more.
@@ -188,7 +215,13 @@ def test_a_revoked_key_is_needs_reauth_and_one_email(
             ("personalapitoken-service", 401),
         ]
         sandbox.clear_log()
-        again = sync_account(s, account, open_client(s, account, settings), settings=settings)
+        again = sync_account(
+            s,
+            account,
+            open_client(s, account, settings, checkpoint=keep_progress(s)),
+            settings=settings,
+            checkpoint=keep_progress(s),
+        )
         assert again.status == "needs_reauth" and sandbox.log == []  # no retry loop
     day1 = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     for days in range(3):
@@ -222,8 +255,24 @@ def test_429_storms_keep_the_pacing_and_lose_no_day(garmin_env: GarminEnv) -> No
     runs = []
     for _ in range(10):  # the scheduler's next runs, each once the account's wait is over
         moment = datetime.fromtimestamp(sb.clock.now(), UTC)
-        client = open_client(env.session, account, env.settings, clock=sb.clock.now, sleep=sleep)
-        runs.append(sync_account(env.session, account, client, settings=env.settings, now=moment))
+        client = open_client(
+            env.session,
+            account,
+            env.settings,
+            clock=sb.clock.now,
+            sleep=sleep,
+            checkpoint=keep_progress(env.session),
+        )
+        runs.append(
+            sync_account(
+                env.session,
+                account,
+                client,
+                settings=env.settings,
+                now=moment,
+                checkpoint=keep_progress(env.session),
+            )
+        )
         if runs[-1].status == "ok":
             break
         assert runs[-1].status == "rate_limited", runs[-1].message
@@ -249,7 +298,13 @@ def test_a_long_retry_after_makes_the_account_wait(garmin_env: GarminEnv) -> Non
     env, sb = garmin_env, garmin_env.sandbox
     account = env.link_personal_api(env.athlete("ana"))
     sb.faults.add("status", "/activitylist-service", status=429, retry_after="600", times=1)
-    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    report = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert report.status == "rate_limited" and report.retry_after_s == 600
     assert account.rate_limited_until is not None
     assert len(sb.requests("/activitylist-service")) == 1  # not hammered while it waits
@@ -293,10 +348,19 @@ def test_a_year_of_backfill_keeps_page_size_and_range_caps(garmin_env: GarminEnv
     env, sb = garmin_env, garmin_env.sandbox
     settings = env.settings.model_copy(update={"garmin_page_size": 100, "garmin_initial_days": 200})
     account = env.link_personal_api(env.athlete("ana"))
-    report = sync_account(env.session, account, env.client(account), settings=settings)
+    report = sync_account(
+        env.session, account, env.client(account), settings=settings, checkpoint=keep_progress(env.session)
+    )
     assert report.status == "ok", report.message
     since = sb.clock.today("UTC") - timedelta(days=400)
-    back = backfill(env.session, account, env.client(account), since, settings=settings)
+    back = backfill(
+        env.session,
+        account,
+        env.client(account),
+        since,
+        settings=settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert back.status == "ok", back.message
     lists = sb.requests("/activitylist-service")
     assert lists and all(0 < int(r.query["limit"]) <= 45 for r in lists)
@@ -323,7 +387,16 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     ana = env.athlete("ana")
     account = env.link_personal_api(ana)
     ana.push_workouts = True
-    assert sync_account(env.session, account, env.client(account), settings=env.settings).status == "ok"
+    assert (
+        sync_account(
+            env.session,
+            account,
+            env.client(account),
+            settings=env.settings,
+            checkpoint=keep_progress(env.session),
+        ).status
+        == "ok"
+    )
     day = env.sandbox.clock.today("UTC")
     compute_verdict(env.session, ana, day)
     env.session.commit()
@@ -342,11 +415,23 @@ def test_a_download_over_the_size_cap_is_refused(garmin_env: GarminEnv) -> None:
     env = garmin_env
     env.settings = env.settings.model_copy(update={"garmin_max_download_bytes": 1000})
     account = env.link_personal_api(env.athlete("ana"))
-    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    report = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert report.activities_quarantined == 4
     assert all("cap" in r for r in env.session.scalars(select(Quarantine.reason)))
     env.sandbox.clear_log()
-    sync_account(env.session, account, env.client(account), settings=env.settings)
+    sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert not env.sandbox.requests("download-service")  # refused for good, not fetched again
 
 
@@ -356,10 +441,22 @@ def test_5xx_and_resets_are_retried_then_unavailable(garmin_env: GarminEnv) -> N
     account = env.link_personal_api(env.athlete("ana"))
     sb.faults.add("status", "/activitylist-service", status=503, times=2)
     sb.faults.add("reset", "/hrv-service", times=1)
-    report = sync_account(env.session, account, env.client(account), settings=env.settings)
+    report = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert report.status == "ok", report.message
     sb.faults.add("status", "/activitylist-service", status=502, times=None)
     sb.clear_log()
-    down = sync_account(env.session, account, env.client(account), settings=env.settings)
+    down = sync_account(
+        env.session,
+        account,
+        env.client(account),
+        settings=env.settings,
+        checkpoint=keep_progress(env.session),
+    )
     assert down.status == "unavailable" and "after 3 tries" in (down.message or "")
     assert len(sb.requests("/activitylist-service")) == env.settings.garmin_retries + 1  # bounded

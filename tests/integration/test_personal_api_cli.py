@@ -18,6 +18,7 @@ from sync.cli import app as cli
 from sync.config import Settings, get_settings
 from sync.db.models import GarminAccount
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.garmin.login_support import REQUIREMENT, installed_version, login_problem
 from sync.garmin.tokens import unseal
 from sync.sandbox import Sandbox
@@ -116,7 +117,13 @@ def test_push_on_for_a_personal_api_athlete_says_why_nothing_is_pushed(cli_env: 
         account = s.scalar(select(GarminAccount))
         assert ana is not None and account is not None and ana.push_workouts
         cli_env.clear_log()
-        pushed = push_workout(s, ana, local_today("UTC"), open_client(s, account))
+        pushed = push_workout(
+            s,
+            ana,
+            local_today("UTC"),
+            open_client(s, account, checkpoint=keep_progress(s)),
+            checkpoint=keep_progress(s),
+        )
     assert pushed.status == "skipped" and pushed.message == PUSH_IMPOSSIBLE
     assert cli_env.log == []  # not one request: the API cannot write
 

@@ -41,6 +41,7 @@ import worker.tasks as tasks
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, Base, ChannelDelivery, EmailDelivery, GarminAccount
 from sync.db.session import engine_for, session_scope
+from sync.db.tx import keep_progress
 from sync.errors import TransientError
 from sync.garmin.tokens import unseal
 from sync.garmin_sync import now as sync_now
@@ -176,16 +177,32 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
 
             # 1. A refresh that works (new tokens to hide), then Garmin's 401 and a refused refresh.
             sandbox.expire_all_tokens()
-            first = sync_account(session, accounts["garth"], env.client(accounts["garth"]), settings=settings)
+            first = sync_account(
+                session,
+                accounts["garth"],
+                env.client(accounts["garth"]),
+                settings=settings,
+                checkpoint=keep_progress(session),
+            )
             assert first.status == "ok", first.message
             refreshed = {kind: unseal(settings, kind, acc.tokens_encrypted) for kind, acc in accounts.items()}
             unauthorized = sandbox.faults.add("status", "activitylist", status=401, times=None)
-            after_401 = sync_account(session, accounts["di"], env.client(accounts["di"]), settings=settings)
+            after_401 = sync_account(
+                session,
+                accounts["di"],
+                env.client(accounts["di"]),
+                settings=settings,
+                checkpoint=keep_progress(session),
+            )
             sandbox.faults.clear()
             sandbox.revoke_refresh()
             sandbox.expire_all_tokens()
             reauth = sync_account(
-                session, accounts["garth"], env.client(accounts["garth"]), settings=settings
+                session,
+                accounts["garth"],
+                env.client(accounts["garth"]),
+                settings=settings,
+                checkpoint=keep_progress(session),
             )
             assert unauthorized.hits > 0 and after_401.status != "ok"
             assert reauth.status == "needs_reauth"
@@ -195,11 +212,15 @@ def test_no_secret_in_logs_tracebacks_output_or_database(
             # The Personal API: a 401 on the cached token (one new exchange), then the key revoked.
             sandbox.expire_personal_api_tokens()
             personal_client = env.client(personal)
-            synced = sync_account(session, personal, personal_client, settings=settings)
+            synced = sync_account(
+                session, personal, personal_client, settings=settings, checkpoint=keep_progress(session)
+            )
             assert synced.status == "ok", synced.message
             personal_tokens.append(unseal(settings, "personal_api", personal.tokens_encrypted))
             sandbox.revoke_personal_api_key(personal_key)
-            revoked = sync_account(session, personal, env.client(personal), settings=settings)
+            revoked = sync_account(
+                session, personal, env.client(personal), settings=settings, checkpoint=keep_progress(session)
+            )
             assert revoked.status == "needs_reauth"
             texts += [str(x) for x in (synced, revoked, personal, personal_client, *personal_tokens)]
             texts += [repr(x) for x in (synced, revoked, personal, personal_client, *personal_tokens)]

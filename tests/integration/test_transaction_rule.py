@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sync.db.models import Activity, GarminAccount, SyncRun
 from sync.db.session import session_scope
 from sync.db.statuses import SyncRunStatus
-from sync.db.tx import NO_CHECKPOINT
+from sync.db.tx import NO_CHECKPOINT, keep_progress
 from sync.garmin.tokens import DITokens, unseal
 from sync.garmin_sync import sync_account
 from sync.garmin_sync.run import open_client
@@ -82,7 +82,8 @@ def test_a_refresh_while_the_run_holds_the_lock_is_kept_by_its_checkpoint(
     account.backoff_s = 0.5  # any change of the account row
     env.session.flush()  # the run's transaction now holds the account row (SQLite: the database)
     env.sandbox.expire_all_tokens()
-    client = open_client(env.session, account, env.settings)  # default checkpoint: commit
+    # The entry points' checkpoint (a commit) for the token, none for the run's windows.
+    client = open_client(env.session, account, env.settings, checkpoint=keep_progress(env.session))
     report = sync_account(env.session, account, client, settings=env.settings, checkpoint=NO_CHECKPOINT)
     assert report.status == SyncRunStatus.OK, report.message
     assert _stored_refresh_token(env, account.id) != tokens.di_refresh_token

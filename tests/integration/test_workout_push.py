@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sync.config import Settings
 from sync.db.models import Athlete, GarminAccount, PushedWorkout
 from sync.db.session import session_scope
+from sync.db.tx import keep_progress
 from sync.demo import run_demo
 from sync.garmin.errors import GarminBadResponse
 from sync.links.build import report_link
@@ -167,8 +168,12 @@ def test_two_workers_create_one_workout(garmin_env: GarminEnv) -> None:
             assert me is not None and acct is not None
             from sync.garmin_sync import open_client
 
-            client = open_client(session, acct, env.settings)
-            results.append(push_workout(session, me, day, client, settings=env.settings).status)
+            client = open_client(session, acct, env.settings, checkpoint=keep_progress(session))
+            results.append(
+                push_workout(
+                    session, me, day, client, settings=env.settings, checkpoint=keep_progress(session)
+                ).status
+            )
 
     threads = [threading.Thread(target=worker) for _ in range(2)]
     for t in threads:

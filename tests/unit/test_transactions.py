@@ -16,7 +16,7 @@ SYNC = REPO / "sync"
 
 # Where `.commit()` may be called: (module, outermost function) -> why.
 COMMITS: dict[tuple[str, str], str] = {
-    ("sync/db/tx.py", "keep_progress"): "the default checkpoint a caller hands to a long run",
+    ("sync/db/tx.py", "keep_progress"): "the entry points' checkpoint, handed to a long run",
     ("sync/db/session.py", "session_scope"): "the frame: commits on success, rolls back on error",
     ("sync/db/migrate.py", "_run_alembic"): "migrations: SQLite's foreign-key pragma around them",
     ("sync/web/onboarding.py", "join"): "a web request handler: the invite's one write",
