@@ -30,8 +30,10 @@ never commits the run's half-done window.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # the CLI imports this module at start-up: no SQLAlchemy for that
+    from sqlalchemy.orm import Session
 
 Checkpoint = Callable[[], None]
 """Called by a long run at each point where the work done so far must survive an interrupt."""

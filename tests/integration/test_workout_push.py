@@ -47,6 +47,7 @@ def setup(env: GarminEnv) -> tuple[Athlete, GarminAccount, date]:
 
 
 def push(env: GarminEnv, athlete: Athlete, account: GarminAccount, day: date, **kw: Any) -> PushResult:
+    kw.setdefault("checkpoint", keep_progress(env.session))  # as push_workout_now does
     return push_workout(env.session, athlete, day, env.client(account), settings=env.settings, **kw)
 
 
