@@ -16,7 +16,7 @@ from sync.notify.dispatch import DispatchSummary, Outcome
 from sync.notify.senders import Sender
 from sync.verdicts.policy import ensure_morning_verdict_of
 
-__all__ = ["dispatch_due_emails", "dispatch_one", "ensure_morning_verdict_of"]
+__all__ = ["dispatch_due_emails", "send_due_email", "ensure_morning_verdict_of"]
 
 
 def dispatch_due_emails(now: datetime | None = None, **options: Any) -> DispatchSummary:  # noqa: ANN401
@@ -24,6 +24,6 @@ def dispatch_due_emails(now: datetime | None = None, **options: Any) -> Dispatch
     return dispatch.dispatch_due_emails(now, prepare=ensure_morning_verdict_of, **options)
 
 
-def dispatch_one(athlete_id: int, now: datetime, settings: Settings, sender: Sender) -> Outcome:
-    """`sync.notify.dispatch.dispatch_one`, the morning verdict computed before the email."""
-    return dispatch.dispatch_one(athlete_id, now, settings, sender, prepare=ensure_morning_verdict_of)
+def send_due_email(athlete_id: int, now: datetime, settings: Settings, sender: Sender) -> Outcome:
+    """`sync.notify.dispatch.send_due_email`, the morning verdict computed before the email."""
+    return dispatch.send_due_email(athlete_id, now, settings, sender, prepare=ensure_morning_verdict_of)

@@ -18,7 +18,7 @@ from sync.db.models import Athlete, WellnessDay
 from sync.db.session import session_scope
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.read import athlete_today
-from sync.web.tokens import issue_token
+from sync.web.api_tokens import issue_token
 from testkit.factories import make_activity, make_athlete
 
 

@@ -16,7 +16,7 @@ from sync.db.models import Athlete
 from sync.db.session import session_scope
 from sync.garmin_sync.due import hold_s, queue_due_syncs
 from sync.garmin_sync.now import sync_account_now
-from sync.notify.dispatch import dispatch_due_emails, dispatch_one
+from sync.notify.dispatch import dispatch_due_emails, send_due_email
 from sync.notify.push.dispatch import dispatch_due_pushes, push_one
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_today
@@ -181,7 +181,7 @@ def send_daily_email(self, athlete_id: int, now: str) -> str:  # noqa: ANN001
     delivery row keeps the retry state.
     """
     settings = get_settings()
-    return dispatch_one(
+    return send_due_email(
         athlete_id,
         datetime.fromisoformat(now),
         settings,

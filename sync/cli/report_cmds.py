@@ -36,7 +36,7 @@ def serve_command(
 def token_issue(athlete: AthleteName) -> None:
     """Issue a new API token (replacing any earlier one) and print it, alone, once."""
     from sync.athletes import resolve_athlete
-    from sync.web.tokens import issue_token
+    from sync.web.api_tokens import issue_token
 
     with db_session() as (session, _):
         token = issue_token(session, resolve_athlete(session, athlete))
@@ -46,7 +46,7 @@ def token_issue(athlete: AthleteName) -> None:
 def token_revoke(athlete: AthleteName) -> None:
     """Revoke the athlete's API token and every report/soreness link issued so far."""
     from sync.athletes import resolve_athlete
-    from sync.web.tokens import revoke_token
+    from sync.web.api_tokens import revoke_token
 
     with db_session() as (session, _):
         had = revoke_token(session, resolve_athlete(session, athlete))

@@ -17,7 +17,7 @@ from sync.config import Settings
 from sync.credential_end import ended_reason, has_ended
 from sync.db.models import Athlete, GarminAccount
 from sync.errors import TransientError
-from sync.notify.links import connect_link, links_for
+from sync.notify.email_links import connect_link, links_for
 from sync.notify.message import add_delivery_headers, stable_message_id, unsubscribe_mailto
 from sync.notify.notices import late_data_line, stale_sync_line
 from sync.notify.render import render_daily_email, render_reauth_email

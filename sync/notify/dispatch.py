@@ -78,7 +78,7 @@ TOLD_STATUSES = (
 )
 PROBLEM_RETRY = timedelta(hours=1)  # an athlete whose day cannot be placed is looked at again
 
-__all__ = ["DispatchSummary", "Outcome", "dispatch_due_emails", "dispatch_one"]
+__all__ = ["DispatchSummary", "Outcome", "dispatch_due_emails", "send_due_email"]
 
 
 @dataclass
@@ -119,13 +119,13 @@ def dispatch_due_emails(
     Only the athletes whose `next_send_at` has come are looked at (indexed, a page at a time,
     each page claimed for `email_claim_timeout_s` so two dispatchers never take the same
     athlete: sync/notify/mornings.py), so a tick costs the emails due, not the fleet, and no
-    statement carries more than a page of parameters. `dispatch_one` stores each athlete's next
+    statement carries more than a page of parameters. `send_due_email` stores each athlete's next
     moment once it is done.
 
     `hand_off(athlete_id, now)`, when given, takes each due athlete instead of sending here (the
-    worker queues one `dispatch_one` task each, so a fleet's morning is sent by every worker at
-    once); they are counted as `queued`. Exactly once is unchanged: whoever runs `dispatch_one`
-    claims the delivery row first. `prepare` is passed on to `dispatch_one` (see there).
+    worker queues one `send_due_email` task each, so a fleet's morning is sent by every worker at
+    once); they are counted as `queued`. Exactly once is unchanged: whoever runs `send_due_email`
+    claims the delivery row first. `prepare` is passed on to `send_due_email` (see there).
     """
     settings = settings or get_settings()
     now = now or datetime.now(UTC)
@@ -161,7 +161,7 @@ def _claim_page(
     (a new athlete, a send time moved later) get that moment; those with no address or
     unsubscribed get tomorrow's; those whose time zone this machine lacks are problems (reported
     once per UTC day, looked at again an hour later, so a fix is seen the same day). The rest go
-    to `dispatch_one`.
+    to `send_due_email`.
     """
     page = claim_due_mornings(
         session,
@@ -197,9 +197,9 @@ def _claim_page(
 def _dispatch_here(
     athlete_id: int, now: datetime, settings: Settings, sender: Sender, prepare: Prepare | None
 ) -> Outcome:
-    """`dispatch_one` in this process; whatever it raises is this athlete's failure only."""
+    """`send_due_email` in this process; whatever it raises is this athlete's failure only."""
     try:
-        return dispatch_one(athlete_id, now, settings, sender, prepare=prepare)
+        return send_due_email(athlete_id, now, settings, sender, prepare=prepare)
     except Exception as exc:  # noqa: BLE001 - one athlete's failure never stops the others
         # Before the claim or while recording it (the database went away): nothing was sent,
         # and the row, if any, is `claimed` and is taken over later; the athlete's hold ends
@@ -233,7 +233,7 @@ def next_email_at(session: Session, athlete: Athlete, now: datetime, settings: S
 
 
 def _reschedule(settings: Settings, athlete_id: int, now: datetime) -> None:
-    """Store the athlete's next email moment after `dispatch_one` returned (not after it raised:
+    """Store the athlete's next email moment after `send_due_email` returned (not after it raised:
     then the claim's hold runs out and a later tick looks again)."""
     try:
         with session_scope(settings) as session:
@@ -347,7 +347,7 @@ def _prepare(
     return message if won else None
 
 
-def dispatch_one(
+def send_due_email(
     athlete_id: int, now: datetime, settings: Settings, sender: Sender, *, prepare: Prepare | None = None
 ) -> Outcome:
     """Send one athlete's due email, if any, then store when the next one may be due

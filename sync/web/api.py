@@ -15,10 +15,10 @@ from sync.db.models import Athlete
 from sync.verdicts.announced import DayAnswer, answer_from, answers_between
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, athlete_today
+from sync.web.api_tokens import athlete_for_token
 from sync.web.context import app_context, in_session
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
-from sync.web.tokens import athlete_for_token
 from sync.web.watch import etag_matches, watch_body
 
 UNAUTHORIZED = "a valid bearer token is required"

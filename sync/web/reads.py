@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select
 from sync.db.models import AnnouncedVerdict, Athlete, VerdictRecord
 from sync.scheduling import local_today
 from sync.verdicts.read import StoredVerdict, VerdictRow, counting, from_row
-from sync.web.tokens import MAX_TOKEN_LENGTH, hash_token
+from sync.web.api_tokens import MAX_TOKEN_LENGTH, hash_token
 
 _A = Athlete.__table__
 _V = VerdictRecord.__table__

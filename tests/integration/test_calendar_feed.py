@@ -22,9 +22,9 @@ from sync.verdicts.announced import announce
 from sync.verdicts.compute import compute_verdict, record_soreness
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today, verdict_of
+from sync.web.api_tokens import issue_token, revoke_token
 from sync.web.app import create_app
 from sync.web.calendar import PAST_DAYS, calendar_answers, event_title
-from sync.web.tokens import issue_token, revoke_token
 from testkit.report_server import serve
 
 

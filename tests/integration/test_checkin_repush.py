@@ -22,8 +22,8 @@ from sync.db.tx import keep_progress
 from sync.links.build import base_url, report_link, soreness_links
 from sync.scheduling import local_today
 from sync.verdicts.policy import record_soreness_and_recompute
+from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
-from sync.web.tokens import issue_token
 from sync.workouts.push import push_workout
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv

@@ -13,7 +13,7 @@ from sync.athletes import add_athlete
 from sync.config import Settings, get_settings
 from sync.db.models import DUE_AT_ONCE, Athlete, EmailDelivery, GarminAccount, SyncRun, WellnessDay
 from sync.db.session import session_scope
-from sync.morning_email import dispatch_due_emails, dispatch_one
+from sync.morning_email import dispatch_due_emails, send_due_email
 from sync.notify.dispatch import DispatchSummary, Outcome
 from sync.notify.senders import sender_from_settings
 from sync.scheduling import local_moment
@@ -306,9 +306,9 @@ def test_hand_off_queues_only_who_may_be_due_and_sends_nothing_itself(
     held: list[int] = []
     dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: held.append(a))
     assert held == []
-    # The tasks run `dispatch_one`; afterwards the same tick hands off nobody again.
+    # The tasks run `send_due_email`; afterwards the same tick hands off nobody again.
     sender = sender_from_settings(settings)
-    assert [dispatch_one(a, at, settings, sender) for a, at in handed] == [Outcome.SENT, Outcome.SENT]
+    assert [send_due_email(a, at, settings, sender) for a, at in handed] == [Outcome.SENT, Outcome.SENT]
     again: list[int] = []
     later = dispatch_due_emails(now, settings=settings, hand_off=lambda a, at: again.append(a))
     assert again == [] and (later.already_sent, later.queued) == (0, 0)

@@ -24,8 +24,8 @@ from sync.garmin_sync import sync_account
 from sync.morning_email import dispatch_due_emails
 from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
+from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
-from sync.web.tokens import issue_token
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import run_cli

@@ -26,8 +26,8 @@ from sync.onboarding.invites import invite_link
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
+from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
-from sync.web.tokens import issue_token
 from testkit.factories import make_athlete
 from testkit.report_server import seed_history, serve
 

@@ -15,9 +15,9 @@ from sync.db.models import Athlete
 from sync.db.session import engine_for, session_scope
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
+from sync.web.api_tokens import issue_token, revoke_token
 from sync.web.hotread import SqliteReader, reader_for
 from sync.web.reads import owner_and_verdict
-from sync.web.tokens import issue_token, revoke_token
 from testkit.report_server import seed_athlete
 
 

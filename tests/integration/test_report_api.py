@@ -22,8 +22,8 @@ from sync.links.signing import sign
 from sync.verdicts.compute import compute_verdict
 from sync.verdicts.policy import days_after_sync
 from sync.verdicts.read import athlete_today
+from sync.web.api_tokens import revoke_token
 from sync.web.app import create_app
-from sync.web.tokens import revoke_token
 from testkit.helpers import redis_db_url
 from testkit.report_server import Seeded, seed_athlete, serve
 

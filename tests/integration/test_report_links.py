@@ -23,8 +23,8 @@ from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import soreness_links, unsubscribe_headers
 from sync.verdicts.read import athlete_today
+from sync.web.api_tokens import hash_token
 from sync.web.app import create_app
-from sync.web.tokens import hash_token
 from testkit.helpers import run_cli
 from testkit.report_server import Seeded, seed_athlete, serve
 

@@ -54,8 +54,8 @@ from sync.notify.push import channels as push_channels
 from sync.sandbox import Sandbox
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
+from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
-from sync.web.tokens import issue_token
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
 from testkit.push_receiver import push_receiver
