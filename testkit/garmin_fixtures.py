@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -20,7 +22,7 @@ from sync.db.tx import keep_progress
 from sync.garmin import client as garmin_client
 from sync.garmin.source import GarminSource
 from sync.garmin.tokens import ConnectTokens
-from sync.garmin_sync import open_client
+from sync.garmin_sync import SyncOutcome, backfill, open_client, sync_account
 from sync.garmin_sync.accounts import add_tokens, connect_personal_api
 from sync.sandbox import Sandbox
 from testkit.factories import make_athlete
@@ -86,6 +88,19 @@ class GarminEnv:
     def client(self, account: GarminAccount) -> GarminSource:
         """A client for the stored account (refreshes are saved back)."""
         return open_client(self.session, account, self.settings, checkpoint=keep_progress(self.session))
+
+    def sync(self, account: GarminAccount, **kw: Any) -> SyncOutcome:
+        """`sync_account` of `account` as the entry points run it: a fresh client, the env's
+        settings unless given, progress kept by committing the env's session."""
+        kw.setdefault("settings", self.settings)
+        kw.setdefault("checkpoint", keep_progress(self.session))
+        return sync_account(self.session, account, self.client(account), **kw)
+
+    def backfill(self, account: GarminAccount, since: date, **kw: Any) -> SyncOutcome:
+        """`backfill` of `account` down to `since`, the way `sync` runs a sync."""
+        kw.setdefault("settings", self.settings)
+        kw.setdefault("checkpoint", keep_progress(self.session))
+        return backfill(self.session, account, self.client(account), since, **kw)
 
     def client_factory(self) -> Callable[[GarminAccount], GarminSource]:
         """For code that opens its own clients."""

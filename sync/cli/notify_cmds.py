@@ -6,14 +6,18 @@ holds the service's secret: stored encrypted, shown only redacted, never echoed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from sync.cli.common import db_session, fail, print_table
 from sync.errors import LegdayError, NotFoundError, PermanentError, TransientError
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 notify_app = typer.Typer(help="Push notification channels (Apprise URLs).", no_args_is_help=True)
 
@@ -73,30 +77,32 @@ def notify_test(name: Name, channel: ChannelId) -> None:
     typer.echo(f"test message delivered to channel {channel}")
 
 
-def notify_remove(name: Name, channel: ChannelId) -> None:
-    """Remove one channel (its URL is deleted from the database)."""
+def _change_channel(
+    name: str, channel: int, change: Callable[[Session, int, int], object], done: str
+) -> None:
+    """Apply `change` (session, athlete id, channel id) to one channel of `name`, then say `done`."""
     from sync.athletes import resolve_athlete
-    from sync.notify.push.channels import remove_channel
 
     try:
         with db_session() as (session, _):
-            remove_channel(session, resolve_athlete(session, name).id, channel)
+            change(session, resolve_athlete(session, name).id, channel)
     except LegdayError as exc:
         raise fail(str(exc), 2) from None
-    typer.echo(f"channel {channel} of {name} removed")
+    typer.echo(f"channel {channel} of {name} {done}")
+
+
+def notify_remove(name: Name, channel: ChannelId) -> None:
+    """Remove one channel (its URL is deleted from the database)."""
+    from sync.notify.push.channels import remove_channel
+
+    _change_channel(name, channel, remove_channel, "removed")
 
 
 def notify_resume(name: Name, channel: ChannelId) -> None:
     """Send to a paused channel again (after fixing it)."""
-    from sync.athletes import resolve_athlete
     from sync.notify.push.channels import resume_channel
 
-    try:
-        with db_session() as (session, _):
-            resume_channel(session, resolve_athlete(session, name).id, channel)
-    except LegdayError as exc:
-        raise fail(str(exc), 2) from None
-    typer.echo(f"channel {channel} of {name} active again")
+    _change_channel(name, channel, resume_channel, "active again")
 
 
 def register(app: typer.Typer) -> None:  # noqa: ARG001 - the commands hang under `legday athlete`

@@ -23,8 +23,7 @@ from sqlalchemy.orm import Session
 from sync.db.models import AnnouncedVerdict
 from sync.db.upsert import insert_if_new
 from sync.readiness.display import update_line
-from sync.readiness.verdict import Verdict
-from sync.verdicts.read import StoredVerdict, verdict_of, verdicts_between
+from sync.verdicts.read import StoredVerdict, from_row, verdict_of, verdicts_between
 
 __all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer"]
 
@@ -58,16 +57,8 @@ def announced_of(session: Session, athlete_id: int, day: date) -> StoredVerdict 
             AnnouncedVerdict.athlete_id == athlete_id, AnnouncedVerdict.date == day
         )
     )
-    return _stored(row) if row is not None else None
+    return from_row(row) if row is not None else None
 
-
-def _stored(row: AnnouncedVerdict) -> StoredVerdict:
-    return StoredVerdict(
-        verdict=Verdict.model_validate(row.payload),
-        date=row.date,
-        computed_at=row.computed_at,
-        model_version=row.model_version,
-    )
 
 
 @dataclass(frozen=True)
@@ -132,7 +123,7 @@ def answers_between(session: Session, athlete_id: int, first: date, last: date) 
     answers = []
     for stored in verdicts_between(session, athlete_id, first, last):
         row = announced.get(stored.date)
-        told = _stored(row) if row is not None else None
+        told = from_row(row) if row is not None else None
         answer = answer_from(told, stored)
         if answer is not None:
             answers.append(answer)

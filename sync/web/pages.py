@@ -210,58 +210,26 @@ def _post_soreness(
         return invalid_link()
     athlete, claims = found
     nonce = read_session(request, ctx.key, athlete.id)
+
+    def refused(status: int, error: str) -> HTMLResponse:
+        return _render_report(request, session, ctx, athlete, claims, signed, status=status, error=error)
+
     if not csrf_ok(ctx.key, nonce, form.get("csrf")):
-        return _render_report(
-            request,
-            session,
-            ctx,
-            athlete,
-            claims,
-            signed,
-            status=403,
-            error="This form had expired. Please choose the value again and confirm.",
-        )
+        return refused(403, "This form had expired. Please choose the value again and confirm.")
     raw = form.get("value", "")
     # ASCII digits only: str.isdigit() is true for "²" (int() then fails) and for other
     # scripts' digits ("٣" is 3), which are no way to type a soreness value.
     if not SORENESS_FORM_VALUE.fullmatch(raw) or not 0 <= int(raw) <= 10:
-        return _render_report(
-            request,
-            session,
-            ctx,
-            athlete,
-            claims,
-            signed,
-            status=422,
-            error="Choose a soreness value from 0 to 10.",
-        )
+        return refused(422, "Choose a soreness value from 0 to 10.")
     try:
         limited = ctx.limiter.hit(f"soreness:{athlete.id}") is not None
     except LimiterUnavailable as exc:
         wait = int(exc.retry_after or UNAVAILABLE_RETRY_S)
-        response = _render_report(
-            request,
-            session,
-            ctx,
-            athlete,
-            claims,
-            signed,
-            status=503,
-            error=f"Soreness cannot be recorded right now: please try again in {wait} seconds.",
-        )
+        response = refused(503, f"Soreness cannot be recorded right now: please try again in {wait} seconds.")
         response.headers["Retry-After"] = str(wait)
         return response
     if limited:
-        return _render_report(
-            request,
-            session,
-            ctx,
-            athlete,
-            claims,
-            signed,
-            status=429,
-            error="Too many tries: wait a minute.",
-        )
+        return refused(429, "Too many tries: wait a minute.")
     day = claims.day or athlete_today(athlete)
     record_soreness_and_recompute(session, athlete, day, int(raw), ctx.settings)
     return RedirectResponse(f"/r/{signed}?saved={int(raw)}", status_code=303)

@@ -11,8 +11,6 @@ import json
 from sqlalchemy import func, select
 
 from sync.db.models import Activity, Quarantine, StrengthSet
-from sync.db.tx import keep_progress
-from sync.garmin_sync import sync_account
 from sync.sandbox import bodies
 from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict
@@ -40,13 +38,7 @@ def _sets_by_source(env: GarminEnv, garmin_id: int) -> dict[str, int]:
 def _sync(env: GarminEnv):  # noqa: ANN202 - SyncOutcome
     athlete = env.athlete()
     account = env.link(athlete)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     env.session.commit()
     return athlete, report
 
@@ -117,11 +109,5 @@ def test_a_refused_download_is_counted_and_kept_on_record(garmin_env: GarminEnv)
     assert any(f"activity {refused} (403 Forbidden)" in r for r in reasons)
     # Not refused for good: once Garmin allows it, the next sync inside the window takes it.
     env.sandbox.faults.clear()
-    again = sync_account(
-        env.session,
-        athlete.accounts[0],
-        env.client(athlete.accounts[0]),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    again = env.sync(athlete.accounts[0])
     assert again.activities_imported == 1

@@ -19,8 +19,6 @@ from sqlalchemy import select
 from sync.config import Settings, get_settings
 from sync.db.models import Athlete, EmailDelivery, WellnessDay
 from sync.db.session import session_scope
-from sync.db.tx import keep_progress
-from sync.garmin_sync import sync_account
 from sync.morning_email import dispatch_due_emails
 from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
@@ -86,13 +84,7 @@ def test_out_of_range_values_from_garmin_are_dropped_and_the_day_keeps_the_rest(
     env.sandbox.account.wellness_overrides[today] = {"hrv_last_night": -12, "sleep_seconds": 25 * 3600}
     env.sandbox.account.wellness_overrides[today - timedelta(days=1)] = {"resting_hr": 400}
     with caplog.at_level(logging.WARNING, logger="sync.garmin"):
-        report = sync_account(
-            env.session,
-            account,
-            env.client(account),
-            settings=settings,
-            checkpoint=keep_progress(env.session),
-        )
+        report = env.sync(account, settings=settings)
     assert report.status == "ok", report.message
     env.session.expire_all()
     row = env.session.scalars(

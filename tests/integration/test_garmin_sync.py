@@ -53,13 +53,7 @@ def test_full_sync(garmin_env: GarminEnv) -> None:
     athlete = env.athlete()
     account = env.link(athlete)
     env.sandbox.clear_log()
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok", report.message
     assert report.activities_imported == 4
     assert count(env, Activity, Activity.garmin_activity_id.is_not(None)) >= 4
@@ -91,21 +85,9 @@ def test_full_sync(garmin_env: GarminEnv) -> None:
 def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     env.sandbox.clear_log()
-    second = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    second = env.sync(account)
     assert second.status == "ok" and second.activities_imported == 0
     assert not env.sandbox.requests("download-service")  # nothing downloaded twice
     assert len(env.sandbox.requests("activitylist")) == 1
@@ -120,9 +102,7 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     assert len(env.sandbox.requests("exerciseSets")) == 1
     env.sandbox.clear_log()
     wider = env.settings.model_copy(update={"garmin_sets_refresh_h": 24 * 7})
-    sync_account(
-        env.session, account, env.client(account), settings=wider, checkpoint=keep_progress(env.session)
-    )
+    env.sync(account, settings=wider)
     assert len(env.sandbox.requests("exerciseSets")) == 2  # a wider window: both again
     # A late upload: recorded two days before the newest activity, uploaded after the sync.
     acct = env.sandbox.account
@@ -131,13 +111,7 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     late.activity_id = 21_999_000_000
     late.start = late.start.replace(hour=5)
     acct.activities.append(late)
-    third = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    third = env.sync(account)
     assert third.activities_imported == 1
     assert count(env, Activity, Activity.garmin_activity_id == late.activity_id) == 1
 
@@ -148,26 +122,14 @@ def test_truncated_zip_is_quarantined_and_retried(garmin_env: GarminEnv) -> None
     account = env.link(env.athlete())
     newest = env.sandbox.account.newest_first()[1]
     env.sandbox.faults.add("truncated_zip", f"/download-service/files/activity/{newest.activity_id}")
-    first = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    first = env.sync(account)
     assert first.status == "partial" and first.activities_quarantined == 1
     assert "truncated" in first.failures[0]
     assert count(env, Quarantine) == 1
     # A cut-short download is not refused for good: no Garmin id on its quarantine record.
     assert env.session.scalars(select(Quarantine.garmin_activity_id)).one() is None
     assert account.activity_cursor < newest.start
-    second = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    second = env.sync(account)
     assert second.status == "ok" and second.activities_imported == 1
     assert count(env, Activity, Activity.garmin_activity_id == newest.activity_id) >= 1
     assert account.activity_cursor >= env.sandbox.account.newest_first()[0].start
@@ -178,35 +140,16 @@ def test_429_retry_after_is_honoured(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
     env.sandbox.faults.add("status", "activitylist", status=429, retry_after="1")
-    first = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    first = env.sync(account)
     assert first.status == "rate_limited" and account.status == "rate_limited"
     assert account.rate_limited_until is not None
     env.sandbox.clear_log()
-    blocked = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    blocked = env.sync(account)
     assert blocked.status == "rate_limited" and blocked.requests == 0
     assert env.sandbox.log == []  # no request before the time
     # Move the clock past the wait instead of sleeping through it.
     later = account.rate_limited_until + timedelta(milliseconds=50)
-    after = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        now=later,
-        checkpoint=keep_progress(env.session),
-    )
+    after = env.sync(account, now=later)
     assert after.status == "ok" and account.status == "ok" and account.backoff_s == 0
     assert min(r.at for r in env.sandbox.log) >= account.last_sync_at.timestamp() - 60
 
@@ -219,13 +162,7 @@ def test_429_without_retry_after_backs_off_longer_each_time(garmin_env: GarminEn
     for _ in range(3):
         env.sandbox.faults.add("status", "activitylist", status=429)
         account.rate_limited_until = None
-        report = sync_account(
-            env.session,
-            account,
-            env.client(account),
-            settings=env.settings,
-            checkpoint=keep_progress(env.session),
-        )
+        report = env.sync(account)
         waits.append(report.retry_after_s)
     assert waits == [1.0, 2.0, 4.0]
 
@@ -235,22 +172,10 @@ def test_401_after_refresh_marks_needs_reauth(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
     env.sandbox.faults.add("expire_token", "", times=None)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "needs_reauth" and account.status == "needs_reauth"
     env.sandbox.clear_log()
-    again = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    again = env.sync(account)
     assert again.status == "needs_reauth" and env.sandbox.log == []
 
 
@@ -259,13 +184,7 @@ def test_di_tokens_refreshed_and_saved_back(garmin_env: GarminEnv) -> None:
     tokens = env.sandbox.issue_di_tokens()
     account = env.link(env.athlete(), tokens)
     env.sandbox.expire_all_tokens()
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok"
     env.session.expire_all()
     stored = env.session.get(GarminAccount, account.id)
@@ -282,13 +201,7 @@ def test_faults_during_sync_are_survived(garmin_env: GarminEnv) -> None:
     env.sandbox.faults.add("status", "download-service", status=503, times=2)
     env.sandbox.faults.add("reset", "dailySleepData", times=1)
     env.sandbox.faults.add("truncate", "hrv-service", times=1)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok", report.message
     assert report.activities_imported == 4
     assert report.requests == len(env.sandbox.log) - 1  # all but the link's profile call
@@ -298,13 +211,7 @@ def test_faults_during_sync_are_survived(garmin_env: GarminEnv) -> None:
 def test_label_changed_in_connect_after_first_sync_arrives(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     legs = env.sandbox.account.newest_first()[0]
     assert legs.is_strength
     index = next(s.index for s in legs.sets if s.set_type == "active" and s.category == "unknown")
@@ -312,13 +219,7 @@ def test_label_changed_in_connect_after_first_sync_arrives(garmin_env: GarminEnv
     # The athlete names the set in Connect after the first sync.
     env.sandbox.edit_exercise_sets(legs.activity_id, {index: ("squat", "barbell_back_squat")})
     env.sandbox.clear_log()
-    second = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    second = env.sync(account)
     assert second.status == "ok" and second.activities_imported == 0
     assert not env.sandbox.requests("download-service")  # known: only the sets are read again
     assert len(env.sandbox.requests(f"/activity/{legs.activity_id}/exerciseSets")) == 1
@@ -336,13 +237,7 @@ def test_sets_garmin_no_longer_lists_are_removed(garmin_env: GarminEnv) -> None:
     assert strength.is_strength and len(strength.sets) > 6
     # Deleted in Connect before legday ever saw the activity: the FIT still has them.
     env.sandbox.edit_exercise_sets(strength.activity_id, delete=[2, 3])
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     stored = sets_of(env, strength.activity_id)
     assert 2 not in stored and 3 not in stored
     assert len(stored) == len(strength.sets) - 2
@@ -351,9 +246,7 @@ def test_sets_garmin_no_longer_lists_are_removed(garmin_env: GarminEnv) -> None:
     # here to reach this session): the earlier Garmin row goes too.
     env.sandbox.edit_exercise_sets(strength.activity_id, delete=[4])
     wider = env.settings.model_copy(update={"garmin_sets_refresh_h": 24 * 7})
-    sync_account(
-        env.session, account, env.client(account), settings=wider, checkpoint=keep_progress(env.session)
-    )
+    env.sync(account, settings=wider)
     env.session.expire_all()
     stored = sets_of(env, strength.activity_id)
     assert 4 not in stored and len(stored) == len(strength.sets) - 3
@@ -429,15 +322,7 @@ def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminE
     assert set(env.session.scalars(select(Activity.garmin_activity_id))) == set(newest)
 
     env.sandbox.clear_log()
-    report = backfill(
-        env.session,
-        account,
-        env.client(account),
-        since,
-        settings=env.settings,
-        today=today,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.backfill(account, since, today=today)
     assert report.status == "ok", report.message
     assert account.backfill_cursor == since
     # Resumed below the persisted window: nothing of the newest window is fetched again.
@@ -458,15 +343,7 @@ def test_backfill_resumes_after_interrupt_without_duplicates(garmin_env: GarminE
     ]
     stored_days = env.session.scalars(select(WellnessDay.date)).all()
     assert sorted(stored_days) == sorted(expected_days)
-    again = backfill(
-        env.session,
-        account,
-        env.client(account),
-        since,
-        settings=env.settings,
-        today=today,
-        checkpoint=keep_progress(env.session),
-    )
+    again = env.backfill(account, since, today=today)
     assert again.status == "ok" and again.requests == 0 and again.activities_imported == 0
 
 
@@ -489,13 +366,7 @@ def test_hr_profile_from_garmin_recomputes_the_trimp_of_earlier_imports(garmin_e
     assert activity is not None
     assert activity.trimp == trimp_from_seconds(hr_seconds, TrimpAthlete())  # defaults 190/60
     account = env.link(athlete)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok", report.message
     assert (athlete.max_hr, athlete.rest_hr) == (185, 42)
     env.session.refresh(activity)

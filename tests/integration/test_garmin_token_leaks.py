@@ -76,13 +76,7 @@ def test_no_token_in_logs_output_errors_or_reprs(
     env.sandbox.expire_all_tokens()
     with pytest.raises(GarminAuthError) as info:
         client.profile()
-    failed = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    failed = env.sync(account)
     assert failed.status == "needs_reauth"
 
     assert any(r.name.startswith("urllib3") for r in caplog.records)  # DEBUG really was on

@@ -9,8 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from sync.db.models import Activity, Quarantine
-from sync.db.tx import keep_progress
-from sync.garmin_sync import sync_account
 from testkit.factories import sqlite_only
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import RUN_FIT, make_zip
@@ -47,13 +45,7 @@ def test_hostile_zip_is_refused(garmin_env: GarminEnv, case: str) -> None:
         times=None,
     )
     account = env.link(env.athlete())
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.activities_quarantined == 1 and report.activities_imported == 3
     row = env.session.scalars(select(Quarantine)).one()
     assert reason in row.reason and row.source == "garmin"
@@ -63,13 +55,7 @@ def test_hostile_zip_is_refused(garmin_env: GarminEnv, case: str) -> None:
     assert report.status == "ok"  # permanent refusal: not retried every sync
     assert row.garmin_activity_id == target.activity_id
     env.sandbox.clear_log()
-    again = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    again = env.sync(account)
     assert again.status == "ok" and again.activities_quarantined == 0
     assert not env.sandbox.requests("download-service")  # inside the overlap, yet not fetched again
 
@@ -86,24 +72,12 @@ def test_bad_fit_in_a_good_zip_is_not_downloaded_again(garmin_env: GarminEnv) ->
         times=None,
     )
     account = env.link(env.athlete())
-    first = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    first = env.sync(account)
     assert first.activities_quarantined == 1 and first.status == "ok"
     row = env.session.scalars(select(Quarantine)).one()
     assert row.garmin_activity_id == target.activity_id and "header" in row.reason
     env.sandbox.clear_log()
-    second = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    second = env.sync(account)
     assert second.status == "ok"
     assert not env.sandbox.requests(f"/download-service/files/activity/{target.activity_id}")
 
@@ -113,23 +87,11 @@ def test_download_over_the_size_cap_is_refused_before_reading(garmin_env: Garmin
     env = garmin_env
     env.settings = env.settings.model_copy(update={"garmin_max_download_bytes": 1000})
     account = env.link(env.athlete())
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.activities_quarantined == 4
     reasons = env.session.scalars(select(Quarantine.reason)).all()
     assert all("cap" in r for r in reasons)
     assert len(set(env.session.scalars(select(Quarantine.garmin_activity_id)))) == 4
     env.sandbox.clear_log()
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     assert not env.sandbox.requests("download-service")

@@ -22,8 +22,6 @@ from sqlalchemy import func, select
 from sync.config import Settings, get_settings
 from sync.db.models import Activity, Quarantine, RawFile, SyncRun
 from sync.db.session import dispose_engines, session_scope
-from sync.db.tx import keep_progress
-from sync.garmin_sync import backfill
 from sync.ingest.batch import close_abandoned_imports
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import RUN_FIT, legday_process, run_cli
@@ -261,28 +259,14 @@ def test_backfill_moves_the_sync_cursors(garmin_env: GarminEnv) -> None:
     athlete = env.athlete()
     account = env.link(athlete)
     today = datetime.now(UTC).date()
-    report = backfill(
-        env.session,
-        account,
-        env.client(account),
-        today - timedelta(days=20),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.backfill(account, today - timedelta(days=20))
     assert report.status == "ok"
     env.session.refresh(account)
     assert account.wellness_cursor == today
     newest = env.session.scalar(select(func.max(Activity.start_utc)))
     assert account.activity_cursor == newest
     env.sandbox.clear_log()
-    from sync.garmin_sync import sync_account
 
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     wellness_calls = [r for r in env.sandbox.requests("sleep")]
     assert len(wellness_calls) <= 4  # the overlap only, not the 14-day initial window again

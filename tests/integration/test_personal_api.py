@@ -20,7 +20,7 @@ from sync.db.tx import keep_progress
 from sync.garmin.errors import PersonalApiKeyRejected
 from sync.garmin.personal.client import PersonalApiClient
 from sync.garmin.tokens import personal_api_from_key, unseal
-from sync.garmin_sync import backfill, open_client, sync_account
+from sync.garmin_sync import open_client, sync_account
 from sync.garmin_sync.accounts import connect_personal_api
 from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
@@ -173,13 +173,7 @@ def test_a_401_on_a_data_call_exchanges_the_key_once(garmin_env: GarminEnv) -> N
     account = env.link_personal_api(env.athlete("ana"))
     sb.expire_personal_api_tokens()  # revoked early by Garmin; the key itself still works
     sb.clear_log()
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok", report.message
     assert [r.status for r in sb.log[:3]] == [401, 200, 200]
     assert len(sb.requests("personal-api-key/token")) == 1
@@ -298,13 +292,7 @@ def test_a_long_retry_after_makes_the_account_wait(garmin_env: GarminEnv) -> Non
     env, sb = garmin_env, garmin_env.sandbox
     account = env.link_personal_api(env.athlete("ana"))
     sb.faults.add("status", "/activitylist-service", status=429, retry_after="600", times=1)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "rate_limited" and report.retry_after_s == 600
     assert account.rate_limited_until is not None
     assert len(sb.requests("/activitylist-service")) == 1  # not hammered while it waits
@@ -348,19 +336,10 @@ def test_a_year_of_backfill_keeps_page_size_and_range_caps(garmin_env: GarminEnv
     env, sb = garmin_env, garmin_env.sandbox
     settings = env.settings.model_copy(update={"garmin_page_size": 100, "garmin_initial_days": 200})
     account = env.link_personal_api(env.athlete("ana"))
-    report = sync_account(
-        env.session, account, env.client(account), settings=settings, checkpoint=keep_progress(env.session)
-    )
+    report = env.sync(account, settings=settings)
     assert report.status == "ok", report.message
     since = sb.clock.today("UTC") - timedelta(days=400)
-    back = backfill(
-        env.session,
-        account,
-        env.client(account),
-        since,
-        settings=settings,
-        checkpoint=keep_progress(env.session),
-    )
+    back = env.backfill(account, since, settings=settings)
     assert back.status == "ok", back.message
     lists = sb.requests("/activitylist-service")
     assert lists and all(0 < int(r.query["limit"]) <= 45 for r in lists)
@@ -387,16 +366,7 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     ana = env.athlete("ana")
     account = env.link_personal_api(ana)
     ana.push_workouts = True
-    assert (
-        sync_account(
-            env.session,
-            account,
-            env.client(account),
-            settings=env.settings,
-            checkpoint=keep_progress(env.session),
-        ).status
-        == "ok"
-    )
+    assert env.sync(account).status == "ok"
     day = env.sandbox.clock.today("UTC")
     compute_verdict(env.session, ana, day)
     env.session.commit()
@@ -415,23 +385,11 @@ def test_a_download_over_the_size_cap_is_refused(garmin_env: GarminEnv) -> None:
     env = garmin_env
     env.settings = env.settings.model_copy(update={"garmin_max_download_bytes": 1000})
     account = env.link_personal_api(env.athlete("ana"))
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.activities_quarantined == 4
     assert all("cap" in r for r in env.session.scalars(select(Quarantine.reason)))
     env.sandbox.clear_log()
-    sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    env.sync(account)
     assert not env.sandbox.requests("download-service")  # refused for good, not fetched again
 
 
@@ -441,22 +399,10 @@ def test_5xx_and_resets_are_retried_then_unavailable(garmin_env: GarminEnv) -> N
     account = env.link_personal_api(env.athlete("ana"))
     sb.faults.add("status", "/activitylist-service", status=503, times=2)
     sb.faults.add("reset", "/hrv-service", times=1)
-    report = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    report = env.sync(account)
     assert report.status == "ok", report.message
     sb.faults.add("status", "/activitylist-service", status=502, times=None)
     sb.clear_log()
-    down = sync_account(
-        env.session,
-        account,
-        env.client(account),
-        settings=env.settings,
-        checkpoint=keep_progress(env.session),
-    )
+    down = env.sync(account)
     assert down.status == "unavailable" and "after 3 tries" in (down.message or "")
     assert len(sb.requests("/activitylist-service")) == env.settings.garmin_retries + 1  # bounded
