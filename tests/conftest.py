@@ -39,6 +39,7 @@ from sync.db.session import engine_for
 from sync.garmin import client as garmin_client
 from testkit.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
 from testkit.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
+from testkit.xdist_groups import group_by_module_fixture
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -109,22 +110,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_SESSION_REDIS.workdir, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Keep the tests of a module that has a module-scoped fixture on one xdist worker.
-
-    Otherwise each worker would build that fixture (a wheel in a fresh venv, a served schema)
-    again. Only `--dist loadgroup` reads the mark.
-    """
-    for item in items:
-        info = getattr(item, "_fixtureinfo", None)
-        if info is None or item.get_closest_marker("xdist_group"):
-            continue
-        for name in info.names_closure:
-            defs = info.name2fixturedefs.get(name)
-            if defs and defs[-1].scope == "module":
-                item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
-                break
+# Keeps each module with a module-scoped fixture on one xdist worker (testkit/xdist_groups.py).
+pytest_itemcollected = group_by_module_fixture
 
 
 def shared_dir(name: str) -> Path | None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import re
+import signal
 import socket
 import struct
 import threading
@@ -168,9 +169,15 @@ class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, Work
         if self._server is None:
             self.start()
         assert self._thread is not None
+        # SIGINT and SIGTERM only set an event: a KeyboardInterrupt raised wherever the main
+        # thread happens to be (inside a join, a print) could leave the process running.
+        stopping = threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, lambda *_: stopping.set())
         with contextlib.suppress(KeyboardInterrupt):
-            while self._thread.is_alive():
-                self._thread.join(0.5)
+            while self._thread.is_alive() and not stopping.wait(0.5):
+                pass
         self.stop()
 
     def stop(self) -> None:

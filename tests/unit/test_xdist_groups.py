@@ -1,0 +1,44 @@
+"""A module with a module-scoped fixture runs on one xdist worker, so that fixture is built once.
+
+pytest 9.2 with pytest-xdist 3.8 silently split such modules (the wheel was built twice, about a
+minute of the suite each time); this runs a small suite the way pyproject's addopts run ours.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+TOY = """
+import pytest
+
+@pytest.fixture(scope="module")
+def built():
+    return object()
+
+def test_a(built): pass
+def test_b(built): pass
+def test_c(built): pass
+def test_d(built): pass
+def test_free_1(): pass
+def test_free_2(): pass
+def test_free_3(): pass
+"""
+
+
+def test_a_module_fixtures_tests_share_one_worker(tmp_path: Path) -> None:
+    (tmp_path / "test_toy.py").write_text(TOY)
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "testkit.xdist_groups", "-p", "no:cacheprovider",
+         "-n", "2", "--dist", "loadgroup", "-v", "-o", "addopts=", str(tmp_path / "test_toy.py")],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    workers = {
+        name: worker for worker, name in re.findall(r"\[(gw\d)\][^\n]*PASSED \S*::(test_\w+)", run.stdout)
+    }
+    grouped = {workers.get(name) for name in ("test_a", "test_b", "test_c", "test_d")}
+    assert len(workers) == 7, run.stdout
+    assert len(grouped) == 1, f"the module fixture's tests ran on {sorted(map(str, grouped))}"
