@@ -9,12 +9,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from sync.config import Settings, get_settings
 from sync.db.models import DUE_AT_ONCE, Activity, Athlete
 from sync.errors import ConfigError, NotFoundError
 from sync.ingest.load import HR_PROFILE_FIELDS, recompute_trimp
+from sync.notify.push.due import wake_athlete_channels
 from sync.verdicts.marks import mark_today_and_tomorrow
 
 SEXES = ("male", "female")
@@ -160,9 +161,12 @@ def update_athlete(
 
 
 def morning_changed(athlete: Athlete) -> None:
-    """The athlete's address, send time, time zone or subscription changed: the email
-    dispatcher looks at them at its next tick (their stored next send moment may be late)."""
+    """The athlete's address, send time, time zone or subscription changed: the email and push
+    dispatchers look at them at their next tick (their stored next send moments may be late)."""
     athlete.next_send_at = DUE_AT_ONCE
+    session = object_session(athlete)
+    if session is not None and athlete.id is not None:
+        wake_athlete_channels(session, athlete.id)
 
 
 def relocal_dates(session: Session, athlete: Athlete) -> int:

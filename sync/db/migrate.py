@@ -23,7 +23,7 @@ ALEMBIC_INI = Path(__file__).with_name("alembic.ini")
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 # The newest revision in sync/db/migrations/versions; tests/unit/test_startup.py checks it
 # against Alembic's own head, so a new migration cannot be forgotten here.
-HEAD_REVISION = "0014_channels"
+HEAD_REVISION = "0015_push_due"
 
 
 def alembic_config() -> Config:

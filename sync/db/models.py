@@ -339,6 +339,9 @@ class NotifyChannel(Base):
     status_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The next moment the channel may have a message to send (sync/notify/push/due.py); NULL
+    # while paused. DUE_AT_ONCE is a wake-up no dispatcher's reschedule overwrites.
+    next_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True, default=_due_at_once)
 
 
 class ChannelDelivery(Base):

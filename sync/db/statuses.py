@@ -39,6 +39,10 @@ class DeliveryStatus(StrEnum):
     SKIPPED = "skipped"  # the athlete's time zone is unknown here: the day cannot be placed
 
 
+# A message in these states may have reached its receiver: what it said was told.
+REACHED_STATUSES = (DeliveryStatus.SENDING, DeliveryStatus.SENT, DeliveryStatus.UNCONFIRMED)
+
+
 class ChannelStatus(StrEnum):
     """`notify_channel.status`: whether legday sends to a notification channel."""
 

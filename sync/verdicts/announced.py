@@ -17,15 +17,16 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sync.db.models import AnnouncedVerdict
+from sync.db.models import DUE_AT_ONCE, AnnouncedVerdict, ChannelDelivery, NotifyChannel
+from sync.db.statuses import REACHED_STATUSES, ChannelStatus
 from sync.db.upsert import insert_if_new
 from sync.readiness.display import update_line
 from sync.verdicts.read import StoredVerdict, from_row, verdict_of, verdicts_between
 
-__all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer"]
+__all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer", "wake_channels_told"]
 
 
 def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: datetime, via: str) -> bool:
@@ -50,6 +51,30 @@ def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: date
     )
 
 
+def wake_channels_told(session: Session, athlete_id: int, day: date) -> None:
+    """A verdict of `day` is being stored: each active push channel whose message of that day
+    went out is due at once, for an update may be due (sync/notify/push/due.py).
+
+    The day's delivery rows are locked first (PostgreSQL; SQLite has one writer anyway): a
+    message being composed meanwhile moves to `sending` only after this verdict commits, so the
+    update check that follows its send sees this verdict. Before the day's first message, this
+    finds no row and writes nothing."""
+    rows = select(ChannelDelivery.channel_id, ChannelDelivery.status).where(
+        ChannelDelivery.athlete_id == athlete_id, ChannelDelivery.date == day
+    )
+    told = {
+        channel for channel, status in session.execute(rows.with_for_update()) if status in REACHED_STATUSES
+    }
+    if not told:
+        return
+    session.execute(
+        update(NotifyChannel)
+        .where(NotifyChannel.id.in_(sorted(told)), NotifyChannel.status == ChannelStatus.ACTIVE)
+        .values(next_push_at=DUE_AT_ONCE)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def announced_of(session: Session, athlete_id: int, day: date) -> StoredVerdict | None:
     """The verdict the day's first morning message said, or None when none went out yet."""
     row = session.scalar(
@@ -58,7 +83,6 @@ def announced_of(session: Session, athlete_id: int, day: date) -> StoredVerdict 
         )
     )
     return from_row(row) if row is not None else None
-
 
 
 @dataclass(frozen=True)
@@ -80,7 +104,6 @@ class DayAnswer:
             return None
         at = self.update.computed_at.astimezone(ZoneInfo(timezone)).strftime("%H:%M")
         return update_line(self.update.verdict, at)
-
 
     def to_json(self, timezone: str) -> dict[str, Any]:
         """The API shape: the day's verdict (`StoredVerdict.to_json`) plus `updated`, the update

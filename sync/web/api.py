@@ -12,21 +12,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from sync.db.models import Athlete
-from sync.verdicts.announced import DayAnswer, answer_from, answers_between
+from sync.verdicts.announced import answers_between
 from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import MAX_RANGE_DAYS, athlete_today
 from sync.web.api_tokens import athlete_for_token
 from sync.web.context import app_context, in_session
+from sync.web.hot_routes import NO_CACHE, UNAUTHORIZED, day_response, watch_response
 from sync.web.ratelimit import UNAVAILABLE_RETRY_S, LimiterUnavailable
 from sync.web.schemas import Problem, SorenessIn, VerdictList, VerdictOut, WatchOut
-from sync.web.watch import etag_matches, watch_body
 
-UNAUTHORIZED = "a valid bearer token is required"
 T = TypeVar("T")
 SORENESS_PAST_DAYS = 14
-WATCH_CACHE_CONTROL = "private, max-age=300, must-revalidate"
-# Verdicts change when soreness is reported: clients revalidate, shared caches never store them.
-NO_CACHE = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
 
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": Problem, "description": "Missing, wrong or revoked token (always the same answer)."},
@@ -42,7 +38,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 def _authenticate(session: Session, credentials: HTTPAuthorizationCredentials | None) -> Athlete:
     """The athlete the bearer token names; one identical 401 for every kind of failure."""
-    athlete = athlete_for_token(session, credentials.credentials if credentials else None)
+    athlete = athlete_for_token(session, _token(credentials))
     if athlete is None:
         raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
     return athlete
@@ -55,53 +51,30 @@ async def as_athlete(
     return await in_session(request, lambda session: work(session, _authenticate(session, credentials)))
 
 
+def _token(credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    return credentials.credentials if credentials else None
+
+
 def unprocessable(loc: list[str], msg: str) -> HTTPException:
     """A 422 shaped like FastAPI's own validation errors."""
     return HTTPException(422, [{"loc": loc, "msg": msg, "type": "value_error"}])
-
-
-async def _day_answer(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
-) -> tuple[DayAnswer | None, str]:
-    """The day's answer for `day` (or the owner's today) and the owner's time zone: the verdict
-    its morning message said (else the one that counts) and a later change as its update; None
-    when no verdict is stored; 401 for a bad token. A read only (a GET never writes).
-
-    On the database driver, on the event loop (sync/web/hotread.py): no thread hop, no
-    SQLAlchemy session or transaction; on PostgreSQL one round trip, and one more by unique
-    key for the announced verdict when the day has a verdict.
-    """
-    reader = app_context(request).reader
-    found = await reader.read(credentials.credentials if credentials else None, day)
-    if found is None:
-        raise HTTPException(401, UNAUTHORIZED, headers={"WWW-Authenticate": "Bearer"})
-    owner, the_day, current = found
-    announced = await reader.announced(owner.id, the_day) if current is not None else None
-    return answer_from(announced, current), owner.timezone
-
-
-async def _one_day(
-    request: Request, credentials: HTTPAuthorizationCredentials | None, day: dt.date | None
-) -> JSONResponse:
-    answer, timezone = await _day_answer(request, credentials, day)
-    if answer is None:
-        raise HTTPException(404, f"no verdict for {day.isoformat() if day else 'today'}")
-    return JSONResponse(answer.to_json(timezone), headers=NO_CACHE)
 
 
 router = APIRouter(prefix="/v1", responses=AUTH_RESPONSES, tags=["verdicts"])
 
 
 @router.get("/verdicts/today", response_model=VerdictOut, responses=NOT_FOUND)
-async def verdict_today(request: Request, credentials: Credentials) -> JSONResponse:
+async def verdict_today(request: Request, credentials: Credentials) -> Response:
     """Today's verdict (athlete-local date); 404 until the worker has computed it."""
-    return await _one_day(request, credentials, None)
+    # Served by sync.web.hot_routes.HotLane before FastAPI; this route documents it (and
+    # answers when the lane is not in front, as in tests of the lane itself).
+    return await day_response(app_context(request).reader, _token(credentials), None)
 
 
 @router.get("/verdicts/{day}", response_model=VerdictOut, responses=NOT_FOUND)
-async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> JSONResponse:
+async def verdict_of_day(day: dt.date, request: Request, credentials: Credentials) -> Response:
     """The verdict that counts for one day (YYYY-MM-DD); 404 when none is stored."""
-    return await _one_day(request, credentials, day)
+    return await day_response(app_context(request).reader, _token(credentials), day)
 
 
 @router.get("/verdicts", response_model=VerdictList)
@@ -132,17 +105,9 @@ async def verdict_range(
 )
 async def watch(request: Request, credentials: Credentials) -> Response:
     """A tiny JSON for a watch widget, with an ETag: send If-None-Match to get a 304."""
-    # Read off the request, not declared as a Header parameter: it is not in the schema anyway,
-    # and FastAPI's parameter machinery cost more than the rest of the handler.
-    if_none_match = request.headers.get("if-none-match")
-    answer, timezone = await _day_answer(request, credentials, None)
-    if answer is None:
-        raise HTTPException(404, "no verdict for today")
-    body, etag = watch_body(answer, timezone)
-    headers = {"ETag": etag, "Cache-Control": WATCH_CACHE_CONTROL, "Vary": "Authorization"}
-    if etag_matches(if_none_match, etag):
-        return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    # Served by sync.web.hot_routes.HotLane before FastAPI, like /verdicts/today.
+    reader = app_context(request).reader
+    return await watch_response(reader, _token(credentials), request.headers.get("if-none-match"))
 
 
 @router.post(

@@ -9,11 +9,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from sync.config import Settings, get_settings
 from sync.web import api, calendar, onboarding, pages
 from sync.web.context import AppContext
 from sync.web.health import health
+from sync.web.hot_routes import LANE, HotLane
 from sync.web.metrics import CONTENT_TYPE
 from sync.web.middleware import GuardMiddleware
 from sync.web.schemas import Health
@@ -24,10 +26,14 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: Settings | None = None, clock: Callable[[], float] = time.time) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, clock: Callable[[], float] = time.time, *, hot_lane: bool = True
+) -> FastAPI:
     """A new application serving the given settings' database (default: the process settings).
 
     `clock` (epoch seconds) is what the soreness rate limit counts on: tests pass their own.
+    `hot_lane` False serves the watch feed and today's verdict through FastAPI's router too
+    (sync/web/hot_routes.py; tests compare the two).
     """
     settings = settings or get_settings()
     ctx = AppContext.build(settings, clock)
@@ -63,6 +69,12 @@ def create_app(settings: Settings | None = None, clock: Callable[[], float] = ti
         """Prometheus text: verdicts by flag, sync runs, email deliveries, request latencies."""
         return Response(ctx.metrics.render(), media_type=CONTENT_TYPE)
 
+    # Innermost first: the hot lane answers its two GETs inside the guard (headers, metrics).
+    if hot_lane:
+        routes = {r.path: r for r in api.router.routes if isinstance(r, APIRoute) and r.path in LANE}
+        if set(routes) != set(LANE):
+            raise RuntimeError(f"the hot lane's paths {sorted(LANE)} are not all routes of the API")
+        app.add_middleware(HotLane, reader=ctx.reader, routes=routes)
     app.add_middleware(GuardMiddleware, max_body=settings.api_max_body_bytes, metrics=ctx.metrics)
     return app
 

@@ -128,6 +128,8 @@ def test_each_channel_gets_one_morning_message_per_day_and_a_refusing_one_is_pau
         paused = [c for c in channels.values() if c.status == ChannelStatus.PAUSED]
         assert len(paused) == 1 and paused[0].athlete_id == ids["sydney"]
         assert "HTTP 400" in (paused[0].status_reason or "")
+        assert paused[0].next_push_at is None  # never due while paused
+        assert all(c.next_push_at is not None for c in channels.values() if c is not paused[0])
         shown = list_channels(s, ids["sydney"], settings)
         refused = s.scalars(
             select(ChannelDelivery).where(

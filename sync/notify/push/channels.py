@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.config import Settings, decrypt_at_rest, encrypt_at_rest
-from sync.db.models import ChannelDelivery, NotifyChannel
+from sync.db.models import DUE_AT_ONCE, ChannelDelivery, NotifyChannel
 from sync.db.statuses import ChannelStatus
 from sync.errors import NotFoundError
 from sync.notify.push import transport
@@ -87,6 +87,7 @@ def resume_channel(session: Session, athlete_id: int, channel_id: int) -> None:
     channel.status = ChannelStatus.ACTIVE
     channel.status_reason = None
     channel.paused_at = None
+    channel.next_push_at = DUE_AT_ONCE  # looked at by the next tick
     session.flush()
 
 

@@ -32,14 +32,14 @@ from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db import transient
-from sync.db.models import Athlete, ChannelDelivery, NotifyChannel, VerdictRecord
+from sync.db.claim import PAGE
+from sync.db.models import Athlete, ChannelDelivery, NotifyChannel
 from sync.db.session import rows_matched, session_scope
-from sync.db.statuses import ChannelStatus, DeliveryStatus
+from sync.db.statuses import REACHED_STATUSES, ChannelStatus, DeliveryStatus
 from sync.errors import ConfigError, DeliveryUnknown, PermanentError, TransientError
 from sync.links.build import report_link
 from sync.logging import log_context
 from sync.notify.claims import (
-    SETTLED_STATUSES,
     Outcome,
     Rows,
     claim,
@@ -51,21 +51,20 @@ from sync.notify.claims import (
 from sync.notify.message import stable_message_id
 from sync.notify.push import transport
 from sync.notify.push.channels import channel_url
+from sync.notify.push.due import claim_due_channels, reschedule
 from sync.notify.senders import Sender, sender_from_settings
 from sync.readiness.display import channel_paused_notice, push_morning, push_update
 from sync.scheduling import local_moment, local_today
 from sync.verdicts.announced import announce
-from sync.verdicts.read import counting, verdict_of
+from sync.verdicts.read import verdict_of
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MessageKind", "PushSummary", "dispatch_due_pushes", "due_athletes", "push_one"]
+__all__ = ["MessageKind", "PushSummary", "dispatch_due_pushes", "push_one"]
 
 # Runs once before the first morning message of (athlete id, day) is composed: the glue passes
 # `sync.verdicts.policy.ensure_morning_verdict_of`, so the morning verdict is computed first.
 Prepare = Callable[[int, date, Settings], object]
-# A morning message in these states told the channel its flag (or may have): updates follow it.
-TOLD = (DeliveryStatus.SENT, DeliveryStatus.SENDING, DeliveryStatus.UNCONFIRMED)
 
 
 class MessageKind(StrEnum):
@@ -105,95 +104,8 @@ class PushSummary:
     def line(self) -> str:
         """`sent N, already sent M, failed F, paused P`."""
         return (
-            f"sent {self.sent}, already sent {self.already_sent}, "
-            f"failed {self.failed}, paused {self.paused}"
+            f"sent {self.sent}, already sent {self.already_sent}, failed {self.failed}, paused {self.paused}"
         )
-
-
-def _three_days(now: datetime) -> list[date]:
-    """The dates that can be "today" somewhere on Earth at `now`: a fixed-size parameter list."""
-    utc = now.astimezone(UTC).date()
-    return [utc - timedelta(days=1), utc, utc + timedelta(days=1)]
-
-
-def due_athletes(session: Session, now: datetime) -> list[int]:
-    """The athletes with push work at `now`: an active channel whose morning message of the
-    local day is not settled, or whose morning flag differs from the day's current verdict
-    with no update settled yet. The one selection of the push round (to be swapped for the
-    indexed next-due selection of the email's dispatcher); its queries take a fixed number
-    of parameters whatever the fleet's size."""
-    active = select(NotifyChannel.athlete_id).where(NotifyChannel.status == ChannelStatus.ACTIVE)
-    people = session.execute(
-        select(Athlete.id, Athlete.timezone, Athlete.send_time).where(Athlete.id.in_(active.distinct()))
-    ).all()
-    days: dict[int, date] = {}
-    for athlete_id, timezone, send_time in people:
-        try:
-            day = local_today(timezone, now)
-            if now >= local_moment(day, send_time, timezone):
-                days[athlete_id] = day
-        except Exception:  # noqa: BLE001 - an unknown time zone: that athlete only (the email reports it)
-            continue
-    if not days:
-        return []
-    dates = _three_days(now)
-    rows = session.execute(
-        select(
-            NotifyChannel.athlete_id,
-            NotifyChannel.id,
-            ChannelDelivery.date,
-            ChannelDelivery.kind,
-            ChannelDelivery.status,
-            ChannelDelivery.flag,
-        )
-        .select_from(NotifyChannel)
-        .outerjoin(
-            ChannelDelivery,
-            (ChannelDelivery.channel_id == NotifyChannel.id) & ChannelDelivery.date.in_(dates),
-        )
-        .where(NotifyChannel.status == ChannelStatus.ACTIVE)
-    ).all()
-    morning: dict[int, dict[int, tuple[str | None, str | None]]] = {}  # athlete -> channel -> (status, flag)
-    updated: set[int] = set()  # channels whose update of the day is settled
-    channels: dict[int, set[int]] = {}
-    for athlete_id, channel_id, day, kind, status, flag in rows:
-        channels.setdefault(athlete_id, set()).add(channel_id)
-        if day is None or days.get(athlete_id) != day:
-            continue
-        if kind == MessageKind.MORNING:
-            morning.setdefault(athlete_id, {})[channel_id] = (status, flag)
-        elif kind == MessageKind.UPDATE and status in SETTLED_STATUSES:
-            updated.add(channel_id)
-    due: set[int] = set()
-    told: dict[int, set[str]] = {}
-    for athlete_id in days:
-        mine = morning.get(athlete_id, {})
-        for channel_id in channels.get(athlete_id, ()):
-            morning_status, morning_flag = mine.get(channel_id, (None, None))
-            if morning_status not in SETTLED_STATUSES:
-                due.add(athlete_id)
-            elif morning_status in TOLD and morning_flag and channel_id not in updated:
-                told.setdefault(athlete_id, set()).add(morning_flag)
-    if told:
-        current = _current_flags(session, dates)
-        for athlete_id, flags in told.items():
-            now_flag = current.get((athlete_id, days[athlete_id]))
-            if now_flag is not None and any(f != now_flag for f in flags):
-                due.add(athlete_id)
-    return sorted(due)
-
-
-def _current_flags(session: Session, dates: list[date]) -> dict[tuple[int, date], str]:
-    """The counting verdict's flag of every (athlete with a channel, date in `dates`)."""
-    with_channels = select(NotifyChannel.athlete_id).where(NotifyChannel.status == ChannelStatus.ACTIVE)
-    by_day: dict[tuple[int, date], list[VerdictRecord]] = {}
-    for row in session.scalars(
-        select(VerdictRecord).where(
-            VerdictRecord.date.in_(dates), VerdictRecord.athlete_id.in_(with_channels.distinct())
-        )
-    ):
-        by_day.setdefault((row.athlete_id, row.date), []).append(row)
-    return {key: counting(rows).flag for key, rows in by_day.items()}  # type: ignore[union-attr]
 
 
 def dispatch_due_pushes(
@@ -205,6 +117,11 @@ def dispatch_due_pushes(
 ) -> PushSummary:
     """Send every push message due at `now` (default: the clock) and not yet claimed.
 
+    Only the channels whose `next_push_at` has come are looked at, a page at a time, each held
+    so two dispatchers never take the same one (sync/notify/push/due.py): a tick costs the
+    channels due, not the fleet. Each due channel's athlete is handled once (`push_one`, which
+    stores the channels' next moments).
+
     `hand_off(athlete_id, now)`, when given, takes each due athlete instead (the worker queues
     one task each, carrying ids only); they are counted as `queued`. Exactly once is unchanged:
     whoever runs `push_one` claims each message's row first.
@@ -213,17 +130,18 @@ def dispatch_due_pushes(
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("dispatch_due_pushes needs an aware datetime")
-    with session_scope(settings) as session:
-        ids = due_athletes(session, now)
     summary = PushSummary()
-    if hand_off is not None:
-        for athlete_id in ids:
-            hand_off(athlete_id, now)
-        summary.queued = len(ids)
-        return summary
-    for athlete_id in ids:
-        summary.merge(push_one(athlete_id, now, settings, prepare=prepare))
-    return summary
+    while True:
+        with session_scope(settings) as session:
+            page = claim_due_channels(session, now, settings)
+        for athlete_id in sorted({athlete_id for _, athlete_id in page}):
+            if hand_off is not None:
+                hand_off(athlete_id, now)
+                summary.queued += 1
+            else:
+                summary.merge(push_one(athlete_id, now, settings, prepare=prepare))
+        if len(page) < PAGE:
+            return summary
 
 
 def push_one(
@@ -231,6 +149,23 @@ def push_one(
 ) -> PushSummary:
     """Send the athlete's due push messages (each channel's morning one, then its update if the
     flag changed since); one channel's failure never stops the others."""
+    try:
+        return _push_one(athlete_id, now, settings, prepare)
+    finally:
+        _reschedule(settings, athlete_id, now)
+
+
+def _reschedule(settings: Settings, athlete_id: int, now: datetime) -> None:
+    """Store the next moment of the athlete's channels (after `push_one`, even when it raised:
+    a hold that simply ran out would look again only after the claim timeout)."""
+    try:
+        with session_scope(settings) as session:
+            reschedule(session, athlete_id, now, settings)
+    except Exception as exc:  # noqa: BLE001 - the hold runs out: looked at again, never lost
+        log.warning("next push moments not stored (%s); looked at again soon", type(exc).__name__)
+
+
+def _push_one(athlete_id: int, now: datetime, settings: Settings, prepare: Prepare | None) -> PushSummary:
     summary = PushSummary()
     with log_context(athlete_id=athlete_id):
         with session_scope(settings) as session:
@@ -285,7 +220,7 @@ def _update_due(session: Session, athlete_id: int, channel_id: int, day: date) -
             ChannelDelivery.channel_id == channel_id,
             ChannelDelivery.date == day,
             ChannelDelivery.kind == MessageKind.MORNING,
-            ChannelDelivery.status.in_(TOLD),
+            ChannelDelivery.status.in_(REACHED_STATUSES),  # updates follow a told flag
         )
     )
     current = verdict_of(session, athlete_id, day)
@@ -423,15 +358,18 @@ def _pause_if_failing(settings: Settings, athlete_id: int, channel_id: int, day:
                 ChannelDelivery.kind == MessageKind.MORNING,
             )
         )
-        won = rows_matched(session.execute(
-            update(NotifyChannel)
-            .where(NotifyChannel.id == channel_id, NotifyChannel.status == ChannelStatus.ACTIVE)
-            .values(
-                status=ChannelStatus.PAUSED,
-                paused_at=now,
-                status_reason=f"failed on {days} days in a row (last: {reason or 'unknown'})"[:500],
+        won = rows_matched(
+            session.execute(
+                update(NotifyChannel)
+                .where(NotifyChannel.id == channel_id, NotifyChannel.status == ChannelStatus.ACTIVE)
+                .values(
+                    status=ChannelStatus.PAUSED,
+                    paused_at=now,
+                    next_push_at=None,  # never due while paused
+                    status_reason=f"failed on {days} days in a row (last: {reason or 'unknown'})"[:500],
+                )
             )
-        ))
+        )
     if won != 1:
         return 0
     log.warning("push channel paused after %d failing days", days)
