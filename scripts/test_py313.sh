@@ -35,8 +35,8 @@ fi
 
 if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
   "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --upgrade pip
-  "$VENV/bin/pip" install --quiet -e '.[test]'
+  "$VENV/bin/pip" install --quiet 'uv>=0.5,<1'  # then uv installs the rest, as in the Makefile
+  "$VENV/bin/python" -m uv pip install --quiet --python "$VENV/bin/python" -e '.[test]'
   touch "$VENV/.installed"
 fi
 echo "py313: $("$VENV/bin/python" --version) - unit and FIT/Garmin contract tests"
