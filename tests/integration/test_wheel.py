@@ -72,7 +72,9 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env_dir = root / "venv"
     venv.EnvBuilder(with_pip=False, clear=True).create(env_dir)
     bin_dir = env_dir / "bin"
-    _run([*UV, "pip", "install", "-q", "--python", str(bin_dir / "python"), str(wheel)], cwd=root, timeout=900)
+    _run(
+        [*UV, "pip", "install", "-q", "--python", str(bin_dir / "python"), str(wheel)], cwd=root, timeout=900
+    )
     return bin_dir
 
 
