@@ -56,14 +56,13 @@ async def day_answer(
     no answer when no verdict is stored; None for a bad token. A read only (a GET never writes).
 
     On the database driver, on the event loop (sync/web/hotread.py): no thread hop, no
-    SQLAlchemy session or transaction; on PostgreSQL one round trip, and one more by unique
-    key for the announced verdict when the day has a verdict.
+    SQLAlchemy session or transaction; one statement (on PostgreSQL one round trip) gives the
+    owner, the day's verdicts and the announced one.
     """
     found = await reader.read(token, day)
     if found is None:
         return None
-    owner, the_day, current = found
-    announced = await reader.announced(owner.id, the_day) if current is not None else None
+    owner, _day, current, announced = found
     return answer_from(announced, current), owner.timezone
 
 

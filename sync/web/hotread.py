@@ -4,6 +4,8 @@
 reads, with no SQLAlchemy connection, transaction or result object around it (those cost about
 four times the query itself) and no thread hop:
 
+One statement per read: the day's verdicts come with the announced one (sync/web/reads.py).
+
 - SQLite: one `sqlite3` connection per application, opened `query_only` (a GET never writes,
   and here the database refuses it too) in autocommit mode, read on the event loop (a local
   page-cache lookup has nothing to wait for). Each SELECT outside a transaction sees the last
@@ -35,7 +37,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sync.config import Settings
 from sync.verdicts.read import StoredVerdict, VerdictRow, from_row
-from sync.web.reads import ANNOUNCED_OF, JOINED, Found, found_in, query_params
+from sync.web.reads import JOINED, Found, found_in, query_params
 
 # Parsed verdicts kept: a few per athlete polling at once (each a few KiB).
 PARSED_CACHE_SIZE = 1024
@@ -52,13 +54,25 @@ class _Joined(NamedTuple):
     model_version: str | None
     payload: Any
     computed_at: datetime | None
+    announced_id: int | None
+    announced_model_version: str | None
+    announced_payload: Any
+    announced_computed_at: datetime | None
 
 
-def _joined_utc(*columns: Any) -> _Joined:
-    """A psycopg row of `JOINED` (8 columns), computed_at in UTC as SQLAlchemy's UTCDateTime gives it."""
-    id_, timezone, token_hash, verdict_id, day, model_version, payload, computed_at = columns
-    at = computed_at.astimezone(UTC) if computed_at is not None else None
-    return _Joined(id_, timezone, token_hash, verdict_id, day, model_version, payload, at)
+def _utc(at: datetime | None) -> datetime | None:
+    """A psycopg timestamptz in UTC, as SQLAlchemy's UTCDateTime gives it."""
+    return at.astimezone(UTC) if at is not None else None
+
+
+def _naive_utc(text: str | None) -> datetime | None:
+    """A SQLite datetime (ISO text, naive UTC) as SQLAlchemy's UTCDateTime gives it."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text is not None else None
+
+
+def _joined_utc(*c: Any) -> _Joined:
+    """A psycopg row of `JOINED` (12 columns)."""
+    return _Joined(c[0], c[1], c[2], c[3], c[4], c[5], c[6], _utc(c[7]), c[8], c[9], c[10], _utc(c[11]))
 
 
 class _Stored(NamedTuple):
@@ -81,6 +95,7 @@ def _parsed(
 
 
 def _build(row: VerdictRow) -> StoredVerdict:
+    # The day's verdict and its announced copy alike: a row's id, date, version, time, text.
     return _parsed(row.id, row.date, row.model_version, row.computed_at, row.payload)  # type: ignore[arg-type]
 
 
@@ -91,8 +106,6 @@ class SqliteReader:
         compiled = JOINED.compile(dialect=sqlite.dialect())
         self._sql = str(compiled)
         self._order = list(compiled.positiontup or ())
-        announced = ANNOUNCED_OF.compile(dialect=sqlite.dialect())
-        self._announced_sql, self._announced_order = str(announced), list(announced.positiontup or ())
         self._path = path
         self._conn: sqlite3.Connection | None = None
 
@@ -111,7 +124,7 @@ class SqliteReader:
             return None
         # SQLite stores a Date as ISO text (SQLAlchemy's format), so it is bound as one.
         values = [v.isoformat() if isinstance(v, date) else v for v in (params[k] for k in self._order)]
-        rows = [
+        rows = [  # the payloads stay JSON text, parsed by `_parsed`
             _Joined(
                 r[0],
                 r[1],
@@ -119,22 +132,16 @@ class SqliteReader:
                 r[3],
                 date.fromisoformat(r[4]) if r[4] is not None else None,
                 r[5],
-                r[6],  # JSON text, parsed by `_parsed`
-                datetime.fromisoformat(r[7]).replace(tzinfo=UTC) if r[7] is not None else None,
+                r[6],
+                _naive_utc(r[7]),
+                r[8],
+                r[9],
+                r[10],
+                _naive_utc(r[11]),
             )
             for r in self._connection().execute(self._sql, values).fetchall()
         ]
         return found_in(rows, str(params["digest"]), day, now, _build)
-
-    async def announced(self, athlete_id: int, day: date) -> StoredVerdict | None:
-        """`announced_for`: the verdict the day's first morning message said, or None."""
-        params: dict[str, Any] = {"athlete_id": athlete_id, "day": day.isoformat()}
-        values = [params[k] for k in self._announced_order]
-        r = self._connection().execute(self._announced_sql, values).fetchone()
-        if r is None:
-            return None
-        at = datetime.fromisoformat(r[4]).replace(tzinfo=UTC)
-        return _parsed(r[0], date.fromisoformat(r[1]), r[2], at, r[3])
 
     async def close(self) -> None:
         """Close the connection."""
@@ -160,7 +167,6 @@ class PostgresReader:
 
     def __init__(self, url: str, pool_size: int) -> None:
         self._sql = str(JOINED.compile(dialect=postgresql.psycopg.dialect()))
-        self._announced_sql = str(ANNOUNCED_OF.compile(dialect=postgresql.psycopg.dialect()))
         self._conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         self._size = pool_size
         self._pool: Any = None  # psycopg_pool.AsyncConnectionPool, made on first use
@@ -207,16 +213,6 @@ class PostgresReader:
                     raise
         rows = [_joined_utc(*r) for r in raw]
         return found_in(rows, str(params["digest"]), day, now, _build)
-
-    async def announced(self, athlete_id: int, day: date) -> StoredVerdict | None:
-        """`announced_for`: the verdict the day's first morning message said, or None."""
-        pool = await self._open()
-        async with pool.connection() as conn:
-            cur = await conn.execute(self._announced_sql, {"athlete_id": athlete_id, "day": day})
-            r = await cur.fetchone()
-        if r is None:
-            return None
-        return _parsed(r[0], r[1], r[2], r[4].astimezone(UTC), r[3])
 
     async def close(self) -> None:
         """Close the pool's connections (on the loop that opened them)."""

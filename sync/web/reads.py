@@ -1,8 +1,9 @@
 """The hot read of the API (today, a day, the watch feed): one query and what its rows mean.
 
 One indexed query, no ORM unit of work: the token's athlete joined with their stored verdicts
-of the three dates that can be "today" somewhere on Earth (UTC date -1, 0, +1). The server runs
-it on the database driver (sync/web/hotread.py); `owner_and_verdict` runs it through SQLAlchemy
+of the three dates that can be "today" somewhere on Earth (UTC date -1, 0, +1), each with the
+day's announced verdict (what its morning message said, by its unique key). The server runs it
+on the database driver (sync/web/hotread.py); `owner_and_verdict` runs it through SQLAlchemy
 Core, the reference the driver path is tested against. Both decide with `found_in`.
 """
 
@@ -24,6 +25,8 @@ from sync.web.api_tokens import MAX_TOKEN_LENGTH, hash_token
 _A = Athlete.__table__
 _V = VerdictRecord.__table__
 
+_N = AnnouncedVerdict.__table__
+
 JOINED = (
     select(
         _A.c.id,
@@ -34,12 +37,16 @@ JOINED = (
         _V.c.model_version,
         _V.c.payload,
         _V.c.computed_at,
+        _N.c.id.label("announced_id"),
+        _N.c.model_version.label("announced_model_version"),
+        _N.c.payload.label("announced_payload"),
+        _N.c.computed_at.label("announced_computed_at"),
     )
     .select_from(
         _A.outerjoin(
             _V,
             (_V.c.athlete_id == _A.c.id) & _V.c.date.in_([bindparam("d0"), bindparam("d1"), bindparam("d2")]),
-        )
+        ).outerjoin(_N, (_N.c.athlete_id == _A.c.id) & (_N.c.date == _V.c.date))
     )
     .where(_A.c.report_token_hash == bindparam("digest"))
 )
@@ -64,6 +71,14 @@ class JoinedRow(Protocol):
     def payload(self) -> Any: ...
     @property
     def computed_at(self) -> datetime | None: ...
+    @property
+    def announced_id(self) -> int | None: ...
+    @property
+    def announced_model_version(self) -> str | None: ...
+    @property
+    def announced_payload(self) -> Any: ...
+    @property
+    def announced_computed_at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -74,7 +89,8 @@ class Owner:
     timezone: str
 
 
-Found = tuple[Owner, date, StoredVerdict | None]
+# The owner, the day, the verdict that counts for it and the one its morning message said.
+Found = tuple[Owner, date, StoredVerdict | None, StoredVerdict | None]
 
 
 def query_params(token: str | None, day: date | None, now: datetime | None) -> dict[str, object] | None:
@@ -93,22 +109,26 @@ def found_in(
     now: datetime | None,
     build: Callable[[VerdictRow], StoredVerdict] = from_row,
 ) -> Found | None:
-    """What the joined rows say: the owner, the day and the verdict that counts (or None),
-    the typed verdict made by `build` from the row that counts."""
+    """What the joined rows say: the owner, the day, the verdict that counts (or None) and the
+    announced one (or None), the typed verdicts made by `build`."""
     if not rows or not hmac.compare_digest(rows[0].report_token_hash or "", digest):
         return None
     owner = Owner(rows[0].id, rows[0].timezone)
     the_day = day or local_today(owner.timezone, now)
-    row = counting(_Row(r) for r in rows if r.date == the_day)
-    return owner, the_day, build(row) if row is not None else None
+    of_day = [r for r in rows if r.date == the_day]
+    row = counting(_Row(r) for r in of_day)
+    told = next((r for r in of_day if r.announced_id is not None), None)
+    announced = build(_Announced(told)) if told is not None else None
+    return owner, the_day, build(row) if row is not None else None, announced
 
 
 def owner_and_verdict(
     conn: Connection, token: str | None, day: date | None, now: datetime | None = None
 ) -> Found | None:
     """In one query: the token's owner (None when the token is not valid), the day asked for
-    (`day`, or the owner's local today) and the verdict that counts for that day, if any (the
-    one rule of `sync.verdicts.read`, applied to the day's rows)."""
+    (`day`, or the owner's local today), the verdict that counts for that day, if any (the one
+    rule of `sync.verdicts.read`, applied to the day's rows), and the one its morning message
+    said, if any (`sync.verdicts.announced`)."""
     params = query_params(token, day, now)
     if params is None:
         return None
@@ -133,19 +153,18 @@ class _Row:
         self.payload, self.computed_at = row.payload, row.computed_at
 
 
-_ANNOUNCED = AnnouncedVerdict.__table__
-# The columns a verdict row has (`VerdictRow`), so the rule's `from_row` builds the typed verdict.
-ANNOUNCED_OF = select(
-    _ANNOUNCED.c.id,
-    _ANNOUNCED.c.date,
-    _ANNOUNCED.c.model_version,
-    _ANNOUNCED.c.payload,
-    _ANNOUNCED.c.computed_at,
-).where((_ANNOUNCED.c.athlete_id == bindparam("athlete_id")) & (_ANNOUNCED.c.date == bindparam("day")))
+class _Announced:
+    """A joined row's announced verdict seen as a verdict row."""
 
+    id: int
+    date: date
+    model_version: str
+    payload: dict[str, Any]
+    computed_at: datetime
 
-def announced_for(conn: Connection, athlete_id: int, day: date) -> StoredVerdict | None:
-    """The verdict the day's first morning message said (`sync.verdicts.announced`), or None:
-    one lookup by its unique key, after `owner_and_verdict`."""
-    row = conn.execute(ANNOUNCED_OF, {"athlete_id": athlete_id, "day": day}).first()
-    return from_row(row) if row is not None else None
+    def __init__(self, row: JoinedRow) -> None:
+        # An announced verdict's columns are NOT NULL, and its date is the joined verdict's.
+        if row.date is None or row.announced_model_version is None or row.announced_computed_at is None:
+            raise ValueError("a joined row without an announced verdict")
+        self.id, self.date, self.model_version = row.announced_id or 0, row.date, row.announced_model_version
+        self.payload, self.computed_at = row.announced_payload, row.announced_computed_at

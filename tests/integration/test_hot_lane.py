@@ -5,12 +5,18 @@ on SQLite and PostgreSQL; and the requests it does not take still reach FastAPI.
 from __future__ import annotations
 
 import http.client
+import json
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
 from sync.config import Settings
+from sync.db.models import Athlete
 from sync.db.session import session_scope
+from sync.verdicts.announced import announce
+from sync.verdicts.policy import record_soreness_and_recompute
+from sync.verdicts.read import athlete_today, verdict_of
 from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
 from testkit.factories import make_athlete
@@ -76,3 +82,18 @@ def test_the_lane_answers_exactly_as_the_routes(db_settings: Settings) -> None:
         for method, path in (("HEAD", "/v1/watch"), ("GET", "/v1/watch/"), ("POST", "/v1/watch")):
             assert _get(lane, path, auth, method) == _get(routes, path, auth, method), (method, path)
         assert _get(lane, "/v1/verdicts/2020-01-01", auth)[0] == 404
+
+        # The morning message said the day's verdict; a check-in then changes the flag: the feed
+        # keeps the morning's flag and shows the change as its update, both ways alike.
+        with session_scope(db_settings) as session:
+            athlete = session.get(Athlete, ana.id)
+            day = athlete_today(athlete)
+            morning = verdict_of(session, ana.id, day)
+            announce(session, ana.id, morning, datetime.now(UTC), via="push")
+            record_soreness_and_recompute(session, athlete, day, 9, db_settings)
+        status, _, body = _get(lane, "/v1/watch", auth)
+        shown = json.loads(body)
+        assert status == 200 and shown["flag"] == str(morning.flag) != "REST", shown
+        assert shown["updated"].startswith("updated at ") and "REST" in shown["updated"], shown
+        for path in ("/v1/watch", "/v1/verdicts/today"):
+            assert _get(lane, path, auth) == _get(routes, path, auth), path

@@ -1,20 +1,21 @@
 """The API's hot read on the driver (sync/web/hotread.py) answers exactly as the SQLAlchemy Core
 read (sync/web/reads.owner_and_verdict) does, on SQLite and PostgreSQL, and sees every commit
-(a new verdict, a revoked token) on the very next read."""
+(a new verdict, an announced one, a revoked token) on the very next read."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sync.config import Settings
 from sync.db.models import Athlete
 from sync.db.session import engine_for, session_scope
+from sync.verdicts.announced import announce
 from sync.verdicts.policy import record_soreness_and_recompute
-from sync.verdicts.read import athlete_today
+from sync.verdicts.read import athlete_today, verdict_of
 from sync.web.api_tokens import issue_token, revoke_token
 from sync.web.hotread import SqliteReader, reader_for
 from sync.web.reads import owner_and_verdict
@@ -47,7 +48,18 @@ def test_hot_read_answers_as_the_core_read(db_settings: Settings) -> None:
         for token, day in cases:
             assert await reader.read(token, day) == _core(db_settings, token, day), (token, day)
         found = await reader.read(ana.token, None)
-        assert found is not None and found[2] is not None and found[1] == today
+        assert found is not None and found[2] is not None and found[1] == today and found[3] is None
+
+        # The morning message went out: its verdict comes back in the same read, as announced.
+        with session_scope(db_settings) as session:
+            assert announce(
+                session, ana.id, verdict_of(session, ana.id, today), datetime.now(UTC), via="push"
+            )
+        told = await reader.read(ana.token, None)
+        assert told == _core(db_settings, ana.token, None) and told[3] == found[2]
+        assert await reader.read(ana.token, today - timedelta(days=1)) == _core(
+            db_settings, ana.token, today - timedelta(days=1)
+        )
 
         # A new verdict (soreness recomputes it) is what the next read returns.
         with session_scope(db_settings) as session:
@@ -55,6 +67,7 @@ def test_hot_read_answers_as_the_core_read(db_settings: Settings) -> None:
         after = await reader.read(ana.token, None)
         assert after == _core(db_settings, ana.token, None)
         assert after[2].computed_at > found[2].computed_at and after[2].flag != found[2].flag
+        assert after[3] == found[2]  # the day's verdict stays what the morning said
 
         # Revocation takes effect on the very next read; a new token works at once.
         with session_scope(db_settings) as session:
