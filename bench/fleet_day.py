@@ -18,8 +18,8 @@ queued times the bytes one message takes in Redis (measured there), plus the dis
 Redis keys at their peak (main's DueMarks) at their measured size.
 
 The tick: accounts and athletes seeded directly (one multi-row INSERT per batch) at 1k, 10k and
-100k, nothing due; CPU of one tick of each dispatcher (their queueing calls count instead of
-queueing). Then the email dispatcher with every one of the 100k due.
+100k, one push channel each, nothing due; CPU of one tick of each dispatcher (their queueing
+calls count instead of queueing). Then the email dispatcher with every one of the 100k due.
 
 The same file runs against an older checkout (the "before" of a change): it uses only what
 both have, and says what it could not measure.
@@ -106,7 +106,6 @@ def _table_writes(engine: Any, table: str) -> int:
 
 def _outbox_count(settings: Any) -> int:
     return len(list(Path(settings.data_dir).rglob("*.eml")))
-
 
 
 class _Plan:
@@ -420,7 +419,7 @@ def tick_costs(sizes: list[int], pg_admin: str) -> list[dict[str, Any]]:
             from worker import tasks
 
             counted = Counter[str]()
-            for task_name in ("sync_account", "compute_verdict", "send_daily_email"):
+            for task_name in ("sync_account", "compute_verdict", "send_daily_email", "send_pushes"):
                 task = getattr(tasks, task_name)
 
                 def count(*_a: Any, _name: str = task_name, **_k: Any) -> None:
@@ -434,7 +433,8 @@ def tick_costs(sizes: list[int], pg_admin: str) -> list[dict[str, Any]]:
                 _seed_fleet(engine, seeded, size, now)
                 seeded = size
                 row: dict[str, Any] = {"accounts": size}
-                for task_name in ("dispatch_syncs", "dispatch_verdicts", "dispatch_emails"):
+                dispatchers = ("dispatch_syncs", "dispatch_verdicts", "dispatch_emails", "dispatch_pushes")
+                for task_name in dispatchers:
                     task = getattr(tasks, task_name)
                     kwargs = {"now": now.isoformat()} if _accepts_now(task) else {}
                     if task_name == "dispatch_syncs":
@@ -493,12 +493,15 @@ def _columns(engine: Any, table: str) -> set[str]:
 
 
 def _seed_fleet(engine: Any, start: int, stop: int, now: datetime) -> None:
-    """Athletes and accounts [start, stop), inserted directly, nothing due at `now`."""
+    """Athletes, accounts and push channels [start, stop), inserted directly, nothing due at `now`."""
     from sqlalchemy import insert
+    from sqlalchemy import inspect as sa_inspect
 
     from sync.db.models import Athlete, GarminAccount
 
     athlete_cols, account_cols = _columns(engine, "athlete"), _columns(engine, "garmin_account")
+    has_channels = sa_inspect(engine).has_table("notify_channel")
+    channel_cols = _columns(engine, "notify_channel") if has_channels else set()
     later = now + timedelta(hours=1)
     batch = 10_000
     with engine.begin() as conn:
@@ -546,13 +549,32 @@ def _seed_fleet(engine: Any, start: int, stop: int, now: datetime) -> None:
                 insert(GarminAccount.__table__).values(),
                 [{k: v for k, v in r.items() if k in account_cols} for r in accounts],
             )
+            # One push channel per athlete, not due either (its ciphertext is never read).
+            if channel_cols:
+                from sync.db.models import NotifyChannel
+
+                channels = [
+                    {
+                        "id": i + 1,
+                        "athlete_id": i + 1,
+                        "url_encrypted": b"x",
+                        "status": "active",
+                        "created_at": now,
+                        "next_push_at": later,
+                    }
+                    for i in range(lo, hi)
+                ]
+                conn.execute(
+                    insert(NotifyChannel.__table__).values(),
+                    [{k: v for k, v in r.items() if k in channel_cols} for r in channels],
+                )
         if engine.dialect.name == "postgresql":
             from sqlalchemy import text
 
-            for table in ("athlete", "garmin_account"):
+            tables = ["athlete", "garmin_account"] + (["notify_channel"] if channel_cols else [])
+            for table in tables:
                 conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {stop})"))
-            conn.execute(text("ANALYZE athlete"))
-            conn.execute(text("ANALYZE garmin_account"))
+                conn.execute(text(f"ANALYZE {table}"))
 
 
 def report(day: dict[str, Any] | None, ticks: list[dict[str, Any]] | None) -> str:
