@@ -8,6 +8,8 @@ import resource
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -62,6 +64,31 @@ def wait_for(predicate: Callable[[], bool], seconds: float = 60, step: float = 0
             return True
         time.sleep(step)
     return bool(predicate())
+
+
+def serving(url: str, proc: subprocess.Popen | None = None, seconds: float = 60) -> bool:
+    """Wait until `url` answers HTTP at all (any status): True; False once `proc` (the server,
+    when given) has exited or `seconds` have passed. For a server a test has just started."""
+
+    def answers() -> bool:
+        if proc is not None and proc.poll() is not None:
+            raise _Exited
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+        except urllib.error.HTTPError:
+            return True  # an HTTP answer, if not a 2xx: the server is up
+        except OSError:
+            return False
+        return True
+
+    try:
+        return wait_for(answers, seconds, step=0.1)
+    except _Exited:
+        return False
+
+
+class _Exited(Exception):
+    """The server process ended before it answered."""
 
 
 def make_zip(members: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:

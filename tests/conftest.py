@@ -21,7 +21,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from sync.db.models import Base
 from sync.db.session import engine_for
 from sync.garmin import client as garmin_client
 from testkit.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
+from testkit.helpers import wait_for
 from testkit.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
 from testkit.xdist_groups import group_by_module_fixture
 
@@ -70,14 +70,18 @@ class _SessionRedis:
             argv += ["--appendonly", "no", "--dir", str(self.workdir)]
             self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             client = redis.Redis(port=self.port, socket_connect_timeout=1)
-            deadline = time.monotonic() + 15
+
+            def answers(proc: subprocess.Popen[bytes] = self.proc, client: redis.Redis = client) -> bool:
+                if proc.poll() is not None:
+                    return True  # exited (the port was taken): stop waiting
+                try:
+                    return bool(client.ping())
+                except redis.RedisError:
+                    return False  # still starting
+
             try:
-                while time.monotonic() < deadline and self.proc.poll() is None:
-                    try:
-                        if client.ping():
-                            return f"redis://127.0.0.1:{self.port}"
-                    except redis.RedisError:
-                        time.sleep(0.05)  # still starting: poll again until it answers
+                if wait_for(answers, 15, step=0.05) and self.proc.poll() is None:
+                    return f"redis://127.0.0.1:{self.port}"
             finally:
                 client.close()
             self.stop()

@@ -461,7 +461,9 @@ def sandbox_serve(
     from sync.garmin import tokens as tokenlib
     from sync.private_files import write_private
     from sync.sandbox import Sandbox
+    from sync.sandbox.server import stop_on_signals
 
+    stop = stop_on_signals()  # first: Ctrl-C as soon as the address shows stops the sandbox
     settings = get_settings()
     folder = fit_dir or Path(__file__).resolve().parents[1] / "samples"
     # Bad options get one line each, never a traceback.
@@ -494,7 +496,7 @@ def sandbox_serve(
         f"{out / tokenlib.DI_FILE}); the key and tokens live until the sandbox stops",
         soft_wrap=True,
     )
-    sandbox.serve_forever()
+    sandbox.serve_forever(stop)
 
 
 def register(app: typer.Typer) -> None:

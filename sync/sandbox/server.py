@@ -81,6 +81,7 @@ __all__ = [
 ]
 
 Route = tuple[str, re.Pattern[str], str, Callable[..., Reply]]
+STOP_POLL_S = 0.2  # how soon `serve_forever` sees a stop signal
 
 
 class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes, PersonalApiRoutes):
@@ -164,20 +165,17 @@ class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, Work
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve in the calling thread (the CLI), starting first unless `start()` already ran."""
+    def serve_forever(self, stop: StopSignal | None = None) -> None:
+        """Serve in the calling thread (the CLI), starting first unless `start()` already ran,
+        until `stop` is received (default: `stop_on_signals()`, made here)."""
+        if stop is None:
+            stop = stop_on_signals()
         if self._server is None:
             self.start()
         assert self._thread is not None
-        # SIGINT and SIGTERM only set an event: a KeyboardInterrupt raised wherever the main
-        # thread happens to be (inside a join, a print) could leave the process running.
-        stopping = threading.Event()
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, lambda *_: stopping.set())
         with contextlib.suppress(KeyboardInterrupt):
-            while self._thread.is_alive() and not stopping.wait(0.5):
-                pass
+            while self._thread.is_alive() and not stop.received:
+                time.sleep(STOP_POLL_S)  # a signal's handler runs during it
         self.stop()
 
     def stop(self) -> None:
@@ -326,6 +324,30 @@ class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, Work
             *self._workout_routes(),
         ]
         return [(m, re.compile(p), a, fn) for m, p, a, fn in table]
+
+
+@dataclasses.dataclass
+class StopSignal:
+    """Set by SIGINT or SIGTERM (`stop_on_signals`). A plain flag: a signal's handler runs
+    between two bytecodes of the main thread, which may hold a lock right then (an Event's,
+    inside its `wait`), so a handler that takes one can deadlock; assigning a bool takes none."""
+
+    received: bool = False
+
+
+def stop_on_signals() -> StopSignal:
+    """A flag that SIGINT and SIGTERM set from now on (in the main thread; elsewhere a flag no
+    signal sets). Made before anything is printed, so a signal sent as soon as the address shows
+    stops the sandbox, and a KeyboardInterrupt never lands in the middle of a join or a print."""
+    stop = StopSignal()
+
+    def received(_signum: int, _frame: object) -> None:
+        stop.received = True
+
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, received)
+    return stop
 
 
 class _Server(ThreadingHTTPServer):

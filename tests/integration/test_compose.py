@@ -15,7 +15,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ import pytest
 import yaml
 
 from sync.config import Settings
-from testkit.helpers import redis_db_url, wait_for
+from testkit.helpers import redis_db_url, serving, wait_for
 from testkit.smtp_server import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -102,16 +101,10 @@ def _serve_natively(argv: list[str], env: dict[str, str]) -> None:
         [str(BIN / "legday"), *args[1:]], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
-                    assert answer.status == 200
-                    return
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}/healthz"
+        assert serving(url, proc), f"the api service never answered: {proc.poll()=}"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            assert answer.status == 200
     finally:
         proc.terminate()
         proc.wait(timeout=20)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from sync.config import Settings
 from sync.errors import ConfigError
 from sync.garmin.crypto import resolve_key
 from sync.links.secret import report_key
-from testkit.helpers import REPO, legday_process
+from testkit.helpers import REPO, legday_process, wait_for
 
 # Each child imports everything first, then waits for the start file, so that all of them
 # create the keys at the same moment; it prints both keys as they read them.
@@ -52,9 +51,8 @@ def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]
         )
         for _ in range(PROCESSES)
     ]
-    deadline = time.monotonic() + 120
-    while len(list(tmp_path.glob(f"go-{round_no}.*"))) < PROCESSES and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # Every child has started and waits on the starting line: then all go at once.
+    assert wait_for(lambda: len(list(tmp_path.glob(f"go-{round_no}.*"))) == PROCESSES, 120, step=0.01)
     start.touch()
     keys = []
     for child in children:

@@ -8,7 +8,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from sync.links.build import soreness_links, unsubscribe_headers
 from sync.verdicts.read import athlete_today
 from sync.web.api_tokens import hash_token
 from sync.web.app import create_app
-from testkit.helpers import run_cli
+from testkit.helpers import run_cli, serving
 from testkit.report_server import Seeded, seed_athlete, serve
 
 
@@ -155,17 +154,11 @@ def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Pa
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60  # a loaded machine starts uvicorn slowly
-        while True:
-            try:
-                health = httpx.get(url + "/healthz", timeout=2)
-                break
-            except httpx.TransportError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()  # first, so reading its output cannot wait on a live server
-                    errors = proc.communicate(timeout=10)[1]
-                    raise AssertionError(f"legday serve never answered: {errors!r}") from None
-                time.sleep(0.1)
+        if not serving(url + "/healthz", proc):  # a loaded machine starts uvicorn slowly
+            proc.kill()  # first, so reading its output cannot wait on a live server
+            errors = proc.communicate(timeout=10)[1]
+            raise AssertionError(f"legday serve never answered: {errors!r}")
+        health = httpx.get(url + "/healthz", timeout=10)
         assert health.json() == {"status": "ok", "checks": {"database": "ok", "redis": "not configured"}}
         watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert watch.status_code == 200 and watch.json()["flag"] in {"RUN", "EASY", "REST"}
