@@ -25,12 +25,11 @@ $(STAMP): $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/legday demo
 
+# pytest, with mypy and the Python 3.13 pass (scripts/test_py313.sh) beside it: scripts/run_checks.sh.
 test: $(STAMP)
 	bash scripts/services.sh
 	$(BIN)/ruff check .
-	$(BIN)/mypy  # packages and plugins: [tool.mypy] in pyproject.toml
-	$(BIN)/python -m pytest  # parallel: -n auto from pyproject's addopts
-	bash scripts/test_py313.sh
+	BIN=$(BIN) bash scripts/run_checks.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
