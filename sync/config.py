@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     # Push notification channels (docs/notifications.md): Apprise URLs per athlete.
     push_max_attempts: int = Field(5, ge=1, description="Send attempts per push message before it fails.")
     push_retry_backoff_s: float = Field(
-        120.0, description="Wait before retrying a transient push failure; doubles per attempt."
+        120.0, gt=0, description="Wait before retrying a transient push failure; doubles per attempt."
     )
     push_timeout_s: float = Field(10.0, gt=0, description="Seconds Apprise waits for a push service.")
     push_pause_after_days: int = Field(

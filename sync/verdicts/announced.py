@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sync.db.models import DUE_AT_ONCE, AnnouncedVerdict, ChannelDelivery, NotifyChannel
-from sync.db.statuses import REACHED_STATUSES, ChannelStatus
+from sync.db.models import DUE_AT_ONCE, AnnouncedVerdict, Athlete, NotifyChannel
+from sync.db.statuses import ChannelStatus
 from sync.db.upsert import insert_if_new
 from sync.readiness.display import update_line
+from sync.scheduling import local_moment
 from sync.verdicts.read import StoredVerdict, from_row, verdict_of, verdicts_between
 
-__all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer", "wake_channels_told"]
+__all__ = ["DayAnswer", "announce", "announced_of", "answers_between", "day_answer", "wake_channels_of_day"]
 
 
 def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: datetime, via: str) -> bool:
@@ -51,25 +52,24 @@ def announce(session: Session, athlete_id: int, stored: StoredVerdict, now: date
     )
 
 
-def wake_channels_told(session: Session, athlete_id: int, day: date) -> None:
-    """A verdict of `day` is being stored: each active push channel whose message of that day
-    went out is due at once, for an update may be due (sync/notify/push/due.py).
+def wake_channels_of_day(session: Session, athlete: Athlete, day: date, now: datetime) -> None:
+    """A verdict of `day` is being stored: once the day's send moment has come (its messages may
+    have gone out, or be going out right now), each of the athlete's active push channels is due
+    at once, for an update may be due (sync/notify/push/due.py). Before the send moment nothing
+    is written: the morning message, when it goes, reads the newest verdict.
 
-    The day's delivery rows are locked first (PostgreSQL; SQLite has one writer anyway): a
-    message being composed meanwhile moves to `sending` only after this verdict commits, so the
-    update check that follows its send sees this verdict. Before the day's first message, this
-    finds no row and writes nothing."""
-    rows = select(ChannelDelivery.channel_id, ChannelDelivery.status).where(
-        ChannelDelivery.athlete_id == athlete_id, ChannelDelivery.date == day
-    )
-    told = {
-        channel for channel, status in session.execute(rows.with_for_update()) if status in REACHED_STATUSES
-    }
-    if not told:
+    Every channel of the athlete, not only those with a delivery row yet: a message being claimed
+    while this transaction runs would otherwise be missed. The UPDATE's row locks last until the
+    commit, and a dispatcher's reschedule (which never overwrites the wake-up) waits for them."""
+    try:
+        came = now >= local_moment(day, athlete.send_time, athlete.timezone)
+    except Exception:  # noqa: BLE001 - an unknown time zone: no message can be placed either
+        came = False
+    if not came:
         return
     session.execute(
         update(NotifyChannel)
-        .where(NotifyChannel.id.in_(sorted(told)), NotifyChannel.status == ChannelStatus.ACTIVE)
+        .where(NotifyChannel.athlete_id == athlete.id, NotifyChannel.status == ChannelStatus.ACTIVE)
         .values(next_push_at=DUE_AT_ONCE)
         .execution_options(synchronize_session=False)
     )

@@ -33,7 +33,7 @@ from sync.errors import ConfigError
 from sync.readiness import DayContext, Thresholds, Verdict, evaluate
 from sync.readiness.thresholds import summarize_errors
 from sync.scheduling import local_moment
-from sync.verdicts.announced import wake_channels_told
+from sync.verdicts.announced import wake_channels_of_day
 from sync.verdicts.thresholds import thresholds_for
 
 log = logging.getLogger(__name__)
@@ -289,7 +289,7 @@ def compute_verdict(session: Session, athlete: Athlete, day: date, now: datetime
         },
         ["athlete_id", "date", "model_version"],
     )
-    wake_channels_told(session, athlete.id, day)  # an update of the day's push may be due
+    wake_channels_of_day(session, athlete, day, now or datetime.now(UTC))  # an update may be due
     return verdict
 
 

@@ -1,7 +1,7 @@
 """The push dispatcher costs the channels due, not the fleet (sync/notify/push/due.py), on both
 backends: a tick with nothing due runs one indexed page query and writes nothing, however many
 channels there are; each channel's stored moment follows its day (the send time, a retry, the
-next day), a new verdict after the morning message makes it due at once, a reschedule never
+next day), a new verdict after the send moment makes it due at once, a reschedule never
 overwrites that wake-up, and a paused channel is never due."""
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ def test_a_tick_with_nothing_due_reads_one_page_and_writes_nothing(
             for _ in range(channels - 1)
         ]
         s.execute(insert(NotifyChannel), rows)  # seeded directly: only their moments matter here
+        compute_verdict(s, athlete, DAY)  # the morning's verdict, as a sync at wake time stores it
         s.execute(update(NotifyChannel).values(next_push_at=tomorrow))
 
     sql = _statements(settings, lambda: dispatch_due_pushes(now, settings=settings))
@@ -136,7 +137,7 @@ def test_each_channel_keeps_the_moment_its_day_needs(
     assert _moment(settings, blip) == tomorrow
     assert [len(got.delivered(p)) for p in ("/ok", "/blip")] == [1, 1]
 
-    # A new verdict of the day, after the morning message: both due at once, and a reschedule
+    # A new verdict of the day, after its send moment: both due at once, and a reschedule
     # (a task that was running meanwhile) leaves the wake-up in place.
     later = send + timedelta(hours=3)
     with session_scope(settings) as s:
@@ -157,3 +158,34 @@ def test_each_channel_keeps_the_moment_its_day_needs(
         )
         resume_channel(s, ana, ok)
     assert _moment(settings, ok) == DUE_AT_ONCE
+
+
+def test_an_update_whose_flag_changed_back_is_not_waited_on(
+    settings_with_keys: Settings, receiver: tuple[str, Received]
+) -> None:
+    """An update that failed, then stopped being due (the flag came back), is never taken up
+    again: the channel waits for the next day, not for that update's retry at every tick."""
+    settings = settings_with_keys
+    base, got = receiver
+    with session_scope(settings) as s:
+        athlete = add_athlete(s, "ana", email="ana@example.org", timezone=BERLIN, max_hr=190, rest_hr=50)
+        s.flush()
+        ana = athlete.id
+        channel = add_channel(s, ana, f"{base}/c", settings, datetime(2026, 3, 9, tzinfo=UTC)).id
+        record_soreness(s, athlete, DAY, 5)  # EASY this morning
+        compute_verdict(s, athlete, DAY)
+    send = local_moment(DAY, _send_time(settings), BERLIN)
+    dispatch_due_pushes(send, settings=settings)
+    assert [b["title"].split()[0] for b in got.delivered("/c")] == ["EASY"]
+
+    got.script["/c"] = [500]  # the update's first try fails: a retry 60 s later
+    with session_scope(settings) as s:
+        record_soreness_and_recompute(s, s.get(Athlete, ana), DAY, 9, settings)  # REST
+    dispatch_due_pushes(send + timedelta(hours=1), settings=settings)
+    assert _moment(settings, channel) == send + timedelta(hours=1, seconds=60)
+    with session_scope(settings) as s:  # EASY again before the retry: nothing left to say
+        record_soreness_and_recompute(s, s.get(Athlete, ana), DAY, 5, settings)
+    dispatch_due_pushes(send + timedelta(hours=2), settings=settings)
+    tomorrow = local_moment(DAY + timedelta(days=1), _send_time(settings), BERLIN)
+    assert _moment(settings, channel) == tomorrow
+    assert [b["title"].split()[0] for b in got.delivered("/c")] == ["EASY"]

@@ -24,18 +24,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
-from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
 
 from sync.config import Settings, get_settings
 from sync.db import transient
 from sync.db.claim import PAGE
 from sync.db.models import Athlete, ChannelDelivery, NotifyChannel
 from sync.db.session import rows_matched, session_scope
-from sync.db.statuses import REACHED_STATUSES, ChannelStatus, DeliveryStatus
+from sync.db.statuses import ChannelStatus, DeliveryStatus
 from sync.errors import ConfigError, DeliveryUnknown, PermanentError, TransientError
 from sync.links.build import report_link
 from sync.logging import log_context
@@ -51,7 +49,7 @@ from sync.notify.claims import (
 from sync.notify.message import stable_message_id
 from sync.notify.push import transport
 from sync.notify.push.channels import channel_url
-from sync.notify.push.due import claim_due_channels, reschedule
+from sync.notify.push.due import MessageKind, claim_due_channels, reschedule, update_due
 from sync.notify.senders import Sender, sender_from_settings
 from sync.readiness.display import channel_paused_notice, push_morning, push_update
 from sync.scheduling import local_moment, local_today
@@ -65,14 +63,6 @@ __all__ = ["MessageKind", "PushSummary", "dispatch_due_pushes", "push_one"]
 # Runs once before the first morning message of (athlete id, day) is composed: the glue passes
 # `sync.verdicts.policy.ensure_morning_verdict_of`, so the morning verdict is computed first.
 Prepare = Callable[[int, date, Settings], object]
-
-
-class MessageKind(StrEnum):
-    """`channel_delivery.kind`."""
-
-    MORNING = "morning"
-    UPDATE = "update"
-    PAUSED = "paused"  # the email saying a channel was paused
 
 
 class NoVerdictYet(TransientError):
@@ -131,10 +121,12 @@ def dispatch_due_pushes(
     if now.tzinfo is None:
         raise ValueError("dispatch_due_pushes needs an aware datetime")
     summary = PushSummary()
+    handled: set[int] = set()  # an athlete whose channels fall on two pages is handled once
     while True:
         with session_scope(settings) as session:
             page = claim_due_channels(session, now, settings)
-        for athlete_id in sorted({athlete_id for _, athlete_id in page}):
+        for athlete_id in sorted({athlete_id for _, athlete_id in page} - handled):
+            handled.add(athlete_id)
             if hand_off is not None:
                 hand_off(athlete_id, now)
                 summary.queued += 1
@@ -213,20 +205,6 @@ def _push_one(athlete_id: int, now: datetime, settings: Settings, prepare: Prepa
     return summary
 
 
-def _update_due(session: Session, athlete_id: int, channel_id: int, day: date) -> bool:
-    """Whether the channel was told a flag this morning that the day's verdict no longer says."""
-    told = session.scalar(
-        select(ChannelDelivery.flag).where(
-            ChannelDelivery.channel_id == channel_id,
-            ChannelDelivery.date == day,
-            ChannelDelivery.kind == MessageKind.MORNING,
-            ChannelDelivery.status.in_(REACHED_STATUSES),  # updates follow a told flag
-        )
-    )
-    current = verdict_of(session, athlete_id, day)
-    return told is not None and current is not None and str(current.flag) != told
-
-
 def _deliver(
     settings: Settings,
     athlete_id: int,
@@ -240,7 +218,7 @@ def _deliver(
     rows = Rows.push(settings)
     if kind == MessageKind.UPDATE:
         with session_scope(settings) as session:
-            if not _update_due(session, athlete_id, channel_id, day):
+            if not update_due(session, athlete_id, channel_id, day):
                 return Outcome.NOT_DUE
     key = {"channel_id": channel_id, "date": day, "kind": kind}
     claimed = claim(settings, rows, key, now, athlete_id=athlete_id)

@@ -11,9 +11,9 @@ athlete then stores each channel's real next moment (`reschedule`):
 - otherwise (the day's messages settled): the next day's send time.
 
 Writers make a channel due at once (`DUE_AT_ONCE`) when what it would say may have changed: a
-new verdict of a day whose message went out to the channel
-(`sync.verdicts.announced.wake_channels_told`, called by `compute_verdict`), a new send time or
-time zone (`wake_athlete_channels`), a resumed channel. `reschedule` never
+new verdict of a day whose send moment has come (`sync.verdicts.announced.wake_channels_of_day`,
+called by `compute_verdict`), a new send time or time zone (`wake_athlete_channels`), a resumed
+channel. `reschedule` never
 overwrites `DUE_AT_ONCE`: a wake-up that lands while the athlete is being handled is seen by the
 next tick. Early is harmless (the delivery rows decide, and nothing is due); late is what the
 wake-ups prevent. A paused channel has no moment (NULL): never due.
@@ -21,7 +21,8 @@ wake-ups prevent. A paused channel has no moment (NULL): never due.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -29,12 +30,35 @@ from sqlalchemy.orm import Session
 from sync.config import Settings
 from sync.db.claim import PAGE, claim_due
 from sync.db.models import DUE_AT_ONCE, Athlete, ChannelDelivery, NotifyChannel
-from sync.db.statuses import ChannelStatus, DeliveryStatus
+from sync.db.statuses import REACHED_STATUSES, ChannelStatus, DeliveryStatus
 from sync.notify.mornings import next_morning_at
 from sync.scheduling import local_moment, local_today
+from sync.verdicts.read import verdict_of
 
 # An athlete whose day cannot be placed (a time zone this machine lacks) is looked at again then.
 PROBLEM_RETRY = timedelta(hours=1)
+
+
+class MessageKind(StrEnum):
+    """`channel_delivery.kind`."""
+
+    MORNING = "morning"
+    UPDATE = "update"
+    PAUSED = "paused"  # the email saying a channel was paused
+
+
+def update_due(session: Session, athlete_id: int, channel_id: int, day: date) -> bool:
+    """Whether the channel was told a flag this morning that the day's verdict no longer says."""
+    told = session.scalar(
+        select(ChannelDelivery.flag).where(
+            ChannelDelivery.channel_id == channel_id,
+            ChannelDelivery.date == day,
+            ChannelDelivery.kind == MessageKind.MORNING,
+            ChannelDelivery.status.in_(REACHED_STATUSES),  # updates follow a told flag
+        )
+    )
+    current = verdict_of(session, athlete_id, day)
+    return told is not None and current is not None and str(current.flag) != told
 
 
 def claim_due_channels(
@@ -60,20 +84,31 @@ def next_push_at(
         return now + PROBLEM_RETRY
     if now < moment:
         return moment
-    waiting: list[datetime] = []
     rows = session.execute(
-        select(ChannelDelivery.status, ChannelDelivery.next_attempt_at, ChannelDelivery.updated_at).where(
-            ChannelDelivery.channel_id == channel_id, ChannelDelivery.date == day
+        select(
+            ChannelDelivery.kind,
+            ChannelDelivery.status,
+            ChannelDelivery.next_attempt_at,
+            ChannelDelivery.updated_at,
+        ).where(
+            ChannelDelivery.channel_id == channel_id,
+            ChannelDelivery.date == day,
+            ChannelDelivery.kind.in_((MessageKind.MORNING, MessageKind.UPDATE)),
         )
     ).all()
-    morning_seen = False
-    for status, next_attempt_at, updated_at in rows:
-        morning_seen = True
+    waiting: list[datetime] = []
+    kinds = set()
+    for kind, status, next_attempt_at, updated_at in rows:
+        kinds.add(kind)
+        # A waiting update counts only while it is still due: one whose flag changed back is
+        # never taken up again, and waiting on it would make the channel due at every tick.
+        if kind == MessageKind.UPDATE and not update_due(session, athlete.id, channel_id, day):
+            continue
         if status == DeliveryStatus.RETRY:
             waiting.append(next_attempt_at or now)
         elif status == DeliveryStatus.CLAIMED:
             waiting.append(updated_at + timedelta(seconds=settings.email_claim_timeout_s))
-    if not morning_seen:  # nothing claimed although due (the round stopped early): soon again
+    if MessageKind.MORNING not in kinds:  # due, yet nothing claimed (the round stopped early)
         waiting.append(now + timedelta(seconds=settings.push_retry_backoff_s))
     if waiting:
         return max(min(waiting), now)
@@ -86,9 +121,9 @@ def reschedule(session: Session, athlete_id: int, now: datetime, settings: Setti
     if athlete is None:
         return
     channels = session.scalars(
-        select(NotifyChannel.id).where(
-            NotifyChannel.athlete_id == athlete_id, NotifyChannel.status == ChannelStatus.ACTIVE
-        )
+        select(NotifyChannel.id)
+        .where(NotifyChannel.athlete_id == athlete_id, NotifyChannel.status == ChannelStatus.ACTIVE)
+        .order_by(NotifyChannel.id)  # the order every writer of these rows takes them in
     ).all()
     for channel_id in channels:
         moment = next_push_at(session, channel_id, athlete, now, settings)
