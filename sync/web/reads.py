@@ -13,7 +13,7 @@ import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Connection, bindparam, select
 
@@ -116,9 +116,9 @@ def found_in(
     owner = Owner(rows[0].id, rows[0].timezone)
     the_day = day or local_today(owner.timezone, now)
     of_day = [r for r in rows if r.date == the_day]
-    row = counting(_Row(r) for r in of_day)
+    row = counting(_verdict(r) for r in of_day)
     told = next((r for r in of_day if r.announced_id is not None), None)
-    announced = build(_Announced(told)) if told is not None else None
+    announced = build(_announced(told)) if told is not None else None
     return owner, the_day, build(row) if row is not None else None, announced
 
 
@@ -135,36 +135,27 @@ def owner_and_verdict(
     return found_in(conn.execute(JOINED, params).all(), str(params["digest"]), day, now)
 
 
-class _Row:
-    """A joined row seen as a verdict row (its verdict id under the name the rule reads)."""
+class _Columns(NamedTuple):
+    """One verdict's columns out of a joined row: a verdict row, as the rule reads one."""
 
     id: int
     date: date
     model_version: str
-    payload: dict[str, Any]
+    payload: Any
     computed_at: datetime
 
-    def __init__(self, row: JoinedRow) -> None:
-        # Only rows with a verdict get here (their date matched the day), and a stored
-        # verdict's columns are NOT NULL: the left join's Nones cannot reach the rule.
-        if row.verdict_id is None or row.date is None or row.model_version is None or row.computed_at is None:
-            raise ValueError("a joined row without a verdict")
-        self.id, self.date, self.model_version = row.verdict_id, row.date, row.model_version
-        self.payload, self.computed_at = row.payload, row.computed_at
+
+def _verdict(row: JoinedRow) -> _Columns:
+    # Only rows with a verdict get here (their date matched the day), and a stored verdict's
+    # columns are NOT NULL: the left join's Nones cannot reach the rule.
+    if row.verdict_id is None or row.date is None or row.model_version is None or row.computed_at is None:
+        raise ValueError("a joined row without a verdict")
+    return _Columns(row.verdict_id, row.date, row.model_version, row.payload, row.computed_at)
 
 
-class _Announced:
-    """A joined row's announced verdict seen as a verdict row."""
-
-    id: int
-    date: date
-    model_version: str
-    payload: dict[str, Any]
-    computed_at: datetime
-
-    def __init__(self, row: JoinedRow) -> None:
-        # An announced verdict's columns are NOT NULL, and its date is the joined verdict's.
-        if row.date is None or row.announced_model_version is None or row.announced_computed_at is None:
-            raise ValueError("a joined row without an announced verdict")
-        self.id, self.date, self.model_version = row.announced_id or 0, row.date, row.announced_model_version
-        self.payload, self.computed_at = row.announced_payload, row.announced_computed_at
+def _announced(row: JoinedRow) -> _Columns:
+    # Only rows with an announced id get here; its columns are NOT NULL, its date the verdict's.
+    at, version = row.announced_computed_at, row.announced_model_version
+    if row.announced_id is None or row.date is None or version is None or at is None:
+        raise ValueError("a joined row without an announced verdict")
+    return _Columns(row.announced_id, row.date, version, row.announced_payload, at)
