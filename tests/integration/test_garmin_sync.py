@@ -38,6 +38,17 @@ def local_today(athlete: Athlete) -> date:
     return datetime.now(ZoneInfo(athlete.timezone)).date()
 
 
+def inside_sets_refresh(env: GarminEnv) -> datetime:
+    """A moment when only the newest session is within `garmin_sets_refresh_h` (30 h).
+
+    The sandbox puts one recording per day, the newest yesterday at its recorded time of day:
+    with the wall clock, whether it is still inside the window would depend on the hour the
+    test runs. 12 h before the window closes on it, the session a day older is 42 h old.
+    """
+    newest = env.sandbox.account.newest_first()[0].start
+    return newest + timedelta(hours=env.settings.garmin_sets_refresh_h - 12)
+
+
 def sets_of(env: GarminEnv, garmin_id: int) -> dict[int, StrengthSet]:
     """The stored strength sets of one Garmin activity, by set index."""
     rows = env.session.scalars(
@@ -85,9 +96,10 @@ def test_full_sync(garmin_env: GarminEnv) -> None:
 def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
-    env.sync(account)
+    moment = inside_sets_refresh(env)
+    env.sync(account, now=moment)
     env.sandbox.clear_log()
-    second = env.sync(account)
+    second = env.sync(account, now=moment)
     assert second.status == "ok" and second.activities_imported == 0
     assert not env.sandbox.requests("download-service")  # nothing downloaded twice
     assert len(env.sandbox.requests("activitylist")) == 1
@@ -102,7 +114,7 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     assert len(env.sandbox.requests("exerciseSets")) == 1
     env.sandbox.clear_log()
     wider = env.settings.model_copy(update={"garmin_sets_refresh_h": 24 * 7})
-    env.sync(account, settings=wider)
+    env.sync(account, settings=wider, now=moment)
     assert len(env.sandbox.requests("exerciseSets")) == 2  # a wider window: both again
     # A late upload: recorded two days before the newest activity, uploaded after the sync.
     acct = env.sandbox.account
@@ -111,7 +123,7 @@ def test_incremental_sync_rereads_overlap_only(garmin_env: GarminEnv) -> None:
     late.activity_id = 21_999_000_000
     late.start = late.start.replace(hour=5)
     acct.activities.append(late)
-    third = env.sync(account)
+    third = env.sync(account, now=moment)
     assert third.activities_imported == 1
     assert count(env, Activity, Activity.garmin_activity_id == late.activity_id) == 1
 
@@ -211,7 +223,8 @@ def test_faults_during_sync_are_survived(garmin_env: GarminEnv) -> None:
 def test_label_changed_in_connect_after_first_sync_arrives(garmin_env: GarminEnv) -> None:
     env = garmin_env
     account = env.link(env.athlete())
-    env.sync(account)
+    moment = inside_sets_refresh(env)
+    env.sync(account, now=moment)
     legs = env.sandbox.account.newest_first()[0]
     assert legs.is_strength
     index = next(s.index for s in legs.sets if s.set_type == "active" and s.category == "unknown")
@@ -219,7 +232,7 @@ def test_label_changed_in_connect_after_first_sync_arrives(garmin_env: GarminEnv
     # The athlete names the set in Connect after the first sync.
     env.sandbox.edit_exercise_sets(legs.activity_id, {index: ("squat", "barbell_back_squat")})
     env.sandbox.clear_log()
-    second = env.sync(account)
+    second = env.sync(account, now=moment)
     assert second.status == "ok" and second.activities_imported == 0
     assert not env.sandbox.requests("download-service")  # known: only the sets are read again
     assert len(env.sandbox.requests(f"/activity/{legs.activity_id}/exerciseSets")) == 1
