@@ -118,6 +118,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 pytest_itemcollected = group_by_module_fixture
 
 
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """`-n auto`: two workers per core this process may use (PYTEST_XDIST_AUTO_NUM_WORKERS wins).
+
+    About half of a test's time is spent waiting on a service, a child process or a socket
+    (measured: 700 worker-seconds for 330 CPU-seconds), so a second worker per core fills the
+    waits: on 2 cores, 196 s instead of 306 s for the whole suite. Each worker has its own
+    databases and redis-server, so more workers never share state.
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook reads it
+    return 2 * len(os.sched_getaffinity(0))
+
+
 def shared_dir(name: str) -> Path | None:
     """A folder of ../shared beside the checkout, or None when this machine has none."""
     path = REPO_ROOT.parent / "shared" / name
