@@ -40,7 +40,7 @@ if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; the
   touch "$VENV/.installed"
 fi
 echo "py313: $("$VENV/bin/python" --version) - unit and FIT/Garmin contract tests"
-"$VENV/bin/python" -m pytest -q -p no:cacheprovider \
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider -n "$(nproc)" \
   tests/unit \
   tests/integration/test_corpus.py \
   tests/integration/test_garmin_client.py \

@@ -405,6 +405,7 @@ class CrashEngine:
         seen = len(self.sandbox.requests())
         while result.injected < kills and not self.data_complete(accounts):
             time.sleep(self.rng.uniform(0.5, 3.0))
+
             # Kill mid-backfill, not an idle child: wait until Garmin calls are flowing again.
             def flowing(floor: int = seen + 2) -> bool:
                 return len(self.sandbox.requests()) > floor

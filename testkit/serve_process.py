@@ -17,6 +17,7 @@ from typing import IO
 
 import httpx
 
+from testkit import local_http
 from testkit.helpers import REPO
 
 HALF_SENT = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "  # headers never finished
@@ -73,7 +74,7 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: IO[bytes]) -> N
     deadline = time.monotonic() + 60
     while True:
         try:
-            httpx.get(url + "/healthz", timeout=2)
+            local_http.get(url + "/healthz", timeout=2)
             return
         except httpx.TransportError:
             if proc.poll() is not None or time.monotonic() > deadline:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from icalendar import Calendar
 
@@ -25,6 +24,7 @@ from sync.verdicts.read import athlete_today, verdict_of
 from sync.web.api_tokens import issue_token, revoke_token
 from sync.web.app import create_app
 from sync.web.calendar import PAST_DAYS, calendar_answers, event_title
+from testkit import local_http
 from testkit.report_server import serve
 
 
@@ -58,7 +58,7 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
 
     with serve(create_app(db_settings)) as url:
         path = feed.removeprefix("http://x")
-        r = httpx.get(url + path, timeout=10)
+        r = local_http.get(url + path, timeout=10)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/calendar")
         cal = Calendar.from_ical(r.content)
         events = [c for c in cal.walk("VEVENT")]
@@ -76,7 +76,9 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
         tomorrow = next(e for e in events if e.decoded("DTSTART") == today + timedelta(days=1))
         assert str(tomorrow["SUMMARY"]).split(":")[0] in ("RUN", "EASY", "REST")
 
-        watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        watch = local_http.get(
+            url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10
+        ).json()
         assert watch["flag"] == "EASY" and watch["max_minutes"] is not None
         updated = watch["updated"]
         assert updated.startswith("updated at ") and updated.endswith(": REST (soreness 8/10)")
@@ -84,22 +86,24 @@ def test_the_feed_has_each_days_verdict_parses_back_and_stops_when_revoked(
         # The API: the day's verdict is the morning's, the change is `updated` and `latest`.
         auth = {"Authorization": f"Bearer {token}"}
         for route in ("/v1/verdicts/today", f"/v1/verdicts/{today.isoformat()}"):
-            day = httpx.get(url + route, headers=auth, timeout=10).json()
+            day = local_http.get(url + route, headers=auth, timeout=10).json()
             assert day["flag"] == "EASY" and day["updated"] == updated, route
             assert day["latest"]["flag"] == "REST" and day["latest"]["date"] == today.isoformat()
         # Another day has no morning message: the verdict that counts, no update.
         other = today - timedelta(days=3)
-        past = httpx.get(url + f"/v1/verdicts/{other.isoformat()}", headers=auth, timeout=10).json()
+        past = local_http.get(url + f"/v1/verdicts/{other.isoformat()}", headers=auth, timeout=10).json()
         assert past["updated"] is None and past["latest"] is None
 
         # The report page: the morning's EASY, and the update said above what to do.
-        html = httpx.get(url + page.removeprefix("http://x"), timeout=10).text
+        html = local_http.get(url + page.removeprefix("http://x"), timeout=10).text
         assert 'data-flag="EASY"' in html and 'id="update" data-flag="REST"' in html
         assert "Updated at " in html and "REST (soreness 8/10)" in html
 
         # A report link is not a calendar link, an altered one is nobody's, a revoked one is dead.
-        assert httpx.get(url + page.removeprefix("http://x") + "/legday.ics", timeout=10).status_code == 404
-        assert httpx.get(url + path.replace("/c/", "/c/x"), timeout=10).status_code == 404
+        assert (
+            local_http.get(url + page.removeprefix("http://x") + "/legday.ics", timeout=10).status_code == 404
+        )
+        assert local_http.get(url + path.replace("/c/", "/c/x"), timeout=10).status_code == 404
         with session_scope(db_settings) as s:
             revoke_token(s, s.get(Athlete, ana.id))
-        assert httpx.get(url + path, timeout=10).status_code == 404
+        assert local_http.get(url + path, timeout=10).status_code == 404

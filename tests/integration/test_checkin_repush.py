@@ -10,7 +10,6 @@ import json
 import re
 from datetime import date
 
-import httpx
 import pytest
 import redis
 from pydantic import SecretStr
@@ -25,6 +24,7 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
 from sync.workouts.push import push_workout
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import redis_db_url, run_cli
@@ -80,7 +80,7 @@ def test_a_checkin_takes_the_run_off_the_watch_at_once(garmin_env: GarminEnv, wa
     settings = env.settings.model_copy(update={"report_secret": SecretStr("checkin-secret")})
     assert not settings.redis_url  # the embedded default: the push runs in-process
     athlete, _, day, token = _easy_on_the_watch(env)
-    with serve(create_app(settings)) as base, httpx.Client(timeout=30) as client:
+    with serve(create_app(settings)) as base, local_http.Client(timeout=30) as client:
         if way == "api":
             r = client.post(
                 f"{base}/v1/soreness",

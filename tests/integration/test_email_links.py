@@ -10,7 +10,6 @@ import re
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from sync.links.secret import report_key
 from sync.links.signing import sign
 from sync.morning_email import dispatch_due_emails
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.report_server import serve
 from testkit.smtp_server import SmtpServer
@@ -67,11 +67,11 @@ def test_soreness_link_from_a_sent_email(
         assert "0 = not sore, 10 = can barely walk" in text
         assert f"{base}/r/" in mail.get_body(("html",)).get_content()
 
-        with httpx.Client(timeout=10) as scanner:  # opens every link, confirms nothing
+        with local_http.Client(timeout=10) as scanner:  # opens every link, confirms nothing
             assert all(scanner.get(url).status_code == 200 for url in links.values())
         assert _soreness(configured) == []
 
-        with httpx.Client(timeout=10) as browser:
+        with local_http.Client(timeout=10) as browser:
             page = browser.get(links["8"])
             assert "Confirm soreness 8" in page.text
             form = {"value": "8", "csrf": _csrf(page.text)}
@@ -83,7 +83,7 @@ def test_soreness_link_from_a_sent_email(
         signed = links["5"].rsplit("/", 1)[1]
         altered = signed[:-2] + ("xx" if not signed.endswith("xx") else "yy")
         expired = sign(report_key(configured), LINK_PURPOSE, {"a": athlete_id, "k": KINDS["soreness"]}, -60)
-        with httpx.Client(timeout=10) as browser:
+        with local_http.Client(timeout=10) as browser:
             for bad in (altered, expired):
                 assert browser.get(f"{base}/r/{bad}").status_code == 404
                 assert browser.post(f"{base}/r/{bad}", data={"value": "5", "csrf": "x"}).status_code == 404

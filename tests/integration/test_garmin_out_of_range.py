@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -24,6 +23,7 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import verdict_time
 from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import GarminEnv
 from testkit.helpers import run_cli
@@ -45,10 +45,10 @@ def _every_output_works(settings: Settings, athlete_id: int, smtp_server: SmtpSe
     assert any(flag in result.output for flag in ("RUN", "EASY", "REST")), result.output
     with serve(create_app(settings)) as url:
         headers = {"Authorization": f"Bearer {token}"}
-        api = httpx.get(f"{url}/v1/verdicts/today", headers=headers, timeout=10)
+        api = local_http.get(f"{url}/v1/verdicts/today", headers=headers, timeout=10)
         assert api.status_code == 200, api.text
         assert api.json()["flag"] in ("RUN", "EASY", "REST")
-        watch = httpx.get(f"{url}/v1/watch", headers=headers, timeout=10)
+        watch = local_http.get(f"{url}/v1/watch", headers=headers, timeout=10)
         assert watch.status_code == 200, watch.text
     summary = dispatch_due_emails(max(send_at, datetime.now(UTC)) + timedelta(minutes=1), settings=settings)
     assert (summary.sent, summary.failed) == (1, 0), summary.line()

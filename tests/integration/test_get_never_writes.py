@@ -13,7 +13,6 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -28,6 +27,7 @@ from sync.verdicts.policy import record_soreness_and_recompute
 from sync.verdicts.read import athlete_today
 from sync.web.api_tokens import issue_token
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.report_server import seed_history, serve
 
@@ -130,7 +130,7 @@ def test_every_get_route_leaves_the_database_byte_identical(settings: Settings) 
     assert counts[0] == 0 and counts[1] >= 1 and counts[2] >= 1
     before = snapshot(settings)
     answered: dict[str, set[int]] = {}
-    with serve(app) as base, httpx.Client(base_url=base, timeout=20) as client:
+    with serve(app) as base, local_http.Client(base_url=base, timeout=20) as client:
         for athlete, token in athletes:
             for path in routes:
                 for url, params in urls_for(path, athlete, settings):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import httpx
 from pydantic import SecretStr
 from sqlalchemy import select
 
@@ -17,6 +16,7 @@ from sync.db.session import session_scope
 from sync.links.build import report_link, soreness_links, unsubscribe_link
 from sync.verdicts.read import athlete_today
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.helpers import run_cli
 from testkit.report_server import seed_athlete, serve
 
@@ -53,7 +53,7 @@ def test_token_revoke_ends_every_link_issued_before_it(db_settings: Settings) ->
     with serve(create_app(settings)) as url:
         old = _links(settings, ana.id, url)
         bobs = _links(settings, bob.id, url)
-        with httpx.Client(timeout=20) as browser:
+        with local_http.Client(timeout=20) as browser:
             for name in ("report", "day", "soreness", "unsubscribe"):
                 assert browser.get(old[name]).status_code == 200, name
             csrf = _csrf(browser.get(old["soreness"]).text)  # a page left open before the revoke
@@ -66,14 +66,16 @@ def test_token_revoke_ends_every_link_issued_before_it(db_settings: Settings) ->
                 assert r.status_code == 404 and "not valid" in r.text, name
             form = browser.post(old["soreness"], data={"value": "5", "csrf": csrf})
             assert form.status_code == 404  # the open page's form is dead too
-            api = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {ana.token}"}, timeout=20)
+            api = local_http.get(
+                url + "/v1/watch", headers={"Authorization": f"Bearer {ana.token}"}, timeout=20
+            )
             assert api.status_code == 401
         assert _soreness(settings, ana.id) == []
         assert "links" in result.output  # the command says what it ended
 
         # Links issued after the revocation work, the form included.
         new = _links(settings, ana.id, url)
-        with httpx.Client(timeout=20) as browser:
+        with local_http.Client(timeout=20) as browser:
             page = browser.get(new["soreness"])
             assert page.status_code == 200
             done = browser.post(new["soreness"], data={"value": "5", "csrf": _csrf(page.text)})
@@ -81,14 +83,14 @@ def test_token_revoke_ends_every_link_issued_before_it(db_settings: Settings) ->
         assert _soreness(settings, ana.id) == [5]
 
         # Unsubscribe links survive revocation: the athlete can always stop the email.
-        with httpx.Client(timeout=20) as client:
+        with local_http.Client(timeout=20) as client:
             assert client.get(old["unsubscribe"]).status_code == 200
             assert client.post(old["unsubscribe"], data={"List-Unsubscribe": "One-Click"}).status_code == 200
         with session_scope(settings) as session:
             assert session.get(Athlete, ana.id).email_enabled is False
 
         # Another athlete's links are untouched.
-        with httpx.Client(timeout=20) as browser:
+        with local_http.Client(timeout=20) as browser:
             assert browser.get(bobs["report"]).status_code == 200
 
 
@@ -99,8 +101,8 @@ def test_revoking_twice_and_without_a_token_still_ends_links(db_settings: Settin
         first = _links(settings, ana.id, url)["report"]
         assert run_cli("token", "revoke", "--athlete", "ana").exit_code == 0
         second = _links(settings, ana.id, url)["report"]
-        assert httpx.get(second, timeout=20).status_code == 200
+        assert local_http.get(second, timeout=20).status_code == 200
         result = run_cli("token", "revoke", "--athlete", "ana")  # no token any more: links still end
         assert result.exit_code == 0
-        assert httpx.get(first, timeout=20).status_code == 404
-        assert httpx.get(second, timeout=20).status_code == 404
+        assert local_http.get(first, timeout=20).status_code == 404
+        assert local_http.get(second, timeout=20).status_code == 404

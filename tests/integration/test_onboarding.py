@@ -25,6 +25,7 @@ from sync.db.session import session_scope
 from sync.onboarding.invites import issue_invite
 from sync.sandbox import Sandbox
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.garmin_fixtures import garmin_settings_for
 from testkit.helpers import redis_db_url
@@ -69,7 +70,7 @@ def test_two_concurrent_posts_connect_once(db_settings: Settings, sandbox: Sandb
     key = sandbox.issue_personal_api_key(expires_in_days=90)
     with serve(create_app(settings)) as url:
         link = _invite(settings, url)
-        clients = [httpx.Client(timeout=30) for _ in range(2)]
+        clients = [local_http.Client(timeout=30) for _ in range(2)]
         tokens = [_open(c, link) for c in clients]
         barrier = threading.Barrier(2)
         statuses: list[int] = []
@@ -96,10 +97,10 @@ def test_csrf_and_rate_limit_store_nothing(db_settings: Settings, sandbox: Sandb
     key = sandbox.issue_personal_api_key(expires_in_days=30)
     with serve(create_app(settings)) as url:
         link = _invite(settings, url)
-        with httpx.Client(timeout=30) as stranger:  # no session cookie, no token: another site's form
+        with local_http.Client(timeout=30) as stranger:  # no session cookie, no token: another site's form
             refused = stranger.post(link, data=_form("forged", key))
             assert refused.status_code == 403 and "expired" in refused.text
-        with httpx.Client(timeout=30) as client:
+        with local_http.Client(timeout=30) as client:
             csrf = _open(client, link)
             wrong = [client.post(link, data=_form(csrf, "GCDC_wrong-key")) for _ in range(4)]
             assert [r.status_code for r in wrong] == [422] * 4
@@ -138,7 +139,7 @@ def test_key_and_invite_never_logged_and_first_sync_is_a_task_without_the_key(
     caplog.set_level(logging.DEBUG)
     with _serve_with_access_log(create_app(settings)) as url:
         link = _invite(settings, url)
-        with httpx.Client(timeout=30) as client:
+        with local_http.Client(timeout=30) as client:
             csrf = _open(client, link)
             assert client.post(link, data=_form(csrf, "GCDC_wrong-key")).status_code == 422
             done = client.post(link, data=_form(csrf, key))
@@ -179,7 +180,7 @@ def test_the_report_page_warns_before_the_key_ends_and_links_to_a_working_invite
             key = sandbox.issue_personal_api_key(expires_in_days=30)
             account = connect_personal_api(session, ana, key, 30, settings)
             page_url = report_link(ana, settings=settings, base=url)
-        with httpx.Client(timeout=30) as client:
+        with local_http.Client(timeout=30) as client:
             assert 'id="reconnect"' not in client.get(page_url).text  # 30 days left: no warning yet
             with session_scope(settings) as session:
                 stored = session.get(GarminAccount, account.id)
@@ -208,7 +209,7 @@ def test_an_athlete_whose_tokens_died_reconnects_from_an_invite(
     key = sandbox.issue_personal_api_key(expires_in_days=365)
     with serve(create_app(settings)) as url:
         link = _invite(settings, url)
-        with httpx.Client(timeout=30) as client:
+        with local_http.Client(timeout=30) as client:
             csrf = _open(client, link)
             done = client.post(link, data=_form(csrf, key, expires="365"))
             assert done.status_code == 200 and "first sync is running" in done.text
@@ -264,7 +265,7 @@ def test_without_its_rate_limiter_the_page_refuses_with_503_and_stores_nothing(
     key = sandbox.issue_personal_api_key()
     with serve(create_app(configured)) as url:
         link = _invite(configured, url)
-        with httpx.Client(timeout=30) as client:
+        with local_http.Client(timeout=30) as client:
             csrf = _open(client, link)
             refused = client.post(link, data=_form(csrf, key))
     assert refused.status_code == 503 and refused.headers["retry-after"] == "60"
@@ -303,7 +304,7 @@ def test_with_redis_a_real_worker_runs_the_first_sync(
         configured = get_settings().model_copy(update={"redis_url": broker, "sync_queue": queue})
         with serve(create_app(configured)) as url:
             link = _invite(configured, url)
-            with httpx.Client(timeout=30) as client:
+            with local_http.Client(timeout=30) as client:
                 done = client.post(link, data=_form(_open(client, link), key))
             assert done.status_code == 200 and "first sync is queued" in done.text
 

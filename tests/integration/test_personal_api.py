@@ -26,6 +26,7 @@ from sync.morning_email import dispatch_due_emails
 from sync.sandbox import Sandbox
 from sync.sandbox.personal_api import PERSONAL_API_HOST
 from sync.verdicts.compute import compute_verdict
+from testkit import local_http
 from testkit.factories import make_athlete, sqlite_only
 from testkit.garmin_fixtures import GarminEnv, garmin_settings_for
 from testkit.smtp_server import SmtpServer
@@ -354,7 +355,6 @@ def test_a_year_of_backfill_keeps_page_size_and_range_caps(garmin_env: GarminEnv
 @sqlite_only
 def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv) -> None:
 
-    import httpx
     from pydantic import SecretStr
 
     from sync.links.build import report_link
@@ -372,7 +372,7 @@ def test_the_report_page_says_why_nothing_is_on_the_watch(garmin_env: GarminEnv)
     env.session.commit()
     configured = env.settings.model_copy(update={"report_secret": SecretStr("personal-api-report-secret")})
     with serve(create_app(configured)) as base:
-        page = httpx.get(report_link(ana, day=day, settings=configured, base=base), timeout=10)
+        page = local_http.get(report_link(ana, day=day, settings=configured, base=base), timeout=10)
     assert page.status_code == 200 and 'id="on-watch"' in page.text
     assert PUSH_IMPOSSIBLE.replace("'", "&#39;") in page.text  # as Jinja escapes it
     assert "not available on Garmin&#39;s Personal API" in page.text  # the verdict's notes

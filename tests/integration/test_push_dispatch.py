@@ -146,8 +146,10 @@ def test_each_channel_gets_one_morning_message_per_day_and_a_refusing_one_is_pau
     told = smtp_server.recorder.to("sydney@example.org")
     assert len(told) == 1 and "paused" in told[0]["Subject"]
     text = told[0].get_body(("plain",)).get_content()
-    assert "3 days in a row" in text and "HTTP 400" in text and base.split("//")[1] not in text.replace(
-        "127.0.0.1", ""
+    assert (
+        "3 days in a row" in text
+        and "HTTP 400" in text
+        and base.split("//")[1] not in text.replace("127.0.0.1", "")
     )
 
     # Every message says the flag, the deciding reason and the link to the report page.

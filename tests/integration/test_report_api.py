@@ -24,6 +24,7 @@ from sync.verdicts.policy import days_after_sync
 from sync.verdicts.read import athlete_today
 from sync.web.api_tokens import revoke_token
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.helpers import redis_db_url
 from testkit.report_server import Seeded, seed_athlete, serve
 
@@ -44,13 +45,13 @@ class Env:
         headers = dict(kw.pop("headers", {}) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.get(self.url + path, headers=headers, timeout=10, **kw)
+        return local_http.get(self.url + path, headers=headers, timeout=10, **kw)
 
     def post(self, path: str, token: str | None = None, **kw: object) -> httpx.Response:
         headers = dict(kw.pop("headers", {}) or {})
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
-        return httpx.post(self.url + path, headers=headers, timeout=10, **kw)
+        return local_http.post(self.url + path, headers=headers, timeout=10, **kw)
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ def test_signed_links_refused_alike(env: Env) -> None:
     with session_scope(env.settings) as session:
         ana = session.get(Athlete, env.ana.id)
         good = report_link(ana, settings=env.settings, base=env.url)
-    ok = httpx.get(good, timeout=10)
+    ok = local_http.get(good, timeout=10)
     assert ok.status_code == 200 and "legday_report" in ok.headers["set-cookie"]
     assert "no-referrer" in ok.headers["referrer-policy"] and ok.headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in ok.headers["content-security-policy"]
@@ -185,7 +186,7 @@ def test_signed_links_refused_alike(env: Env) -> None:
     }
     answers = {}
     for name, value in bad.items():
-        r = httpx.get(f"{env.url}/r/{value}", timeout=10)
+        r = local_http.get(f"{env.url}/r/{value}", timeout=10)
         answers[name] = (r.status_code, re.sub(r"nonce(-|=\")[\w-]+", "nonce", r.text))
         assert "set-cookie" not in r.headers
     assert len(set(answers.values())) == 1, answers
@@ -215,7 +216,7 @@ def test_health_is_503_when_the_database_is_down(settings: Settings) -> None:
         }
     )
     with serve(create_app(down)) as url:
-        r = httpx.get(url + "/healthz", timeout=20)
+        r = local_http.get(url + "/healthz", timeout=20)
     assert r.status_code == 503
     assert r.json()["status"] == "down" and r.json()["checks"]["database"].startswith("down")
     assert "127.0.0.1:9" not in r.text
@@ -228,9 +229,9 @@ def test_health_checks_redis_when_configured(settings: Settings) -> None:
     up = settings.model_copy(update={"redis_url": redis_db_url(9)})
     down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:9/9"})
     with serve(create_app(up)) as url:
-        assert httpx.get(url + "/healthz", timeout=10).json()["checks"]["redis"] == "ok"
+        assert local_http.get(url + "/healthz", timeout=10).json()["checks"]["redis"] == "ok"
     with serve(create_app(down)) as url:
-        r = httpx.get(url + "/healthz", timeout=10)
+        r = local_http.get(url + "/healthz", timeout=10)
     assert r.status_code == 503 and r.json()["checks"]["redis"].startswith("down")
 
 

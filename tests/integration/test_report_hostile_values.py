@@ -21,6 +21,7 @@ from sync.db.models import Athlete, SorenessReport
 from sync.db.session import session_scope
 from sync.links.build import report_link
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.helpers import wait_for
 from testkit.report_server import Seeded, seed_athlete, serve
 
@@ -88,7 +89,7 @@ def _soreness_rows(settings: Settings, athlete_id: int) -> list[int]:
 
 
 def _api_post(server: Server, body: bytes) -> httpx.Response:
-    return httpx.post(
+    return local_http.post(
         server.url + "/v1/soreness",
         content=body,
         headers={"Authorization": f"Bearer {server.ana.token}", "Content-Type": "application/json"},
@@ -105,7 +106,7 @@ def test_soreness_posts_answer_503_with_retry_after_while_redis_is_down(server: 
     assert r.status_code == 503, r.text
     assert int(r.headers["Retry-After"]) > 0 and "try again" in r.json()["detail"]
 
-    with httpx.Client(timeout=20) as browser:  # the report page's form too
+    with local_http.Client(timeout=20) as browser:  # the report page's form too
         csrf = _csrf(browser.get(server.link).text)
         page = browser.post(server.link, data={"value": "7", "csrf": csrf})
     assert page.status_code == 503 and int(page.headers["Retry-After"]) > 0
@@ -139,7 +140,7 @@ def test_non_finite_numbers_and_non_ascii_digits_in_json_are_422(server: Server,
     "value", ["\u00b2", "\u0663", "\uff13", "1\u00b2", "\u0661\u0660", " 3", "+3", "3.0", "1e1", ""]
 )
 def test_form_values_other_than_ascii_digits_0_to_10_are_422(server: Server, value: str) -> None:
-    with httpx.Client(timeout=20) as browser:
+    with local_http.Client(timeout=20) as browser:
         csrf = _csrf(browser.get(server.link).text)
         r = browser.post(server.link, data={"value": value, "csrf": csrf})
         assert r.status_code == 422, (value, r.status_code)

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -24,6 +23,7 @@ from sync.links.build import soreness_links, unsubscribe_headers
 from sync.verdicts.read import athlete_today
 from sync.web.api_tokens import hash_token
 from sync.web.app import create_app
+from testkit import local_http
 from testkit.helpers import run_cli, serving
 from testkit.report_server import Seeded, seed_athlete, serve
 
@@ -55,12 +55,12 @@ def test_soreness_link_preselects_and_a_post_confirms_once(server: tuple) -> Non
         day = athlete_today(athlete)
         links = soreness_links(athlete, day, settings=settings, base=url)
     assert set(links) == {0, 3, 5, 8}
-    with httpx.Client(timeout=10) as scanner:  # a mail scanner opens every link
+    with local_http.Client(timeout=10) as scanner:  # a mail scanner opens every link
         for link in links.values():
             assert scanner.get(link).status_code == 200
     assert _soreness_rows(settings, ana.id) == []
 
-    with httpx.Client(timeout=10) as browser:
+    with local_http.Client(timeout=10) as browser:
         page = browser.get(links[8])
         assert 'value="8" checked' in page.text and "Confirm soreness 8" in page.text
         form = {"value": "8", "csrf": _csrf(page.text)}
@@ -71,9 +71,9 @@ def test_soreness_link_preselects_and_a_post_confirms_once(server: tuple) -> Non
 
     # A post without the session cookie, with a stolen token, or to an altered link records nothing.
     other = links[3]
-    assert httpx.post(other, data={"value": "3", "csrf": form["csrf"]}, timeout=10).status_code == 403
+    assert local_http.post(other, data={"value": "3", "csrf": form["csrf"]}, timeout=10).status_code == 403
     altered = other[:-3] + ("AAA" if not other.endswith("AAA") else "BBB")
-    with httpx.Client(timeout=10) as browser:
+    with local_http.Client(timeout=10) as browser:
         csrf = _csrf(browser.get(other).text)
         assert browser.post(altered, data={"value": "3", "csrf": csrf}).status_code == 404
         assert browser.get(altered).status_code == 404
@@ -95,11 +95,11 @@ def test_unsubscribe_get_asks_and_one_click_post_unsubscribes(server: tuple) -> 
         .strip("<>")
         .replace(settings.report_base_url or "http://127.0.0.1:8000", url)
     )
-    assert httpx.get(link, timeout=10).status_code == 200
+    assert local_http.get(link, timeout=10).status_code == 200
     with session_scope(settings) as session:
         assert session.get(Athlete, ana.id).email_enabled is True
     # RFC 8058: the mail client POSTs this body, without cookies.
-    r = httpx.post(
+    r = local_http.post(
         link,
         content=b"List-Unsubscribe=One-Click",
         timeout=10,
@@ -108,7 +108,7 @@ def test_unsubscribe_get_asks_and_one_click_post_unsubscribes(server: tuple) -> 
     assert r.status_code == 200 and "unsubscribed" in r.text
     with session_scope(settings) as session:
         assert session.get(Athlete, ana.id).email_enabled is False
-    assert httpx.post(link[:-2] + "xx", timeout=10).status_code == 404
+    assert local_http.post(link[:-2] + "xx", timeout=10).status_code == 404
 
 
 def test_token_and_report_link_commands(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -158,9 +158,9 @@ def test_legday_serve_runs_the_embedded_default(settings: Settings, tmp_path: Pa
             proc.kill()  # first, so reading its output cannot wait on a live server
             errors = proc.communicate(timeout=10)[1]
             raise AssertionError(f"legday serve never answered: {errors!r}")
-        health = httpx.get(url + "/healthz", timeout=10)
+        health = local_http.get(url + "/healthz", timeout=10)
         assert health.json() == {"status": "ok", "checks": {"database": "ok", "redis": "not configured"}}
-        watch = httpx.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        watch = local_http.get(url + "/v1/watch", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert watch.status_code == 200 and watch.json()["flag"] in {"RUN", "EASY", "REST"}
     finally:
         proc.terminate()

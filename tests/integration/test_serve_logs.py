@@ -12,6 +12,7 @@ from sync.config import Settings
 from sync.db.migrate import upgrade
 from sync.db.session import session_scope
 from sync.links.build import report_link, unsubscribe_link
+from testkit import local_http
 from testkit.factories import make_athlete
 from testkit.helpers import wait_for
 from testkit.smtp_server import free_port
@@ -43,13 +44,13 @@ def test_serve_logs_neither_a_report_link_nor_an_unsubscribe_link(
 
         def up() -> bool:
             try:
-                return httpx.get(f"{base}/healthz", timeout=5).status_code in (200, 503)
+                return local_http.get(f"{base}/healthz", timeout=5).status_code in (200, 503)
             except httpx.HTTPError:
                 return False
 
         assert wait_for(up, seconds=60), "legday serve did not start"
         for link in links:
-            assert httpx.get(link, timeout=10).status_code == 200
+            assert local_http.get(link, timeout=10).status_code == 200
     finally:
         server.terminate()
         logged, _ = server.communicate(timeout=30)

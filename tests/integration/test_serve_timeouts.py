@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
-
 from sync.config import Settings
+from testkit import local_http
 from testkit.helpers import legday_process, wait_for
 from testkit.serve_process import idle_connections, is_closed_by_server, legday_serve
 
@@ -31,7 +30,7 @@ def test_half_sent_connections_are_closed_and_a_real_request_answers(
         try:
             # More idle connections than the server has file descriptors: without a header
             # timeout this request waits in the listen queue for ever.
-            health = httpx.get(url + "/healthz", timeout=60)
+            health = local_http.get(url + "/healthz", timeout=60)
             assert health.status_code == 200 and health.json()["status"] == "ok"
             assert wait_for(lambda: all(is_closed_by_server(s) for s in idle), 120, 0.2), (
                 f"{sum(not is_closed_by_server(s) for s in idle)} of {IDLE} idle connections still open"
@@ -40,7 +39,7 @@ def test_half_sent_connections_are_closed_and_a_real_request_answers(
             for s in idle:
                 s.close()
         assert proc.poll() is None  # the server lives on
-        assert httpx.get(url + "/healthz", timeout=30).status_code == 200
+        assert local_http.get(url + "/healthz", timeout=30).status_code == 200
 
 
 def test_a_keep_alive_connection_that_starts_a_second_request_and_stalls_is_closed(

@@ -43,9 +43,7 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
     configured = get_settings()
     upgrade(configured)
     with session_scope(configured) as s:
-        add_tokens(
-            s, make_athlete(s, "ana"), sandbox.issue_garth_tokens(), configured
-        )
+        add_tokens(s, make_athlete(s, "ana"), sandbox.issue_garth_tokens(), configured)
     # A second per request keeps the first sync running (a request a second) while the second
     # starts, even on a loaded machine; it goes back to 0 as soon as the second has answered.
     sandbox.faults.latency_ms = 1000

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from testkit import local_http
 from testkit.helpers import wait_for
 from testkit.smtp_server import free_port
 
@@ -124,12 +125,12 @@ def test_db_upgrade_and_demo_run_from_the_installed_wheel(installed: Path, tmp_p
 
         def page_answers() -> bool:
             try:
-                return httpx.get(url, timeout=5).status_code == 200
+                return local_http.get(url, timeout=5).status_code == 200
             except httpx.HTTPError:
                 return False
 
         assert wait_for(page_answers, seconds=60), "the demo's report link did not open"
-        assert 'id="verdict"' in httpx.get(url, timeout=5).text
+        assert 'id="verdict"' in local_http.get(url, timeout=5).text
     finally:
         server.terminate()
         server.wait(timeout=20)

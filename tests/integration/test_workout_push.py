@@ -7,7 +7,6 @@ import threading
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 import requests
 from pydantic import SecretStr
@@ -26,6 +25,7 @@ from sync.scheduling import local_today
 from sync.verdicts.compute import compute_verdict, record_soreness
 from sync.web.app import create_app
 from sync.workouts.push import PushResult, push_workout
+from testkit import local_http
 from testkit.factories import make_verdict, postgres_only, sqlite_only
 from testkit.garmin_fixtures import SAMPLES, GarminEnv
 from testkit.helpers import run_cli
@@ -273,7 +273,7 @@ def test_email_says_when_the_run_is_on_the_watch(garmin_env: GarminEnv) -> None:
         assert "heart rate 118-143 bpm" in part
     configured = env.settings.model_copy(update={"report_secret": SecretStr("workout-report-secret")})
     with serve(create_app(configured)) as base:  # the report page says it too
-        page = httpx.get(report_link(athlete, day=day, settings=configured, base=base), timeout=10)
+        page = local_http.get(report_link(athlete, day=day, settings=configured, base=base), timeout=10)
     assert page.status_code == 200 and 'id="on-watch"' in page.text and "legday: easy 30 min" in page.text
     record_soreness(env.session, athlete, day, 8)  # can barely walk: REST
     compute_verdict(env.session, athlete, day)

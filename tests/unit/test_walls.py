@@ -6,6 +6,7 @@ AST only (nothing is imported), so a wall crossed inside a function body counts 
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from pathlib import Path
 
@@ -38,9 +39,15 @@ def imported_names(path: Path) -> set[str]:
     return found
 
 
-IMPORTS: dict[str, set[str]] = {
-    module_name(p): imported_names(p) for d in ("sync", "worker") for p in sorted((REPO / d).rglob("*.py"))
-}
+@functools.cache
+def all_imports() -> dict[str, set[str]]:
+    """Module -> what it imports, for every file of sync/ and worker/ (parsed once, when a test
+    first asks: at import time every xdist worker paid 0.8 s for it while collecting)."""
+    return {
+        module_name(p): imported_names(p)
+        for d in ("sync", "worker")
+        for p in sorted((REPO / d).rglob("*.py"))
+    }
 
 
 def within(name: str, prefix: str) -> bool:
@@ -48,14 +55,14 @@ def within(name: str, prefix: str) -> bool:
 
 
 def importers(target: str) -> list[str]:
-    return sorted(m for m, names in IMPORTS.items() if any(within(n, target) for n in names))
+    return sorted(m for m, names in all_imports().items() if any(within(n, target) for n in names))
 
 
 def crossings(owner: str, forbidden: tuple[str, ...]) -> list[str]:
     """`module -> import` pairs where a module under `owner` imports something forbidden."""
     return sorted(
         f"{m} -> {n}"
-        for m, names in IMPORTS.items()
+        for m, names in all_imports().items()
         if within(m, owner)
         for n in names
         if any(within(n, f) for f in forbidden)
@@ -63,8 +70,8 @@ def crossings(owner: str, forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_the_check_sees_the_code() -> None:
-    assert "sync.garmin.client" in IMPORTS and "worker.tasks" in IMPORTS
-    assert any(within(n, "garth") for n in IMPORTS["sync.garmin.client"])
+    assert "sync.garmin.client" in all_imports() and "worker.tasks" in all_imports()
+    assert any(within(n, "garth") for n in all_imports()["sync.garmin.client"])
 
 
 def test_sync_never_imports_worker() -> None:
@@ -95,7 +102,7 @@ def test_the_readiness_model_is_pure() -> None:
     allowed = ("sync.readiness", "sync.fit.exercises", "pydantic", "__future__")
     bad = sorted(
         f"{m} -> {n}"
-        for m, names in IMPORTS.items()
+        for m, names in all_imports().items()
         if within(m, "sync.readiness")
         for n in names
         if n.split(".")[0] not in STDLIB
@@ -134,9 +141,9 @@ def test_inputs_know_no_model(inputs: str) -> None:
 def test_the_verdict_package_lives_where_design_says() -> None:
     """One home for the verdict: the old modules are gone, the new ones exist."""
     for gone in ("sync.daily", "sync.workout_plan", "sync.garmin_sync.workouts", "sync.report"):
-        assert gone not in IMPORTS
+        assert gone not in all_imports()
     for module in ("sync.verdicts.compute", "sync.verdicts.read", "sync.links.signing", "sync.workouts.push"):
-        assert module in IMPORTS
+        assert module in all_imports()
 
 
 def test_only_the_demo_and_the_sandbox_commands_import_the_sandbox() -> None:
