@@ -56,6 +56,12 @@ def service_env(
     get_settings.cache_clear()
 
 
+def _utc(moment: datetime | None) -> datetime:
+    """A stored moment as aware UTC (SQLite returns it naive)."""
+    assert moment is not None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _runs(settings: Settings) -> list[tuple[str, str, int]]:
     with session_scope(settings) as s:
         rows = s.scalars(select(SyncRun).order_by(SyncRun.id)).all()
@@ -76,9 +82,16 @@ def test_new_account_at_once_then_only_cheap_checks(
         assert dispatch_syncs.apply().get() == 1  # new: a full sync at once
     assert "dispatch: 1 syncs queued" in caplog.text
     assert [(k, st) for k, st, _ in _runs(service_env)] == [("sync", "ok")]
-    assert dispatch_syncs.apply().get() == 0  # nothing is due a moment later
+    # The next check is due one interval (2 s) after the sync began: judged by the moment given, not
+    # the wall clock (on a loaded machine the sync alone may take longer than the interval).
+    with session_scope(service_env) as s:
+        account = s.get(GarminAccount, account_id)
+        synced, next_check = (_utc(account.last_sync_at), _utc(account.next_sync_at))
+    assert timedelta(0) < next_check - synced <= timedelta(seconds=2)  # synced: when it ended
+    before = (next_check - timedelta(seconds=0.5)).isoformat()
+    assert dispatch_syncs.apply(kwargs={"now": before}).get() == 0  # nothing is due before it
 
-    later = (datetime.now(UTC) + timedelta(seconds=2.2)).isoformat()  # past the check interval
+    later = (next_check + timedelta(seconds=0.2)).isoformat()  # past the check interval
     sandbox.clear_log()
     assert dispatch_syncs.apply(kwargs={"now": later}).get() == 1
     kind, status, requests = _runs(service_env)[-1]
