@@ -74,7 +74,8 @@ def push_receiver() -> Iterator[tuple[str, Received]]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled every 20 ms for shutdown(), not socketserver's 0.5 s: each test's stop waited for it.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield f"json://127.0.0.1:{server.server_address[1]}", received

@@ -82,6 +82,9 @@ __all__ = [
 
 Route = tuple[str, re.Pattern[str], str, Callable[..., Reply]]
 STOP_POLL_S = 0.2  # how soon `serve_forever` sees a stop signal
+# How often the serving thread looks for `stop()`: socketserver's default (0.5 s) made every
+# stop wait up to half a second, and tests start and stop a sandbox hundreds of times.
+SHUTDOWN_POLL_S = 0.02
 
 
 class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, WorkoutRoutes, PersonalApiRoutes):
@@ -161,7 +164,12 @@ class Sandbox(AuthMixin, UserProfileRoutes, ActivityRoutes, WellnessRoutes, Work
 
         Handler.sandbox = sandbox
         self._server = _Server((self._host, self._port), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="garmin-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_S},
+            name="garmin-sandbox",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
