@@ -34,9 +34,18 @@ if ! PY=$(find_python); then
 fi
 
 if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet 'uv>=0.5,<1'  # then uv installs the rest, as in the Makefile
-  "$VENV/bin/python" -m uv pip install --quiet --python "$VENV/bin/python" -e '.[test]'
+  MAIN_PY="${BIN:-.venv/bin}/python"
+  if "$MAIN_PY" -m uv --version >/dev/null 2>&1; then
+    # The main venv's uv makes this one too: no ensurepip, no pip run (4 s of CPU less).
+    "$MAIN_PY" -m uv venv --quiet --python "$PY" "$VENV"
+    UV=("$MAIN_PY" -m uv)
+  else
+    "$PY" -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet 'uv>=0.5,<1'  # then uv installs the rest, as in the Makefile
+    UV=("$VENV/bin/python" -m uv)
+  fi
+  # With its bytecode, as pip would: the pass's workers then do not each compile the libraries.
+  "${UV[@]}" pip install --quiet --compile-bytecode --python "$VENV/bin/python" -e '.[test]'
   touch "$VENV/.installed"
 fi
 echo "py313: $("$VENV/bin/python" --version) - unit and FIT/Garmin contract tests"

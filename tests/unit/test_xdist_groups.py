@@ -6,6 +6,7 @@ minute of the suite each time); this runs a small suite the way pyproject's addo
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -30,10 +31,14 @@ def test_free_3(): pass
 
 def test_a_module_fixtures_tests_share_one_worker(tmp_path: Path) -> None:
     (tmp_path / "test_toy.py").write_text(TOY)
+    # Only xdist and our hook: the installed plugins (hypothesis, schemathesis...) would cost
+    # each of the three processes a second of imports and play no part here.
+    env = {**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "testkit.xdist_groups", "-p", "no:cacheprovider",
-         "-n", "2", "--dist", "loadgroup", "-v", "-o", "addopts=", str(tmp_path / "test_toy.py")],
-        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-m", "pytest", "-p", "xdist", "-p", "testkit.xdist_groups",
+         "-p", "no:cacheprovider", "-n", "2", "--dist", "loadgroup", "-v", "-o", "addopts=",
+         str(tmp_path / "test_toy.py")],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=120, env=env,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout + run.stderr
     workers = {
