@@ -19,15 +19,22 @@ unexport PYTHONDONTWRITEBYTECODE
 # together, each compiled the same libraries (7 s of CPU apiece, 10 s instead of 3 s to collect).
 UV := $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python
 
-$(RUN_STAMP): pyproject.toml
+UV_STAMP := $(VENV)/.uv
+
+$(UV_STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet 'uv>=0.5,<1'
+	touch $(UV_STAMP)
+
+$(RUN_STAMP): pyproject.toml | $(UV_STAMP)
 	$(UV) -e .
 	touch $(RUN_STAMP)
 
-$(STAMP): $(RUN_STAMP)
+# One resolution for `make test` in a new checkout (legday and the test tools together), not
+# legday first and its test extra after it; the run stamp is then current too.
+$(STAMP): pyproject.toml | $(UV_STAMP)
 	$(UV) -e '.[test]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP)
 	$(BIN)/legday demo
