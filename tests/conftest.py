@@ -16,6 +16,7 @@ workers ever share a row, a queue or a key:
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import socket
@@ -116,6 +117,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # Keeps each module with a module-scoped fixture on one xdist worker (testkit/xdist_groups.py).
 pytest_itemcollected = group_by_module_fixture
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection built (every module, test item and parametrisation): it lives for
+    the whole session, and the cyclic collector then stops walking it on each full collection.
+    Measured on an in-process subset of the suite: 51 CPU-s -> 46 CPU-s."""
+    gc.collect()
+    gc.freeze()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
