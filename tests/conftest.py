@@ -40,7 +40,7 @@ from sync.garmin import client as garmin_client
 from testkit.garmin_fixtures import garmin_env, sandbox  # noqa: F401 - fixtures for every test module
 from testkit.helpers import wait_for
 from testkit.smtp_server import SmtpServer, smtp_server  # noqa: F401 - a fixture for every test module
-from testkit.xdist_groups import group_by_module_fixture
+from testkit.xdist_groups import group_by_module_fixture, long_first
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -117,6 +117,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 # Keeps each module with a module-scoped fixture on one xdist worker (testkit/xdist_groups.py).
 pytest_itemcollected = group_by_module_fixture
+# Starts the `long` tests first, so that none of them ends the run alone (the same module).
+pytest_collection_modifyitems = long_first
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -25,6 +25,7 @@ def _malformed(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("damage", [_not_a_database, _malformed], ids=["random-bytes", "malformed-pages"])
 def test_every_command_says_one_line_about_a_corrupt_sqlite_file(
     settings: Settings, child_env: dict[str, str], damage

@@ -40,6 +40,7 @@ def engine(
             own.stop()
 
 
+@pytest.mark.long
 def test_a_worker_killed_mid_backfill_and_a_redis_restart_lose_and_double_nothing(
     engine: CrashEngine,
 ) -> None:

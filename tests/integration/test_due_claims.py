@@ -51,6 +51,7 @@ def _seed(settings: Settings, n: int, due: int) -> None:
             conn.execute(insert(Athlete), rows[start : start + 10_000])
 
 
+@pytest.mark.long
 def test_the_email_dispatcher_at_100k_athletes_hands_out_only_the_due_each_once(
     db_settings: Settings,
 ) -> None:

@@ -207,6 +207,7 @@ def test_postgres_backends_terminated_while_composing(db_settings: Settings, smt
     assert sorted(m["To"] for m in smtp_server.recorder.messages) == ["ana@example.org", "bo@example.org"]
 
 
+@pytest.mark.long
 @sqlite_only
 def test_sqlite_locked_while_composing(db_settings: Settings, smtp_server: SmtpServer) -> None:
     settings = _settings()

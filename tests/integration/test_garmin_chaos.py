@@ -6,6 +6,8 @@ engine in testkit/chaos_garmin.py, whose docstring lists the faults and the chec
 
 from __future__ import annotations
 
+import pytest
+
 from sync.config import Settings
 from sync.sandbox import Sandbox
 from testkit.chaos_garmin import GarminChaos, chaos_settings, table
@@ -36,6 +38,7 @@ def test_sync_converges_under_random_garmin_faults(
     assert result.ok
 
 
+@pytest.mark.long
 def test_personal_api_athletes_converge_within_the_limits(
     service_settings: Settings, smtp_server: SmtpServer
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from sync.config import Settings
@@ -35,6 +36,7 @@ def _stored(settings: Settings, name: str) -> tuple[int, int]:
     return raws, acts
 
 
+@pytest.mark.long
 def test_concurrent_imports_of_twins_store_each_recording_once(
     db_settings: Settings, child_env: dict[str, str], tmp_path: Path
 ) -> None:

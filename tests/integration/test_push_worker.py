@@ -79,6 +79,7 @@ def _queued_messages(url: str) -> list[bytes]:
         client.close()
 
 
+@pytest.mark.long
 def test_a_worker_killed_mid_send_and_a_doubled_tick_send_each_morning_message_once(
     engine: PushEngine, receiver: tuple[str, Received]
 ) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import pytest
+
 from sync.config import Settings
 from testkit import local_http
 from testkit.helpers import legday_process, wait_for
@@ -16,6 +18,7 @@ from testkit.serve_process import idle_connections, is_closed_by_server, legday_
 IDLE = 300
 
 
+@pytest.mark.long
 def test_half_sent_connections_are_closed_and_a_real_request_answers(
     settings: Settings, child_env: dict[str, str]
 ) -> None:
@@ -42,6 +45,7 @@ def test_half_sent_connections_are_closed_and_a_real_request_answers(
         assert local_http.get(url + "/healthz", timeout=30).status_code == 200
 
 
+@pytest.mark.long
 def test_a_keep_alive_connection_that_starts_a_second_request_and_stalls_is_closed(
     settings: Settings, child_env: dict[str, str]
 ) -> None:

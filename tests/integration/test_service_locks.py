@@ -30,6 +30,7 @@ REDIS_URL = redis_db_url(10)
 LEGDAY = [str(Path(sys.executable).with_name("legday"))]
 
 
+@pytest.mark.long
 def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
     settings: Settings,
     sandbox,
@@ -95,6 +96,7 @@ def redis_client() -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.mark.long
 def test_a_sigkilled_holder_frees_the_redis_lease_within_its_ttl(
     tmp_path: Path, redis_client: redis.Redis
 ) -> None:
@@ -149,6 +151,7 @@ def _beat(tmp_path: Path, tag: str, queue: str) -> tuple[subprocess.Popen[str], 
     return proc, log
 
 
+@pytest.mark.long
 def test_two_beats_one_schedules_and_a_standby_takes_over(tmp_path: Path, redis_client: redis.Redis) -> None:
     queue = f"legday-beat-test-{uuid.uuid4().hex[:8]}"
     redis_client.delete(KEY_PREFIX + "beat")

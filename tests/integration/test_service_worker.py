@@ -97,6 +97,7 @@ def pg_settings(postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     _truncate_all(postgres_url)
 
 
+@pytest.mark.long
 def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Settings, sandbox) -> None:  # noqa: ANN001
     account_id = _linked_account(pg_settings, sandbox, "ana")
     env, queue, sync_queue = _worker_env()
@@ -141,6 +142,7 @@ def test_a_sigkilled_child_mid_sync_is_redelivered_and_completes(pg_settings: Se
         client.close()
 
 
+@pytest.mark.long
 def test_a_whole_worker_killed_mid_sync_returns_its_task_after_the_visibility_timeout(
     pg_settings: Settings,
     sandbox,  # noqa: ANN001

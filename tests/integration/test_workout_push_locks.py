@@ -90,6 +90,7 @@ def worker_settings(
     _truncate_all(postgres_url)
 
 
+@pytest.mark.long
 def test_two_pushes_at_once_on_two_worker_children_keep_the_di_account(
     worker_settings: Settings, sandbox: Sandbox
 ) -> None:
