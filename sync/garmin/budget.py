@@ -50,7 +50,10 @@ class GlobalBudget:
         key: str = "legday:garmin:budget",
         max_wait_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] | None = None,
     ) -> None:
+        """`clock` gives the seconds the refill is measured on; by default Redis' own clock
+        (`TIME`), the one every worker shares. Tests pass a clock that `sleep` moves on."""
         self._client = client
         self._take = client.register_script(_TAKE)
         self.rate_per_s = rate_per_s
@@ -58,16 +61,18 @@ class GlobalBudget:
         self.key = key
         self.max_wait_s = max_wait_s
         self._sleep = sleep
+        self._clock = clock or self._redis_time
+
+    def _redis_time(self) -> float:
+        """Redis' clock, not ours: every worker must measure refill on the same clock."""
+        seconds, micros = self._client.time()
+        return seconds + micros / 1e6
 
     def acquire(self) -> None:
         """Take one token, sleeping while the bucket is empty."""
         waited = 0.0
         while True:
-            # Redis' clock, not ours: every worker must measure refill on the same clock.
-            seconds, micros = self._client.time()
-            wait = float(
-                self._take(keys=[self.key], args=[self.rate_per_s, self.burst, seconds + micros / 1e6])
-            )
+            wait = float(self._take(keys=[self.key], args=[self.rate_per_s, self.burst, self._clock()]))
             if wait <= 0:
                 return
             if waited + wait > self.max_wait_s:

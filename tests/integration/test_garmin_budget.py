@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -26,20 +25,29 @@ def redis_client() -> redis.Redis:
 def test_two_workers_share_one_bucket(redis_client: redis.Redis) -> None:
     key = f"legday:test:budget:{uuid.uuid4().hex}"
     waits: list[float] = []
+    now = [1_000_000.0]  # the clock both workers read, moved on only by their waits
 
     def sleep(seconds: float) -> None:
         waits.append(seconds)
-        time.sleep(seconds)
+        now[0] += seconds
 
-    # A slow refill (2 tokens/s) so a busy machine cannot refill the bucket between the calls.
-    worker_a = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep)
-    worker_b = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep)
+    def clock() -> float:
+        return now[0]
+
+    worker_a = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep, clock=clock)
+    worker_b = GlobalBudget(redis_client, rate_per_s=2, burst=3, key=key, sleep=sleep, clock=clock)
     worker_a.acquire()
     worker_b.acquire()
     worker_a.acquire()
     assert waits == []  # the burst is shared: three tokens in all
     worker_b.acquire()
-    assert len(waits) == 1 and 0 < waits[0] <= 0.5 + 1e-6  # the fourth waits for a refill
+    assert waits == [pytest.approx(0.5)]  # the fourth waits for one refill at 2 tokens/s
+    now[0] += 1.0  # two tokens back
+    worker_a.acquire()
+    worker_b.acquire()
+    assert waits == [pytest.approx(0.5)]
+    worker_a.acquire()
+    assert waits == [pytest.approx(0.5)] * 2
     redis_client.delete(key)
 
 

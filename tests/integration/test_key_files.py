@@ -17,18 +17,18 @@ from sync.garmin.crypto import resolve_key
 from sync.links.secret import report_key
 from testkit.helpers import REPO, legday_process, wait_for
 
-# Each child imports everything first, then waits for the start file, so that all of them
-# create the keys at the same moment; it prints both keys as they read them.
+# Each child imports everything first, says it is ready, then blocks opening the starting FIFO
+# until the parent opens its other end: all of them create the keys at the same moment. Each
+# prints both keys as it read them.
 RACER = """
-import os, sys, time
+import os, sys
 from sync.config import Settings
 from sync.garmin.crypto import resolve_key
 from sync.links.secret import report_key
 settings = Settings()
-start = sys.argv[1]
-open(start + "." + str(os.getpid()), "w").close()
-while not os.path.exists(start):
-    time.sleep(0.0005)
+ready, gun = sys.argv[1], sys.argv[2]
+open(ready + "." + str(os.getpid()), "w").close()
+os.close(os.open(gun, os.O_RDONLY))
 print(report_key(settings).hex() + "|" + resolve_key(settings).get_secret_value(), flush=True)
 """
 
@@ -36,13 +36,23 @@ PROCESSES = 10
 ROUNDS = 3
 
 
+def _open_writer(fifo: Path) -> int | None:
+    """The FIFO's writing end, once a reader has it open (else None: no one is waiting yet)."""
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError:  # ENXIO: no reader yet
+        return None
+
+
 def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]]:
-    start = tmp_path / f"go-{round_no}"
+    ready = tmp_path / f"ready-{round_no}"
+    gun = tmp_path / f"go-{round_no}"
+    os.mkfifo(gun)
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEGDAY_")}
     env["LEGDAY_DATA_DIR"] = str(data_dir)
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", RACER, str(start)],
+            [sys.executable, "-c", RACER, str(ready), str(gun)],
             cwd=REPO,
             env=env,
             stdout=subprocess.PIPE,
@@ -51,16 +61,30 @@ def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]
         )
         for _ in range(PROCESSES)
     ]
-    # Every child has started and waits on the starting line: then all go at once.
-    assert wait_for(lambda: len(list(tmp_path.glob(f"go-{round_no}.*"))) == PROCESSES, 120, step=0.01)
-    start.touch()
-    keys = []
-    for child in children:
-        out, err = child.communicate(timeout=120)
-        assert child.returncode == 0, err
-        report, fernet = out.strip().split("|")
-        keys.append((report, fernet))
-    return keys
+    # Every child has started and is about to wait on the starting line: then all go at once. The
+    # writing end stays open until all are done, so a child that opens it late goes on at once.
+    assert wait_for(lambda: len(list(tmp_path.glob(f"ready-{round_no}.*"))) == PROCESSES, 120, step=0.01)
+    writer: list[int] = []
+
+    def gun_fired() -> bool:
+        fd = _open_writer(gun)
+        if fd is not None:
+            writer.append(fd)
+        return fd is not None
+
+    assert wait_for(gun_fired, 60, step=0.01), "no racer opened the starting FIFO"
+    try:
+        return [_keys_of(child) for child in children]
+    finally:
+        os.close(writer[0])
+
+
+def _keys_of(child: subprocess.Popen[str]) -> tuple[str, str]:
+    """The (report key, token key) a racer printed, once it has exited successfully."""
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 0, err
+    report, fernet = out.strip().split("|")
+    return report, fernet
 
 
 def test_processes_racing_on_a_fresh_data_dir_agree_on_non_empty_keys(tmp_path: Path) -> None:

@@ -71,12 +71,14 @@ def test_a_second_legday_sync_of_one_account_exits_5_without_redis(
 def test_the_file_lock_dies_with_its_process(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path)
     code = (
-        "import sys, time\nfrom pathlib import Path\nfrom sync.config import Settings\n"
+        "import sys\nfrom pathlib import Path\nfrom sync.config import Settings\n"
         "from sync.locks import exclusive\n"
         f"with exclusive('acct', settings=Settings(data_dir=Path({str(tmp_path)!r}))) as held:\n"
-        "    print(held, flush=True)\n    time.sleep(60)\n"
+        "    print(held, flush=True)\n    sys.stdin.read()\n"  # holds it until killed
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
         with exclusive("acct", settings=settings) as held:
@@ -103,11 +105,13 @@ def test_a_sigkilled_holder_frees_the_redis_lease_within_its_ttl(
     name = f"test-{uuid.uuid4().hex}"
     settings = Settings(data_dir=tmp_path, redis_url=REDIS_URL, lock_ttl_s=2)
     code = (
-        "import time\nfrom sync.config import Settings\nfrom sync.locks import exclusive\n"
+        "import sys\nfrom sync.config import Settings\nfrom sync.locks import exclusive\n"
         f"s = Settings(redis_url={REDIS_URL!r}, lock_ttl_s=2)\n"
-        f"with exclusive({name!r}, settings=s) as held:\n    print(held, flush=True)\n    time.sleep(60)\n"
+        f"with exclusive({name!r}, settings=s) as held:\n    print(held, flush=True)\n    sys.stdin.read()\n"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(  # it holds the lease (its heartbeat renewing it) until killed
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
         # Redis expires the lease on its own clock: wait until it is still there past its first
