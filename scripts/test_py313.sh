@@ -45,7 +45,9 @@ if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; the
     UV=("$VENV/bin/python" -m uv)
   fi
   # With its bytecode, as pip would: the pass's workers then do not each compile the libraries.
-  "${UV[@]}" pip install --quiet --compile-bytecode --python "$VENV/bin/python" -e '.[test]'
+  # Only what these tests need (the test-core extra): no browser, fuzzer or type checker to
+  # install and compile, and no pytest plugin of theirs loaded by each of the pass's processes.
+  "${UV[@]}" pip install --quiet --compile-bytecode --python "$VENV/bin/python" -e '.[test-core]'
   touch "$VENV/.installed"
 fi
 echo "py313: $("$VENV/bin/python" --version) - unit and FIT/Garmin contract tests"
