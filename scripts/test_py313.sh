@@ -34,6 +34,7 @@ if ! PY=$(find_python); then
 fi
 
 if [ ! -f "$VENV/.installed" ] || [ pyproject.toml -nt "$VENV/.installed" ]; then
+  rm -rf "$VENV"  # made anew: uv refuses an existing venv, and a new extra must drop old packages
   MAIN_PY="${BIN:-.venv/bin}/python"
   if "$MAIN_PY" -m uv --version >/dev/null 2>&1; then
     # The main venv's uv makes this one too: no ensurepip, no pip run (4 s of CPU less).

@@ -87,7 +87,11 @@ def analyze(session: Session) -> None:
     bind = session.get_bind()
     if bind.dialect.name == "postgresql":
         session.commit()  # VACUUM runs outside a transaction and sees committed rows only
-        engine = bind if isinstance(bind, Engine) else bind.engine
+        # A session on an engine: one bound to a connection in an outer transaction would
+        # commit only a savepoint, and VACUUM on another connection could not see its rows.
+        if not isinstance(bind, Engine):
+            raise TypeError("analyze() needs a session bound to an engine, not to a connection")
+        engine = bind
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("VACUUM ANALYZE"))
 

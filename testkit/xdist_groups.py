@@ -6,9 +6,10 @@ schema). Only `--dist loadgroup` (pyproject's addopts) reads the `xdist_group` m
 is added as each item is collected, before xdist's worker turns the marks into `nodeid@group`
 suffixes.
 
-`long_first` moves the tests marked `long` to the front. xdist hands out work in collection order
-(after the groups, biggest first), so a 25 s test collected last ran alone at the end while the
-other workers sat idle: 14 s of a 136 s run.
+`long_first` moves the tests marked `long` to the front of the collection. xdist hands out its
+work units biggest first (a module that runs as one group before any single test), then in
+collection order: a 25 s test collected last ran alone at the end while the other workers sat
+idle (14 s of a 136 s run); now the long ones go right after the groups.
 
 Both are also a plugin on their own (`-p testkit.xdist_groups`), which is how their tests run them.
 """

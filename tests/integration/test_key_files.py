@@ -61,9 +61,6 @@ def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]
         )
         for _ in range(PROCESSES)
     ]
-    # Every child has started and is about to wait on the starting line: then all go at once. The
-    # writing end stays open until all are done, so a child that opens it late goes on at once.
-    assert wait_for(lambda: len(list(tmp_path.glob(f"ready-{round_no}.*"))) == PROCESSES, 120, step=0.01)
     writer: list[int] = []
 
     def gun_fired() -> bool:
@@ -72,11 +69,21 @@ def _race(data_dir: Path, tmp_path: Path, round_no: int) -> list[tuple[str, str]
             writer.append(fd)
         return fd is not None
 
-    assert wait_for(gun_fired, 60, step=0.01), "no racer opened the starting FIFO"
     try:
+        # Every child has started and is about to wait on the starting line: then all go at once.
+        # The writing end stays open until all are done: a child that opens it late goes on.
+        assert wait_for(
+            lambda: len(list(tmp_path.glob(f"ready-{round_no}.*"))) == PROCESSES, 120, step=0.01
+        ), "a racer did not start"
+        assert wait_for(gun_fired, 60, step=0.01), "no racer opened the starting FIFO"
         return [_keys_of(child) for child in children]
     finally:
-        os.close(writer[0])
+        for fd in writer:
+            os.close(fd)
+        for child in children:  # after a failure: none is left waiting on the FIFO
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
 
 
 def _keys_of(child: subprocess.Popen[str]) -> tuple[str, str]:

@@ -124,20 +124,17 @@ def test_a_sigkilled_holder_frees_the_redis_lease_within_its_ttl(
             assert not held, "a live holder lost its lease"
         holder.send_signal(signal.SIGKILL)
         holder.wait(timeout=10)
-        # Redis' own clock decides, not how fast this machine polls: once the holder is dead the
-        # lease has at most one TTL left, and nobody renews it until it lapses.
-        left_ms = [redis_client.pttl(KEY_PREFIX + name)]
-        # (-2: gone already; -1 would be a lease without a TTL, one that never lapses)
-        assert left_ms[0] == -2 or 0 < left_ms[0] <= 2000, f"the lease outlived its TTL: {left_ms[0]} ms"
+        # Redis' own clock decides, not how fast this machine polls: once the holder is dead its
+        # lease has at most one TTL left (-2: gone already; -1 would be a lease that never
+        # lapses), and with nobody renewing it, it lapses: well within the 10 s waited here.
+        left_ms = redis_client.pttl(KEY_PREFIX + name)
+        assert left_ms == -2 or 0 <= left_ms <= 2000, f"the lease outlived its TTL: {left_ms} ms"
 
         def free() -> bool:
-            left_ms.append(redis_client.pttl(KEY_PREFIX + name))
             with exclusive(name, settings=settings) as held:
                 return held
 
-        assert wait_for(free, 10)
-        alive = [ms for ms in left_ms if ms > 0]
-        assert alive == sorted(alive, reverse=True), f"a dead holder's lease was renewed: {left_ms}"
+        assert wait_for(free, 10), "a dead holder's lease was renewed"
     finally:
         holder.kill()
         redis_client.delete(KEY_PREFIX + name)
