@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from email.message import EmailMessage
+from functools import partial
 from pathlib import Path
 
 import redis
@@ -396,36 +397,50 @@ class CrashEngine:
         if not idle:
             result.problems.append("the worker still had tasks queued or running after 2 minutes")
 
+    def lost_tasks(self) -> int:
+        """How many times the worker's log says a child died with a task in hand."""
+        text = self.log.read_text()
+        return text.count("WorkerLostError") + text.count("exited prematurely")
+
+    def lost_more_than(self, count: int) -> bool:
+        """The log tells of more than `count` lost tasks."""
+        return self.lost_tasks() > count
+
     def round_kills(self, kills: int, athletes: int = 3, whole_every: int = 4) -> CrashRound:
         """SIGKILL the worker's child (every `whole_every`-th time the whole worker) mid-backfill."""
         result = CrashRound("SIGKILL worker mid-backfill", athletes=athletes)
         started = time.monotonic()
         accounts = self.new_athletes(athletes)
         self.queue_syncs(accounts)
-        seen = len(self.sandbox.requests())
         while result.injected < kills and not self.data_complete(accounts):
             time.sleep(self.rng.uniform(0.5, 3.0))
 
-            # Kill mid-backfill, not an idle child: wait until Garmin calls are flowing again.
-            def flowing(floor: int = seen + 2) -> bool:
+            # Kill mid-backfill, not an idle child: Garmin calls must be flowing now, counted from
+            # here (counted from before the pause, the calls of a backfill that ended meanwhile
+            # looked like a flow).
+            def flowing(floor: int = len(self.sandbox.requests()) + 2) -> bool:
                 return len(self.sandbox.requests()) > floor
 
             if not wait_for(flowing, 20, step=0.05):
                 continue
-            seen = len(self.sandbox.requests())
             assert self.worker is not None
             kids = children(self.worker.pid)
             if not kids:
                 continue
-            result.injected += 1
-            if result.injected % whole_every == 0:  # the node is lost: nobody rejects its task
+            if (result.injected + 1) % whole_every == 0:  # the node is lost: nobody rejects its task
+                result.injected += 1
                 for pid in [*kids, self.worker.pid]:
                     os.kill(pid, signal.SIGKILL)
                 self.worker.wait(timeout=10)
                 self.start_worker()
-            else:
-                os.kill(self.rng.choice(kids), signal.SIGKILL)
-                wait_for(lambda: bool(children(self.worker.pid)), 30)  # type: ignore[union-attr]
+                continue
+            lost_before = self.lost_tasks()
+            os.kill(self.rng.choice(kids), signal.SIGKILL)
+            wait_for(lambda: bool(children(self.worker.pid)), 30)  # type: ignore[union-attr]
+            # Counted once the worker says the child's task was lost: a kill that fell between two
+            # tasks tested nothing, and the round tries again.
+            if wait_for(partial(self.lost_more_than, lost_before), 15):
+                result.injected += 1
         self._finish(accounts, result)
         result.seconds = time.monotonic() - started
         return result
